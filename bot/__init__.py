@@ -1,0 +1,1 @@
+"""convoy-slack-bot: pause, resume and inspect Convoy webhook endpoints from Slack."""

@@ -1,0 +1,205 @@
+"""The composition root: settings -> Redis -> services -> app -> serve, and the `roles` CLI."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+import uvicorn
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+
+from bot.app import create_app
+from bot.embedded_redis import EmbeddedRedis
+from bot.errors import BotError
+from bot.roles import GLOBAL_SCOPE, Role, RoleStore
+from bot.server import create_server
+from bot.services import Services, build_services, redis_client
+from bot.settings import Settings, StoreSettings
+
+logger = logging.getLogger("convoy_bot")
+SHUTDOWN_GRACE_SECONDS = 8.0
+EXIT_CONFIG = 2
+
+
+class StartupError(Exception):
+    """A problem that stops start-up, explained in one line."""
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line naming each missing or malformed variable, never its value."""
+    missing: list[str] = []
+    malformed: list[str] = []
+    whole: list[str] = []
+    for item in error.errors(include_input=False, include_url=False):
+        name = str(item["loc"][0]).upper() if item["loc"] else ""
+        if item["type"] == "missing":
+            missing.append(name)
+        elif name:
+            malformed.append(f"{name} ({item['msg']})")
+        else:
+            whole.append(str(item["msg"]).removeprefix("Value error, "))
+    parts = whole
+    if missing:
+        parts.append("missing required setting " + ", ".join(missing))
+    if malformed:
+        parts.append("malformed setting " + "; ".join(malformed))
+    return "convoy-bot: " + "; ".join(parts)
+
+
+@asynccontextmanager
+async def redis_url_for(settings: StoreSettings) -> AsyncIterator[str]:
+    """REDIS_URL when set; else the embedded server (reusing one a running bot started)."""
+    if settings.redis_url:
+        yield settings.redis_url
+        return
+    embedded = EmbeddedRedis(settings.convoy_bot_data_dir)
+    if await _answers(embedded.url):
+        yield embedded.url
+        return
+    logger.info("REDIS_URL is unset: starting an embedded Redis in %s", embedded.data_dir)
+    url = await embedded.start()
+    try:
+        yield url
+    finally:
+        await embedded.stop()
+
+
+async def _answers(url: str) -> bool:
+    client = aioredis.Redis.from_url(url, socket_connect_timeout=0.5)
+    try:
+        return bool(await client.ping())
+    except (RedisError, OSError):
+        return False
+    finally:
+        await client.aclose()
+
+
+async def serve(settings: Settings) -> None:
+    async with redis_url_for(settings) as url:
+        services = build_services(settings, url)
+        try:
+            try:
+                await services.redis.ping()
+            except RedisError as exc:
+                raise StartupError(
+                    "convoy-bot: cannot reach Redis at REDIS_URL; start it or unset REDIS_URL "
+                    "to use the embedded one"
+                ) from exc
+            app = create_app(settings, services)
+            if settings.socket_mode:
+                await _serve_socket_mode(app, settings)
+            else:
+                await _serve_http(app, services, settings)
+            # Work acked before the signal (a pause in flight) finishes and is reported.
+            await services.tasks.drain(SHUTDOWN_GRACE_SECONDS)
+        finally:
+            await services.aclose()
+
+
+async def _serve_http(app: AsyncApp, services: Services, settings: Settings) -> None:
+    config = uvicorn.Config(
+        create_server(app, services),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        lifespan="off",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    logger.info("serving Slack requests on http://%s:%d/slack/events", settings.host, settings.port)
+    await uvicorn.Server(config).serve()
+
+
+async def _serve_socket_mode(app: AsyncApp, settings: Settings) -> None:
+    if settings.slack_app_token is None:
+        raise StartupError("convoy-bot: Socket Mode needs SLACK_APP_TOKEN")
+    handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    logger.info("connecting to Slack in Socket Mode")
+    await handler.start_async()  # type: ignore[no-untyped-call]  # Bolt leaves it unannotated
+
+
+async def roles_command(args: argparse.Namespace) -> int:
+    settings = StoreSettings()
+    async with redis_url_for(settings) as url:
+        redis = redis_client(url)
+        store = RoleStore(redis, settings.convoy_bot_admins)
+        try:
+            if args.action == "grant":
+                role = Role.parse(args.role)
+                await store.grant(args.user, role, args.project)
+                print(f"granted {role.label} to {args.user} in {args.project}")  # noqa: T201
+            elif args.action == "revoke":
+                removed = await store.revoke(args.user, args.project)
+                print(  # noqa: T201
+                    f"revoked {args.user}'s role in {args.project}"
+                    if removed
+                    else f"{args.user} had no role in {args.project}"
+                )
+            else:
+                project = None if args.project == GLOBAL_SCOPE else args.project
+                for grant in await store.grants(project):
+                    print(f"{grant.user_id}\t{grant.project}\t{grant.role.label}")  # noqa: T201
+        except BotError as exc:
+            print(f"convoy-bot: {exc.message}", file=sys.stderr)  # noqa: T201
+            return 1
+        finally:
+            await redis.aclose()
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="convoy-bot", description=__doc__)
+    sub = root.add_subparsers(dest="command")
+    sub.add_parser("serve", help="run the bot (the default)")
+    roles = sub.add_parser("roles", help="grant, revoke or list roles")
+    roles_sub = roles.add_subparsers(dest="action", required=True)
+    grant = roles_sub.add_parser("grant")
+    grant.add_argument("user", help="Slack user id, e.g. U0123ABCD")
+    grant.add_argument("role", help="viewer, requester, operator, approver or admin")
+    revoke = roles_sub.add_parser("revoke")
+    revoke.add_argument("user")
+    listing = roles_sub.add_parser("list")
+    for command in (grant, revoke, listing):
+        command.add_argument("--project", default=GLOBAL_SCOPE, help="Convoy project id (* = all)")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "roles":
+            logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+            return asyncio.run(roles_command(args))
+        settings = Settings()
+        configure_logging(settings.log_level)
+        asyncio.run(serve(settings))
+    except ValidationError as exc:
+        print(describe_settings_error(exc), file=sys.stderr)  # noqa: T201
+        return EXIT_CONFIG
+    except StartupError as exc:
+        print(str(exc), file=sys.stderr)  # noqa: T201
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request URL at INFO, and an endpoint's webhook URL is a secret.
+    for noisy in ("httpx", "httpcore", "slack_sdk", "slack_bolt", "aiohttp"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

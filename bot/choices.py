@@ -1,0 +1,72 @@
+"""Pick-one questions held in Redis until the asker clicks one of the offered endpoints."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel
+from redis.exceptions import RedisError
+
+from bot import redis_keys
+from bot.errors import AccessStoreUnavailable, InvalidInput
+
+CHOICE_TTL_SECONDS = 15 * 60
+
+
+class PendingChoice(BaseModel):
+    """What the user asked for before being shown candidates."""
+
+    user_id: str
+    verb: str  # "status", "pause" or "resume"
+    project: str
+    reason: str
+    uids: list[str]
+
+
+@dataclass(frozen=True)
+class Picked:
+    """A claimed choice: the original question and the endpoint picked."""
+
+    choice: PendingChoice
+    uid: str
+
+
+class ChoiceStore:
+    """Stores questions; claims each exactly once, by its asker, for an offered endpoint."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+
+    async def save(self, choice: PendingChoice) -> str:
+        choice_id = secrets.token_urlsafe(12)
+        try:
+            await self._redis.set(
+                redis_keys.pending_choice(choice_id),
+                choice.model_dump_json(),
+                ex=CHOICE_TTL_SECONDS,
+            )
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+        return choice_id
+
+    async def claim(self, choice_id: str, user_id: str, uid: str) -> Picked:
+        """Take the question out of the store; a second click finds it gone."""
+        key = redis_keys.pending_choice(choice_id)
+        try:
+            raw = await self._redis.get(key)
+            if raw is None:
+                raise InvalidInput(
+                    "That choice was already made or has expired. Run the command again."
+                )
+            choice = PendingChoice.model_validate_json(raw)
+            if choice.user_id != user_id:
+                raise InvalidInput("Only the person who ran the command can pick from this list.")
+            if uid not in choice.uids:
+                raise InvalidInput("That endpoint was not one of the choices offered.")
+            if not await self._redis.delete(key):
+                raise InvalidInput("That choice was already made. Run the command again if needed.")
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+        return Picked(choice, uid)

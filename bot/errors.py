@@ -1,0 +1,90 @@
+"""The bot's one error hierarchy; every error carries a message fit to show a responder.
+
+    BotError
+    ├── UserError                 the caller can fix it
+    │   ├── InvalidInput          the command text cannot be understood
+    │   ├── EndpointNotFound      no endpoint matches
+    │   └── Forbidden             the caller's role is too low
+    ├── AccessStoreUnavailable    Redis is unreachable: fail closed
+    ├── EndpointBusy              another change of this endpoint is in flight
+    └── ConvoyError               Convoy failed or refused
+        ├── ConvoyRejected        400: Convoy refused the request as it stands
+        ├── ConvoyAuthFailed      401/403: the bot's API key is wrong or lacks access
+        ├── ConvoyRateLimited     429
+        ├── ConvoyUnavailable     5xx, connection failures, timeouts
+        └── ConvoyBadResponse     a reply the bot cannot read
+
+Messages never include secrets, URLs of endpoints or tracebacks.
+"""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Base of every error the bot reports to a user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UserError(BotError):
+    """Something the caller can fix."""
+
+
+class InvalidInput(UserError):
+    """The command text cannot be understood."""
+
+
+class EndpointNotFound(UserError):
+    """No endpoint matches what the caller typed."""
+
+
+class Forbidden(UserError):
+    """The caller's role does not allow the action; `grantors` are user ids who can fix that."""
+
+    def __init__(self, message: str, grantors: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.grantors = grantors
+
+
+class AccessStoreUnavailable(BotError):
+    """The role and lock store (Redis) cannot be reached; nothing is allowed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The access store (Redis) is unavailable, so nothing can be checked or changed "
+            "right now. No change was made. Try again shortly or ask the bot's operators."
+        )
+
+
+class EndpointBusy(BotError):
+    """Another change of the same endpoint holds its lock."""
+
+
+class ConvoyError(BotError):
+    """Convoy failed, refused or could not be reached."""
+
+
+class ConvoyRejected(ConvoyError):
+    """Convoy answered 400: the request does not fit the endpoint's current state."""
+
+
+class ConvoyAuthFailed(ConvoyError):
+    """Convoy answered 401 or 403."""
+
+
+class ConvoyRateLimited(ConvoyError):
+    """Convoy answered 429."""
+
+    def __init__(self, message: str, retry_after: int | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ConvoyUnavailable(ConvoyError):
+    """Convoy did not answer usefully: 5xx, connection failure or timeout."""
+
+
+class ConvoyBadResponse(ConvoyError):
+    """Convoy answered with something the bot cannot read."""

@@ -1,0 +1,53 @@
+"""Per-endpoint locks in Redis, so two people or two replicas never change one endpoint at once."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from bot import redis_keys
+from bot.errors import AccessStoreUnavailable, EndpointBusy
+
+# Delete the lock only if it is still ours: after a TTL expiry someone else may hold it.
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+class EndpointLocks:
+    """Short-lived exclusive locks keyed by project and endpoint uid."""
+
+    def __init__(self, redis: aioredis.Redis, ttl_seconds: float) -> None:
+        self._redis = redis
+        self._ttl_ms = int(ttl_seconds * 1000)
+        self._release = redis.register_script(_RELEASE)
+
+    @asynccontextmanager
+    async def hold(self, project: str, uid: str, label: str) -> AsyncIterator[None]:
+        """Hold the endpoint's lock for the block; EndpointBusy if someone else has it.
+
+        The TTL bounds how long a crashed holder can block others.
+        """
+        key = redis_keys.endpoint_lock(project, uid)
+        token = secrets.token_hex(16)
+        try:
+            taken = await self._redis.set(key, token, nx=True, px=self._ttl_ms)
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+        if not taken:
+            raise EndpointBusy(
+                f"Someone is changing *{label}* right now. No change was made; "
+                "check `/convoy status` in a few seconds."
+            )
+        try:
+            yield
+        finally:
+            # If Redis is gone the TTL frees the lock; the change itself already happened or failed.
+            with contextlib.suppress(RedisError):
+                await self._release(keys=[key], args=[token])

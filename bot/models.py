@@ -1,0 +1,71 @@
+"""Typed views of Convoy's endpoint objects, keeping only what the bot may show.
+
+Convoy's endpoint carries secrets (signing secrets, auth credentials, mTLS keys). The model
+ignores every field it does not name, so those never leave the Convoy client; the receiver
+URL and the Slack webhook URL are kept as `SecretStr` because they often embed tokens.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+
+class EndpointStatus(StrEnum):
+    """Convoy's endpoint statuses."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    INACTIVE = "inactive"
+    UNKNOWN = ""
+
+
+class Endpoint(BaseModel):
+    """A Convoy endpoint, without its secrets."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    uid: str
+    name: str = ""
+    project_id: str = ""
+    status: EndpointStatus = EndpointStatus.UNKNOWN
+    description: str = ""
+    url: SecretStr = SecretStr("")
+    slack_webhook_url: SecretStr = SecretStr("")
+    failure_rate: float | None = None
+    period_failure_rate: float | None = None
+    updated_at: str = ""
+
+    @property
+    def url_host(self) -> str:
+        """The receiver's host alone: paths and queries may carry tokens."""
+        try:
+            return urlsplit(self.url.get_secret_value()).hostname or "unknown host"
+        except ValueError:
+            return "unknown host"
+
+    @property
+    def label(self) -> str:
+        """How a responder recognises the endpoint: its name, or its uid when unnamed."""
+        return self.name or self.uid
+
+
+class Pagination(BaseModel):
+    """Convoy's cursor paging block."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    per_page: int = 0
+    has_next_page: bool = False
+    next_page_cursor: str = ""
+
+
+class EndpointPage(BaseModel):
+    """One page of `GET /endpoints`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    content: list[Endpoint] = []
+    pagination: Pagination | None = None

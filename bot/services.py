@@ -1,0 +1,89 @@
+"""The bot's long-lived services, built once by the composition root and closed there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from bot.background import BackgroundTasks
+from bot.choices import ChoiceStore
+from bot.convoy import ConvoyClient, build_http_client
+from bot.errors import ConvoyError
+from bot.locks import EndpointLocks
+from bot.metrics import Metrics
+from bot.operations import Operations
+from bot.roles import RoleStore
+from bot.settings import Settings
+from bot.webhooks import WebhookPoster, build_webhook_http_client
+
+
+@dataclass
+class Services:
+    """Everything a handler may call into; nothing here is a module-level global."""
+
+    settings: Settings
+    redis: aioredis.Redis
+    operations: Operations
+    webhooks: WebhookPoster
+    metrics: Metrics
+    tasks: BackgroundTasks
+    _http_clients: tuple[httpx.AsyncClient, ...]
+
+    async def readiness(self) -> dict[str, str]:
+        """Whether Redis and Convoy answer: the body of `/readyz`."""
+        checks: dict[str, str] = {}
+        try:
+            await self.redis.ping()
+            checks["redis"] = "ok"
+        except RedisError:
+            checks["redis"] = "unreachable"
+        try:
+            await self.operations.convoy.probe()
+            checks["convoy"] = "ok"
+        except ConvoyError as exc:
+            checks["convoy"] = exc.message
+        return checks
+
+    async def aclose(self) -> None:
+        for client in self._http_clients:
+            await client.aclose()
+        await self.redis.aclose()
+
+
+def redis_client(url: str) -> aioredis.Redis:
+    """A pooled client with timeouts, so a dead Redis fails fast and closed."""
+    return aioredis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=2.0,
+        socket_connect_timeout=2.0,
+        health_check_interval=30,
+    )
+
+
+def build_services(settings: Settings, redis_url: str) -> Services:
+    redis = redis_client(redis_url)
+    convoy_http = build_http_client(
+        str(settings.convoy_api_url),
+        settings.convoy_api_key.get_secret_value(),
+        settings.convoy_timeout_seconds,
+    )
+    webhook_http = build_webhook_http_client()
+    operations = Operations(
+        ConvoyClient(convoy_http, settings.convoy_project_id),
+        RoleStore(redis, settings.convoy_bot_admins),
+        EndpointLocks(redis, settings.convoy_bot_lock_ttl_seconds),
+        ChoiceStore(redis),
+    )
+    return Services(
+        settings=settings,
+        redis=redis,
+        operations=operations,
+        webhooks=WebhookPoster(webhook_http, settings.slack_webhook_url_prefixes),
+        metrics=Metrics(),
+        tasks=BackgroundTasks(),
+        _http_clients=(convoy_http, webhook_http),
+    )

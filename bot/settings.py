@@ -1,0 +1,82 @@
+"""The bot's settings, read from the environment and `.env` (SPEC §7)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class StoreSettings(BaseSettings):
+    """What the role store needs: enough for the `roles` CLI without Slack or Convoy tokens."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    redis_url: str | None = None
+    convoy_bot_admins: Annotated[list[str], NoDecode] = []
+    convoy_bot_data_dir: Path = Path(".convoy-bot")
+
+    _split_admins = field_validator("convoy_bot_admins", mode="before")(_split_commas)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value or None
+
+
+class Settings(StoreSettings):
+    """Every variable the bot reads; secrets stay `SecretStr` so they never print."""
+
+    slack_bot_token: SecretStr
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: AnyHttpUrl = AnyHttpUrl("https://slack.com/api/")
+
+    convoy_api_url: AnyHttpUrl = AnyHttpUrl("https://us.getconvoy.cloud/api")
+    convoy_api_key: SecretStr
+    convoy_project_id: str = Field(min_length=1)
+    # Not in SPEC §7's table: tuning knobs with safe defaults.
+    convoy_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+    slack_webhook_url_prefixes: Annotated[list[str], NoDecode] = ["https://hooks.slack.com/"]
+    convoy_bot_lock_ttl_seconds: float = Field(default=30.0, gt=0)
+
+    host: str = "0.0.0.0"  # noqa: S104  # a server in a container listens on every interface
+    port: int = Field(default=3000, ge=0, le=65535)
+    log_level: str = "INFO"
+
+    _split_prefixes = field_validator("slack_webhook_url_prefixes", mode="before")(_split_commas)
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @model_validator(mode="after")
+    def _signing_secret_in_http_mode(self) -> Settings:
+        if self.slack_app_token is None and self.slack_signing_secret is None:
+            raise ValueError("missing required setting SLACK_SIGNING_SECRET (needed unless SLACK_APP_TOKEN is set)")
+        return self
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None

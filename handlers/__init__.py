@@ -1,0 +1,1 @@
+"""Slack-facing code: parse, ack, one call into `bot`, render."""

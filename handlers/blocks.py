@@ -1,0 +1,236 @@
+"""Pure Block Kit builders: every message the bot sends, with its plain-text fallback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.changes import Action, Change, Outcome
+from bot.errors import BotError, Forbidden
+from bot.models import Endpoint, EndpointStatus
+from bot.resolver import Candidates
+from bot.roles import Role
+from handlers import ids
+
+Block = dict[str, Any]
+MAX_LISTED = 40
+MAX_REASON = 500
+
+STATUS_ICON = {
+    EndpointStatus.ACTIVE: ":large_green_circle:",
+    EndpointStatus.PAUSED: ":double_vertical_bar:",
+    EndpointStatus.INACTIVE: ":red_circle:",
+    EndpointStatus.UNKNOWN: ":grey_question:",
+}
+
+
+def escape(text: str) -> str:
+    """Escape user text for mrkdwn, so `<!channel>` or `<http://x|y>` stay inert."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
+
+
+def _status_word(status: EndpointStatus) -> str:
+    return status.value or "unknown"
+
+
+def _endpoint_ref(endpoint: Endpoint) -> str:
+    return f"*{escape(endpoint.label)}* (`{escape(endpoint.uid)}`)"
+
+
+def _when(moment: datetime) -> str:
+    stamp = int(moment.timestamp())
+    fallback = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"<!date^{stamp}^{{date_short_pretty}} {{time_secs}}|{fallback}> ({fallback})"
+
+
+def _reason(reason: str) -> str:
+    if not reason:
+        return "_no reason given_"
+    short = reason if len(reason) <= MAX_REASON else reason[:MAX_REASON] + "…"
+    return escape(short)
+
+
+def _rate(endpoint: Endpoint) -> str:
+    rate = (
+        endpoint.failure_rate if endpoint.failure_rate is not None else endpoint.period_failure_rate
+    )
+    return "n/a" if rate is None else f"{rate:.1f}%"
+
+
+def help_message(role: Role, project: str, problem: str = "") -> str:
+    """Usage, and the caller's own role."""
+    lines = [f":warning: {escape(problem)}", ""] if problem else []
+    lines += [
+        "*/convoy* — pause, resume and inspect Convoy endpoints",
+        "• `/convoy status <endpoint>` — name, uid, status, host, failure rate (viewer)",
+        "• `/convoy list [search]` — endpoints, paused first (viewer)",
+        "• `/convoy pause <endpoint> [reason…]` — pause now (operator) or ask (requester)",
+        "• `/convoy resume <endpoint> [reason…]` — resume a paused endpoint",
+        "• `/convoy help` — this message",
+        'Names with spaces go in quotes: `/convoy pause "Orders API" bad payloads`.',
+        "",
+        f"Project: `{escape(project)}`. Your role: *{role.label if role else 'none'}*.",
+    ]
+    return "\n".join(lines)
+
+
+def status_message(endpoint: Endpoint) -> tuple[str, list[Block]]:
+    icon = STATUS_ICON[endpoint.status]
+    text = (
+        f"{icon} {_endpoint_ref(endpoint)} is *{_status_word(endpoint.status)}*\n"
+        f"Host: `{escape(endpoint.url_host)}` · Failure rate: {_rate(endpoint)}"
+    )
+    return text, [_section(text)]
+
+
+def list_message(endpoints: Sequence[Endpoint], search: str) -> tuple[str, list[Block]]:
+    """Endpoints with their status, paused first, then inactive, then active."""
+    if not endpoints:
+        where = f" matching '{escape(search)}'" if search else ""
+        text = f"No endpoints{where}."
+        return text, [_section(text)]
+    order = {EndpointStatus.PAUSED: 0, EndpointStatus.INACTIVE: 1}
+    ranked = sorted(endpoints, key=lambda e: (order.get(e.status, 2), e.label.casefold()))
+    lines = [
+        f"{STATUS_ICON[e.status]} {_endpoint_ref(e)} — {_status_word(e.status)}"
+        for e in ranked[:MAX_LISTED]
+    ]
+    paused = sum(1 for e in endpoints if e.status is EndpointStatus.PAUSED)
+    header = f"*{len(endpoints)} endpoint(s)*, {paused} paused"
+    if search:
+        header += f", matching '{escape(search)}'"
+    if len(ranked) > MAX_LISTED:
+        lines.append(
+            f"…and {len(ranked) - MAX_LISTED} more; narrow it with `/convoy list <search>`."
+        )
+    blocks = [_section(header)]
+    for start in range(0, len(lines), 10):
+        blocks.append(_section("\n".join(lines[start : start + 10])))
+    return header + "\n" + "\n".join(lines), blocks
+
+
+def working_note(verb: str, target: str) -> str:
+    gerund = {"pause": "Pausing", "resume": "Resuming"}.get(verb, "Working on")
+    return f":hourglass_flowing_sand: {gerund} *{escape(target)}*…"
+
+
+def change_announcement(
+    change: Change, actor_id: str, reason: str, when: datetime
+) -> tuple[str, list[Block]]:
+    """The in-channel record of a pause or resume that happened (no buttons)."""
+    endpoint = change.endpoint
+    verb = "paused" if change.action is Action.PAUSE else "resumed"
+    icon = ":double_vertical_bar:" if change.action is Action.PAUSE else ":arrow_forward:"
+    headline = f"{icon} {_endpoint_ref(endpoint)} was *{verb}* by <@{actor_id}>"
+    body = (
+        f"*New status:* {_status_word(endpoint.status)}\n"
+        f"*Reason:* {_reason(reason)}\n"
+        f"*When:* {_when(when)}"
+    )
+    blocks = [_section(headline), _section(body)]
+    if change.detail:
+        blocks.append(_context(escape(change.detail)))
+    text = (
+        f"{endpoint.label} ({endpoint.uid}) was {verb} by <@{actor_id}>. "
+        f"New status: {_status_word(endpoint.status)}. Reason: {escape(reason) or 'none given'}."
+    )
+    return text, blocks
+
+
+def channel_announcement(
+    change: Change, actor_id: str, reason: str, when: datetime, webhook_summary: str
+) -> tuple[str, list[Block]]:
+    """The announcement plus the webhook result and, after a pause, a Resume button."""
+    text, blocks = change_announcement(change, actor_id, reason, when)
+    blocks = [*blocks, _context(escape(webhook_summary))]
+    if change.outcome is Outcome.PAUSED:
+        blocks.append(resume_actions(change.endpoint))
+    return f"{text} {webhook_summary}", blocks
+
+
+def resume_actions(endpoint: Endpoint) -> Block:
+    return {
+        "type": "actions",
+        "block_id": "resume",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": ids.RESUME_BUTTON,
+                "text": {"type": "plain_text", "text": "Resume"},
+                "style": "primary",
+                # Only identifies the endpoint: the click re-checks role and state.
+                "value": json.dumps({"project": endpoint.project_id, "uid": endpoint.uid}),
+            }
+        ],
+    }
+
+
+def unchanged_message(change: Change) -> str:
+    """Private explanation when a pause or resume changed nothing."""
+    ref = _endpoint_ref(change.endpoint)
+    status = _status_word(change.endpoint.status)
+    detail = f" {escape(change.detail)}" if change.detail else ""
+    match change.outcome:
+        case Outcome.ALREADY_PAUSED:
+            return f":information_source: {ref} is already paused. Nothing was changed."
+        case Outcome.ALREADY_ACTIVE:
+            return f":information_source: {ref} is already active. Nothing was changed."
+        case Outcome.INACTIVE if change.action is Action.PAUSE:
+            return (
+                f":no_entry: {ref} is *{status}*: Convoy disabled it after repeated delivery "
+                "failures, so it cannot be paused (it receives nothing already). "
+                "Nothing was changed."
+            )
+        case Outcome.INACTIVE:
+            return (
+                f":no_entry: {ref} is *{status}*, not paused: Convoy disabled it after "
+                "repeated delivery failures. Re-enabling it needs an explicit confirmation, "
+                "which is not available yet. Nothing was changed."
+            )
+        case Outcome.NOT_CHANGED:
+            return f":x: The {change.action.value} of {ref} did not take effect.{detail}"
+        case Outcome.UNCONFIRMED:
+            return f":warning: The {change.action.value} of {ref} could not be confirmed.{detail}"
+        case _:
+            return f":warning: {ref} is now *{status}*, not what was asked.{detail}"
+
+
+def needs_approval_message(action: Action, endpoint: Endpoint, role: Role) -> str:
+    return (
+        f":raising_hand: As a *{role.label}* you may ask for a {action.value} but not make it: "
+        f"an approver must {action.value} {_endpoint_ref(endpoint)}. Ask one in this channel "
+        "(approval buttons are on the way). Nothing was changed."
+    )
+
+
+def choice_message(verb: str, candidates: Candidates, choice_id: str) -> tuple[str, list[Block]]:
+    """One button per candidate; the value names the stored question and the endpoint."""
+    text = f"Several endpoints match '{escape(candidates.query)}'. Which one do you want to {verb}?"
+    buttons = [
+        {
+            "type": "button",
+            "action_id": f"{ids.PICK_ENDPOINT}_{index}",
+            "text": {"type": "plain_text", "text": f"{e.label[:60]} ({_status_word(e.status)})"},
+            "value": f"{choice_id}:{e.uid}",
+        }
+        for index, e in enumerate(candidates.endpoints)
+    ]
+    return text, [_section(text), {"type": "actions", "block_id": "pick", "elements": buttons}]
+
+
+def error_message(error: BotError) -> str:
+    """A private explanation of what went wrong; mentions of who can help where known."""
+    text = f":x: {escape(error.message)}"
+    if isinstance(error, Forbidden) and error.grantors:
+        text += " Admins: " + ", ".join(f"<@{escape(user)}>" for user in error.grantors) + "."
+    return text

@@ -1,0 +1,69 @@
+"""The `/convoy` slash command: parse, ack with a private note, then work after the ack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.changes import Action
+from bot.services import Services
+from handlers import blocks, ids
+from handlers.outcomes import guarded, report
+from handlers.parsing import Command, parse
+from handlers.replies import Replies
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    """Wire `/convoy` to the services."""
+
+    async def convoy_command(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        parsed = parse(str(command.get("text", "")))
+        if parsed.verb in ("pause", "resume") and parsed.valid:
+            await ack(
+                response_type="ephemeral", text=blocks.working_note(parsed.verb, parsed.target)
+            )
+        else:
+            await ack()
+        replies = Replies(respond, client, str(command.get("channel_id", "")), services.metrics)
+        user_id = str(command.get("user_id", ""))
+        services.tasks.spawn(
+            guarded(services, replies, parsed.verb, run(services, replies, user_id, parsed))
+        )
+
+    app.command(ids.SLASH_COMMAND)(convoy_command)
+
+
+async def run(services: Services, replies: Replies, user_id: str, command: Command) -> str:
+    """The work behind one command; returns a short result label for metrics."""
+    operations = services.operations
+    if command.verb == "help" or not command.valid:
+        if command.verb != "help":
+            await replies.private(f":warning: {blocks.escape(command.problem)}")
+            return "invalid"
+        role = await operations.roles.effective_role(user_id, operations.project)
+        await replies.private(blocks.help_message(role, operations.project, command.problem))
+        return "help"
+    if command.verb == "list":
+        endpoints = await operations.list_endpoints(user_id, command.rest)
+        text, list_blocks = blocks.list_message(endpoints, command.rest)
+        await replies.private(text, list_blocks)
+        return "list"
+    if command.verb == "status":
+        found = await operations.status(user_id, command.target)
+        return await report(services, replies, found, user_id, "")
+    if command.verb == "roles":
+        await operations.require(user_id, "roles")
+        await replies.private(
+            "Role administration in chat is not available yet; use "
+            "`convoy-bot roles grant|revoke|list` on the bot's host."
+        )
+        return "roles"
+    action = Action(command.verb)
+    result = await operations.change(user_id, action, command.target, command.rest)
+    return await report(services, replies, result, user_id, command.rest)

@@ -1,0 +1,82 @@
+"""Where a listener's answers go: privately to the caller, or into the channel for everyone."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import ClientError
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.metrics import Metrics
+
+logger = logging.getLogger(__name__)
+
+Blocks = list[dict[str, Any]]
+_NOT_A_MEMBER = ("not_in_channel", "channel_not_found")
+
+
+@dataclass(frozen=True)
+class Replies:
+    """Answers for one command or click: ephemeral via `respond`, durable via the Web API."""
+
+    respond: AsyncRespond
+    client: AsyncWebClient
+    channel_id: str
+    metrics: Metrics
+
+    async def private(self, text: str, blocks: Blocks | None = None) -> None:
+        """An ephemeral reply seen only by the caller."""
+        try:
+            await self.respond(
+                text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+            )
+            self.metrics.slack_posts.labels("private", "ok").inc()
+        except (ClientError, TimeoutError, SlackApiError) as exc:
+            self.metrics.slack_posts.labels("private", "failed").inc()
+            logger.warning("private reply failed: %s", type(exc).__name__)
+
+    async def channel(self, text: str, blocks: Blocks) -> str | None:
+        """Post in the channel so the message can be updated later; returns its ts if durable.
+
+        When the bot is not in the channel, the message still goes in via the response URL
+        (not updatable after 30 minutes) and the caller learns how to invite the bot.
+        """
+        try:
+            response = await self.client.chat_postMessage(
+                channel=self.channel_id, text=text, blocks=blocks, unfurl_links=False
+            )
+            self.metrics.slack_posts.labels("channel", "ok").inc()
+            ts = response.get("ts")
+            return str(ts) if ts else None
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "unknown_error"))
+        except (ClientError, TimeoutError) as exc:
+            error = type(exc).__name__
+        self.metrics.slack_posts.labels("channel", "failed").inc()
+        logger.warning("chat.postMessage failed: %s", error)
+        if error in _NOT_A_MEMBER:
+            await self.respond(text=text, blocks=blocks, response_type="in_channel")
+            await self.private(
+                ":information_source: I posted that through the slash command because I am "
+                "not a member of this channel. Invite me with `/invite @Convoy` so my "
+                "messages can be updated later."
+            )
+            return None
+        await self.private(
+            f":warning: The change stands, but I could not post it in the channel ({error}). "
+            f"What happened: {text}"
+        )
+        return None
+
+    async def update(self, ts: str, text: str, blocks: Blocks) -> None:
+        """Rewrite a message the bot posted earlier (its buttons go away)."""
+        try:
+            await self.client.chat_update(channel=self.channel_id, ts=ts, text=text, blocks=blocks)
+            self.metrics.slack_posts.labels("update", "ok").inc()
+        except (SlackApiError, ClientError, TimeoutError) as exc:
+            self.metrics.slack_posts.labels("update", "failed").inc()
+            logger.warning("chat.update failed: %s", type(exc).__name__)

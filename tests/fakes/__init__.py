@@ -1,0 +1,1 @@
+"""Fakes of the bot's neighbours (Convoy, Slack), served over real HTTP on loopback."""

@@ -1,0 +1,534 @@
+"""A fake of Convoy's endpoint REST API (get, list, pause toggle, activate), checked against its spec."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tests.fakes.openapi_contract import (
+    ContractRequest,
+    ContractResponse,
+    convoy_openapi,
+    request_errors,
+    response_errors,
+)
+
+OPERATIONS = frozenset({"get", "list", "pause", "activate"})
+STATUSES = frozenset({"active", "paused", "inactive"})
+DEFAULT_PER_PAGE = 20
+
+_PROJECT = r"^/api/v1/projects/(?P<project>[^/]+)/endpoints"
+_ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("GET", re.compile(_PROJECT + r"$"), "list"),
+    ("GET", re.compile(_PROJECT + r"/(?P<uid>[^/]+)$"), "get"),
+    ("PUT", re.compile(_PROJECT + r"/(?P<uid>[^/]+)/pause$"), "pause"),
+    ("POST", re.compile(_PROJECT + r"/(?P<uid>[^/]+)/activate$"), "activate"),
+)
+# Spec paths that the `{endpointID}` pattern above would otherwise swallow.
+_LITERAL_ENDPOINT_PATHS = frozenset({"period-failure-rates", "oauth2"})
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_MALFORMED_BODY = b'{"status": true, "message": "Endpoint fetched successfully", "data": {"uid": "'
+_DEFAULT_FAULT_MESSAGES = {
+    401: "authorization failed",
+    403: "unauthorized to access project",
+    404: "Resource not found",
+    429: "exceeded rate limit",
+}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the fake received it."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    operation: str  # "get" | "list" | "pause" | "activate" | "other"
+    endpoint_uid: str | None
+
+
+@dataclass
+class _Fault:
+    status: int | None
+    message: str
+    delay: float
+    apply_before_delay: bool
+    retry_after: int | None
+    malformed_json: bool
+    remaining: int | None
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    payload: dict[str, Any]
+    headers: dict[str, str]
+
+    def body(self) -> bytes:
+        return json.dumps(self.payload).encode()
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> _Reply:
+    # Convoy's error envelope has no `data` key at all (SPEC §2).
+    return _Reply(status, {"status": False, "message": message}, headers or {})
+
+
+def _success(status: int, message: str, data: Any) -> _Reply:
+    return _Reply(status, {"status": True, "message": message, "data": data}, {})
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _ilike(pattern: str, text: str) -> bool:
+    """Postgres `text ILIKE pattern`: `%` and `_` are wildcards, backslash escapes.
+
+    Convoy searches names with `title ILIKE '%' || q || '%'`, so a `%` or `_` typed by a user
+    matches more than the literal character; the fake keeps that surprise.
+    """
+    regex: list[str] = []
+    chars = iter(pattern)
+    for char in chars:
+        if char == "\\":
+            regex.append(re.escape(next(chars, "\\")))
+        elif char == "%":
+            regex.append(".*")
+        elif char == "_":
+            regex.append(".")
+        else:
+            regex.append(re.escape(char))
+    return re.fullmatch("".join(regex), text, re.IGNORECASE | re.DOTALL) is not None
+
+
+class FakeConvoy:
+    """Convoy's endpoint API for one project, served under /api; state is safe to read from tests."""
+
+    def __init__(self, *, project_id: str, api_key: str) -> None:
+        self.project_id = project_id
+        self.api_key = api_key
+        self._lock = threading.Lock()
+        self._endpoints: dict[str, dict[str, Any]] = {}
+        self._requests: list[RecordedRequest] = []
+        self._faults: dict[str, _Fault] = {}
+        self._contract_errors: list[str] = []
+        self._last_ulid_ms = 0
+        # Loading the spec takes about a second: do it now, not inside the first request,
+        # where it would eat into the client's timeout.
+        convoy_openapi()
+        self.app = Starlette(
+            routes=[
+                Route(
+                    "/{path:path}",
+                    self._handle,
+                    methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                )
+            ]
+        )
+
+    # --- test-facing API -------------------------------------------------------------------
+
+    def add_endpoint(
+        self,
+        name: str,
+        *,
+        status: str = "active",
+        uid: str | None = None,
+        slack_webhook_url: str = "",
+        url: str = "https://receiver.example.com/hooks/convoy",
+        secret_marker: str = "s3cr3t-marker",
+        failure_rate: float | None = None,
+    ) -> dict[str, Any]:
+        """Store an endpoint (every secret-bearing field contains `secret_marker`); return it."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {sorted(STATUSES)}, not {status!r}")
+        with self._lock:
+            uid = uid or self._new_ulid()
+            if uid in self._endpoints:
+                raise ValueError(f"endpoint {uid!r} already exists")
+            now = _timestamp(datetime.now(UTC))
+            endpoint = {
+                "uid": uid,
+                "project_id": self.project_id,
+                "owner_id": "",
+                "name": name,
+                "description": f"{name} receiver",
+                "status": status,
+                "url": url,
+                "slack_webhook_url": slack_webhook_url,
+                "teams_webhook_url": "",
+                "support_email": "",
+                "content_type": "application/json",
+                "advanced_signatures": False,
+                "http_timeout": 30,
+                "rate_limit": 5000,
+                "rate_limit_duration": 60,
+                "events": 0,
+                "failure_rate": failure_rate,
+                "cb_state": None if failure_rate is None else "closed",
+                "period_failure_rate": None,
+                "success_count": None,
+                "failure_count": None,
+                "retry_count": None,
+                "secrets": [
+                    {
+                        "uid": f"{uid}-secret",
+                        "value": f"{secret_marker}-signing-secret",
+                        "created_at": now,
+                        "updated_at": now,
+                        "expires_at": None,
+                        "deleted_at": None,
+                    }
+                ],
+                "authentication": {
+                    "type": "api_key",
+                    "api_key": {
+                        "header_name": "X-Receiver-Key",
+                        "header_value": f"{secret_marker}-api-key-header-value",
+                    },
+                    "basic_auth": {
+                        "username": "convoy",
+                        "password": f"{secret_marker}-basic-auth-password",
+                    },
+                    "oauth2": {
+                        "url": "https://auth.example.com/oauth/token",
+                        "client_id": "convoy-client",
+                        "client_secret": f"{secret_marker}-oauth2-client-secret",
+                        "authentication_type": "shared_secret",
+                        "grant_type": "client_credentials",
+                        "scope": "webhooks",
+                        "audience": "",
+                        "issuer": "",
+                        "subject": "",
+                        "signing_algorithm": "",
+                        "expiry_time_unit": "seconds",
+                        "field_mapping": {
+                            "access_token": "access_token",
+                            "token_type": "token_type",
+                            "expires_in": "expires_in",
+                        },
+                        "signing_key": {
+                            "kty": "EC",
+                            "crv": "P-256",
+                            "kid": "convoy-key-1",
+                            "x": "public-x",
+                            "y": "public-y",
+                            "d": f"{secret_marker}-oauth2-signing-key-d",
+                        },
+                    },
+                },
+                "mtls_client_cert": {
+                    "client_cert": "-----BEGIN CERTIFICATE-----\nZmFrZQ==\n-----END CERTIFICATE-----",
+                    "client_key": (
+                        f"-----BEGIN PRIVATE KEY-----\n{secret_marker}-mtls-client-key\n"
+                        "-----END PRIVATE KEY-----"
+                    ),
+                },
+                "created_at": now,
+                "updated_at": now,
+                "deleted_at": None,
+            }
+            self._endpoints[uid] = endpoint
+            return copy.deepcopy(endpoint)
+
+    def endpoint(self, uid: str) -> dict[str, Any]:
+        """The endpoint as Convoy holds it now."""
+        with self._lock:
+            return copy.deepcopy(self._stored(uid))
+
+    def set_status(self, uid: str, status: str) -> None:
+        """Change an endpoint's status behind the bot's back (a person in the UI, the breaker)."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {sorted(STATUSES)}, not {status!r}")
+        with self._lock:
+            self._set_status(self._stored(uid), status)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def writes(self) -> list[RecordedRequest]:
+        """The pause and activate requests received, oldest first."""
+        return [r for r in self.requests if r.operation in {"pause", "activate"}]
+
+    def set_fault(
+        self,
+        operation: str,
+        *,
+        status: int | None = None,
+        message: str | None = None,
+        delay: float = 0.0,
+        apply_before_delay: bool = True,
+        retry_after: int | None = None,
+        malformed_json: bool = False,
+        times: int | None = None,
+    ) -> None:
+        """Make the next `times` (None: all) `operation` requests misbehave; replaces its fault.
+
+        `status`: answer with that status and Convoy's error envelope, change nothing.
+        `delay`: sleep before answering; without `status`, a write still happens, before the
+        sleep if `apply_before_delay`, else after it, so a client timeout stays ambiguous.
+        `malformed_json`: do the real work, then send its status with a body that is not JSON.
+        """
+        if operation not in OPERATIONS:
+            raise ValueError(f"operation must be one of {sorted(OPERATIONS)}, not {operation!r}")
+        if times is not None and times < 1:
+            raise ValueError("times must be at least 1 (or None for until cleared)")
+        if message is None:
+            message = _DEFAULT_FAULT_MESSAGES.get(status or 500, "internal server error")
+        with self._lock:
+            self._faults[operation] = _Fault(
+                status, message, delay, apply_before_delay, retry_after, malformed_json, times
+            )
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def reset(self) -> None:
+        """Forget endpoints, requests, faults and contract errors."""
+        with self._lock:
+            self._endpoints.clear()
+            self._requests.clear()
+            self._faults.clear()
+            self._contract_errors.clear()
+
+    @property
+    def contract_errors(self) -> list[str]:
+        """Requests received and responses sent that broke Convoy's OpenAPI spec."""
+        with self._lock:
+            return list(self._contract_errors)
+
+    # --- state (callers hold the lock) ---------------------------------------------------------
+
+    def _new_ulid(self) -> str:
+        # ULIDs sort by creation time, and Convoy orders lists by id; the millisecond is bumped
+        # when needed so that endpoints added in one burst still sort newest first.
+        ms = max(time.time_ns() // 1_000_000, self._last_ulid_ms + 1)
+        self._last_ulid_ms = ms
+        value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+        return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+    def _stored(self, uid: str) -> dict[str, Any]:
+        try:
+            return self._endpoints[uid]
+        except KeyError:
+            raise KeyError(f"fake Convoy has no endpoint {uid!r}") from None
+
+    @staticmethod
+    def _set_status(endpoint: dict[str, Any], status: str) -> None:
+        previous = datetime.fromisoformat(endpoint["updated_at"])
+        # Two writes within one clock tick must still show a newer updated_at.
+        moment = max(datetime.now(UTC), previous + timedelta(microseconds=1))
+        endpoint["status"] = status
+        endpoint["updated_at"] = _timestamp(moment)
+
+    def _take_fault(self, operation: str) -> _Fault | None:
+        fault = self._faults.get(operation)
+        if fault is None:
+            return None
+        if fault.remaining is not None:
+            fault.remaining -= 1
+            if fault.remaining == 0:
+                del self._faults[operation]
+        return fault
+
+    def _perform(self, operation: str, uid: str | None, query: dict[str, list[str]]) -> _Reply:
+        with self._lock:
+            if operation == "list":
+                return self._list(query)
+            assert uid is not None
+            endpoint = self._endpoints.get(uid)
+            if operation == "get":
+                if endpoint is None:
+                    return _error(404, "Resource not found")
+                return _success(200, "Endpoint fetched successfully", copy.deepcopy(endpoint))
+            # Convoy's pause and activate services answer an unknown id with a 400.
+            if endpoint is None:
+                return _error(400, "failed to find endpoint")
+            current = endpoint["status"]
+            if operation == "pause":
+                if current not in {"active", "paused"}:
+                    return _error(
+                        400,
+                        f"current endpoint status - {current}, does not support pausing or unpausing",
+                    )
+                # The real thing toggles: a repeated PUT un-pauses.
+                self._set_status(endpoint, "paused" if current == "active" else "active")
+                message = "endpoint status updated successfully"
+            else:
+                if current not in {"paused", "inactive"}:
+                    return _error(
+                        400, f"current endpoint status - {current}, does not support activation"
+                    )
+                self._set_status(endpoint, "active")
+                message = "endpoint status successfully activated"
+            return _success(202, message, copy.deepcopy(endpoint))
+
+    def _list(self, query: dict[str, list[str]]) -> _Reply:
+        def first(name: str) -> str:
+            return query.get(name, [""])[0]
+
+        try:
+            per_page = int(first("perPage"))
+        except ValueError:
+            per_page = DEFAULT_PER_PAGE
+        if per_page < 1:
+            per_page = DEFAULT_PER_PAGE
+        descending = first("sort").upper() != "ASC"
+        search, owner = first("q"), first("ownerId")
+        matching = sorted(
+            (
+                e
+                for e in self._endpoints.values()
+                if (not search or _ilike(f"%{search}%", e["name"]))
+                and (not owner or e["owner_id"] == owner)
+            ),
+            key=lambda e: str(e["uid"]),
+            reverse=descending,
+        )
+        uids = [str(e["uid"]) for e in matching]
+
+        def first_not_before(cursor: str) -> int:
+            # Cursors compare as ids do in Convoy's SQL (`id <= cursor` when descending), so a
+            # cursor needs no lookup and one for a since-deleted endpoint still works.
+            return next(
+                (i for i, uid in enumerate(uids) if (uid <= cursor if descending else uid >= cursor)),
+                len(uids),
+            )
+
+        if first("direction") == "prev" and first("prev_page_cursor"):
+            end = first_not_before(first("prev_page_cursor"))
+            start = max(0, end - per_page)
+        else:
+            cursor = first("next_page_cursor")
+            start = first_not_before(cursor) if cursor else 0
+            end = min(len(matching), start + per_page)
+        page = matching[start:end]
+        # Like Convoy, look at one row past the page to learn whether a next page exists.
+        window_uids = uids[start : end + 1]
+        pagination = {
+            "per_page": per_page,
+            "has_next_page": end < len(matching),
+            "has_prev_page": start > 0,
+            # Convoy's PaginationData.Build: prev = first row fetched, next = last row fetched
+            # (the extra row when there is one), and only when more than one row came back.
+            # So the next cursor is filled in on the last page too; clients must stop on
+            # has_next_page == false, or they fetch the last row again and then start over.
+            "prev_page_cursor": window_uids[0] if window_uids else "",
+            "next_page_cursor": window_uids[-1] if len(window_uids) > 1 else "",
+        }
+        content = [copy.deepcopy(e) for e in page]
+        return _success(200, "Endpoints fetched successfully", {"content": content, "pagination": pagination})
+
+    # --- HTTP -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _route(method: str, path: str) -> tuple[str, str | None, str | None]:
+        """(operation, project id, endpoint uid) for a request line."""
+        for route_method, pattern, operation in _ROUTES:
+            match = pattern.match(path)
+            if match is None or method != route_method:
+                continue
+            uid = match.groupdict().get("uid")
+            if uid in _LITERAL_ENDPOINT_PATHS:
+                continue
+            return operation, match["project"], uid
+        return "other", None, None
+
+    def _authorized(self, headers: dict[str, str]) -> bool:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and token == self.api_key
+
+    async def _handle(self, request: Request) -> Response:
+        body = await request.body()
+        method, path = request.method, request.url.path
+        raw_query = request.url.query
+        query_pairs = parse_qsl(raw_query, keep_blank_values=True)
+        query: dict[str, list[str]] = {}
+        for name, value in query_pairs:
+            query.setdefault(name, []).append(value)
+        headers = {name: ", ".join(request.headers.getlist(name)) for name in request.headers}
+        operation, project, uid = self._route(method, path)
+        with self._lock:
+            self._requests.append(
+                RecordedRequest(method, path, query, headers, body, operation, uid)
+            )
+        contract_request = ContractRequest(method, path, query_pairs, headers, body)
+        self._record_contract_errors(
+            f"request {method} {path}", request_errors(contract_request)
+        )
+
+        reply, fault = await self._respond(operation, project, uid, query, headers)
+        status, reply_body = reply.status, reply.body()
+        if fault is not None and fault.malformed_json:
+            reply_body = _MALFORMED_BODY
+        response_headers = {"content-type": "application/json", **reply.headers}
+        # A fault-shaped response is exempt from the spec on purpose: malformed bodies break it by
+        # design, and Convoy sends statuses (403, 429, 5xx) that its spec does not list.
+        if fault is None or (fault.status is None and not fault.malformed_json):
+            self._record_contract_errors(
+                f"response {status} to {method} {path}",
+                response_errors(
+                    contract_request, ContractResponse(status, reply_body, response_headers)
+                ),
+            )
+        return Response(reply_body, status_code=status, headers=reply.headers, media_type="application/json")
+
+    async def _respond(
+        self,
+        operation: str,
+        project: str | None,
+        uid: str | None,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+    ) -> tuple[_Reply, _Fault | None]:
+        if not self._authorized(headers):
+            return _error(401, "authorization failed"), None
+        if operation == "other":
+            return _error(404, "Resource not found"), None
+        if project != self.project_id:
+            return _error(404, "Resource not found"), None
+        with self._lock:
+            fault = self._take_fault(operation)
+        if fault is None:
+            return self._perform(operation, uid, query), None
+        if fault.status is not None:
+            await asyncio.sleep(fault.delay)
+            extra: dict[str, str] = {}
+            if fault.status == 429 and fault.retry_after is not None:
+                extra["retry-after"] = str(fault.retry_after)
+            return _error(fault.status, fault.message, extra), fault
+        if fault.apply_before_delay:
+            reply = self._perform(operation, uid, query)
+            await asyncio.sleep(fault.delay)
+        else:
+            # Convoy received the request but has not acted yet: a client that gives up now
+            # cannot know whether the change will land (it will, once the delay is over).
+            await asyncio.sleep(fault.delay)
+            reply = self._perform(operation, uid, query)
+        return reply, fault
+
+    def _record_contract_errors(self, what: str, errors: list[str]) -> None:
+        if errors:
+            with self._lock:
+                self._contract_errors.extend(f"{what}: {error}" for error in errors)
