@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-from slack_bolt.async_app import AsyncApp
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncBoltRequest
+from slack_bolt.request.async_internals import build_async_context
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -14,8 +19,36 @@ from bot.services import Services
 MAX_BODY_BYTES = 64 * 1024  # Slack's payloads are far smaller; anything bigger is abuse
 
 
+def parse_form_body(raw: str) -> dict[str, Any]:
+    """A form body as Slack means it: a JSON `payload` field for interactions, else the fields.
+
+    Bolt's own parser treats any body containing the letters "payload" as an interaction, so a
+    slash command such as `/convoy pause orders-api bad payloads` would reach no listener.
+    """
+    fields = dict(parse_qsl(raw, keep_blank_values=True))
+    if set(fields) == {"payload"}:
+        loaded = json.loads(fields["payload"])
+        return loaded if isinstance(loaded, dict) else {}
+    return fields
+
+
+def bolt_request(request: Request, raw: bytes) -> AsyncBoltRequest:
+    """Bolt's request, signature checked on the raw body, fields parsed by `parse_form_body`."""
+    text = raw.decode("utf-8")
+    bolt = AsyncBoltRequest(
+        body=text, query=dict(request.query_params), headers=dict(request.headers)
+    )
+    if not text.startswith("{"):
+        try:
+            bolt.body = parse_form_body(text)
+        except ValueError:
+            bolt.body = {}  # malformed payload JSON: no listener matches, nothing runs
+        # The context (user, channel, response_url) is derived from the body: derive it again.
+        bolt.context = build_async_context(AsyncBoltContext({}), bolt.body)
+    return bolt
+
+
 def create_server(app: AsyncApp, services: Services) -> Starlette:
-    handler = AsyncSlackRequestHandler(app)
 
     async def slack_events(request: Request) -> Response:
         declared = request.headers.get("content-length", "0")
@@ -24,7 +57,7 @@ def create_server(app: AsyncApp, services: Services) -> Starlette:
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             return PlainTextResponse("request body too large", status_code=413)
-        return await handler.handle(request)
+        return to_starlette_response(await app.async_dispatch(bolt_request(request, body)))
 
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok")

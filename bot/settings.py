@@ -74,7 +74,9 @@ class Settings(StoreSettings):
     @model_validator(mode="after")
     def _signing_secret_in_http_mode(self) -> Settings:
         if self.slack_app_token is None and self.slack_signing_secret is None:
-            raise ValueError("missing required setting SLACK_SIGNING_SECRET (needed unless SLACK_APP_TOKEN is set)")
+            raise ValueError(
+                "missing required setting SLACK_SIGNING_SECRET (needed unless SLACK_APP_TOKEN is set)"
+            )
         return self
 
     @property

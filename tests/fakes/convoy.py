@@ -1,4 +1,4 @@
-"""A fake of Convoy's endpoint REST API (get, list, pause toggle, activate), checked against its spec."""
+"""A fake of Convoy's endpoint API (get, list, pause toggle, activate) that keeps to its spec."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def _ilike(pattern: str, text: str) -> bool:
 
 
 class FakeConvoy:
-    """Convoy's endpoint API for one project, served under /api; state is safe to read from tests."""
+    """Convoy's endpoint API for one project under /api; tests read its state from any thread."""
 
     def __init__(self, *, project_id: str, api_key: str) -> None:
         self.project_id = project_id
@@ -153,7 +153,7 @@ class FakeConvoy:
         uid: str | None = None,
         slack_webhook_url: str = "",
         url: str = "https://receiver.example.com/hooks/convoy",
-        secret_marker: str = "s3cr3t-marker",
+        secret_marker: str = "s3cr3t-marker",  # noqa: S107  # made up, to spot leaks
         failure_rate: float | None = None,
     ) -> dict[str, Any]:
         """Store an endpoint (every secret-bearing field contains `secret_marker`); return it."""
@@ -235,7 +235,9 @@ class FakeConvoy:
                     },
                 },
                 "mtls_client_cert": {
-                    "client_cert": "-----BEGIN CERTIFICATE-----\nZmFrZQ==\n-----END CERTIFICATE-----",
+                    "client_cert": (
+                        "-----BEGIN CERTIFICATE-----\nZmFrZQ==\n-----END CERTIFICATE-----"
+                    ),
                     "client_key": (
                         f"-----BEGIN PRIVATE KEY-----\n{secret_marker}-mtls-client-key\n"
                         "-----END PRIVATE KEY-----"
@@ -287,7 +289,8 @@ class FakeConvoy:
         `status`: answer with that status and Convoy's error envelope, change nothing.
         `delay`: sleep before answering; without `status`, a write still happens, before the
         sleep if `apply_before_delay`, else after it, so a client timeout stays ambiguous.
-        `malformed_json`: do the real work, then send its status with a body that is not JSON.
+        `malformed_json`: send a body that is not JSON, with `status` if given, else with the
+        status of the real work, which is done.
         """
         if operation not in OPERATIONS:
             raise ValueError(f"operation must be one of {sorted(OPERATIONS)}, not {operation!r}")
@@ -318,7 +321,7 @@ class FakeConvoy:
         with self._lock:
             return list(self._contract_errors)
 
-    # --- state (callers hold the lock) ---------------------------------------------------------
+    # --- state: _perform takes the lock; the other helpers here expect it held ----------------
 
     def _new_ulid(self) -> str:
         # ULIDs sort by creation time, and Convoy orders lists by id; the millisecond is bumped
@@ -370,7 +373,8 @@ class FakeConvoy:
                 if current not in {"active", "paused"}:
                     return _error(
                         400,
-                        f"current endpoint status - {current}, does not support pausing or unpausing",
+                        f"current endpoint status - {current}, "
+                        "does not support pausing or unpausing",
                     )
                 # The real thing toggles: a repeated PUT un-pauses.
                 self._set_status(endpoint, "paused" if current == "active" else "active")
@@ -412,7 +416,11 @@ class FakeConvoy:
             # Cursors compare as ids do in Convoy's SQL (`id <= cursor` when descending), so a
             # cursor needs no lookup and one for a since-deleted endpoint still works.
             return next(
-                (i for i, uid in enumerate(uids) if (uid <= cursor if descending else uid >= cursor)),
+                (
+                    i
+                    for i, uid in enumerate(uids)
+                    if (uid <= cursor if descending else uid >= cursor)
+                ),
                 len(uids),
             )
 
@@ -438,7 +446,9 @@ class FakeConvoy:
             "next_page_cursor": window_uids[-1] if len(window_uids) > 1 else "",
         }
         content = [copy.deepcopy(e) for e in page]
-        return _success(200, "Endpoints fetched successfully", {"content": content, "pagination": pagination})
+        return _success(
+            200, "Endpoints fetched successfully", {"content": content, "pagination": pagination}
+        )
 
     # --- HTTP -------------------------------------------------------------------------------
 
@@ -474,9 +484,7 @@ class FakeConvoy:
                 RecordedRequest(method, path, query, headers, body, operation, uid)
             )
         contract_request = ContractRequest(method, path, query_pairs, headers, body)
-        self._record_contract_errors(
-            f"request {method} {path}", request_errors(contract_request)
-        )
+        self._record_contract_errors(f"request {method} {path}", request_errors(contract_request))
 
         reply, fault = await self._respond(operation, project, uid, query, headers)
         status, reply_body = reply.status, reply.body()
@@ -492,7 +500,9 @@ class FakeConvoy:
                     contract_request, ContractResponse(status, reply_body, response_headers)
                 ),
             )
-        return Response(reply_body, status_code=status, headers=reply.headers, media_type="application/json")
+        return Response(
+            reply_body, status_code=status, headers=reply.headers, media_type="application/json"
+        )
 
     async def _respond(
         self,

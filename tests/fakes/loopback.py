@@ -35,7 +35,10 @@ class LoopbackServer:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(self._server.serve())
+        try:
+            self._loop.run_until_complete(self._server.serve())
+        finally:
+            self._loop.close()
 
     def start(self) -> LoopbackServer:
         self._thread.start()

@@ -1,0 +1,148 @@
+"""A fake of the Slack Web API, response URLs and incoming webhooks, recording what it gets."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+
+@dataclass(frozen=True)
+class SlackCall:
+    """One request the bot made: a Web API method, a response-URL post or a webhook post."""
+
+    kind: str  # "api", "response_url", "webhook" or "elsewhere"
+    name: str  # API method, response-URL token or webhook path
+    payload: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The message text plus every text inside its blocks, for assertions."""
+        return str(self.payload.get("text", "")) + "\n" + json.dumps(self.payload.get("blocks", []))
+
+
+class FakeSlack:
+    """Records every call; `fail_method` makes a Web API method answer `ok: false`."""
+
+    BOT_USER = "UBOTCONVOY"
+
+    def __init__(self) -> None:
+        self.url = ""  # set once the server is listening
+        self._lock = threading.Lock()
+        self._calls: list[SlackCall] = []
+        self._api_errors: dict[str, str] = {}
+        self._webhook_status = 200
+        self._ts = 1_700_000_000
+        self.app = Starlette(
+            routes=[
+                Route("/api/{method}", self._api, methods=["POST", "GET"]),
+                Route("/response/{token}", self._response_url, methods=["POST"]),
+                Route("/hooks/{path:path}", self._webhook, methods=["POST"]),
+                Route("/{path:path}", self._elsewhere, methods=["GET", "POST"]),
+            ]
+        )
+
+    def reset(self) -> None:
+        with self._lock:
+            self._calls.clear()
+            self._api_errors.clear()
+            self._webhook_status = 200
+
+    def fail_method(self, method: str, error: str) -> None:
+        with self._lock:
+            self._api_errors[method] = error
+
+    def set_webhook_status(self, status: int) -> None:
+        with self._lock:
+            self._webhook_status = status
+
+    @property
+    def calls(self) -> list[SlackCall]:
+        with self._lock:
+            return list(self._calls)
+
+    def api_calls(self, method: str) -> list[SlackCall]:
+        return [c for c in self.calls if c.kind == "api" and c.name == method]
+
+    def replies(self, token: str) -> list[SlackCall]:
+        """Posts to the response URL of one command or click."""
+        return [c for c in self.calls if c.kind == "response_url" and c.name == token]
+
+    def hook(self, name: str = "T0EXAMPLE/B0ORDERS/hooksecret") -> str:
+        """An incoming-webhook URL served by this fake (on the bot's allow-list in tests)."""
+        return f"{self.url}/hooks/{name}"
+
+    def webhooks(self) -> list[SlackCall]:
+        return [c for c in self.calls if c.kind == "webhook"]
+
+    def elsewhere(self) -> list[SlackCall]:
+        return [c for c in self.calls if c.kind == "elsewhere"]
+
+    def _record(self, call: SlackCall) -> None:
+        with self._lock:
+            self._calls.append(call)
+
+    @staticmethod
+    async def _payload(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        if not raw:
+            return {}
+        if request.headers.get("content-type", "").startswith("application/json"):
+            loaded = json.loads(raw)
+            return loaded if isinstance(loaded, dict) else {"body": loaded}
+        return dict(parse_qsl(raw.decode()))
+
+    async def _api(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        payload = await self._payload(request)
+        self._record(SlackCall("api", method, payload, dict(request.headers)))
+        with self._lock:
+            error = self._api_errors.get(method)
+            self._ts += 1
+            ts = f"{self._ts}.000100"
+        if error:
+            return JSONResponse({"ok": False, "error": error})
+        if method == "auth.test":
+            return JSONResponse(
+                {
+                    "ok": True,
+                    "url": "https://example.slack.com/",
+                    "team": "Example",
+                    "user": "convoy",
+                    "team_id": "T0EXAMPLE",
+                    "user_id": self.BOT_USER,
+                    "bot_id": "B0CONVOY",
+                    "is_enterprise_install": False,
+                }
+            )
+        if method in ("chat.postMessage", "chat.update"):
+            channel = payload.get("channel", "")
+            return JSONResponse(
+                {"ok": True, "channel": channel, "ts": payload.get("ts", ts), "message": payload}
+            )
+        return JSONResponse({"ok": True})
+
+    async def _response_url(self, request: Request) -> Response:
+        payload = await self._payload(request)
+        self._record(SlackCall("response_url", request.path_params["token"], payload))
+        return PlainTextResponse("ok")
+
+    async def _webhook(self, request: Request) -> Response:
+        payload = await self._payload(request)
+        self._record(SlackCall("webhook", request.path_params["path"], payload))
+        with self._lock:
+            status = self._webhook_status
+        return PlainTextResponse("ok" if status == 200 else "no_service", status_code=status)
+
+    async def _elsewhere(self, request: Request) -> Response:
+        payload = await self._payload(request)
+        self._record(SlackCall("elsewhere", request.path_params["path"], payload))
+        return PlainTextResponse("ok")

@@ -1,0 +1,428 @@
+"""The fake Convoy behaves like Convoy's endpoint API and keeps to Convoy's OpenAPI spec."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fakes.convoy import FakeConvoy
+from tests.fakes.loopback import LoopbackServer
+from tests.fakes.openapi_contract import (
+    ContractRequest,
+    ContractResponse,
+    request_errors,
+    response_errors,
+)
+
+PROJECT = "01PROJECTFAKE000000000000A"
+API_KEY = "CO.fake-api-key"
+VERSION = "2025-11-24"
+JSON = {"content-type": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[FakeConvoy, LoopbackServer]]:
+    fake = FakeConvoy(project_id=PROJECT, api_key=API_KEY)
+    server = LoopbackServer(fake.app).start()
+    yield fake, server
+    server.stop()
+    # LoopbackServer.stop() leaves its event loop open, and the ResourceWarning raised when it is
+    # collected fails the run under `filterwarnings = error`; closing belongs in loopback.py.
+    server._loop.close()
+
+
+@pytest.fixture
+def fake(served: tuple[FakeConvoy, LoopbackServer]) -> Iterator[FakeConvoy]:
+    served[0].reset()
+    yield served[0]
+    served[0].reset()
+
+
+@pytest.fixture
+def client(served: tuple[FakeConvoy, LoopbackServer]) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=f"{served[1].url}/api/v1/projects/{PROJECT}",
+        headers={"Authorization": f"Bearer {API_KEY}", "X-Convoy-Version": VERSION},
+        timeout=5.0,
+    ) as http:
+        yield http
+
+
+def data(response: httpx.Response) -> Any:
+    body = response.json()
+    assert body["status"] is True
+    return body["data"]
+
+
+def error_message(response: httpx.Response) -> str:
+    body = response.json()
+    assert body["status"] is False
+    assert "data" not in body
+    message: str = body["message"]
+    return message
+
+
+def wait_for_status(fake: FakeConvoy, uid: str, status: str, within: float = 3.0) -> None:
+    deadline = time.monotonic() + within
+    while fake.endpoint(uid)["status"] != status:
+        assert time.monotonic() < deadline, f"{uid} never became {status}"
+        time.sleep(0.02)
+
+
+def test_get_returns_the_stored_endpoint_with_every_secret_filled(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """GET returns the whole endpoint, secrets included, and the response fits the spec."""
+    stored = fake.add_endpoint("Orders API", secret_marker="MARK-42", failure_rate=0.25)
+
+    response = client.get(f"/endpoints/{stored['uid']}")
+
+    assert response.status_code == 200
+    endpoint = data(response)
+    assert endpoint == stored
+    auth = endpoint["authentication"]
+    secrets = [
+        endpoint["secrets"][0]["value"],
+        auth["api_key"]["header_value"],
+        auth["basic_auth"]["password"],
+        auth["oauth2"]["client_secret"],
+        auth["oauth2"]["signing_key"]["d"],
+        endpoint["mtls_client_cert"]["client_key"],
+    ]
+    assert all("MARK-42" in secret for secret in secrets)
+    assert fake.contract_errors == []
+
+
+def test_get_unknown_endpoint_is_404_resource_not_found(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """GET of an id Convoy does not have is a 404 `Resource not found` envelope."""
+    response = client.get("/endpoints/01NOSUCHENDPOINT0000000000")
+
+    assert response.status_code == 404
+    assert error_message(response) == "Resource not found"
+    assert fake.contract_errors == []
+
+
+def test_pause_is_a_toggle_so_two_puts_return_to_active(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """PUT /pause pauses an active endpoint and a second PUT un-pauses it, moving updated_at."""
+    uid = fake.add_endpoint("orders")["uid"]
+    created = fake.endpoint(uid)["updated_at"]
+
+    first = client.put(f"/endpoints/{uid}/pause")
+    second = client.put(f"/endpoints/{uid}/pause")
+
+    assert (first.status_code, data(first)["status"]) == (202, "paused")
+    assert (second.status_code, data(second)["status"]) == (202, "active")
+    assert created < data(first)["updated_at"] < data(second)["updated_at"]
+    assert fake.endpoint(uid)["status"] == "active"
+    assert [(w.operation, w.endpoint_uid) for w in fake.writes()] == [("pause", uid)] * 2
+    assert fake.contract_errors == []
+
+
+def test_pause_on_inactive_endpoint_is_400_and_changes_nothing(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """PUT /pause on an inactive endpoint is Convoy's 400 and leaves it inactive."""
+    uid = fake.add_endpoint("orders", status="inactive")["uid"]
+
+    response = client.put(f"/endpoints/{uid}/pause")
+
+    assert response.status_code == 400
+    assert error_message(response) == (
+        "current endpoint status - inactive, does not support pausing or unpausing"
+    )
+    assert fake.endpoint(uid)["status"] == "inactive"
+    assert fake.contract_errors == []
+
+
+@pytest.mark.parametrize(("method", "action"), [("PUT", "pause"), ("POST", "activate")])
+def test_writes_to_unknown_endpoint_are_400_failed_to_find(
+    fake: FakeConvoy, client: httpx.Client, method: str, action: str
+) -> None:
+    """Pause and activate of an unknown id are a 400 `failed to find endpoint`, as in Convoy."""
+    response = client.request(method, f"/endpoints/01NOSUCHENDPOINT0000000000/{action}")
+
+    assert response.status_code == 400
+    assert error_message(response) == "failed to find endpoint"
+    assert fake.contract_errors == []
+
+
+@pytest.mark.parametrize("status", ["paused", "inactive"])
+def test_activate_sets_active_from_paused_or_inactive(
+    fake: FakeConvoy, client: httpx.Client, status: str
+) -> None:
+    """POST /activate makes a paused or inactive endpoint active and answers 202 with it."""
+    uid = fake.add_endpoint("orders", status=status)["uid"]
+
+    response = client.post(f"/endpoints/{uid}/activate")
+
+    assert (response.status_code, data(response)["status"]) == (202, "active")
+    assert fake.endpoint(uid)["status"] == "active"
+    assert fake.contract_errors == []
+
+
+def test_activate_on_active_endpoint_is_400(fake: FakeConvoy, client: httpx.Client) -> None:
+    """POST /activate on an active endpoint is a 400 and is not a toggle."""
+    uid = fake.add_endpoint("orders")["uid"]
+
+    response = client.post(f"/endpoints/{uid}/activate")
+
+    assert response.status_code == 400
+    assert (
+        error_message(response) == "current endpoint status - active, does not support activation"
+    )
+    assert fake.endpoint(uid)["status"] == "active"
+    assert fake.contract_errors == []
+
+
+def test_list_pages_45_endpoints_newest_first_with_a_cursor_on_the_last_page(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """45 endpoints at perPage=20 come as 20+20+5, newest first; the last page keeps a cursor."""
+    uids = [fake.add_endpoint(f"service-{n:02d}")["uid"] for n in range(45)]
+    params: dict[str, str | int] = {"perPage": 20}
+    pages = []
+    for _ in range(3):
+        page = data(client.get("/endpoints", params=params))
+        pages.append(page)
+        params = {
+            **params,
+            "direction": "next",
+            "next_page_cursor": page["pagination"]["next_page_cursor"],
+        }
+
+    assert [len(p["content"]) for p in pages] == [20, 20, 5]
+    assert [p["pagination"]["has_next_page"] for p in pages] == [True, True, False]
+    assert [p["pagination"]["has_prev_page"] for p in pages] == [False, True, True]
+    assert pages[-1]["pagination"]["next_page_cursor"] != ""
+    assert pages[-1]["pagination"]["per_page"] == 20
+    listed = [e["uid"] for p in pages for e in p["content"]]
+    assert listed == list(reversed(uids))
+    assert fake.contract_errors == []
+
+
+def test_list_defaults_to_20_per_page(fake: FakeConvoy, client: httpx.Client) -> None:
+    """Without perPage, a list returns 20 endpoints and says a next page exists."""
+    for n in range(21):
+        fake.add_endpoint(f"service-{n}")
+
+    page = data(client.get("/endpoints"))
+
+    assert len(page["content"]) == 20
+    assert page["pagination"]["per_page"] == 20
+    assert page["pagination"]["has_next_page"] is True
+
+
+def test_list_q_matches_a_case_insensitive_substring_of_the_name(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """q= keeps only endpoints whose name contains it, ignoring case."""
+    fake.add_endpoint("Orders API")
+    fake.add_endpoint("orders-eu")
+    fake.add_endpoint("Billing")
+
+    page = data(client.get("/endpoints", params={"q": "ORDERS", "perPage": 20}))
+
+    assert sorted(e["name"] for e in page["content"]) == ["Orders API", "orders-eu"]
+    assert page["pagination"]["has_next_page"] is False
+    assert fake.contract_errors == []
+
+
+def test_missing_key_is_401_and_a_contract_error_wrong_key_is_401(
+    fake: FakeConvoy, served: tuple[FakeConvoy, LoopbackServer]
+) -> None:
+    """No key or a wrong key gets a 401 envelope; sending no key also breaks the spec's security."""
+    uid = fake.add_endpoint("orders")["uid"]
+    url = f"{served[1].url}/api/v1/projects/{PROJECT}/endpoints/{uid}"
+
+    missing = httpx.get(url)
+    wrong = httpx.get(url, headers={"Authorization": "Bearer not-the-key"})
+
+    assert (missing.status_code, wrong.status_code) == (401, 401)
+    assert error_message(missing) == error_message(wrong) == "authorization failed"
+    assert len(fake.contract_errors) == 1
+    assert "SecurityValidationError" in fake.contract_errors[0]
+
+
+def test_every_request_is_recorded_with_its_headers(fake: FakeConvoy, client: httpx.Client) -> None:
+    """Requests are recorded in order with method, query, lower-case headers and operation."""
+    uid = fake.add_endpoint("orders")["uid"]
+
+    client.get("/endpoints", params={"q": "ord"})
+    client.get(f"/endpoints/{uid}")
+    client.put(f"/endpoints/{uid}/pause")
+    client.post(f"/endpoints/{uid}/activate")
+    client.delete(f"/endpoints/{uid}")
+
+    recorded = fake.requests
+    assert [(r.method, r.operation, r.endpoint_uid) for r in recorded] == [
+        ("GET", "list", None),
+        ("GET", "get", uid),
+        ("PUT", "pause", uid),
+        ("POST", "activate", uid),
+        ("DELETE", "other", None),
+    ]
+    assert recorded[0].query == {"q": ["ord"]}
+    assert all(r.headers["x-convoy-version"] == VERSION for r in recorded)
+    assert [w.operation for w in fake.writes()] == ["pause", "activate"]
+
+
+def test_status_fault_answers_429_with_retry_after_and_changes_nothing(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """A 429 fault sends Convoy's envelope and Retry-After, and the endpoint stays active."""
+    uid = fake.add_endpoint("orders")["uid"]
+    fake.set_fault("pause", status=429, retry_after=7, times=1)
+
+    limited = client.put(f"/endpoints/{uid}/pause")
+
+    assert limited.status_code == 429
+    assert limited.headers["retry-after"] == "7"
+    assert error_message(limited) == "exceeded rate limit"
+    assert fake.endpoint(uid)["status"] == "active"
+    assert data(client.put(f"/endpoints/{uid}/pause"))["status"] == "paused"
+    assert fake.contract_errors == []
+
+
+def test_fault_applies_only_the_given_number_of_times(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """A fault with times=2 hits two requests, then the real answer comes back."""
+    uid = fake.add_endpoint("orders")["uid"]
+    fake.set_fault("get", status=503, message="upstream unavailable", times=2)
+
+    codes = [client.get(f"/endpoints/{uid}").status_code for _ in range(3)]
+
+    assert codes == [503, 503, 200]
+
+
+def test_clear_faults_restores_normal_answers(fake: FakeConvoy, client: httpx.Client) -> None:
+    """After clear_faults, a fault set until cleared no longer applies."""
+    fake.set_fault("list", status=500)
+    assert client.get("/endpoints").status_code == 500
+
+    fake.clear_faults()
+
+    assert client.get("/endpoints").status_code == 200
+
+
+def test_delay_applied_before_makes_a_timed_out_pause_land_anyway(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """With apply_before_delay, a PUT the client gave up on has paused the endpoint anyway."""
+    uid = fake.add_endpoint("orders")["uid"]
+    fake.set_fault("pause", delay=0.6, times=1)
+
+    with pytest.raises(httpx.ReadTimeout):
+        client.put(f"/endpoints/{uid}/pause", timeout=0.15)
+
+    assert fake.endpoint(uid)["status"] == "paused"
+
+
+def test_delay_applied_after_lands_only_once_the_delay_is_over(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """Without apply_before_delay, a timed-out PUT is not applied yet, then lands later."""
+    uid = fake.add_endpoint("orders")["uid"]
+    fake.set_fault("pause", delay=0.4, apply_before_delay=False, times=1)
+
+    with pytest.raises(httpx.ReadTimeout):
+        client.put(f"/endpoints/{uid}/pause", timeout=0.1)
+
+    assert fake.endpoint(uid)["status"] == "active"
+    wait_for_status(fake, uid, "paused")
+
+
+def test_malformed_json_fault_sends_a_body_that_is_not_json(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """A malformed_json fault answers 200 with a body no JSON parser accepts, and is exempt."""
+    uid = fake.add_endpoint("orders")["uid"]
+    fake.set_fault("get", malformed_json=True)
+
+    response = client.get(f"/endpoints/{uid}")
+
+    assert response.status_code == 200
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(response.content)
+    assert fake.contract_errors == []
+
+
+def test_status_changed_behind_the_bots_back_shows_in_get(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """set_status changes what the next GET returns, like Convoy's circuit breaker would."""
+    uid = fake.add_endpoint("orders")["uid"]
+
+    fake.set_status(uid, "inactive")
+
+    assert data(client.get(f"/endpoints/{uid}"))["status"] == "inactive"
+
+
+def test_unknown_project_is_404(
+    fake: FakeConvoy, served: tuple[FakeConvoy, LoopbackServer]
+) -> None:
+    """A project other than the fake's own is a 404 envelope."""
+    response = httpx.get(
+        f"{served[1].url}/api/v1/projects/01OTHERPROJECT00000000000/endpoints",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    )
+
+    assert response.status_code == 404
+    assert error_message(response) == "Resource not found"
+
+
+def test_reset_forgets_endpoints_requests_faults_and_contract_errors(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """reset leaves the fake as new."""
+    uid = fake.add_endpoint("orders")["uid"]
+    fake.set_fault("get", status=500)
+    client.get("/nowhere")
+
+    fake.reset()
+
+    assert (fake.requests, fake.contract_errors) == ([], [])
+    assert client.get(f"/endpoints/{uid}").status_code == 404
+
+
+def test_validator_reports_a_response_that_breaks_the_spec() -> None:
+    """The contract check is real: a wrong status enum or envelope type is reported."""
+    request = ContractRequest(
+        "GET", f"/api/v1/projects/{PROJECT}/endpoints/01X", headers={"Authorization": "Bearer k"}
+    )
+    bad_status = {"status": True, "message": "ok", "data": {"uid": "01X", "status": "frozen"}}
+    bad_envelope = {"status": "yes", "message": "ok"}
+
+    errors = response_errors(request, ContractResponse(200, json.dumps(bad_status).encode(), JSON))
+    envelope_errors = response_errors(
+        request, ContractResponse(200, json.dumps(bad_envelope).encode(), JSON)
+    )
+
+    assert request_errors(request) == []
+    assert any("/data/status" in e and "frozen" in e for e in errors)
+    assert any("/status" in e and "boolean" in e for e in envelope_errors)
+
+
+def test_validator_accepts_null_optional_objects_but_not_wrong_types() -> None:
+    """The nullable-allOf workaround admits null where Convoy sends it and nothing looser."""
+    request = ContractRequest(
+        "GET", f"/api/v1/projects/{PROJECT}/endpoints/01X", headers={"Authorization": "Bearer k"}
+    )
+
+    def errors_for(authentication: Any) -> list[str]:
+        body = {"status": True, "message": "ok", "data": {"authentication": authentication}}
+        return response_errors(request, ContractResponse(200, json.dumps(body).encode(), JSON))
+
+    assert errors_for(None) == []
+    assert errors_for({"type": "api_key", "basic_auth": None}) == []
+    assert errors_for("api_key") != []
+    assert errors_for({"type": "magic"}) != []
