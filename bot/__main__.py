@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
@@ -27,6 +29,32 @@ from bot.settings import Settings, StoreSettings
 logger = logging.getLogger("convoy_bot")
 SHUTDOWN_GRACE_SECONDS = 8.0
 EXIT_CONFIG = 2
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn that stops on SIGTERM/SIGINT without re-raising the signal afterwards.
+
+    uvicorn re-raises a captured signal once it has shut down, which would kill the process
+    before acked work (a pause in flight) is finished and the embedded Redis is stopped.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with stop_signals(lambda: self.handle_exit(signal.SIGTERM, None)):
+            yield
+
+
+@contextlib.contextmanager
+def stop_signals(on_signal: Callable[[], None]) -> Iterator[None]:
+    """Call on_signal on SIGTERM or SIGINT while the block runs."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
 
 
 class StartupError(Exception):
@@ -115,7 +143,7 @@ async def _serve_http(app: AsyncApp, services: Services, settings: Settings) -> 
         timeout_graceful_shutdown=5,
     )
     logger.info("serving Slack requests on http://%s:%d/slack/events", settings.host, settings.port)
-    await uvicorn.Server(config).serve()
+    await GracefulServer(config).serve()
 
 
 async def _serve_socket_mode(app: AsyncApp, settings: Settings) -> None:
@@ -123,7 +151,11 @@ async def _serve_socket_mode(app: AsyncApp, settings: Settings) -> None:
         raise StartupError("convoy-bot: Socket Mode needs SLACK_APP_TOKEN")
     handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
     logger.info("connecting to Slack in Socket Mode")
-    await handler.start_async()  # type: ignore[no-untyped-call]  # Bolt leaves it unannotated
+    stop = asyncio.Event()
+    with stop_signals(stop.set):
+        await handler.connect_async()  # type: ignore[no-untyped-call]  # unannotated in Bolt
+        await stop.wait()
+    await handler.close_async()  # type: ignore[no-untyped-call]  # unannotated in Bolt
 
 
 async def roles_command(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ timeout, a 5xx, an unreadable reply) reads the endpoint again and reports what i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -75,9 +76,14 @@ def _convoy_message(response: httpx.Response) -> str:
 class ConvoyClient:
     """Endpoint reads and safe writes for one Convoy project by default."""
 
-    def __init__(self, http: httpx.AsyncClient, default_project: str) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, default_project: str, timeout_seconds: float = 10.0
+    ) -> None:
         self._http = http
         self.default_project = default_project
+        # httpx times each phase (connect, write, read) separately; this bounds the whole call
+        # so the per-endpoint lock always outlives the work it guards.
+        self._deadline = timeout_seconds
 
     async def get_endpoint(self, uid: str, project: str | None = None) -> Endpoint:
         """One endpoint by uid; EndpointNotFound when Convoy does not know it."""
@@ -209,8 +215,9 @@ class ConvoyClient:
     ) -> Any:
         """One request; returns the envelope's `data` or raises one of our errors."""
         try:
-            response = await self._http.request(method, path, params=params)
-        except httpx.TimeoutException as exc:
+            async with asyncio.timeout(self._deadline):
+                response = await self._http.request(method, path, params=params)
+        except (httpx.TimeoutException, TimeoutError) as exc:
             raise ConvoyUnavailable("Convoy did not answer in time.") from exc
         except httpx.HTTPError as exc:
             raise ConvoyUnavailable("Convoy could not be reached.") from exc

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from bot.changes import Action, Change
 from bot.choices import ChoiceStore, PendingChoice, Picked
-from bot.convoy import ConvoyClient
-from bot.errors import Forbidden
+from bot.convoy import ConvoyClient, looks_like_uid
+from bot.errors import AccessStoreUnavailable, EndpointNotFound, Forbidden
 from bot.locks import EndpointLocks
 from bot.models import Endpoint
 from bot.resolver import Candidates, resolve
 from bot.roles import Role, RoleStore
 
+MAX_NAMED_ADMINS = 5
 VERB_NEEDS = {
     "status": Role.VIEWER,
     "list": Role.VIEWER,
@@ -68,9 +70,18 @@ class Operations:
             raise Forbidden(
                 f"`/convoy {verb}` needs the *{needed.label}* role in project {self.project}; "
                 f"{has}. An admin can grant it with `convoy-bot roles grant`. Nothing was changed.",
-                grantors=tuple(self.roles.bootstrap_admins),
+                grantors=await self._admins(),
             )
         return role
+
+    async def _admins(self) -> tuple[str, ...]:
+        """Who can grant roles here: stored admins and bootstrap admins (a few, for a message)."""
+        try:
+            grants = await self.roles.grants(self.project)
+        except AccessStoreUnavailable:
+            return tuple(self.roles.bootstrap_admins[:MAX_NAMED_ADMINS])
+        admins = dict.fromkeys(g.user_id for g in grants if g.role is Role.ADMIN)
+        return tuple(admins)[:MAX_NAMED_ADMINS]
 
     async def status(self, user_id: str, text: str) -> Endpoint | Choice:
         await self.require(user_id, "status")
@@ -85,6 +96,10 @@ class Operations:
     ) -> Change | Choice | NeedsApproval:
         """Pause or resume what the user named, if their role allows it."""
         role = await self.require(user_id, action.value)
+        if role >= Role.OPERATOR and looks_like_uid(text):
+            # The read under the lock doubles as the lookup: one GET, one write.
+            with contextlib.suppress(EndpointNotFound):
+                return await self._locked_change(action, text, text)
         found = await self._resolve_or_ask(user_id, action.value, text, reason)
         if isinstance(found, Choice):
             return found
@@ -96,11 +111,16 @@ class Operations:
         """Operators and up change it under the endpoint's lock; requesters need approval."""
         if role < Role.OPERATOR:
             return NeedsApproval(action, endpoint, role)
-        async with self.locks.hold(self.project, endpoint.uid, endpoint.label):
+        return await self._locked_change(action, endpoint.uid, endpoint.label, reenable_inactive)
+
+    async def _locked_change(
+        self, action: Action, uid: str, label: str, reenable_inactive: bool = False
+    ) -> Change:
+        async with self.locks.hold(self.project, uid, label):
             if action is Action.PAUSE:
-                return await self.convoy.ensure_paused(endpoint.uid, self.project)
+                return await self.convoy.ensure_paused(uid, self.project)
             return await self.convoy.ensure_active(
-                endpoint.uid, self.project, reenable_inactive=reenable_inactive
+                uid, self.project, reenable_inactive=reenable_inactive
             )
 
     async def change_by_uid(self, user_id: str, action: Action, uid: str) -> Change | NeedsApproval:

@@ -73,7 +73,7 @@ def build_services(settings: Settings, redis_url: str) -> Services:
     )
     webhook_http = build_webhook_http_client()
     operations = Operations(
-        ConvoyClient(convoy_http, settings.convoy_project_id),
+        ConvoyClient(convoy_http, settings.convoy_project_id, settings.convoy_timeout_seconds),
         RoleStore(redis, settings.convoy_bot_admins),
         EndpointLocks(redis, settings.convoy_bot_lock_ttl_seconds),
         ChoiceStore(redis),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -49,13 +49,20 @@ class Settings(StoreSettings):
     convoy_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
     slack_webhook_url_prefixes: Annotated[list[str], NoDecode] = ["https://hooks.slack.com/"]
-    convoy_bot_lock_ttl_seconds: float = Field(default=30.0, gt=0)
+    # Longer than the worst case under the lock: read, write and read-back, each bounded by
+    # CONVOY_TIMEOUT_SECONDS.
+    convoy_bot_lock_ttl_seconds: float = Field(default=60.0, gt=0)
 
     host: str = "0.0.0.0"  # noqa: S104  # a server in a container listens on every interface
     port: int = Field(default=3000, ge=0, le=65535)
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     _split_prefixes = field_validator("slack_webhook_url_prefixes", mode="before")(_split_commas)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -75,7 +82,8 @@ class Settings(StoreSettings):
     def _signing_secret_in_http_mode(self) -> Settings:
         if self.slack_app_token is None and self.slack_signing_secret is None:
             raise ValueError(
-                "missing required setting SLACK_SIGNING_SECRET (needed unless SLACK_APP_TOKEN is set)"
+                "missing required setting SLACK_SIGNING_SECRET "
+                "(needed unless SLACK_APP_TOKEN is set)"
             )
         return self
 

@@ -141,7 +141,7 @@ def change_announcement(
     if change.detail:
         blocks.append(_context(escape(change.detail)))
     text = (
-        f"{endpoint.label} ({endpoint.uid}) was {verb} by <@{actor_id}>. "
+        f"{escape(endpoint.label)} ({escape(endpoint.uid)}) was {verb} by <@{actor_id}>. "
         f"New status: {_status_word(endpoint.status)}. Reason: {escape(reason) or 'none given'}."
     )
     return text, blocks
@@ -169,7 +169,7 @@ def resume_actions(endpoint: Endpoint) -> Block:
                 "text": {"type": "plain_text", "text": "Resume"},
                 "style": "primary",
                 # Only identifies the endpoint: the click re-checks role and state.
-                "value": json.dumps({"project": endpoint.project_id, "uid": endpoint.uid}),
+                "value": json.dumps({"uid": endpoint.uid}),
             }
         ],
     }
@@ -233,4 +233,6 @@ def error_message(error: BotError) -> str:
     text = f":x: {escape(error.message)}"
     if isinstance(error, Forbidden) and error.grantors:
         text += " Admins: " + ", ".join(f"<@{escape(user)}>" for user in error.grantors) + "."
+    elif isinstance(error, Forbidden):
+        text += " No admin is set up yet: the bot's operators list admins in CONVOY_BOT_ADMINS."
     return text

@@ -21,7 +21,7 @@ from bot.roles import Role, RoleStore
 from bot.services import redis_client
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.loopback import LoopbackServer, free_port
-from tests.fakes.slack import FakeSlack
+from tests.fakes.slack import FakeSlack, SlackCall
 from tests.slack_requests import SlackSender
 
 PROJECT = "01HPROJECTCONVOYTEST000000"
@@ -206,8 +206,10 @@ def store(redis_server: RedisServer) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
-def sender(bot: BotProcess, slack_fake: tuple[FakeSlack, LoopbackServer]) -> SlackSender:
-    return SlackSender(bot.url, SIGNING_SECRET, slack_fake[1].url)
+def sender(bot: BotProcess, slack_fake: tuple[FakeSlack, LoopbackServer]) -> Iterator[SlackSender]:
+    client = SlackSender(bot.url, SIGNING_SECRET, slack_fake[1].url)
+    yield client
+    client.http.close()
 
 
 @pytest.fixture
@@ -225,3 +227,14 @@ def grant(store: redis.Redis, redis_server: RedisServer) -> Callable[..., None]:
         asyncio.run(run())
 
     return give
+
+
+def reply_to(slack: FakeSlack, token: str, count: int = 1) -> list[str]:
+    """Wait for `count` private replies to one command or click; return their texts."""
+
+    def enough() -> list[SlackCall] | None:
+        found = slack.replies(token)
+        return found if len(found) >= count else None
+
+    calls = eventually(enough, what=f"{count} reply(ies) on the response URL")
+    return [call.text for call in calls]

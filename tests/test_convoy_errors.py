@@ -1,0 +1,102 @@
+"""Convoy's refusals and failures reach the user as clear private messages, nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from bot.roles import Role
+from tests.conftest import eventually, reply_to
+from tests.fakes.convoy import FakeConvoy
+from tests.fakes.slack import FakeSlack
+from tests.slack_requests import SlackSender
+
+OPERATOR = "U0OPERATOR"
+
+
+@pytest.mark.parametrize(
+    ("operation", "status", "expected"),
+    [
+        ("list", 401, "Convoy rejected the bot's credentials (HTTP 401)"),
+        ("get", 403, "Convoy rejected the bot's credentials (HTTP 403)"),
+        ("list", 429, "Convoy is rate-limiting the bot (HTTP 429). Try again in 7 s."),
+        ("get", 500, "Convoy had an internal error (HTTP 500)"),
+        ("pause", 401, "Convoy rejected the bot's credentials (HTTP 401)"),
+        ("pause", 429, "Convoy is rate-limiting the bot (HTTP 429). Try again in 7 s."),
+    ],
+)
+def test_convoy_error_is_private_and_nothing_claims_success(
+    operation: str,
+    status: int,
+    expected: str,
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    grant: Callable[..., None],
+) -> None:
+    """401/403/429/500 from Convoy: a specific private message; no channel post, no webhook."""
+    endpoint = convoy.add_endpoint("orders-api", slack_webhook_url=slack.hook())
+    grant(OPERATOR, Role.OPERATOR)
+    convoy.set_fault(operation, status=status, retry_after=7 if status == 429 else None)
+
+    sent = sender.command(OPERATOR, "pause orders-api")
+
+    (reply,) = reply_to(slack, sent.token)
+    assert expected in reply
+    assert slack.api_calls("chat.postMessage") == []
+    assert slack.webhooks() == []
+    assert convoy.endpoint(endpoint["uid"])["status"] == "active"
+    assert len(convoy.writes()) <= 1, "a refused toggle is never sent again"
+
+
+def test_convoy_unreachable_is_explained(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
+) -> None:
+    """A Convoy that never answers a read: the user hears it in time, nothing is written."""
+    convoy.add_endpoint("orders-api")
+    grant(OPERATOR, Role.OPERATOR)
+    convoy.set_fault("list", delay=2.5, times=1)
+
+    sent = sender.command(OPERATOR, "status orders-api")
+
+    (reply,) = reply_to(slack, sent.token)
+    assert "Convoy did not answer in time." in reply
+    assert convoy.writes() == []
+
+
+def test_malformed_convoy_reply_is_not_trusted(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
+) -> None:
+    """A PUT answered with junk is ambiguous: the status is read back, never re-sent."""
+    endpoint = convoy.add_endpoint("orders-api")
+    grant(OPERATOR, Role.OPERATOR)
+    convoy.set_fault("pause", malformed_json=True, times=1)
+
+    sender.command(OPERATOR, "pause orders-api")
+
+    posts = eventually(lambda: slack.api_calls("chat.postMessage"), what="the channel post")
+    assert "Convoy sent a reply that is not JSON. The bot did not retry" in posts[0].text
+    assert len(convoy.writes()) == 1
+    assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+
+
+def test_status_changed_between_read_and_write_is_reported(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
+) -> None:
+    """Convoy answering the toggle with 'active' is reported as what it is, not as a pause."""
+    endpoint = convoy.add_endpoint("orders-api")
+    grant(OPERATOR, Role.OPERATOR)
+    # Someone pauses it in Convoy's UI while the bot's PUT is on its way: the toggle un-pauses.
+    convoy.set_fault("pause", delay=0.3, apply_before_delay=False, times=1)
+
+    sent = sender.command(OPERATOR, f"pause {endpoint['uid']}")
+
+    eventually(convoy.writes, what="the PUT")
+    convoy.set_status(endpoint["uid"], "paused")
+
+    (reply,) = reply_to(slack, sent.token)
+    assert "is now *active*, not what was asked" in reply
+    assert "someone may have changed it at the same moment" in reply
+    assert slack.api_calls("chat.postMessage") == []
+    assert convoy.endpoint(endpoint["uid"])["status"] == "active"

@@ -1,0 +1,59 @@
+"""No secret from Convoy's endpoint object, nor a webhook URL, reaches Slack or the logs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from bot.roles import Role
+from handlers import ids
+from tests.conftest import BotProcess, eventually, reply_to
+from tests.fakes.convoy import FakeConvoy
+from tests.fakes.slack import FakeSlack
+from tests.slack_requests import SlackSender
+
+MARKER = "zz-secret-marker-7f3a"
+OPERATOR = "U0OPERATOR"
+
+
+def test_no_secret_leaks_through_any_command(
+    bot: BotProcess,
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    grant: Callable[..., None],
+) -> None:
+    """Every command path runs against an endpoint full of markers; no marker comes out."""
+    hook = slack.hook(f"T0EXAMPLE/B0ORDERS/{MARKER}-hook")
+    receiver = f"https://receiver.example.com/{MARKER}-path?token={MARKER}-query"
+    endpoint = convoy.add_endpoint(
+        "orders-api", slack_webhook_url=hook, url=receiver, secret_marker=MARKER
+    )
+    convoy.add_endpoint("orders-api-two", secret_marker=MARKER, url=receiver)
+    grant(OPERATOR, Role.OPERATOR)
+    grant("U0VIEWER", Role.VIEWER)
+
+    tokens = [
+        sender.command(OPERATOR, text).token
+        for text in ("help", "list", "status orders-api", "status orders", "frobnicate")
+    ]
+    tokens.append(sender.command("U0VIEWER", "pause orders-api").token)
+    for token in tokens:
+        reply_to(slack, token)
+    sender.command(OPERATOR, "pause orders-api leaking?")
+    post = eventually(lambda: slack.api_calls("chat.postMessage"), what="the pause post")[0]
+    message = {"ts": "1700000001.000100", **post.payload}
+    (actions,) = [b for b in post.payload["blocks"] if b["type"] == "actions"]
+    sender.click(OPERATOR, ids.RESUME_BUTTON, actions["elements"][0]["value"], message=message)
+    eventually(lambda: slack.api_calls("chat.update"), what="the resume update")
+    convoy.set_fault("get", status=500)
+    failing = sender.command(OPERATOR, f"pause {endpoint['uid']}")
+    reply_to(slack, failing.token)
+
+    assert len(slack.webhooks()) == 2, "the webhook itself was called (its URL is the secret)"
+    said = json.dumps([c.payload for c in slack.calls if c.kind != "webhook"])
+    assert "orders-api" in said
+    assert MARKER not in said
+    assert "receiver.example.com" in said, "status shows the receiver's host"
+    assert MARKER not in bot.log()
+    assert "Traceback" not in bot.log()

@@ -1,0 +1,91 @@
+"""Only requests signed by Slack, recently, over the exact body, are acted on."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from bot.roles import Role
+from tests.conftest import ADMIN, SIGNING_SECRET
+from tests.fakes.convoy import FakeConvoy
+from tests.fakes.slack import FakeSlack
+from tests.slack_requests import SlackSender, slack_signature
+
+
+@pytest.fixture
+def pause_body(convoy: FakeConvoy, sender: SlackSender, grant: Callable[..., None]) -> bytes:
+    convoy.add_endpoint("orders-api")
+    grant(ADMIN, Role.ADMIN)
+    return sender.command_body(ADMIN, "pause orders-api", "C0INCIDENT", "forged")
+
+
+def _nothing_happened(convoy: FakeConvoy, slack: FakeSlack) -> None:
+    time.sleep(0.3)  # give a wrongly accepted request the time to do harm
+    assert convoy.requests == []
+    assert slack.calls == []
+
+
+def test_forged_signature_gets_401(
+    pause_body: bytes, convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """A request signed with another secret is refused with 401 and does nothing."""
+    stamp = str(int(time.time()))
+    forged = slack_signature("not-the-signing-secret", stamp, pause_body)
+
+    response = sender.post(pause_body, timestamp=stamp, signature=forged)
+
+    assert response.status_code == 401
+    _nothing_happened(convoy, slack)
+
+
+def test_stale_signature_gets_401(
+    pause_body: bytes, convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """A correctly signed request older than five minutes (a replay) is refused."""
+    stamp = str(int(time.time()) - 6 * 60)
+    signature = slack_signature(SIGNING_SECRET, stamp, pause_body)
+
+    response = sender.post(pause_body, timestamp=stamp, signature=signature)
+
+    assert response.status_code == 401
+    _nothing_happened(convoy, slack)
+
+
+def test_tampered_body_gets_401(
+    pause_body: bytes, convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """A signature over one body does not cover another."""
+    stamp = str(int(time.time()))
+    signature = slack_signature(SIGNING_SECRET, stamp, pause_body)
+    tampered = pause_body.replace(b"orders-api", b"billing-api")
+
+    response = sender.post(tampered, timestamp=stamp, signature=signature)
+
+    assert response.status_code == 401
+    _nothing_happened(convoy, slack)
+
+
+def test_missing_signature_headers_get_401(
+    pause_body: bytes, convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """No signature at all is refused."""
+    response = sender.http.post(
+        f"{sender.bot_url}/slack/events",
+        content=pause_body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert response.status_code == 401
+    _nothing_happened(convoy, slack)
+
+
+def test_oversized_body_is_refused(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """A body over 64 KiB is refused before any parsing."""
+    response = sender.post(b"text=" + b"x" * (65 * 1024))
+
+    assert response.status_code == 413
+    _nothing_happened(convoy, slack)

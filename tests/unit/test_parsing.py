@@ -1,0 +1,69 @@
+"""The `/convoy` text parser: pure, total, and faithful to what the user typed."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from handlers.parsing import Command, parse
+from tests.slack_requests import slack_escape
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", Command("help")),
+        ("HELP", Command("help")),
+        ("pause orders-api", Command("pause", "orders-api")),
+        ("Pause orders-api bad payloads", Command("pause", "orders-api", "bad payloads")),
+        ('pause "Orders API" why', Command("pause", "Orders API", "why")),
+        ("resume 'Orders API'", Command("resume", "Orders API")),
+        ("resume \u201cOrders API\u201d ok", Command("resume", "Orders API", "ok")),
+        ("status\norders", Command("status", "orders")),
+        ("pause a\nline one\nline two", Command("pause", "a", "line one\nline two")),
+        ("list", Command("list")),
+        ("list orders eu", Command("list", rest="orders eu")),
+        ("pause a &amp; b &lt;x&gt;", Command("pause", "a", "& b <x>")),
+    ],
+)
+def test_parse_examples(text: str, expected: Command) -> None:
+    """Verbs are case-insensitive; quoted names keep their spaces; Slack's escapes are undone."""
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("pause", "Say which endpoint"),
+        ('pause "unclosed name', "opening quote is never closed"),
+        ('pause "" why', "quoted endpoint name is empty"),
+        ("destroy everything", "Unknown command `destroy`"),
+    ],
+)
+def test_parse_problems(text: str, problem: str) -> None:
+    """Text that cannot be acted on says why, and is never a pause or resume."""
+    command = parse(text)
+    assert not command.valid
+    assert problem in command.problem
+    assert not (command.verb in ("pause", "resume") and command.valid)
+
+
+@given(st.text())
+def test_parse_never_raises(text: str) -> None:
+    """Any text at all parses to a command (valid or with a problem), never an exception."""
+    command = parse(text)
+    assert command.verb in ("help", "status", "list", "pause", "resume", "roles")
+
+
+names = st.text(
+    st.characters(blacklist_characters='"\u201c\u201d', blacklist_categories=["Cs"]), min_size=1
+).filter(lambda name: name.strip() == name and name != "")
+reasons = st.text(st.characters(blacklist_categories=["Cs"])).map(str.strip)
+
+
+@given(names, reasons)
+def test_quoted_name_and_reason_round_trip(name: str, reason: str) -> None:
+    """Whatever the name and reason, Slack's escaped text parses back to exactly them."""
+    command = parse(slack_escape(f'pause "{name}" {reason}'))
+    assert command == Command("pause", name, reason)

@@ -1,0 +1,64 @@
+"""Small pure parts: webhook allow-list, uid shapes, settings errors, role names."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from bot.__main__ import describe_settings_error
+from bot.convoy import looks_like_uid
+from bot.errors import InvalidInput
+from bot.roles import Role
+from bot.settings import Settings
+from bot.webhooks import WebhookPoster
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://hooks.slack.com/services/T/B/x", True),
+        ("http://hooks.slack.com/services/T/B/x", False),
+        ("https://hooks.slack.com@evil.test/services", False),
+        ("https://hooks.slack.com.evil.test/services", False),
+        ("https://evil.test/https://hooks.slack.com/", False),
+        ("https://127.0.0.1/services", False),
+        ("", False),
+    ],
+)
+def test_webhook_allow_list(url: str, allowed: bool) -> None:
+    """Only URLs under an allowed prefix, cut at a path boundary, are posted to."""
+    poster = WebhookPoster(httpx.AsyncClient(), ["https://hooks.slack.com"])
+    assert poster.allows(url) is allowed
+
+
+def test_uid_shapes() -> None:
+    """ULIDs and UUIDs look like uids; names do not."""
+    assert looks_like_uid("01H0JA5MEES38RRK3HTEJC647K")
+    assert looks_like_uid("3f1c9b8e-6d7a-4e2b-9c1d-0a1b2c3d4e5f")
+    assert not looks_like_uid("orders-api")
+    assert not looks_like_uid("01H0JA5MEES38RRK3HTEJC647K/../x")
+
+
+def test_settings_errors_name_variables_not_values() -> None:
+    """The start-up line names the variables, and never echoes a secret value."""
+    with pytest.raises(ValidationError) as caught:
+        Settings(
+            _env_file=None,
+            slack_bot_token="xapp-top-secret",
+            convoy_project_id="p",
+        )
+
+    line = describe_settings_error(caught.value)
+
+    assert line.startswith("convoy-bot: missing required setting CONVOY_API_KEY")
+    assert "SLACK_BOT_TOKEN (Value error, must be a bot token starting with xoxb-)" in line
+    assert "top-secret" not in line
+
+
+def test_role_names() -> None:
+    """Roles parse case-insensitively, rank in order, and unknown names are refused."""
+    assert Role.parse("Operator") is Role.OPERATOR
+    assert Role.VIEWER < Role.REQUESTER < Role.OPERATOR < Role.APPROVER < Role.ADMIN
+    with pytest.raises(InvalidInput, match="is not a role"):
+        Role.parse("none")
