@@ -62,7 +62,7 @@ class ChoiceStore:
                 )
             choice = PendingChoice.model_validate_json(raw)
             if choice.user_id != user_id:
-                raise InvalidInput("Only the person who ran the command can pick from this list.")
+                raise InvalidInput("Only the person who ran the command can use these buttons.")
             if uid not in choice.uids:
                 raise InvalidInput("That endpoint was not one of the choices offered.")
             if not await self._redis.delete(key):

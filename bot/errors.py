@@ -5,6 +5,7 @@
     │   ├── InvalidInput          the command text cannot be understood
     │   ├── EndpointNotFound      no endpoint matches
     │   └── Forbidden             the caller's role is too low
+    │   └── AlreadyHandled        a button or request someone else already acted on
     ├── AccessStoreUnavailable    Redis is unreachable: fail closed
     ├── EndpointBusy              another change of this endpoint is in flight
     └── ConvoyError               Convoy failed or refused
@@ -46,6 +47,14 @@ class Forbidden(UserError):
     def __init__(self, message: str, grantors: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.grantors = grantors
+
+
+class AlreadyHandled(UserError):
+    """Someone else already acted on this button or request; `by` is their user id."""
+
+    def __init__(self, message: str, by: str) -> None:
+        super().__init__(message)
+        self.by = by
 
 
 class AccessStoreUnavailable(BotError):

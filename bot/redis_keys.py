@@ -27,3 +27,23 @@ def endpoint_lock(project: str, uid: str) -> str:
 def pending_choice(choice_id: str) -> str:
     """A pick-one question waiting for the caller's click."""
     return f"{PREFIX}:choice:{{{choice_id}}}"
+
+
+def approval(request_id: str) -> str:
+    """Hash holding one approval request and its state."""
+    return f"{PREFIX}:approval:{{{request_id}}}"
+
+
+def open_approval(project: str, uid: str, action: str) -> str:
+    """The id of the pending request for one endpoint and action, so nobody asks twice."""
+    return f"{PREFIX}:approval-open:{{{project}:{uid}}}:{action}"
+
+
+def button_claim(channel_id: str, message_ts: str, action_id: str) -> str:
+    """Who took a button on one message: the first authorised click wins."""
+    return f"{PREFIX}:claim:{{{channel_id}:{message_ts}}}:{action_id}"
+
+
+def confirmation(confirmation_id: str) -> str:
+    """A pending 'are you sure' question (re-enabling an endpoint Convoy disabled)."""
+    return f"{PREFIX}:confirm:{{{confirmation_id}}}"

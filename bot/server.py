@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncBoltRequest
 from slack_bolt.request.async_internals import build_async_context
+from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -49,6 +50,8 @@ def bolt_request(request: Request, raw: bytes) -> AsyncBoltRequest:
 
 
 def create_server(app: AsyncApp, services: Services) -> Starlette:
+    secret = services.settings.slack_signing_secret
+    verifier = SignatureVerifier(secret.get_secret_value() if secret else "")
 
     async def slack_events(request: Request) -> Response:
         declared = request.headers.get("content-length", "0")
@@ -57,6 +60,12 @@ def create_server(app: AsyncApp, services: Services) -> Starlette:
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             return PlainTextResponse("request body too large", status_code=413)
+        if "x-slack-retry-num" in request.headers:
+            # Slack resends when our ack was slow; the first delivery is already being handled
+            # (and every button is claimed once anyway), so a genuine retry is only acknowledged.
+            if not verifier.is_valid_request(body, dict(request.headers)):
+                return PlainTextResponse("invalid signature", status_code=401)
+            return PlainTextResponse("", status_code=200)
         return to_starlette_response(await app.async_dispatch(bolt_request(request, body)))
 
     async def healthz(_: Request) -> Response:

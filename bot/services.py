@@ -8,8 +8,10 @@ import httpx
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from bot.approvals import ApprovalStore
 from bot.background import BackgroundTasks
 from bot.choices import ChoiceStore
+from bot.claims import ButtonClaims
 from bot.convoy import ConvoyClient, build_http_client
 from bot.errors import ConvoyError
 from bot.locks import EndpointLocks
@@ -73,10 +75,14 @@ def build_services(settings: Settings, redis_url: str) -> Services:
     )
     webhook_http = build_webhook_http_client()
     operations = Operations(
-        ConvoyClient(convoy_http, settings.convoy_project_id, settings.convoy_timeout_seconds),
-        RoleStore(redis, settings.convoy_bot_admins),
-        EndpointLocks(redis, settings.convoy_bot_lock_ttl_seconds),
-        ChoiceStore(redis),
+        convoy=ConvoyClient(
+            convoy_http, settings.convoy_project_id, settings.convoy_timeout_seconds
+        ),
+        roles=RoleStore(redis, settings.convoy_bot_admins),
+        locks=EndpointLocks(redis, settings.convoy_bot_lock_ttl_seconds),
+        choices=ChoiceStore(redis),
+        approvals=ApprovalStore(redis, settings.convoy_bot_approval_ttl),
+        claims=ButtonClaims(redis),
     )
     return Services(
         settings=settings,

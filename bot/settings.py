@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.durations import parse_duration
 
 
 def _split_commas(value: object) -> object:
@@ -53,11 +56,27 @@ class Settings(StoreSettings):
     # CONVOY_TIMEOUT_SECONDS.
     convoy_bot_lock_ttl_seconds: float = Field(default=60.0, gt=0)
 
+    convoy_bot_approval_ttl: timedelta = timedelta(minutes=30)
+
     host: str = "0.0.0.0"  # noqa: S104  # a server in a container listens on every interface
     port: int = Field(default=3000, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     _split_prefixes = field_validator("slack_webhook_url_prefixes", mode="before")(_split_commas)
+
+    @field_validator("convoy_bot_approval_ttl", mode="before")
+    @classmethod
+    def _human_duration(cls, value: object) -> object:
+        if isinstance(value, str) and (parsed := parse_duration(value)) is not None:
+            return parsed
+        return value
+
+    @field_validator("convoy_bot_approval_ttl")
+    @classmethod
+    def _positive_ttl(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be a positive duration such as 30m")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

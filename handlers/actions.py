@@ -1,9 +1,11 @@
-"""Button clicks: Resume on an announcement, and pick-one among ambiguous endpoints."""
+"""Button clicks: Approve/Deny, Resume, pick-one and confirm; each acts at most once."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,88 +16,124 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.changes import Action, Change
 from bot.errors import InvalidInput
+from bot.operations import Caller
 from bot.services import Services
 from handlers import ids
-from handlers.outcomes import guarded, report
+from handlers.outcomes import guarded, report, report_decision
 from handlers.replies import Replies
 
 
+@dataclass(frozen=True)
+class Click:
+    """The parts of a `block_actions` payload the bot uses; the value is never trusted."""
+
+    caller: Caller
+    action_id: str
+    value: str
+    message: dict[str, Any]
+
+    @property
+    def message_ts(self) -> str:
+        return str(self.message.get("ts", ""))
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> Click:
+        action = (body.get("actions") or [{}])[0]
+        channel = body.get("channel") or {}
+        user = body.get("user") or {}
+        message = body.get("message") or {}
+        return cls(
+            Caller(str(user.get("id", "")), str(channel.get("id", ""))),
+            str(action.get("action_id", "")),
+            str(action.get("value", "")),
+            message if isinstance(message, dict) else {},
+        )
+
+
+Work = Callable[[Services, Replies, Click], Awaitable[str]]
+
+
 def register(app: AsyncApp, services: Services) -> None:
-    """Wire the buttons to the services."""
+    """Wire every button to its work; the listener only acks and hands over."""
 
-    async def resume_clicked(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
-        await ack()
-        replies, user_id = _replies(body, respond, client, services)
-        work = resume_from_button(services, replies, user_id, body)
-        services.tasks.spawn(guarded(services, replies, "resume button", work))
+    def listener(kind: str, work: Work) -> Callable[..., Awaitable[None]]:
+        async def clicked(
+            ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+        ) -> None:
+            await ack()
+            click = Click.from_body(body)
+            replies = Replies(respond, client, click.caller.channel_id, services.metrics)
+            services.tasks.spawn(guarded(services, replies, kind, work(services, replies, click)))
 
-    async def endpoint_picked(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-    ) -> None:
-        await ack()
-        replies, user_id = _replies(body, respond, client, services)
-        work = pick_endpoint(services, replies, user_id, _action_value(body))
-        services.tasks.spawn(guarded(services, replies, "pick", work))
+        return clicked
 
-    app.action(ids.RESUME_BUTTON)(resume_clicked)
-    app.action(re.compile(rf"^{ids.PICK_ENDPOINT}_\d+$"))(endpoint_picked)
+    app.action(ids.APPROVE_BUTTON)(listener("approve", approve))
+    app.action(ids.DENY_BUTTON)(listener("deny", deny))
+    app.action(ids.RESUME_BUTTON)(listener("resume button", resume_from_button))
+    app.action(ids.CONFIRM_REENABLE)(listener("confirm", confirm_reenable))
+    app.action(re.compile(rf"^{ids.PICK_ENDPOINT}_\d+$"))(listener("pick", pick_endpoint))
 
 
-def _replies(
-    body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, services: Services
-) -> tuple[Replies, str]:
-    channel_id = str((body.get("channel") or {}).get("id", ""))
-    user_id = str((body.get("user") or {}).get("id", ""))
-    return Replies(respond, client, channel_id, services.metrics), user_id
+async def approve(services: Services, replies: Replies, click: Click) -> str:
+    decision = await services.operations.decide(click.caller.user_id, click.value, approve=True)
+    return await report_decision(services, replies, decision, click.message_ts)
 
 
-def _action_value(body: dict[str, Any]) -> str:
-    actions = body.get("actions") or [{}]
-    return str(actions[0].get("value", ""))
+async def deny(services: Services, replies: Replies, click: Click) -> str:
+    decision = await services.operations.decide(click.caller.user_id, click.value, approve=False)
+    return await report_decision(services, replies, decision, click.message_ts)
 
 
-async def resume_from_button(
-    services: Services, replies: Replies, user_id: str, body: dict[str, Any]
-) -> str:
-    """Resume the endpoint named by the button; role and state are checked afresh."""
+async def resume_from_button(services: Services, replies: Replies, click: Click) -> str:
+    """Resume the endpoint named by the button; role, state and claim are checked afresh."""
     try:
-        value = json.loads(_action_value(body))
-        uid = str(value["uid"])
+        uid = str(json.loads(click.value)["uid"])
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidInput("That button is damaged; run `/convoy resume <endpoint>`.") from exc
-    result = await services.operations.change_by_uid(user_id, Action.RESUME, uid)
-    outcome = await report(services, replies, result, user_id, "Resume button")
-    message = body.get("message") or {}
-    if isinstance(result, Change) and result.changed and message.get("ts"):
-        await _retire_resume_button(replies, message, user_id)
+    result = await services.operations.resume_from_message(
+        click.caller, uid, click.message_ts, click.action_id
+    )
+    outcome = await report(services, replies, result, click.caller.user_id, "Resume button")
+    if isinstance(result, Change) and result.changed:
+        await _retire_resume_button(replies, click)
     return outcome
 
 
-async def _retire_resume_button(replies: Replies, message: dict[str, Any], user_id: str) -> None:
+async def _retire_resume_button(replies: Replies, click: Click) -> None:
     """The announcement keeps its story but loses its button, with who resumed it and when."""
-    kept = [b for b in message.get("blocks", []) if b.get("type") != "actions"]
+    kept = [b for b in click.message.get("blocks", []) if b.get("type") != "actions"]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    kept.append(
-        {
-            "type": "context",
-            "elements": [
-                {"type": "mrkdwn", "text": f":arrow_forward: Resumed by <@{user_id}> at {stamp}"}
-            ],
-        }
-    )
-    await replies.update(str(message["ts"]), str(message.get("text", "")), kept)
+    note = f":arrow_forward: Resumed by <@{click.caller.user_id}> at {stamp}"
+    kept.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+    await replies.update(click.message_ts, str(click.message.get("text", "")), kept)
 
 
-async def pick_endpoint(services: Services, replies: Replies, user_id: str, value: str) -> str:
-    """Continue the command the user ran, with the endpoint they picked."""
-    choice_id, _, uid = value.partition(":")
-    if not choice_id or not uid:
+def _split_value(value: str) -> tuple[str, str]:
+    question_id, _, uid = value.partition(":")
+    if not question_id or not uid:
         raise InvalidInput("That button is damaged; run the command again.")
-    picked, endpoint, role = await services.operations.pick(user_id, choice_id, uid)
-    if picked.choice.verb == "status":
-        return await report(services, replies, endpoint, user_id, "")
-    action = Action(picked.choice.verb)
-    result = await services.operations.change_endpoint(action, endpoint, role)
-    return await report(services, replies, result, user_id, picked.choice.reason)
+    return question_id, uid
+
+
+async def pick_endpoint(services: Services, replies: Replies, click: Click) -> str:
+    """Continue the command the user ran, with the endpoint they picked."""
+    choice_id, uid = _split_value(click.value)
+    picked, endpoint, role = await services.operations.pick(click.caller, choice_id, uid)
+    verb = picked.choice.verb
+    if verb == "status":
+        return await report(services, replies, endpoint, click.caller.user_id, "")
+    if verb not in ("pause", "resume"):
+        raise InvalidInput("That button does not belong to a pick-one question.")
+    result = await services.operations.change_endpoint(
+        click.caller, Action(verb), endpoint, role, picked.choice.reason
+    )
+    return await report(services, replies, result, click.caller.user_id, picked.choice.reason)
+
+
+async def confirm_reenable(services: Services, replies: Replies, click: Click) -> str:
+    """The confirmed resume of an endpoint Convoy had disabled."""
+    confirmation_id, uid = _split_value(click.value)
+    change = await services.operations.reenable(click.caller, confirmation_id, uid)
+    return await report(
+        services, replies, change, click.caller.user_id, "re-enabled after confirmation"
+    )

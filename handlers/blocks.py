@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.approvals import ApprovalRequest, RequestState
 from bot.changes import Action, Change, Outcome
-from bot.errors import BotError, Forbidden
+from bot.errors import AlreadyHandled, BotError, Forbidden
 from bot.models import Endpoint, EndpointStatus
 from bot.resolver import Candidates
 from bot.roles import Role
@@ -194,8 +195,8 @@ def unchanged_message(change: Change) -> str:
         case Outcome.INACTIVE:
             return (
                 f":no_entry: {ref} is *{status}*, not paused: Convoy disabled it after "
-                "repeated delivery failures. Re-enabling it needs an explicit confirmation, "
-                "which is not available yet. Nothing was changed."
+                "repeated delivery failures. Re-enabling it needs an explicit confirmation. "
+                "Nothing was changed."
             )
         case Outcome.NOT_CHANGED:
             return f":x: The {change.action.value} of {ref} did not take effect.{detail}"
@@ -203,14 +204,6 @@ def unchanged_message(change: Change) -> str:
             return f":warning: The {change.action.value} of {ref} could not be confirmed.{detail}"
         case _:
             return f":warning: {ref} is now *{status}*, not what was asked.{detail}"
-
-
-def needs_approval_message(action: Action, endpoint: Endpoint, role: Role) -> str:
-    return (
-        f":raising_hand: As a *{role.label}* you may ask for a {action.value} but not make it: "
-        f"an approver must {action.value} {_endpoint_ref(endpoint)}. Ask one in this channel "
-        "(approval buttons are on the way). Nothing was changed."
-    )
 
 
 def choice_message(verb: str, candidates: Candidates, choice_id: str) -> tuple[str, list[Block]]:
@@ -230,9 +223,184 @@ def choice_message(verb: str, candidates: Candidates, choice_id: str) -> tuple[s
 
 def error_message(error: BotError) -> str:
     """A private explanation of what went wrong; mentions of who can help where known."""
+    if isinstance(error, AlreadyHandled):
+        return already_handled_message(error)
     text = f":x: {escape(error.message)}"
     if isinstance(error, Forbidden) and error.grantors:
         text += " Admins: " + ", ".join(f"<@{escape(user)}>" for user in error.grantors) + "."
     elif isinstance(error, Forbidden):
         text += " No admin is set up yet: the bot's operators list admins in CONVOY_BOT_ADMINS."
     return text
+
+
+def _actions(block_id: str, *buttons: Block) -> Block:
+    return {"type": "actions", "block_id": block_id, "elements": list(buttons)}
+
+
+def _button(action_id: str, label: str, value: str, style: str | None = None) -> Block:
+    button: Block = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": label[:75]},
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _request_ref(request: ApprovalRequest) -> str:
+    return f"*{escape(request.endpoint_name)}* (`{escape(request.endpoint_uid)}`)"
+
+
+def _request_story(request: ApprovalRequest) -> list[Block]:
+    """Who asked for what and why: kept when the message is updated with the outcome."""
+    status = request.endpoint_status or "unknown"
+    risk = ""
+    if request.action is Action.RESUME and request.endpoint_status == EndpointStatus.INACTIVE:
+        risk = (
+            "\n:warning: Convoy *disabled* this endpoint after repeated delivery failures. "
+            "Approving re-enables traffic Convoy cut off."
+        )
+    return [
+        _section(
+            f":raising_hand: <@{request.requester}> asks to *{request.action.value}* "
+            f"{_request_ref(request)}"
+        ),
+        _section(
+            f"*Status when asked:* {escape(status)}\n"
+            f"*Reason:* {_reason(request.reason)}\n"
+            f"*Asked:* {_when(request.created_at)}{risk}"
+        ),
+    ]
+
+
+def request_message(request: ApprovalRequest) -> tuple[str, list[Block]]:
+    """The in-channel approval request with Approve and Deny buttons."""
+    text = (
+        f"<@{request.requester}> asks to {request.action.value} {escape(request.endpoint_name)}: "
+        f"{escape(request.reason) or 'no reason given'}. An approver must approve or deny."
+    )
+    blocks = [
+        *_request_story(request),
+        _context(f"Expires {_when(request.expires_at)} · approvers decide; not the requester."),
+        _actions(
+            "decide",
+            _button(ids.APPROVE_BUTTON, "Approve", request.id, "primary"),
+            _button(ids.DENY_BUTTON, "Deny", request.id, "danger"),
+        ),
+    ]
+    return text, blocks
+
+
+def decision_message(
+    request: ApprovalRequest,
+    state: RequestState,
+    change: Change | None,
+    when: datetime,
+    webhook_summary: str = "",
+) -> tuple[str, list[Block]]:
+    """The request message after its decision: the story, the outcome, no Approve/Deny."""
+    blocks = _request_story(request)
+    decider = f"<@{request.decided_by}>" if request.decided_by else "nobody"
+    if state is RequestState.EXPIRED:
+        outcome = f":hourglass: Expired at {_when(request.expires_at)}. Nothing was changed."
+    elif state is RequestState.DENIED:
+        outcome = f":no_entry_sign: *Denied* by {decider} at {_when(when)}. Nothing was changed."
+    elif change is not None and change.changed:
+        done = "paused" if change.action is Action.PAUSE else "resumed"
+        outcome = (
+            f":white_check_mark: *Approved* by {decider} at {_when(when)}: "
+            f"{_endpoint_ref(change.endpoint)} was *{done}*. "
+            f"New status: {_status_word(change.endpoint.status)}."
+        )
+    elif change is not None:
+        outcome = (
+            f":white_check_mark: *Approved* by {decider} at {_when(when)}, but: "
+            + (unchanged_message(change).split(" ", 1)[1])
+        )
+    else:
+        outcome = f"Decided by {decider}."
+    blocks.append(_section(outcome))
+    if change is not None and change.detail:
+        blocks.append(_context(escape(change.detail)))
+    if webhook_summary:
+        blocks.append(_context(escape(webhook_summary)))
+    if change is not None and change.outcome is Outcome.PAUSED:
+        blocks.append(resume_actions(change.endpoint))
+    text = outcome.replace("*", "")
+    return text, blocks
+
+
+def already_requested_message(request: ApprovalRequest) -> str:
+    return (
+        f":information_source: <@{request.requester}> already asked to {request.action.value} "
+        f"{_request_ref(request)}; that request is waiting for an approver "
+        f"(expires {_when(request.expires_at)}). Nothing new was posted."
+    )
+
+
+def request_posted_message(request: ApprovalRequest) -> str:
+    return (
+        f":raising_hand: Your request to {request.action.value} {_request_ref(request)} is posted "
+        "in this channel. An approver must approve it; you will be told the outcome."
+    )
+
+
+def requester_notice(request: ApprovalRequest, state: RequestState, change: Change | None) -> str:
+    ref = _request_ref(request)
+    if state is RequestState.DENIED:
+        return (
+            f":no_entry_sign: <@{request.decided_by}> denied your request to "
+            f"{request.action.value} {ref}."
+        )
+    if state is RequestState.EXPIRED:
+        return (
+            f":hourglass: Your request to {request.action.value} {ref} expired "
+            "before anyone decided."
+        )
+    result = _status_word(change.endpoint.status) if change else "unknown"
+    return (
+        f":white_check_mark: <@{request.decided_by}> approved your request to "
+        f"{request.action.value} {ref}. Its status is now *{result}*."
+    )
+
+
+def decider_notice(state: RequestState, change: Change | None) -> str:
+    if state is RequestState.EXPIRED:
+        return ":hourglass: This request has expired. Nothing was changed."
+    if state is RequestState.DENIED:
+        return ":no_entry_sign: You denied the request. Nothing was changed."
+    if change is not None and change.changed:
+        status = _status_word(change.endpoint.status)
+        return f":white_check_mark: Done: {_endpoint_ref(change.endpoint)} is now *{status}*."
+    if change is not None:
+        return unchanged_message(change)
+    return "Done."
+
+
+def confirmation_message(endpoint: Endpoint, confirmation_id: str) -> tuple[str, list[Block]]:
+    """'Are you sure?' before re-enabling an endpoint that Convoy disabled."""
+    text = (
+        f":warning: {_endpoint_ref(endpoint)} is *inactive*: Convoy disabled it after repeated "
+        "delivery failures. Resuming it re-enables traffic that Convoy cut off, and the "
+        "receiver may still be failing. Confirm only if the receiver is fixed."
+    )
+    button = _button(
+        ids.CONFIRM_REENABLE,
+        f"Re-enable {endpoint.label[:50]}",
+        f"{confirmation_id}:{endpoint.uid}",
+        "danger",
+    )
+    button["confirm"] = {
+        "title": {"type": "plain_text", "text": "Re-enable endpoint?"},
+        "text": {"type": "mrkdwn", "text": "Convoy will start delivering events to it again."},
+        "confirm": {"type": "plain_text", "text": "Re-enable"},
+        "deny": {"type": "plain_text", "text": "Cancel"},
+    }
+    return text, [_section(text), _actions("confirm", button)]
+
+
+def already_handled_message(error: AlreadyHandled) -> str:
+    by = f" by <@{escape(error.by)}>" if error.by else ""
+    return f":information_source: {escape(error.message.rstrip('.'))}{by}. Nothing more was done."

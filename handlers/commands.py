@@ -10,6 +10,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.changes import Action
+from bot.operations import Caller
 from bot.services import Services
 from handlers import blocks, ids
 from handlers.outcomes import guarded, report
@@ -30,18 +31,19 @@ def register(app: AsyncApp, services: Services) -> None:
             )
         else:
             await ack()
-        replies = Replies(respond, client, str(command.get("channel_id", "")), services.metrics)
-        user_id = str(command.get("user_id", ""))
+        caller = Caller(str(command.get("user_id", "")), str(command.get("channel_id", "")))
+        replies = Replies(respond, client, caller.channel_id, services.metrics)
         services.tasks.spawn(
-            guarded(services, replies, parsed.verb, run(services, replies, user_id, parsed))
+            guarded(services, replies, parsed.verb, run(services, replies, caller, parsed))
         )
 
     app.command(ids.SLASH_COMMAND)(convoy_command)
 
 
-async def run(services: Services, replies: Replies, user_id: str, command: Command) -> str:
+async def run(services: Services, replies: Replies, caller: Caller, command: Command) -> str:
     """The work behind one command; returns a short result label for metrics."""
     operations = services.operations
+    user_id = caller.user_id
     if command.verb == "help" or not command.valid:
         if command.verb != "help":
             await replies.private(f":warning: {blocks.escape(command.problem)}")
@@ -65,5 +67,5 @@ async def run(services: Services, replies: Replies, user_id: str, command: Comma
         )
         return "roles"
     action = Action(command.verb)
-    result = await operations.change(user_id, action, command.target, command.rest)
+    result = await operations.change(caller, action, command.target, command.rest)
     return await report(services, replies, result, user_id, command.rest)

@@ -6,3 +6,6 @@ SLASH_COMMAND = "/convoy"
 
 RESUME_BUTTON = "convoy_resume"
 PICK_ENDPOINT = "convoy_pick_endpoint"
+APPROVE_BUTTON = "convoy_approve"
+DENY_BUTTON = "convoy_deny"
+CONFIRM_REENABLE = "convoy_confirm_reenable"

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from bot.changes import Change
 from bot.errors import BotError
 from bot.models import Endpoint
-from bot.operations import Choice, NeedsApproval
+from bot.operations import ApprovalAsked, Choice, Decision, NeedsConfirmation, Operations
 from bot.services import Services
 from handlers import blocks
 from handlers.replies import Replies
@@ -20,6 +20,8 @@ UNEXPECTED = (
     ":x: Something unexpected stopped the bot. Nothing is known to have changed; "
     "check with `/convoy status <endpoint>` before trying again."
 )
+
+Result = Change | Choice | ApprovalAsked | NeedsConfirmation | Endpoint
 
 
 async def guarded(services: Services, replies: Replies, kind: str, work: Awaitable[str]) -> None:
@@ -39,31 +41,43 @@ async def guarded(services: Services, replies: Replies, kind: str, work: Awaitab
 
 
 async def report(
-    services: Services,
-    replies: Replies,
-    result: Change | Choice | NeedsApproval | Endpoint,
-    actor_id: str,
-    reason: str,
+    services: Services, replies: Replies, result: Result, actor_id: str, reason: str
 ) -> str:
     """Tell the caller (and, for a change that happened, the channel and webhook)."""
-    if isinstance(result, Endpoint):
-        text, status_blocks = blocks.status_message(result)
-        await replies.private(text, status_blocks)
-        return "status"
-    if isinstance(result, Choice):
-        return await _offer_choice(replies, result)
-    if isinstance(result, NeedsApproval):
-        await replies.private(
-            blocks.needs_approval_message(result.action, result.endpoint, result.role)
-        )
-        return "needs approval"
-    return await announce(services, replies, result, actor_id, reason)
+    match result:
+        case Endpoint():
+            text, status_blocks = blocks.status_message(result)
+            await replies.private(text, status_blocks)
+            return "status"
+        case Choice():
+            text, choice_blocks = blocks.choice_message(
+                result.verb, result.candidates, result.choice_id
+            )
+            await replies.private(text, choice_blocks)
+            return "choice offered"
+        case ApprovalAsked():
+            return await post_request(services.operations, replies, result)
+        case NeedsConfirmation():
+            text, confirm_blocks = blocks.confirmation_message(
+                result.endpoint, result.confirmation_id
+            )
+            await replies.private(text, confirm_blocks)
+            return "confirmation asked"
+        case Change():
+            return await announce(services, replies, result, actor_id, reason)
 
 
-async def _offer_choice(replies: Replies, choice: Choice) -> str:
-    text, choice_blocks = blocks.choice_message(choice.verb, choice.candidates, choice.choice_id)
-    await replies.private(text, choice_blocks)
-    return "choice offered"
+async def post_request(operations: Operations, replies: Replies, asked: ApprovalAsked) -> str:
+    """A new request goes in the channel with its buttons; a duplicate only informs the asker."""
+    if asked.already_open:
+        await replies.private(blocks.already_requested_message(asked.request))
+        return "already requested"
+    text, request_blocks = blocks.request_message(asked.request)
+    ts = await replies.channel(text, request_blocks)
+    if ts:
+        await operations.attach_message(asked.request, ts)
+    await replies.private(blocks.request_posted_message(asked.request))
+    return "approval requested"
 
 
 async def announce(
@@ -82,3 +96,29 @@ async def announce(
     )
     await replies.channel(channel_text, channel_blocks)
     return change.outcome.value
+
+
+async def report_decision(
+    services: Services, replies: Replies, decision: Decision, message_ts: str
+) -> str:
+    """Update the request message in place, post to the webhook, tell requester and decider."""
+    request, change = decision.request, decision.change
+    now = datetime.now(UTC)
+    summary = ""
+    if change is not None:
+        services.metrics.changes.labels(change.action.value, change.outcome.value).inc()
+        if change.changed:
+            text, webhook_blocks = blocks.change_announcement(
+                change, request.decided_by, request.reason, now
+            )
+            webhook = await services.webhooks.post(
+                change.endpoint.slack_webhook_url, text, webhook_blocks
+            )
+            summary = webhook.summary
+    text, decided_blocks = blocks.decision_message(request, decision.state, change, now, summary)
+    await replies.update(request.message_ts or message_ts, text, decided_blocks)
+    await replies.private(blocks.decider_notice(decision.state, change))
+    await replies.ephemeral_to(
+        request.requester, blocks.requester_notice(request, decision.state, change)
+    )
+    return decision.state.value

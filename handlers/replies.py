@@ -73,10 +73,31 @@ class Replies:
         return None
 
     async def update(self, ts: str, text: str, blocks: Blocks) -> None:
-        """Rewrite a message the bot posted earlier (its buttons go away)."""
+        """Rewrite the message a button was clicked on (its buttons go away).
+
+        `chat.update` works at any age; a message the bot had to post through a response URL
+        (it was not in the channel) is rewritten through the click's own response URL.
+        """
+        if ts:
+            try:
+                await self.client.chat_update(
+                    channel=self.channel_id, ts=ts, text=text, blocks=blocks
+                )
+                self.metrics.slack_posts.labels("update", "ok").inc()
+                return
+            except (SlackApiError, ClientError, TimeoutError) as exc:
+                self.metrics.slack_posts.labels("update", "failed").inc()
+                logger.warning("chat.update failed: %s", type(exc).__name__)
         try:
-            await self.client.chat_update(channel=self.channel_id, ts=ts, text=text, blocks=blocks)
-            self.metrics.slack_posts.labels("update", "ok").inc()
+            await self.respond(text=text, blocks=blocks, replace_original=True)
+        except (ClientError, TimeoutError, SlackApiError) as exc:
+            logger.warning("replacing the message failed: %s", type(exc).__name__)
+
+    async def ephemeral_to(self, user_id: str, text: str) -> None:
+        """A private notice in this channel for someone other than the clicker."""
+        try:
+            await self.client.chat_postEphemeral(channel=self.channel_id, user=user_id, text=text)
+            self.metrics.slack_posts.labels("ephemeral", "ok").inc()
         except (SlackApiError, ClientError, TimeoutError) as exc:
-            self.metrics.slack_posts.labels("update", "failed").inc()
-            logger.warning("chat.update failed: %s", type(exc).__name__)
+            self.metrics.slack_posts.labels("ephemeral", "failed").inc()
+            logger.warning("chat.postEphemeral failed: %s", type(exc).__name__)

@@ -181,6 +181,20 @@ def bot(
     process.stop()
 
 
+@pytest.fixture(scope="session")
+def second_bot(
+    tmp_path_factory: pytest.TempPathFactory,
+    redis_server: RedisServer,
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
+    slack_fake: tuple[FakeSlack, LoopbackServer],
+) -> Iterator[BotProcess]:
+    """Another replica sharing the same Redis, Convoy and Slack, for exactly-once tests."""
+    env = bot_env(convoy_fake[1].url, slack_fake[1].url, redis_server.url, free_port())
+    process = start_bot(env, tmp_path_factory.mktemp("bot2"))
+    yield process
+    process.stop()
+
+
 @pytest.fixture
 def convoy(convoy_fake: tuple[FakeConvoy, LoopbackServer]) -> Iterator[FakeConvoy]:
     """The fake Convoy, emptied for this test; its contract must hold throughout."""

@@ -66,21 +66,6 @@ def test_no_role_cannot_even_read(
     assert convoy.requests == []
 
 
-def test_requester_is_told_an_approver_must_act(
-    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
-) -> None:
-    """A requester's pause is not made; they learn an approver must do it."""
-    endpoint = convoy.add_endpoint("orders-api")
-    grant("U0REQUESTER", Role.REQUESTER)
-
-    sent = sender.command("U0REQUESTER", "pause orders-api please")
-
-    (reply,) = reply_to(slack, sent.token)
-    assert "an approver must pause *orders-api*" in reply
-    assert convoy.writes() == []
-    assert convoy.endpoint(endpoint["uid"])["status"] == "active"
-
-
 def test_project_role_counts_only_in_its_project(
     convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
 ) -> None:

@@ -101,7 +101,10 @@ def test_pick_one_button_works_once_and_only_for_the_asker(
     action_id, value = str(button["action_id"]), str(button["value"])
 
     stranger = sender.click("U0OTHER", action_id, value)
-    assert "Only the person who ran the command" in reply_to(slack, stranger.token)[0]
+    assert (
+        "Only the person who ran the command can use these buttons"
+        in reply_to(slack, stranger.token)[0]
+    )
     sender.click(OPERATOR, action_id, value)
     eventually(lambda: slack.api_calls("chat.postMessage"), what="the channel post")
     again = sender.click(OPERATOR, action_id, value)

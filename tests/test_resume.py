@@ -50,28 +50,13 @@ def test_resume_of_active_endpoint_changes_nothing(
     assert convoy.writes() == []
 
 
-def test_resume_of_inactive_endpoint_is_not_done_without_confirmation(
-    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
-) -> None:
-    """An endpoint Convoy disabled is not re-enabled by a plain resume."""
-    endpoint = convoy.add_endpoint("orders-api", status="inactive")
-    grant(OPERATOR, Role.OPERATOR)
-
-    sent = sender.command(OPERATOR, "resume orders-api")
-
-    (reply,) = reply_to(slack, sent.token)
-    assert "Re-enabling it needs an explicit confirmation" in reply
-    assert convoy.writes() == []
-    assert convoy.endpoint(endpoint["uid"])["status"] == "inactive"
-
-
 def _pause_and_get_announcement(
     convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
 ) -> tuple[str, dict[str, object]]:
     endpoint = convoy.add_endpoint("orders-api")
     sender.command(OPERATOR, "pause orders-api")
     post = eventually(lambda: slack.api_calls("chat.postMessage"), what="the pause post")[0]
-    message = {"ts": "1700000001.000100", **post.payload}
+    message = {"ts": post.answer["ts"], **post.payload}
     return str(endpoint["uid"]), message
 
 
@@ -105,7 +90,7 @@ def test_resume_button_resumes_and_retires_itself(
 def test_resume_button_twice_activates_once(
     convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
 ) -> None:
-    """A second click finds the endpoint active and sends nothing more to Convoy."""
+    """A second click is told who already used the button and sends nothing to Convoy."""
     grant(OPERATOR, Role.OPERATOR)
     _, message = _pause_and_get_announcement(convoy, slack, sender)
     value = _resume_value(message)
@@ -115,7 +100,7 @@ def test_resume_button_twice_activates_once(
     second = sender.click(OPERATOR, ids.RESUME_BUTTON, value, message=message)
 
     (reply,) = reply_to(slack, second.token)
-    assert "is already active" in reply
+    assert "This Resume button was already used by <@U0OPERATOR>" in reply
     assert [w.operation for w in convoy.writes()] == ["pause", "activate"]
 
 

@@ -42,7 +42,7 @@ def test_no_secret_leaks_through_any_command(
         reply_to(slack, token)
     sender.command(OPERATOR, "pause orders-api leaking?")
     post = eventually(lambda: slack.api_calls("chat.postMessage"), what="the pause post")[0]
-    message = {"ts": "1700000001.000100", **post.payload}
+    message = {"ts": post.answer["ts"], **post.payload}
     (actions,) = [b for b in post.payload["blocks"] if b["type"] == "actions"]
     sender.click(OPERATOR, ids.RESUME_BUTTON, actions["elements"][0]["value"], message=message)
     eventually(lambda: slack.api_calls("chat.update"), what="the resume update")

@@ -89,3 +89,45 @@ def test_oversized_body_is_refused(
 
     assert response.status_code == 413
     _nothing_happened(convoy, slack)
+
+
+def test_slack_retry_is_acknowledged_and_ignored(
+    pause_body: bytes, convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """A signed delivery marked as Slack's retry gets 200 and is not acted on a second time."""
+    stamp = str(int(time.time()))
+    signature = slack_signature(SIGNING_SECRET, stamp, pause_body)
+
+    response = sender.http.post(
+        f"{sender.bot_url}/slack/events",
+        content=pause_body,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": signature,
+            "X-Slack-Retry-Num": "1",
+            "X-Slack-Retry-Reason": "http_timeout",
+        },
+    )
+
+    assert response.status_code == 200
+    _nothing_happened(convoy, slack)
+
+
+def test_forged_retry_still_gets_401(
+    pause_body: bytes, convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """Claiming to be a retry does not skip the signature check."""
+    response = sender.http.post(
+        f"{sender.bot_url}/slack/events",
+        content=pause_body,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": str(int(time.time())),
+            "X-Slack-Signature": "v0=forged",
+            "X-Slack-Retry-Num": "1",
+        },
+    )
+
+    assert response.status_code == 401
+    _nothing_happened(convoy, slack)

@@ -22,6 +22,7 @@ class SlackCall:
     name: str  # API method, response-URL token or webhook path
     payload: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    answer: dict[str, Any] = field(default_factory=dict)  # what the fake replied (Web API)
 
     @property
     def text(self) -> str:
@@ -103,32 +104,34 @@ class FakeSlack:
     async def _api(self, request: Request) -> Response:
         method = request.path_params["method"]
         payload = await self._payload(request)
-        self._record(SlackCall("api", method, payload, dict(request.headers)))
         with self._lock:
             error = self._api_errors.get(method)
             self._ts += 1
             ts = f"{self._ts}.000100"
+        answer = self._answer(method, payload, ts, error)
+        self._record(SlackCall("api", method, payload, dict(request.headers), answer))
+        return JSONResponse(answer)
+
+    def _answer(
+        self, method: str, payload: dict[str, Any], ts: str, error: str | None
+    ) -> dict[str, Any]:
         if error:
-            return JSONResponse({"ok": False, "error": error})
+            return {"ok": False, "error": error}
         if method == "auth.test":
-            return JSONResponse(
-                {
-                    "ok": True,
-                    "url": "https://example.slack.com/",
-                    "team": "Example",
-                    "user": "convoy",
-                    "team_id": "T0EXAMPLE",
-                    "user_id": self.BOT_USER,
-                    "bot_id": "B0CONVOY",
-                    "is_enterprise_install": False,
-                }
-            )
+            return {
+                "ok": True,
+                "url": "https://example.slack.com/",
+                "team": "Example",
+                "user": "convoy",
+                "team_id": "T0EXAMPLE",
+                "user_id": self.BOT_USER,
+                "bot_id": "B0CONVOY",
+                "is_enterprise_install": False,
+            }
         if method in ("chat.postMessage", "chat.update"):
             channel = payload.get("channel", "")
-            return JSONResponse(
-                {"ok": True, "channel": channel, "ts": payload.get("ts", ts), "message": payload}
-            )
-        return JSONResponse({"ok": True})
+            return {"ok": True, "channel": channel, "ts": payload.get("ts", ts), "message": payload}
+        return {"ok": True}
 
     async def _response_url(self, request: Request) -> Response:
         payload = await self._payload(request)

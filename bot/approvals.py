@@ -1,0 +1,200 @@
+"""Approval requests in Redis: created by requesters, decided exactly once by approvers.
+
+A request is a Redis hash. Deciding it is one Lua script that checks the state and the expiry
+and claims it in the same step, so two clicks, two approvers or two bot replicas can never
+both act on one request.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel
+from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
+
+from bot import redis_keys
+from bot.changes import Action
+from bot.errors import AccessStoreUnavailable
+
+# Kept this long after expiry so a late click still learns what became of the request.
+RECORD_GRACE = timedelta(days=2)
+
+# KEYS[1] request hash. ARGV: new state, decider, now (epoch s), decided_at (ISO).
+# Returns {verdict, state, decided_by}: verdict is claimed | taken | expired | missing.
+_CLAIM = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing', '', ''} end
+if state ~= 'pending' then
+  return {'taken', state, redis.call('HGET', KEYS[1], 'decided_by') or ''}
+end
+if tonumber(ARGV[3]) >= tonumber(redis.call('HGET', KEYS[1], 'expires_ts')) then
+  redis.call('HSET', KEYS[1], 'state', 'expired', 'decided_at', ARGV[4])
+  return {'expired', 'expired', ''}
+end
+redis.call('HSET', KEYS[1], 'state', ARGV[1], 'decided_by', ARGV[2], 'decided_at', ARGV[4])
+return {'claimed', ARGV[1], ARGV[2]}
+"""
+
+
+class RequestState(StrEnum):
+    """Where a request is in its life."""
+
+    PENDING = "pending"
+    APPROVING = "approving"  # claimed by an approver; the change is being made
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+
+
+class ApprovalRequest(BaseModel):
+    """One requester's ask for a pause or resume."""
+
+    id: str
+    action: Action
+    project: str
+    endpoint_uid: str
+    endpoint_name: str
+    endpoint_status: str
+    requester: str
+    reason: str
+    channel_id: str
+    created_at: datetime
+    expires_at: datetime
+    expires_ts: int
+    state: RequestState = RequestState.PENDING
+    message_ts: str = ""
+    decided_by: str = ""
+    decided_at: str = ""
+    outcome: str = ""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The result of trying to decide a request."""
+
+    verdict: str  # claimed | taken | expired | missing
+    state: str
+    decided_by: str
+
+
+class ApprovalStore:
+    """Creates, reads, claims and closes approval requests."""
+
+    def __init__(self, redis: aioredis.Redis, ttl: timedelta) -> None:
+        self._redis = redis
+        self.ttl = ttl
+        self._claim = redis.register_script(_CLAIM)
+
+    async def open_request_for(
+        self, project: str, uid: str, action: Action
+    ) -> ApprovalRequest | None:
+        """The pending request for this endpoint and action, if there is one."""
+        try:
+            request_id = await self._redis.get(redis_keys.open_approval(project, uid, action.value))
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+        if request_id is None:
+            return None
+        request = await self.get(str(request_id))
+        if request is None or request.state is not RequestState.PENDING:
+            return None
+        if request.expires_at <= datetime.now(UTC):
+            return None
+        return request
+
+    async def create(
+        self,
+        *,
+        action: Action,
+        project: str,
+        endpoint_uid: str,
+        endpoint_name: str,
+        endpoint_status: str,
+        requester: str,
+        reason: str,
+        channel_id: str,
+        now: datetime,
+    ) -> ApprovalRequest:
+        expires_at = now + self.ttl
+        request = ApprovalRequest(
+            id=secrets.token_urlsafe(12),
+            action=action,
+            project=project,
+            endpoint_uid=endpoint_uid,
+            endpoint_name=endpoint_name,
+            endpoint_status=endpoint_status,
+            requester=requester,
+            reason=reason,
+            channel_id=channel_id,
+            created_at=now,
+            expires_at=expires_at,
+            expires_ts=int(expires_at.timestamp()),
+        )
+        key = redis_keys.approval(request.id)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hset(key, mapping=_to_hash(request))
+                pipe.expire(key, self.ttl + RECORD_GRACE)
+                pipe.set(
+                    redis_keys.open_approval(project, endpoint_uid, action.value),
+                    request.id,
+                    ex=self.ttl,
+                )
+                await pipe.execute()
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+        return request
+
+    async def get(self, request_id: str) -> ApprovalRequest | None:
+        try:
+            fields = await self._redis.hgetall(redis_keys.approval(request_id))
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+        return ApprovalRequest.model_validate(fields) if fields else None
+
+    async def set_fields(self, request_id: str, **fields: str) -> None:
+        mapping: dict[FieldT, EncodableT] = {key: value for key, value in fields.items()}
+        try:
+            await self._redis.hset(redis_keys.approval(request_id), mapping=mapping)
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+
+    async def claim(self, request_id: str, new_state: RequestState, decider: str) -> Claim:
+        """Atomically move a pending, unexpired request to new_state on behalf of decider."""
+        now = datetime.now(UTC)
+        try:
+            verdict, state, decided_by = await self._claim(
+                keys=[redis_keys.approval(request_id)],
+                args=[new_state.value, decider, int(now.timestamp()), now.isoformat()],
+            )
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+        return Claim(_text(verdict), _text(state), _text(decided_by))
+
+    async def close(self, request: ApprovalRequest, state: RequestState, outcome: str) -> None:
+        """Record the final state and free the endpoint for new requests."""
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                final: dict[FieldT, EncodableT] = {"state": state.value, "outcome": outcome}
+                pipe.hset(redis_keys.approval(request.id), mapping=final)
+                pipe.delete(
+                    redis_keys.open_approval(
+                        request.project, request.endpoint_uid, request.action.value
+                    )
+                )
+                await pipe.execute()
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+
+
+def _to_hash(request: ApprovalRequest) -> dict[FieldT, EncodableT]:
+    return {key: str(value) for key, value in request.model_dump(mode="json").items()}
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value

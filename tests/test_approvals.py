@@ -1,0 +1,330 @@
+"""Four-eyes changes: requests, approvals, denials, expiry, and exactly-once buttons."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.roles import Role
+from handlers import ids
+from tests.conftest import (
+    SIGNING_SECRET,
+    BotProcess,
+    RedisServer,
+    bot_env,
+    eventually,
+    reply_to,
+    start_bot,
+)
+from tests.fakes.convoy import FakeConvoy
+from tests.fakes.loopback import LoopbackServer, free_port
+from tests.fakes.slack import FakeSlack, SlackCall
+from tests.slack_requests import SlackSender
+
+REQUESTER = "U0REQUESTER"
+APPROVER = "U0APPROVER"
+OPERATOR = "U0OPERATOR"
+
+
+@pytest.fixture
+def team(grant: Callable[..., None]) -> None:
+    grant(REQUESTER, Role.REQUESTER)
+    grant(APPROVER, Role.APPROVER)
+    grant(OPERATOR, Role.OPERATOR)
+    grant("U0VIEWER", Role.VIEWER)
+
+
+def _request_post(slack: FakeSlack) -> SlackCall:
+    posts = eventually(lambda: slack.api_calls("chat.postMessage"), what="the request post")
+    return posts[0]
+
+
+def _button(call: SlackCall, action_id: str) -> dict[str, Any]:
+    for block in call.payload["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("action_id") == action_id:
+                return dict(element)
+    raise AssertionError(f"no {action_id} button in {call.payload['blocks']}")
+
+
+def _message(call: SlackCall) -> dict[str, Any]:
+    """The posted message as Slack shows it in a click payload, with the ts Slack gave it."""
+    return {"ts": call.answer["ts"], **call.payload}
+
+
+def _ask(
+    sender: SlackSender, slack: FakeSlack, text: str = "pause orders-api bad payloads"
+) -> SlackCall:
+    sender.command(REQUESTER, text)
+    return _request_post(slack)
+
+
+@pytest.mark.usefixtures("team")
+def test_requester_asks_and_approver_approves(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """Request with both buttons; approve → one PUT, message updated in place, webhook told."""
+    endpoint = convoy.add_endpoint("orders-api", slack_webhook_url=slack.hook())
+
+    sent = sender.command(REQUESTER, "pause orders-api bad payloads since 02:10")
+    request = _request_post(slack)
+
+    assert "<@U0REQUESTER> asks to *pause* *orders-api*" in request.text
+    assert "bad payloads since 02:10" in request.text
+    assert "*Status when asked:* active" in request.text
+    assert "Expires" in request.text
+    approve = _button(request, ids.APPROVE_BUTTON)
+    assert _button(request, ids.DENY_BUTTON)["value"] == approve["value"]
+    assert "is posted in this channel" in reply_to(slack, sent.token)[0]
+    assert convoy.writes() == []
+
+    click = sender.click(APPROVER, ids.APPROVE_BUTTON, approve["value"], message=_message(request))
+
+    update = eventually(lambda: slack.api_calls("chat.update"), what="the update")[0]
+    assert [w.operation for w in convoy.writes()] == ["pause"]
+    assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+    assert update.payload["ts"] == request.answer["ts"]
+    assert "*Approved* by <@U0APPROVER>" in update.text
+    assert "was *paused*" in update.text
+    assert "bad payloads since 02:10" in update.text, "the story stays in the message"
+    assert ids.APPROVE_BUTTON not in json.dumps(update.payload["blocks"])
+    assert ids.DENY_BUTTON not in json.dumps(update.payload["blocks"])
+    assert ids.RESUME_BUTTON in json.dumps(update.payload["blocks"])
+    assert "Done:" in reply_to(slack, click.token)[0]
+    notice = eventually(lambda: slack.api_calls("chat.postEphemeral"), what="requester notice")
+    assert notice[0].payload["user"] == REQUESTER
+    assert "approved your request" in notice[0].text
+    assert "was *paused* by <@U0APPROVER>" in slack.webhooks()[0].text
+
+
+@pytest.mark.usefixtures("team")
+def test_deny_changes_nothing_and_tells_the_requester(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """Deny: no Convoy write; the request message says denied; the requester is told."""
+    endpoint = convoy.add_endpoint("orders-api")
+    request = _ask(sender, slack)
+
+    sender.click(
+        APPROVER,
+        ids.DENY_BUTTON,
+        _button(request, ids.DENY_BUTTON)["value"],
+        message=_message(request),
+    )
+
+    update = eventually(lambda: slack.api_calls("chat.update"), what="the update")[0]
+    assert "*Denied* by <@U0APPROVER>" in update.text
+    assert "actions" not in json.dumps(update.payload["blocks"])
+    notice = eventually(lambda: slack.api_calls("chat.postEphemeral"), what="requester notice")
+    assert "denied your request" in notice[0].text
+    assert notice[0].payload["user"] == REQUESTER
+    assert convoy.writes() == []
+    assert convoy.endpoint(endpoint["uid"])["status"] == "active"
+
+
+@pytest.mark.usefixtures("team")
+def test_self_approval_and_viewer_clicks_are_refused(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
+) -> None:
+    """The requester (even if an approver) cannot approve; a viewer cannot; nothing changes."""
+    convoy.add_endpoint("orders-api")
+    grant(REQUESTER, Role.REQUESTER)
+    request = _ask(sender, slack)
+    value = _button(request, ids.APPROVE_BUTTON)["value"]
+    grant(REQUESTER, Role.APPROVER)  # promoted since: still their own request
+
+    own = sender.click(REQUESTER, ids.APPROVE_BUTTON, value, message=_message(request))
+    viewer = sender.click("U0VIEWER", ids.APPROVE_BUTTON, value, message=_message(request))
+
+    assert "cannot approve or deny your own request" in reply_to(slack, own.token)[0]
+    assert "needs the *approver* role" in reply_to(slack, viewer.token)[0]
+    assert convoy.writes() == []
+    assert slack.api_calls("chat.update") == []
+    late = sender.click(APPROVER, ids.APPROVE_BUTTON, value, message=_message(request))
+    assert "Done:" in reply_to(slack, late.token)[0], "the refusals did not use up the request"
+
+
+@pytest.fixture
+def short_lived_bot(
+    tmp_path: Path,
+    redis_server: RedisServer,
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
+    slack_fake: tuple[FakeSlack, LoopbackServer],
+) -> Iterator[BotProcess]:
+    """A replica whose approval requests expire after one second."""
+    env = bot_env(convoy_fake[1].url, slack_fake[1].url, redis_server.url, free_port())
+    env["CONVOY_BOT_APPROVAL_TTL"] = "1s"
+    process = start_bot(env, tmp_path)
+    yield process
+    process.stop()
+
+
+@pytest.mark.usefixtures("team")
+def test_expired_request_changes_nothing(
+    short_lived_bot: BotProcess, convoy: FakeConvoy, slack: FakeSlack
+) -> None:
+    """A click after expiry: no Convoy write; the message and the clicker say expired."""
+    convoy.add_endpoint("orders-api")
+    sender = SlackSender(short_lived_bot.url, SIGNING_SECRET, slack.url)
+    request = _ask(sender, slack)
+    value = _button(request, ids.APPROVE_BUTTON)["value"]
+
+    time.sleep(1.5)  # let the one-second request expire
+    click = sender.click(APPROVER, ids.APPROVE_BUTTON, value, message=_message(request))
+    sender.http.close()
+
+    assert "has expired. Nothing was changed." in reply_to(slack, click.token)[0]
+    update = eventually(lambda: slack.api_calls("chat.update"), what="the update")[0]
+    assert "Expired at" in update.text
+    assert "actions" not in json.dumps(update.payload["blocks"])
+    assert convoy.writes() == []
+
+
+@pytest.mark.usefixtures("team")
+def test_twenty_approvers_on_two_replicas_make_one_put(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    second_bot: BotProcess,
+    grant: Callable[..., None],
+) -> None:
+    """20 simultaneous Approve clicks over two bot processes: one PUT, twenty answers."""
+    endpoint = convoy.add_endpoint("orders-api")
+    approvers = [f"U0APPROVER{n:02d}" for n in range(20)]
+    for user in approvers:
+        grant(user, Role.APPROVER)
+    request = _ask(sender, slack)
+    value = _button(request, ids.APPROVE_BUTTON)["value"]
+    other = SlackSender(second_bot.url, SIGNING_SECRET, slack.url)
+    senders = [sender, other]
+
+    def click(index: int) -> str:
+        return (
+            senders[index % 2]
+            .click(approvers[index], ids.APPROVE_BUTTON, value, message=_message(request))
+            .token
+        )
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        tokens = list(pool.map(click, range(20)))
+    answers = [reply_to(slack, token)[0] for token in tokens]
+    other.http.close()
+
+    assert [w.operation for w in convoy.writes()] == ["pause"]
+    assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+    assert sum("Done:" in a for a in answers) == 1
+    assert sum("This request was already" in a for a in answers) == 19
+    assert len(slack.api_calls("chat.update")) == 1
+
+
+@pytest.mark.usefixtures("team")
+def test_request_for_endpoint_paused_meanwhile_resolves_as_already_paused(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """Paused by someone else before approval: no PUT; the request says already paused."""
+    endpoint = convoy.add_endpoint("orders-api")
+    request = _ask(sender, slack)
+    convoy.set_status(endpoint["uid"], "paused")
+
+    sender.click(
+        APPROVER,
+        ids.APPROVE_BUTTON,
+        _button(request, ids.APPROVE_BUTTON)["value"],
+        message=_message(request),
+    )
+
+    update = eventually(lambda: slack.api_calls("chat.update"), what="the update")[0]
+    assert "*Approved* by <@U0APPROVER>" in update.text
+    assert "is already paused. Nothing was changed." in update.text
+    assert convoy.writes() == []
+    assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+
+
+@pytest.mark.usefixtures("team")
+def test_second_request_for_the_same_change_is_not_posted_again(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """While a request is open, asking again points at it instead of posting another."""
+    convoy.add_endpoint("orders-api")
+    _ask(sender, slack)
+
+    again = sender.command(REQUESTER, "pause orders-api still bad")
+
+    assert "already asked to pause" in reply_to(slack, again.token)[0]
+    assert len(slack.api_calls("chat.postMessage")) == 1
+
+
+@pytest.mark.usefixtures("team")
+def test_requester_resume_button_asks_for_approval(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """A requester's Resume click posts an approval request instead of resuming."""
+    convoy.add_endpoint("orders-api")
+    sender.command(OPERATOR, "pause orders-api")
+    paused = _request_post(slack)
+    slack.reset()
+
+    sender.click(
+        REQUESTER,
+        ids.RESUME_BUTTON,
+        _button(paused, ids.RESUME_BUTTON)["value"],
+        message=_message(paused),
+    )
+
+    request = _request_post(slack)
+    assert "<@U0REQUESTER> asks to *resume*" in request.text
+    assert [w.operation for w in convoy.writes()] == ["pause"]
+
+
+@pytest.mark.usefixtures("team")
+def test_inactive_endpoint_resume_needs_confirmation(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """Resume of an inactive endpoint asks first; only the confirm click activates it, once."""
+    endpoint = convoy.add_endpoint("orders-api", status="inactive")
+
+    sent = sender.command(OPERATOR, "resume orders-api receiver fixed")
+
+    question = eventually(lambda: slack.replies(sent.token), what="the confirmation")[0]
+    assert "Convoy disabled it after repeated delivery failures" in question.text
+    assert convoy.writes() == []
+    confirm = _button(question, ids.CONFIRM_REENABLE)
+    assert confirm["style"] == "danger"
+    assert "confirm" in confirm
+
+    stranger = sender.click(APPROVER, ids.CONFIRM_REENABLE, confirm["value"])
+    assert "Only the person who ran the command" in reply_to(slack, stranger.token)[0]
+    sender.click(OPERATOR, ids.CONFIRM_REENABLE, confirm["value"])
+    posts = eventually(lambda: slack.api_calls("chat.postMessage"), what="the announcement")
+    again = sender.click(OPERATOR, ids.CONFIRM_REENABLE, confirm["value"])
+
+    assert "already made or has expired" in reply_to(slack, again.token)[0]
+    assert [w.operation for w in convoy.writes()] == ["activate"]
+    assert convoy.endpoint(endpoint["uid"])["status"] == "active"
+    assert "was *resumed* by <@U0OPERATOR>" in posts[0].text
+
+
+@pytest.mark.usefixtures("team")
+def test_bot_not_in_channel_falls_back_and_says_how_to_invite(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """not_in_channel: the request still reaches the channel; the asker learns how to invite."""
+    convoy.add_endpoint("orders-api")
+    slack.fail_method("chat.postMessage", "not_in_channel")
+
+    sent = sender.command(REQUESTER, "pause orders-api")
+
+    replies = reply_to(slack, sent.token, count=3)
+    public = [
+        c for c in slack.replies(sent.token) if c.payload.get("response_type") == "in_channel"
+    ]
+    assert len(public) == 1
+    assert _button(public[0], ids.APPROVE_BUTTON)
+    assert any("Invite me with `/invite @Convoy`" in text for text in replies)
+    assert convoy.writes() == []
