@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 import uvicorn
@@ -19,6 +22,8 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 from bot.app import create_app
+from bot.audit import AuditEntry, AuditLog
+from bot.durations import parse_duration
 from bot.embedded_redis import EmbeddedRedis
 from bot.errors import BotError
 from bot.roles import GLOBAL_SCOPE, Role, RoleStore
@@ -163,18 +168,23 @@ async def roles_command(args: argparse.Namespace) -> int:
     async with redis_url_for(settings) as url:
         redis = redis_client(url)
         store = RoleStore(redis, settings.convoy_bot_admins)
+        audit = AuditLog(redis)
         try:
             if args.action == "grant":
                 role = Role.parse(args.role)
                 await store.grant(args.user, role, args.project)
-                print(f"granted {role.label} to {args.user} in {args.project}")  # noqa: T201
+                message = f"granted {role.label} to {args.user} in {args.project}"
+                await audit.record(AuditEntry("cli", "roles grant", message, project=args.project))
+                print(message)  # noqa: T201
             elif args.action == "revoke":
                 removed = await store.revoke(args.user, args.project)
-                print(  # noqa: T201
+                message = (
                     f"revoked {args.user}'s role in {args.project}"
                     if removed
                     else f"{args.user} had no role in {args.project}"
                 )
+                await audit.record(AuditEntry("cli", "roles revoke", message, project=args.project))
+                print(message)  # noqa: T201
             else:
                 project = None if args.project == GLOBAL_SCOPE else args.project
                 for grant in await store.grants(project):
@@ -184,6 +194,38 @@ async def roles_command(args: argparse.Namespace) -> int:
             return 1
         finally:
             await redis.aclose()
+    return 0
+
+
+async def audit_command(args: argparse.Namespace) -> int:
+    """Print the audit trail, newest first, as text or JSON (for exports to a SIEM)."""
+    settings = StoreSettings()
+    since = None
+    if args.since:
+        window = parse_duration(args.since)
+        if window is None:
+            print("convoy-bot: --since takes a duration such as 90m or 24h", file=sys.stderr)  # noqa: T201
+            return EXIT_CONFIG
+        since = datetime.now(UTC) - window
+    async with redis_url_for(settings) as url:
+        redis = redis_client(url)
+        try:
+            entries = await AuditLog(redis).latest(args.limit, args.endpoint, since)
+        except BotError as exc:
+            print(f"convoy-bot: {exc.message}", file=sys.stderr)  # noqa: T201
+            return 1
+        finally:
+            await redis.aclose()
+    if args.json:
+        print(json.dumps([asdict(entry) for entry in entries], indent=2))  # noqa: T201
+        return 0
+    for entry in entries:
+        approver = f" approved-by={entry.approver}" if entry.approver else ""
+        print(  # noqa: T201
+            f"{entry.time} {entry.actor}{approver} {entry.command} "
+            f"{entry.endpoint_name or '-'} ({entry.endpoint_uid or '-'}) -> {entry.outcome}"
+            + (f" convoy={entry.convoy_status}" if entry.convoy_status else "")
+        )
     return 0
 
 
@@ -201,15 +243,21 @@ def parser() -> argparse.ArgumentParser:
     listing = roles_sub.add_parser("list")
     for command in (grant, revoke, listing):
         command.add_argument("--project", default=GLOBAL_SCOPE, help="Convoy project id (* = all)")
+    audit = sub.add_parser("audit", help="print the audit trail, newest first")
+    audit.add_argument("--endpoint", default="", help="only entries about this uid or name")
+    audit.add_argument("--since", default="", help="only entries this recent, e.g. 24h")
+    audit.add_argument("--limit", type=int, default=1000, help="at most this many entries")
+    audit.add_argument("--json", action="store_true", help="a JSON array, for a SIEM")
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        if args.command == "roles":
+        if args.command in ("roles", "audit"):
             logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-            return asyncio.run(roles_command(args))
+            command = roles_command if args.command == "roles" else audit_command
+            return asyncio.run(command(args))
         settings = Settings()
         configure_logging(settings.log_level)
         asyncio.run(serve(settings))

@@ -7,7 +7,6 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
 from bot.settings import Settings
@@ -19,14 +18,9 @@ def create_app(settings: Settings, services: Services) -> AsyncApp:
     """An AsyncApp that acks from its listeners and does the work in tracked background tasks."""
     from handlers import actions, commands  # noqa: PLC0415  # the one place bot/ meets handlers/
 
-    client = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=str(settings.slack_api_url),
-        timeout=10,
-    )
     signing_secret = settings.slack_signing_secret
     app = AsyncApp(
-        client=client,
+        client=services.slack,
         signing_secret=signing_secret.get_secret_value() if signing_secret else None,
         request_verification_enabled=not settings.socket_mode,
         # Listeners only parse and ack, and hand the slow part to services.tasks: the HTTP

@@ -37,6 +37,7 @@ class Change:
     before: Endpoint
     after: Endpoint | None
     detail: str = ""
+    write_status: str = ""  # Convoy's answer to the write: "202", "timeout", … ("" if none sent)
 
     @property
     def changed(self) -> bool:

@@ -159,8 +159,9 @@ class ConvoyClient:
                 after,
                 f"Convoy reports the endpoint {after.status.value or 'in an unknown state'} "
                 "after the request; someone may have changed it at the same moment.",
+                "202",
             )
-        return Change(action, done, before, after)
+        return Change(action, done, before, after, write_status="202")
 
     async def _read_back(
         self,
@@ -181,6 +182,7 @@ class ConvoyClient:
                 None,
                 f"{cause.message} Reading the status back failed too ({again.message}); "
                 "the bot did not retry. Check the endpoint with /convoy status.",
+                cause.status,
             )
         outcome = done if after.status is wanted else Outcome.NOT_CHANGED
         return Change(
@@ -190,6 +192,7 @@ class ConvoyClient:
             after,
             f"{cause.message} The bot did not retry; status read back from Convoy: "
             f"{after.status.value or 'unknown'}.",
+            cause.status,
         )
 
     def _project_path(self, project: str | None) -> str:
@@ -218,17 +221,19 @@ class ConvoyClient:
             async with asyncio.timeout(self._deadline):
                 response = await self._http.request(method, path, params=params)
         except (httpx.TimeoutException, TimeoutError) as exc:
-            raise ConvoyUnavailable("Convoy did not answer in time.") from exc
+            raise ConvoyUnavailable("Convoy did not answer in time.", "timeout") from exc
         except httpx.HTTPError as exc:
-            raise ConvoyUnavailable("Convoy could not be reached.") from exc
+            raise ConvoyUnavailable("Convoy could not be reached.", "unreachable") from exc
         status = response.status_code
         if status in (200, 201, 202):
             try:
                 body = response.json()
             except ValueError as exc:
-                raise ConvoyBadResponse("Convoy sent a reply that is not JSON.") from exc
+                raise ConvoyBadResponse(
+                    "Convoy sent a reply that is not JSON.", str(status)
+                ) from exc
             if not isinstance(body, dict) or body.get("status") is not True or "data" not in body:
-                raise ConvoyBadResponse("Convoy's reply did not report success.")
+                raise ConvoyBadResponse("Convoy's reply did not report success.", str(status))
             return body["data"]
         message = _convoy_message(response)
         if status == 404 and not_found is not None:
@@ -236,11 +241,12 @@ class ConvoyClient:
         if status == 400 and not_found is not None and "failed to find endpoint" in message:
             raise EndpointNotFound(f"Convoy has no endpoint `{not_found}`.")
         if status == 400:
-            raise ConvoyRejected(f"Convoy refused the request: {message or 'bad request'}.")
+            raise ConvoyRejected(f"Convoy refused the request: {message or 'bad request'}.", "400")
         if status in (401, 403):
             raise ConvoyAuthFailed(
                 f"Convoy rejected the bot's credentials (HTTP {status}). "
-                "The bot's CONVOY_API_KEY needs fixing; ask the bot's operators."
+                "The bot's CONVOY_API_KEY needs fixing; ask the bot's operators.",
+                str(status),
             )
         if status == 429:
             retry_after = response.headers.get("Retry-After", "")
@@ -248,5 +254,5 @@ class ConvoyClient:
             wait = f" Try again in {seconds} s." if seconds is not None else " Try again shortly."
             raise ConvoyRateLimited(f"Convoy is rate-limiting the bot (HTTP 429).{wait}", seconds)
         if status >= 500:
-            raise ConvoyUnavailable(f"Convoy had an internal error (HTTP {status}).")
-        raise ConvoyBadResponse(f"Convoy answered with an unexpected HTTP {status}.")
+            raise ConvoyUnavailable(f"Convoy had an internal error (HTTP {status}).", str(status))
+        raise ConvoyBadResponse(f"Convoy answered with an unexpected HTTP {status}.", str(status))

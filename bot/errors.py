@@ -72,7 +72,11 @@ class EndpointBusy(BotError):
 
 
 class ConvoyError(BotError):
-    """Convoy failed, refused or could not be reached."""
+    """Convoy failed, refused or could not be reached; `status` is the HTTP status or kind."""
+
+    def __init__(self, message: str, status: str = "") -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ConvoyRejected(ConvoyError):
@@ -87,7 +91,7 @@ class ConvoyRateLimited(ConvoyError):
     """Convoy answered 429."""
 
     def __init__(self, message: str, retry_after: int | None) -> None:
-        super().__init__(message)
+        super().__init__(message, "429")
         self.retry_after = retry_after
 
 

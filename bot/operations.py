@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.approvals import ApprovalRequest, ApprovalStore, RequestState
+from bot.audit import AuditEntry, AuditLog
 from bot.changes import Action, Change, Outcome
-from bot.choices import ChoiceStore, PendingChoice, Picked
+from bot.choices import ChoiceStore, PendingChoice
 from bot.claims import ButtonClaims
 from bot.convoy import ConvoyClient, looks_like_uid
 from bot.errors import (
     AccessStoreUnavailable,
     AlreadyHandled,
     BotError,
+    ConvoyError,
     EndpointNotFound,
     Forbidden,
     InvalidInput,
@@ -22,7 +25,7 @@ from bot.errors import (
 from bot.locks import EndpointLocks
 from bot.models import Endpoint, EndpointStatus
 from bot.resolver import Candidates, resolve
-from bot.roles import Role, RoleStore
+from bot.roles import GLOBAL_SCOPE, Grant, Role, RoleStore
 
 MAX_NAMED_ADMINS = 5
 VERB_NEEDS = {
@@ -32,8 +35,10 @@ VERB_NEEDS = {
     "resume": Role.REQUESTER,
     "approve": Role.APPROVER,
     "deny": Role.APPROVER,
+    "audit": Role.VIEWER,
     "roles": Role.ADMIN,
 }
+MAX_AUDIT_LIMIT = 50
 REENABLE = "reenable"  # the verb of a pending "are you sure?" about an inactive endpoint
 
 
@@ -81,6 +86,55 @@ class Caller:
     channel_id: str
 
 
+@dataclass
+class AuditDraft:
+    """The audit entry of one use case, filled in as it runs; empty outcome = nothing to log."""
+
+    actor: str
+    command: str
+    project: str
+    outcome: str = ""
+    endpoint_uid: str = ""
+    endpoint_name: str = ""
+    approver: str = ""
+    convoy_status: str = ""
+    detail: str = ""
+    reason: str = ""
+
+    def endpoint(self, endpoint: Endpoint) -> None:
+        self.endpoint_uid, self.endpoint_name = endpoint.uid, endpoint.label
+
+    def result(self, result: object) -> None:
+        """Fill the outcome from what a change use case returned."""
+        match result:
+            case Change():
+                self.endpoint(result.endpoint)
+                self.outcome = result.outcome.value
+                self.convoy_status = result.write_status
+                self.detail = result.detail
+            case ApprovalAsked():
+                self.endpoint(result.endpoint)
+                self.outcome = "already requested" if result.already_open else "approval requested"
+                self.detail = f"request {result.request.id}"
+            case NeedsConfirmation():
+                self.endpoint(result.endpoint)
+                self.outcome = "confirmation asked"
+
+    def entry(self) -> AuditEntry:
+        return AuditEntry(
+            actor=self.actor,
+            command=self.command,
+            outcome=self.outcome,
+            endpoint_uid=self.endpoint_uid,
+            endpoint_name=self.endpoint_name,
+            project=self.project,
+            approver=self.approver,
+            convoy_status=self.convoy_status,
+            reason=self.reason[:500],
+            detail=self.detail[:300],
+        )
+
+
 class Operations:
     """Role checks, name resolution, approvals and locked state changes, independent of Slack."""
 
@@ -93,6 +147,7 @@ class Operations:
         choices: ChoiceStore,
         approvals: ApprovalStore,
         claims: ButtonClaims,
+        audit: AuditLog,
     ) -> None:
         self.convoy = convoy
         self.roles = roles
@@ -100,10 +155,74 @@ class Operations:
         self.choices = choices
         self.approvals = approvals
         self.claims = claims
+        self.audit = audit
 
     @property
     def project(self) -> str:
         return self.convoy.default_project
+
+    # --- audit ---------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _audited(self, actor: str, command: str) -> AsyncIterator[AuditDraft]:
+        """Record exactly one entry for the use case: its outcome, refusal or failure."""
+        draft = AuditDraft(actor, command, self.project)
+        try:
+            yield draft
+        except (Forbidden, AlreadyHandled, InvalidInput) as exc:
+            draft.outcome, draft.detail = "refused", exc.message
+            await self.audit.record(draft.entry())
+            raise
+        except BotError as exc:
+            draft.outcome = "failed"
+            draft.detail = exc.message
+            if isinstance(exc, ConvoyError):
+                draft.convoy_status = exc.status
+            if not isinstance(exc, AccessStoreUnavailable):  # Redis is gone: nowhere to write
+                await self.audit.record(draft.entry())
+            raise
+        if draft.outcome:
+            await self.audit.record(draft.entry())
+
+    async def audit_trail(self, user_id: str, endpoint: str, limit: int) -> list[AuditEntry]:
+        """The latest entries, newest first, optionally about one endpoint (viewer+)."""
+        async with self._audited(user_id, "audit"):
+            await self.require(user_id, "audit")
+        return await self.audit.latest(max(1, min(limit, MAX_AUDIT_LIMIT)), endpoint)
+
+    # --- role administration -------------------------------------------------------------
+
+    async def grant_role(self, actor: str, subject: str, role: Role, project: str) -> Grant:
+        """An admin gives a user or user group a role, never leaving the project without admins."""
+        async with self._audited(actor, "roles grant") as draft:
+            draft.detail = f"{subject} {role.label} {project}"
+            await self.require(actor, "roles")
+            await self._keep_an_admin(subject, project, role)
+            await self.roles.grant(subject, role, project)
+            draft.outcome = f"granted {role.label} to {subject} in {project}"
+        return Grant(subject, project, role)
+
+    async def revoke_role(self, actor: str, subject: str, project: str) -> bool:
+        """An admin removes a role; whether there was one to remove."""
+        async with self._audited(actor, "roles revoke") as draft:
+            draft.detail = f"{subject} {project}"
+            await self.require(actor, "roles")
+            await self._keep_an_admin(subject, project, Role.NONE)
+            removed = await self.roles.revoke(subject, project)
+            draft.outcome = f"revoked {subject} in {project}" if removed else "nothing to revoke"
+        return removed
+
+    async def list_roles(self, actor: str, project: str) -> list[Grant]:
+        async with self._audited(actor, "roles list"):
+            await self.require(actor, "roles")
+        return await self.roles.grants(None if project == GLOBAL_SCOPE else project)
+
+    async def _keep_an_admin(self, subject: str, project: str, new_role: Role) -> None:
+        if await self.roles.admins_left_after(subject, project, new_role) == 0:
+            raise Forbidden(
+                "That would leave no admin who can manage roles here. "
+                "Grant admin to someone else first. Nothing was changed."
+            )
 
     # --- roles ---------------------------------------------------------------------------
 
@@ -132,11 +251,13 @@ class Operations:
     # --- reading -------------------------------------------------------------------------
 
     async def status(self, user_id: str, text: str) -> Endpoint | Choice:
-        await self.require(user_id, "status")
+        async with self._audited(user_id, "status"):
+            await self.require(user_id, "status")
         return await self._resolve_or_ask(user_id, "status", text, "")
 
     async def list_endpoints(self, user_id: str, search: str) -> list[Endpoint]:
-        await self.require(user_id, "list")
+        async with self._audited(user_id, "list"):
+            await self.require(user_id, "list")
         return await self.convoy.search_endpoints(search, self.project)
 
     # --- changing ------------------------------------------------------------------------
@@ -145,6 +266,20 @@ class Operations:
         self, caller: Caller, action: Action, text: str, reason: str
     ) -> Change | Choice | ApprovalAsked | NeedsConfirmation:
         """Pause or resume what the caller named, as their role allows."""
+        async with self._audited(caller.user_id, action.value) as draft:
+            draft.reason = reason
+            # What was typed, until resolution names the endpoint (refusals come before that).
+            if looks_like_uid(text):
+                draft.endpoint_uid = text
+            else:
+                draft.endpoint_name = text
+            result = await self._change(caller, action, text, reason)
+            draft.result(result)
+        return result
+
+    async def _change(
+        self, caller: Caller, action: Action, text: str, reason: str
+    ) -> Change | Choice | ApprovalAsked | NeedsConfirmation:
         role = await self.require(caller.user_id, action.value)
         if role >= Role.OPERATOR and looks_like_uid(text):
             # The read under the lock doubles as the lookup: one GET, one write.
@@ -154,9 +289,9 @@ class Operations:
         found = await self._resolve_or_ask(caller.user_id, action.value, text, reason)
         if isinstance(found, Choice):
             return found
-        return await self.change_endpoint(caller, action, found, role, reason)
+        return await self._change_endpoint(caller, action, found, role, reason)
 
-    async def change_endpoint(
+    async def _change_endpoint(
         self, caller: Caller, action: Action, endpoint: Endpoint, role: Role, reason: str
     ) -> Change | ApprovalAsked | NeedsConfirmation:
         """Operators and up change it under the endpoint's lock; requesters ask an approver."""
@@ -165,29 +300,56 @@ class Operations:
         change = await self._locked_change(action, endpoint.uid, endpoint.label)
         return await self._confirm_if_inactive(caller, change, reason)
 
-    async def pick(self, caller: Caller, choice_id: str, uid: str) -> tuple[Picked, Endpoint, Role]:
-        """Claim a pick-one answer (once), re-check the role and read the endpoint picked."""
-        picked = await self.choices.claim(choice_id, caller.user_id, uid)
-        verb = "resume" if picked.choice.verb == REENABLE else picked.choice.verb
-        role = await self.require(caller.user_id, verb)
-        return picked, await self.convoy.get_endpoint(uid, self.project), role
+    async def pick(
+        self, caller: Caller, choice_id: str, uid: str
+    ) -> tuple[Endpoint | Change | ApprovalAsked | NeedsConfirmation, str]:
+        """Claim a pick-one answer (once), re-check the role, and finish the command.
+
+        Returns what happened and the reason the user gave with the original command.
+        """
+        result: Endpoint | Change | ApprovalAsked | NeedsConfirmation
+        async with self._audited(caller.user_id, "pick") as draft:
+            picked = await self.choices.claim(choice_id, caller.user_id, uid)
+            verb, reason = picked.choice.verb, picked.choice.reason
+            draft.command, draft.reason = verb, reason
+            if verb not in ("status", Action.PAUSE.value, Action.RESUME.value):
+                raise InvalidInput("That button does not belong to a pick-one question.")
+            role = await self.require(caller.user_id, verb)
+            endpoint = await self.convoy.get_endpoint(uid, self.project)
+            if verb == "status":
+                return endpoint, reason  # a read: nothing to audit
+            result = await self._change_endpoint(caller, Action(verb), endpoint, role, reason)
+            draft.result(result)
+        return result, reason
 
     async def reenable(self, caller: Caller, confirmation_id: str, uid: str) -> Change:
         """The confirmed re-enabling of an endpoint Convoy disabled."""
-        picked = await self.choices.claim(confirmation_id, caller.user_id, uid)
-        if picked.choice.verb != REENABLE:
-            raise InvalidInput("That button does not confirm anything.")
-        role = await self.require(caller.user_id, "resume")
-        if role < Role.OPERATOR:
-            raise Forbidden(
-                "Re-enabling an endpoint needs the *operator* role. Nothing was changed."
-            )
-        return await self._locked_change(Action.RESUME, uid, uid, reenable_inactive=True)
+        async with self._audited(caller.user_id, "resume (re-enable confirmed)") as draft:
+            picked = await self.choices.claim(confirmation_id, caller.user_id, uid)
+            if picked.choice.verb != REENABLE:
+                raise InvalidInput("That button does not confirm anything.")
+            draft.reason = picked.choice.reason
+            role = await self.require(caller.user_id, "resume")
+            if role < Role.OPERATOR:
+                raise Forbidden(
+                    "Re-enabling an endpoint needs the *operator* role. Nothing was changed."
+                )
+            change = await self._locked_change(Action.RESUME, uid, uid, reenable_inactive=True)
+            draft.result(change)
+        return change
 
     async def resume_from_message(
         self, caller: Caller, uid: str, message_ts: str, action_id: str
     ) -> Change | ApprovalAsked | NeedsConfirmation:
         """The Resume button: the first authorised click acts; later ones hear who did."""
+        async with self._audited(caller.user_id, "resume button") as draft:
+            result = await self._resume_from_message(caller, uid, message_ts, action_id)
+            draft.result(result)
+        return result
+
+    async def _resume_from_message(
+        self, caller: Caller, uid: str, message_ts: str, action_id: str
+    ) -> Change | ApprovalAsked | NeedsConfirmation:
         role = await self.require(caller.user_id, "resume")
         endpoint = await self.convoy.get_endpoint(uid, self.project)
         if role < Role.OPERATOR:
@@ -254,9 +416,26 @@ class Operations:
 
     async def decide(self, user_id: str, request_id: str, *, approve: bool) -> Decision:
         """An approver's Approve or Deny: checked, claimed exactly once, then carried out."""
+        async with self._audited(user_id, "approve" if approve else "deny") as draft:
+            decision = await self._decide(user_id, request_id, approve, draft)
+            request = decision.request
+            draft.actor, draft.approver, draft.reason = request.requester, user_id, request.reason
+            draft.endpoint_uid, draft.endpoint_name = request.endpoint_uid, request.endpoint_name
+            draft.command = f"{request.action.value} ({'approve' if approve else 'deny'})"
+            if decision.change is not None:
+                draft.result(decision.change)
+                draft.outcome = f"approved: {decision.change.outcome.value}"
+            else:
+                draft.outcome = decision.state.value
+        return decision
+
+    async def _decide(
+        self, user_id: str, request_id: str, approve: bool, draft: AuditDraft
+    ) -> Decision:
         request = await self.approvals.get(request_id)
         if request is None:
             raise InvalidInput("This request no longer exists. Ask again if it is still needed.")
+        draft.endpoint_uid, draft.endpoint_name = request.endpoint_uid, request.endpoint_name
         if request.requester == user_id:
             raise Forbidden(
                 "You cannot approve or deny your own request; another approver must. "

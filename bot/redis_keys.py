@@ -47,3 +47,23 @@ def button_claim(channel_id: str, message_ts: str, action_id: str) -> str:
 def confirmation(confirmation_id: str) -> str:
     """A pending 'are you sure' question (re-enabling an endpoint Convoy disabled)."""
     return f"{PREFIX}:confirm:{{{confirmation_id}}}"
+
+
+def group_roles(group_id: str) -> str:
+    """Hash of one Slack user group's roles: field = project or `*`, value = role name."""
+    return f"{PREFIX}:group-roles:{{{group_id}}}"
+
+
+def role_groups() -> str:
+    """Set of Slack user group ids that hold at least one role."""
+    return f"{PREFIX}:role-groups"
+
+
+def group_members(group_id: str) -> str:
+    """Short-lived cache of a user group's members (with an empty-string marker when loaded)."""
+    return f"{PREFIX}:group-members:{{{group_id}}}"
+
+
+def audit_stream() -> str:
+    """The audit trail: a capped Redis Stream."""
+    return f"{PREFIX}:audit"

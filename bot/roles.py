@@ -1,10 +1,12 @@
-"""Roles and the Redis-held RoleStore that maps Slack users to them (SPEC §4)."""
+"""Roles, and the Redis-held RoleStore mapping Slack users and user groups to them (SPEC §4)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -13,6 +15,7 @@ from bot import redis_keys
 from bot.errors import AccessStoreUnavailable, InvalidInput
 
 GLOBAL_SCOPE = "*"
+_GROUP_ID = re.compile(r"^S[A-Z0-9]+$")
 
 
 class Role(IntEnum):
@@ -42,77 +45,150 @@ class Role(IntEnum):
         return role
 
 
+def is_group(subject: str) -> bool:
+    """Whether a subject id names a Slack user group (`S…`) rather than a user."""
+    return bool(_GROUP_ID.match(subject))
+
+
 @dataclass(frozen=True)
 class Grant:
-    """One stored role: a user holds `role` in `project` (`*` for every project)."""
+    """One stored role: a user or user group holds `role` in `project` (`*` for all)."""
 
-    user_id: str
+    subject: str
     project: str
     role: Role
 
+    @property
+    def user_id(self) -> str:
+        return self.subject
+
+    @property
+    def is_group(self) -> bool:
+        return is_group(self.subject)
+
+
+class GroupDirectory(Protocol):
+    """Who is in a Slack user group (cached; see bot.user_groups)."""
+
+    async def contains(self, group_id: str, user_id: str) -> bool: ...
+
 
 class RoleStore:
-    """User → role mapping per project, with a global scope and bootstrap admins."""
+    """Subject → role mapping per project, with a global scope and bootstrap admins."""
 
-    def __init__(self, redis: aioredis.Redis, bootstrap_admins: Iterable[str]) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        bootstrap_admins: Iterable[str],
+        groups: GroupDirectory | None = None,
+    ) -> None:
         self._redis = redis
         self._admins = frozenset(bootstrap_admins)
-
-    async def effective_role(self, user_id: str, project: str) -> Role:
-        """The higher of the user's project role and global role; fails closed."""
-        try:
-            stored = await self._redis.hmget(
-                redis_keys.user_roles(user_id), [project, GLOBAL_SCOPE]
-            )
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
-        if user_id in self._admins:
-            return Role.ADMIN
-        return max((_to_role(value) for value in stored), default=Role.NONE)
+        self._groups = groups
 
     @property
     def bootstrap_admins(self) -> list[str]:
         return sorted(self._admins)
 
-    async def grant(self, user_id: str, role: Role, project: str = GLOBAL_SCOPE) -> None:
-        """Store role for user in project, replacing what was there."""
+    async def effective_role(self, user_id: str, project: str) -> Role:
+        """The highest of the user's own and their user groups' roles here; fails closed."""
+        scopes = [project, GLOBAL_SCOPE]
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.hset(redis_keys.user_roles(user_id), project, role.label)
-                pipe.sadd(redis_keys.role_holders(), user_id)
+                pipe.hmget(redis_keys.user_roles(user_id), scopes)
+                pipe.smembers(redis_keys.role_groups())
+                own, groups = await pipe.execute()
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+        if user_id in self._admins:
+            return Role.ADMIN
+        best = max((_to_role(value) for value in own), default=Role.NONE)
+        if not groups or self._groups is None or best is Role.ADMIN:
+            return best
+        return max(best, await self._group_role(user_id, sorted(map(_text, groups)), scopes, best))
+
+    async def _group_role(
+        self, user_id: str, groups: list[str], scopes: list[str], floor: Role
+    ) -> Role:
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for group_id in groups:
+                    pipe.hmget(redis_keys.group_roles(group_id), scopes)
+                tables = await pipe.execute()
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+        offered = sorted(
+            (
+                (max(map(_to_role, values)), group_id)
+                for group_id, values in zip(groups, tables, strict=True)
+            ),
+            reverse=True,
+        )
+        for role, group_id in offered:
+            if role <= floor:
+                break
+            if self._groups is not None and await self._groups.contains(group_id, user_id):
+                return role
+        return floor
+
+    async def grant(self, subject: str, role: Role, project: str = GLOBAL_SCOPE) -> None:
+        """Store role for a user or user group in project, replacing what was there."""
+        table, index = _keys(subject)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hset(table, project, role.label)
+                pipe.sadd(index, subject)
                 await pipe.execute()
         except RedisError as exc:
             raise AccessStoreUnavailable() from exc
 
-    async def revoke(self, user_id: str, project: str = GLOBAL_SCOPE) -> bool:
-        """Remove the user's role in project; whether there was one."""
-        key = redis_keys.user_roles(user_id)
+    async def revoke(self, subject: str, project: str = GLOBAL_SCOPE) -> bool:
+        """Remove the subject's role in project; whether there was one."""
+        table, index = _keys(subject)
         try:
-            removed = int(await self._redis.hdel(key, project))
-            if not await self._redis.exists(key):
-                await self._redis.srem(redis_keys.role_holders(), user_id)
+            removed = int(await self._redis.hdel(table, project))
+            if not await self._redis.exists(table):
+                await self._redis.srem(index, subject)
         except RedisError as exc:
             raise AccessStoreUnavailable() from exc
         return removed > 0
 
     async def grants(self, project: str | None = None) -> list[Grant]:
-        """Stored grants (all, or those in project and the global scope), plus bootstrap admins."""
+        """Bootstrap admins, then stored grants (all, or those in project and globally)."""
         try:
-            users = sorted(
-                _text(user) for user in await self._redis.smembers(redis_keys.role_holders())
-            )
             async with self._redis.pipeline(transaction=False) as pipe:
-                for user_id in users:
-                    pipe.hgetall(redis_keys.user_roles(user_id))
+                pipe.smembers(redis_keys.role_holders())
+                pipe.smembers(redis_keys.role_groups())
+                users, groups = await pipe.execute()
+            subjects = sorted(map(_text, users)) + sorted(map(_text, groups))
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for subject in subjects:
+                    pipe.hgetall(_keys(subject)[0])
                 tables = await pipe.execute()
         except RedisError as exc:
             raise AccessStoreUnavailable() from exc
         found = [Grant(admin, GLOBAL_SCOPE, Role.ADMIN) for admin in sorted(self._admins)]
-        for user_id, table in zip(users, tables, strict=True):
+        for subject, table in zip(subjects, tables, strict=True):
             for scope, value in sorted(table.items()):
-                if project is None or scope in (project, GLOBAL_SCOPE):
-                    found.append(Grant(user_id, _text(scope), _to_role(value)))
+                if project is None or _text(scope) in (project, GLOBAL_SCOPE):
+                    found.append(Grant(subject, _text(scope), _to_role(value)))
         return found
+
+    async def admins_left_after(self, subject: str, project: str, new_role: Role) -> int:
+        """How many admin grants (bootstrap, users, groups) would remain after the change."""
+        remaining = 0
+        for grant in await self.grants():
+            if grant.subject == subject and grant.project == project:
+                continue  # this grant is being replaced or removed
+            if grant.role is Role.ADMIN and grant.project in (project, GLOBAL_SCOPE):
+                remaining += 1
+        return remaining + (1 if new_role is Role.ADMIN else 0)
+
+
+def _keys(subject: str) -> tuple[str, str]:
+    if is_group(subject):
+        return redis_keys.group_roles(subject), redis_keys.role_groups()
+    return redis_keys.user_roles(subject), redis_keys.role_holders()
 
 
 def _text(value: str | bytes) -> str:

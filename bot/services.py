@@ -7,8 +7,10 @@ from dataclasses import dataclass
 import httpx
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals import ApprovalStore
+from bot.audit import AuditLog
 from bot.background import BackgroundTasks
 from bot.choices import ChoiceStore
 from bot.claims import ButtonClaims
@@ -19,6 +21,7 @@ from bot.metrics import Metrics
 from bot.operations import Operations
 from bot.roles import RoleStore
 from bot.settings import Settings
+from bot.user_groups import SlackGroupDirectory
 from bot.webhooks import WebhookPoster, build_webhook_http_client
 
 
@@ -28,6 +31,7 @@ class Services:
 
     settings: Settings
     redis: aioredis.Redis
+    slack: AsyncWebClient
     operations: Operations
     webhooks: WebhookPoster
     metrics: Metrics
@@ -74,19 +78,26 @@ def build_services(settings: Settings, redis_url: str) -> Services:
         settings.convoy_timeout_seconds,
     )
     webhook_http = build_webhook_http_client()
+    slack = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=str(settings.slack_api_url),
+        timeout=10,
+    )
     operations = Operations(
         convoy=ConvoyClient(
             convoy_http, settings.convoy_project_id, settings.convoy_timeout_seconds
         ),
-        roles=RoleStore(redis, settings.convoy_bot_admins),
+        roles=RoleStore(redis, settings.convoy_bot_admins, SlackGroupDirectory(redis, slack)),
         locks=EndpointLocks(redis, settings.convoy_bot_lock_ttl_seconds),
         choices=ChoiceStore(redis),
         approvals=ApprovalStore(redis, settings.convoy_bot_approval_ttl),
         claims=ButtonClaims(redis),
+        audit=AuditLog(redis),
     )
     return Services(
         settings=settings,
         redis=redis,
+        slack=slack,
         operations=operations,
         webhooks=WebhookPoster(webhook_http, settings.slack_webhook_url_prefixes),
         metrics=Metrics(),

@@ -14,7 +14,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.changes import Action, Change
+from bot.changes import Change
 from bot.errors import InvalidInput
 from bot.operations import Caller
 from bot.services import Services
@@ -118,16 +118,8 @@ def _split_value(value: str) -> tuple[str, str]:
 async def pick_endpoint(services: Services, replies: Replies, click: Click) -> str:
     """Continue the command the user ran, with the endpoint they picked."""
     choice_id, uid = _split_value(click.value)
-    picked, endpoint, role = await services.operations.pick(click.caller, choice_id, uid)
-    verb = picked.choice.verb
-    if verb == "status":
-        return await report(services, replies, endpoint, click.caller.user_id, "")
-    if verb not in ("pause", "resume"):
-        raise InvalidInput("That button does not belong to a pick-one question.")
-    result = await services.operations.change_endpoint(
-        click.caller, Action(verb), endpoint, role, picked.choice.reason
-    )
-    return await report(services, replies, result, click.caller.user_id, picked.choice.reason)
+    result, reason = await services.operations.pick(click.caller, choice_id, uid)
+    return await report(services, replies, result, click.caller.user_id, reason)
 
 
 async def confirm_reenable(services: Services, replies: Replies, click: Click) -> str:

@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from bot.approvals import ApprovalRequest, RequestState
+from bot.audit import AuditEntry
 from bot.changes import Action, Change, Outcome
 from bot.errors import AlreadyHandled, BotError, Forbidden
 from bot.models import Endpoint, EndpointStatus
 from bot.resolver import Candidates
-from bot.roles import Role
+from bot.roles import GLOBAL_SCOPE, Grant, Role, is_group
 from handlers import ids
 
 Block = dict[str, Any]
@@ -77,6 +78,8 @@ def help_message(role: Role, project: str, problem: str = "") -> str:
         "• `/convoy list [search]` — endpoints, paused first (viewer)",
         "• `/convoy pause <endpoint> [reason…]` — pause now (operator) or ask (requester)",
         "• `/convoy resume <endpoint> [reason…]` — resume a paused endpoint",
+        "• `/convoy audit [endpoint] [--limit N]` — who changed what, newest first (viewer)",
+        "• `/convoy roles grant|revoke|list …` — manage roles (admin)",
         "• `/convoy help` — this message",
         'Names with spaces go in quotes: `/convoy pause "Orders API" bad payloads`.',
         "",
@@ -404,3 +407,55 @@ def confirmation_message(endpoint: Endpoint, confirmation_id: str) -> tuple[str,
 def already_handled_message(error: AlreadyHandled) -> str:
     by = f" by <@{escape(error.by)}>" if error.by else ""
     return f":information_source: {escape(error.message.rstrip('.'))}{by}. Nothing more was done."
+
+
+def _subject(subject: str) -> str:
+    return f"<!subteam^{escape(subject)}>" if is_group(subject) else f"<@{escape(subject)}>"
+
+
+def _scope(project: str) -> str:
+    return "every project" if project == GLOBAL_SCOPE else f"project `{escape(project)}`"
+
+
+def roles_message(grants: Sequence[Grant], project: str) -> str:
+    if not grants:
+        return f"No roles are granted in {_scope(project)}."
+    lines = [f"*Roles in {_scope(project)}*"]
+    lines += [f"• {_subject(g.subject)} — *{g.role.label}* in {_scope(g.project)}" for g in grants]
+    return "\n".join(lines[:60])
+
+
+def role_granted_message(subject: str, role: Role, project: str) -> str:
+    return f":white_check_mark: {_subject(subject)} is now *{role.label}* in {_scope(project)}."
+
+
+def role_revoked_message(subject: str, project: str, removed: bool) -> str:
+    if removed:
+        return f":white_check_mark: {_subject(subject)} no longer has a role in {_scope(project)}."
+    return f":information_source: {_subject(subject)} had no role in {_scope(project)}."
+
+
+def audit_message(entries: Sequence[AuditEntry], endpoint: str) -> tuple[str, list[Block]]:
+    """The latest audit entries, newest first, one line each."""
+    about = f" for '{escape(endpoint)}'" if endpoint else ""
+    if not entries:
+        text = f"No audit entries{about}."
+        return text, [_section(text)]
+    lines = []
+    for entry in entries:
+        who = f"<@{escape(entry.actor)}>" if entry.actor else "the bot"
+        approver = f", approved by <@{escape(entry.approver)}>" if entry.approver else ""
+        target = f" *{escape(entry.endpoint_name)}*" if entry.endpoint_name else ""
+        convoy = f" (Convoy {escape(entry.convoy_status)})" if entry.convoy_status else ""
+        detail = (
+            f" — {escape(entry.detail[:120])}" if entry.outcome in ("refused", "failed") else ""
+        )
+        lines.append(
+            f"`{escape(entry.time)}` {who}{approver}: {escape(entry.command)}{target} → "
+            f"*{escape(entry.outcome)}*{convoy}{detail}"
+        )
+    header = f"*Audit trail{about}*, newest first ({len(entries)})"
+    blocks = [_section(header)]
+    for start in range(0, len(lines), 10):
+        blocks.append(_section("\n".join(lines[start : start + 10])))
+    return header + "\n" + "\n".join(lines), blocks

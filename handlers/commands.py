@@ -10,11 +10,12 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.changes import Action
-from bot.operations import Caller
+from bot.operations import Caller, Operations
+from bot.roles import Role
 from bot.services import Services
 from handlers import blocks, ids
 from handlers.outcomes import guarded, report
-from handlers.parsing import Command, parse
+from handlers.parsing import Command, RolesCommand, parse, parse_audit, parse_roles
 from handlers.replies import Replies
 
 
@@ -60,12 +61,38 @@ async def run(services: Services, replies: Replies, caller: Caller, command: Com
         found = await operations.status(user_id, command.target)
         return await report(services, replies, found, user_id, "")
     if command.verb == "roles":
-        await operations.require(user_id, "roles")
-        await replies.private(
-            "Role administration in chat is not available yet; use "
-            "`convoy-bot roles grant|revoke|list` on the bot's host."
-        )
-        return "roles"
+        return await run_roles(operations, replies, user_id, parse_roles(command.rest))
+    if command.verb == "audit":
+        query = parse_audit(command.rest)
+        if query.problem:
+            await replies.private(f":warning: {blocks.escape(query.problem)}")
+            return "invalid"
+        entries = await operations.audit_trail(user_id, query.endpoint, query.limit)
+        text, audit_blocks = blocks.audit_message(entries, query.endpoint)
+        await replies.private(text, audit_blocks)
+        return "audit"
     action = Action(command.verb)
     result = await operations.change(caller, action, command.target, command.rest)
     return await report(services, replies, result, user_id, command.rest)
+
+
+async def run_roles(
+    operations: Operations, replies: Replies, user_id: str, command: RolesCommand
+) -> str:
+    """`/convoy roles grant|revoke|list` for admins."""
+    if command.problem:
+        await operations.require(user_id, "roles")  # non-admins learn they may not, first
+        await replies.private(f":warning: {blocks.escape(command.problem)}")
+        return "invalid"
+    if command.action == "list":
+        grants = await operations.list_roles(user_id, command.project)
+        await replies.private(blocks.roles_message(grants, command.project))
+        return "roles list"
+    if command.action == "grant":
+        role = Role.parse(command.role)
+        await operations.grant_role(user_id, command.subject, role, command.project)
+        await replies.private(blocks.role_granted_message(command.subject, role, command.project))
+        return "roles grant"
+    removed = await operations.revoke_role(user_id, command.subject, command.project)
+    await replies.private(blocks.role_revoked_message(command.subject, command.project, removed))
+    return "roles revoke"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-VERBS = ("help", "status", "list", "pause", "resume", "roles")
+VERBS = ("help", "status", "list", "pause", "resume", "roles", "audit")
 NEEDS_ENDPOINT = ("status", "pause", "resume")
 _QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019", "\u201d": "\u201d"}
 
@@ -69,3 +70,80 @@ def _first_word(text: str) -> tuple[str, str]:
     if not parts:
         return "", ""
     return parts[0], (parts[1].strip() if len(parts) > 1 else "")
+
+
+_USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]+)$")
+_GROUP = re.compile(r"^<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>$|^(S[A-Z0-9]+)$")
+_LIMIT = re.compile(r"(?:^|\s)--limit(?:\s+|=)(\S*)")
+DEFAULT_AUDIT_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class RolesCommand:
+    """`/convoy roles grant|revoke|list …`, with the subject as a bare user or group id."""
+
+    action: str
+    subject: str = ""
+    role: str = ""
+    project: str = "*"
+    problem: str = ""
+
+
+ROLES_USAGE = (
+    "Usage: `/convoy roles grant @user|@group <role> [project]`, "
+    "`/convoy roles revoke @user|@group [project]`, `/convoy roles list [project]`."
+)
+
+
+def parse_subject(text: str) -> str:
+    """A Slack user or user group id from a mention or a bare id; "" if it is neither."""
+    for pattern in (_USER, _GROUP):
+        match = pattern.match(text.strip())
+        if match:
+            return match.group(1) or match.group(2)
+    return ""
+
+
+def parse_roles(text: str) -> RolesCommand:
+    """Parse what follows `/convoy roles`; never raises."""
+    words = text.split()
+    if not words or words[0].lower() not in ("grant", "revoke", "list"):
+        return RolesCommand("", problem=ROLES_USAGE)
+    action, args = words[0].lower(), words[1:]
+    if action == "list":
+        if len(args) > 1:
+            return RolesCommand(action, problem=ROLES_USAGE)
+        return RolesCommand(action, project=args[0] if args else "*")
+    wanted = 2 if action == "grant" else 1
+    if not wanted <= len(args) <= wanted + 1:
+        return RolesCommand(action, problem=ROLES_USAGE)
+    subject = parse_subject(args[0])
+    if not subject:
+        return RolesCommand(
+            action, problem=f"`{args[0][:40]}` is not a user or user group. {ROLES_USAGE}"
+        )
+    project = args[wanted] if len(args) > wanted else "*"
+    role = args[1] if action == "grant" else ""
+    return RolesCommand(action, subject, role, project)
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """`/convoy audit [endpoint] [--limit N]`."""
+
+    endpoint: str = ""
+    limit: int = DEFAULT_AUDIT_LIMIT
+    problem: str = ""
+
+
+def parse_audit(text: str) -> AuditQuery:
+    """Parse what follows `/convoy audit`; never raises."""
+    limit = DEFAULT_AUDIT_LIMIT
+    match = _LIMIT.search(text)
+    if match:
+        if not match.group(1).isdigit() or int(match.group(1)) < 1:
+            return AuditQuery(problem="`--limit` takes a whole number, for example `--limit 20`.")
+        limit = int(match.group(1))
+        text = text[: match.start()] + " " + text[match.end() :]
+    name, _, problem = _split_target(text.strip())
+    return AuditQuery(name, limit, problem)

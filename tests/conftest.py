@@ -16,6 +16,7 @@ import httpx
 import pytest
 import redis
 
+from bot.audit import AuditEntry, AuditLog
 from bot.embedded_redis import EmbeddedRedis
 from bot.roles import Role, RoleStore
 from bot.services import redis_client
@@ -196,6 +197,28 @@ def second_bot(
 
 
 @pytest.fixture
+def bot_factory(
+    tmp_path: Path,
+    redis_server: RedisServer,
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
+    slack_fake: tuple[FakeSlack, LoopbackServer],
+) -> Iterator[Callable[..., BotProcess]]:
+    """Start extra bot processes with some settings changed; all are stopped afterwards."""
+    started: list[BotProcess] = []
+
+    def start(**overrides: str) -> BotProcess:
+        env = bot_env(convoy_fake[1].url, slack_fake[1].url, redis_server.url, free_port())
+        env.update(overrides)
+        process = start_bot(env, tmp_path / f"bot{len(started)}")
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
 def convoy(convoy_fake: tuple[FakeConvoy, LoopbackServer]) -> Iterator[FakeConvoy]:
     """The fake Convoy, emptied for this test; its contract must hold throughout."""
     fake = convoy_fake[0]
@@ -241,6 +264,23 @@ def grant(store: redis.Redis, redis_server: RedisServer) -> Callable[..., None]:
         asyncio.run(run())
 
     return give
+
+
+@pytest.fixture
+def audit_entries(store: redis.Redis, redis_server: RedisServer) -> Callable[..., list[AuditEntry]]:
+    """Read the audit trail (newest first) through the bot's own AuditLog."""
+
+    def read(endpoint: str = "", limit: int = 100) -> list[AuditEntry]:
+        async def run() -> list[AuditEntry]:
+            client = redis_client(redis_server.url)
+            try:
+                return await AuditLog(client).latest(limit, endpoint)
+            finally:
+                await client.aclose()
+
+        return asyncio.run(run())
+
+    return read
 
 
 def reply_to(slack: FakeSlack, token: str, count: int = 1) -> list[str]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,14 +15,10 @@ from handlers import ids
 from tests.conftest import (
     SIGNING_SECRET,
     BotProcess,
-    RedisServer,
-    bot_env,
     eventually,
     reply_to,
-    start_bot,
 )
 from tests.fakes.convoy import FakeConvoy
-from tests.fakes.loopback import LoopbackServer, free_port
 from tests.fakes.slack import FakeSlack, SlackCall
 from tests.slack_requests import SlackSender
 
@@ -150,28 +145,14 @@ def test_self_approval_and_viewer_clicks_are_refused(
     assert "Done:" in reply_to(slack, late.token)[0], "the refusals did not use up the request"
 
 
-@pytest.fixture
-def short_lived_bot(
-    tmp_path: Path,
-    redis_server: RedisServer,
-    convoy_fake: tuple[FakeConvoy, LoopbackServer],
-    slack_fake: tuple[FakeSlack, LoopbackServer],
-) -> Iterator[BotProcess]:
-    """A replica whose approval requests expire after one second."""
-    env = bot_env(convoy_fake[1].url, slack_fake[1].url, redis_server.url, free_port())
-    env["CONVOY_BOT_APPROVAL_TTL"] = "1s"
-    process = start_bot(env, tmp_path)
-    yield process
-    process.stop()
-
-
 @pytest.mark.usefixtures("team")
 def test_expired_request_changes_nothing(
-    short_lived_bot: BotProcess, convoy: FakeConvoy, slack: FakeSlack
+    bot_factory: Callable[..., BotProcess], convoy: FakeConvoy, slack: FakeSlack
 ) -> None:
     """A click after expiry: no Convoy write; the message and the clicker say expired."""
     convoy.add_endpoint("orders-api")
-    sender = SlackSender(short_lived_bot.url, SIGNING_SECRET, slack.url)
+    short_lived = bot_factory(CONVOY_BOT_APPROVAL_TTL="1s")
+    sender = SlackSender(short_lived.url, SIGNING_SECRET, slack.url)
     request = _ask(sender, slack)
     value = _button(request, ids.APPROVE_BUTTON)["value"]
 

@@ -41,6 +41,7 @@ class FakeSlack:
         self._calls: list[SlackCall] = []
         self._api_errors: dict[str, str] = {}
         self._webhook_status = 200
+        self._groups: dict[str, list[str]] = {}
         self._ts = 1_700_000_000
         self.app = Starlette(
             routes=[
@@ -56,6 +57,12 @@ class FakeSlack:
             self._calls.clear()
             self._api_errors.clear()
             self._webhook_status = 200
+            self._groups.clear()
+
+    def set_group(self, group_id: str, members: list[str]) -> None:
+        """What usergroups.users.list answers for one user group."""
+        with self._lock:
+            self._groups[group_id] = list(members)
 
     def fail_method(self, method: str, error: str) -> None:
         with self._lock:
@@ -103,7 +110,8 @@ class FakeSlack:
 
     async def _api(self, request: Request) -> Response:
         method = request.path_params["method"]
-        payload = await self._payload(request)
+        # Some methods (usergroups.users.list) are sent as GET with query parameters.
+        payload = {**dict(request.query_params), **await self._payload(request)}
         with self._lock:
             error = self._api_errors.get(method)
             self._ts += 1
@@ -128,6 +136,12 @@ class FakeSlack:
                 "bot_id": "B0CONVOY",
                 "is_enterprise_install": False,
             }
+        if method == "usergroups.users.list":
+            with self._lock:
+                members = self._groups.get(str(payload.get("usergroup", "")))
+            if members is None:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": members}
         if method in ("chat.postMessage", "chat.update"):
             channel = payload.get("channel", "")
             return {"ok": True, "channel": channel, "ts": payload.get("ts", ts), "message": payload}

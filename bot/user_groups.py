@@ -1,0 +1,61 @@
+"""Slack user group membership, looked up through Slack and cached briefly in Redis."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import redis.asyncio as aioredis
+from aiohttp import ClientError
+from redis.exceptions import RedisError
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import redis_keys
+from bot.errors import AccessStoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+CACHE_TTL = timedelta(minutes=5)
+_LOADED = ""  # a member no Slack user id can be: marks the cache as filled, even for empty groups
+
+
+class SlackGroupDirectory:
+    """`contains` answers from Redis when it can, else asks Slack's usergroups.users.list."""
+
+    def __init__(self, redis: aioredis.Redis, slack: AsyncWebClient) -> None:
+        self._redis = redis
+        self._slack = slack
+
+    async def contains(self, group_id: str, user_id: str) -> bool:
+        key = redis_keys.group_members(group_id)
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.sismember(key, _LOADED)
+                pipe.sismember(key, user_id)
+                loaded, member = await pipe.execute()
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+        if loaded:
+            return bool(member)
+        members = await self._fetch(group_id)
+        if members is None:
+            return False  # Slack did not say: fail closed, and do not cache the silence
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(key)
+                pipe.sadd(key, _LOADED, *members)
+                pipe.expire(key, CACHE_TTL)
+                await pipe.execute()
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+        return user_id in members
+
+    async def _fetch(self, group_id: str) -> list[str] | None:
+        try:
+            response = await self._slack.usergroups_users_list(usergroup=group_id)
+        except (SlackApiError, ClientError, TimeoutError) as exc:
+            logger.warning("usergroups.users.list failed for %s: %s", group_id, type(exc).__name__)
+            return None
+        users = response.get("users") or []
+        return [str(user) for user in users]
