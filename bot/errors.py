@@ -5,7 +5,8 @@
     │   ├── InvalidInput          the command text cannot be understood
     │   ├── EndpointNotFound      no endpoint matches
     │   └── Forbidden             the caller's role is too low
-    │   └── AlreadyHandled        a button or request someone else already acted on
+    │   ├── AlreadyHandled        a button or request someone else already acted on
+    │   └── TooManyChanges        the caller hit the per-user rate limit
     ├── AccessStoreUnavailable    Redis is unreachable: fail closed
     ├── EndpointBusy              another change of this endpoint is in flight
     └── ConvoyError               Convoy failed or refused
@@ -55,6 +56,10 @@ class AlreadyHandled(UserError):
     def __init__(self, message: str, by: str) -> None:
         super().__init__(message)
         self.by = by
+
+
+class TooManyChanges(UserError):
+    """The caller asked for more changes this minute than the bot allows one person."""
 
 
 class AccessStoreUnavailable(BotError):

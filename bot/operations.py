@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,9 +22,11 @@ from bot.errors import (
     EndpointNotFound,
     Forbidden,
     InvalidInput,
+    TooManyChanges,
 )
 from bot.locks import EndpointLocks
 from bot.models import Endpoint, EndpointStatus
+from bot.rate_limits import ChangeRateLimiter
 from bot.resolver import Candidates, resolve
 from bot.roles import GLOBAL_SCOPE, Grant, Role, RoleStore
 
@@ -39,6 +42,7 @@ VERB_NEEDS = {
     "roles": Role.ADMIN,
 }
 MAX_AUDIT_LIMIT = 50
+COUNTED_VERBS = frozenset({"pause", "resume"})
 REENABLE = "reenable"  # the verb of a pending "are you sure?" about an inactive endpoint
 
 
@@ -148,6 +152,7 @@ class Operations:
         approvals: ApprovalStore,
         claims: ButtonClaims,
         audit: AuditLog,
+        rate: ChangeRateLimiter,
     ) -> None:
         self.convoy = convoy
         self.roles = roles
@@ -156,6 +161,7 @@ class Operations:
         self.approvals = approvals
         self.claims = claims
         self.audit = audit
+        self.rate = rate
 
     @property
     def project(self) -> str:
@@ -169,7 +175,7 @@ class Operations:
         draft = AuditDraft(actor, command, self.project)
         try:
             yield draft
-        except (Forbidden, AlreadyHandled, InvalidInput) as exc:
+        except (Forbidden, AlreadyHandled, InvalidInput, TooManyChanges) as exc:
             draft.outcome, draft.detail = "refused", exc.message
             await self.audit.record(draft.entry())
             raise
@@ -227,9 +233,23 @@ class Operations:
     # --- roles ---------------------------------------------------------------------------
 
     async def require(self, user_id: str, verb: str) -> Role:
-        """The caller's role, or Forbidden naming the role needed and who grants it."""
+        """The caller's role, or Forbidden naming the role needed and who grants it.
+
+        Changes (pause, resume) also count against the caller's per-minute limit; both
+        lookups go to Redis at once.
+        """
         needed = VERB_NEEDS[verb]
-        role = await self.roles.effective_role(user_id, self.project)
+        if verb in COUNTED_VERBS:
+            role, used = await asyncio.gather(
+                self.roles.effective_role(user_id, self.project), self.rate.count(user_id)
+            )
+        else:
+            role, used = await self.roles.effective_role(user_id, self.project), 0
+        if role >= needed and self.rate.exceeded(used):
+            raise TooManyChanges(
+                f"You have asked for more than {self.rate.limit} changes in a minute; "
+                "wait a moment and try again. Nothing was changed."
+            )
         if role < needed:
             has = f"your role is *{role.label}*" if role else "you have no role yet"
             raise Forbidden(

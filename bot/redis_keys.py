@@ -67,3 +67,8 @@ def group_members(group_id: str) -> str:
 def audit_stream() -> str:
     """The audit trail: a capped Redis Stream."""
     return f"{PREFIX}:audit"
+
+
+def change_rate(user_id: str, window: int) -> str:
+    """How many changes a user asked for in one rate-limit window."""
+    return f"{PREFIX}:rate:{{{user_id}}}:{window}"

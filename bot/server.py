@@ -29,21 +29,28 @@ def parse_form_body(raw: str) -> dict[str, Any]:
     fields = dict(parse_qsl(raw, keep_blank_values=True))
     if set(fields) == {"payload"}:
         loaded = json.loads(fields["payload"])
-        return loaded if isinstance(loaded, dict) else {}
+        if not isinstance(loaded, dict):
+            raise ValueError("payload is not a JSON object")
+        return loaded
     return fields
 
 
+class MalformedBody(ValueError):
+    """The body is not what Slack sends: not UTF-8, or a `payload` that is not a JSON object."""
+
+
 def bolt_request(request: Request, raw: bytes) -> AsyncBoltRequest:
-    """Bolt's request, signature checked on the raw body, fields parsed by `parse_form_body`."""
-    text = raw.decode("utf-8")
+    """Bolt's request, with the fields parsed by `parse_form_body`; MalformedBody if unreadable."""
+    try:
+        text = raw.decode("utf-8")
+        fields = None if text.startswith("{") else parse_form_body(text)
+    except ValueError as exc:
+        raise MalformedBody(str(exc)) from exc
     bolt = AsyncBoltRequest(
         body=text, query=dict(request.query_params), headers=dict(request.headers)
     )
-    if not text.startswith("{"):
-        try:
-            bolt.body = parse_form_body(text)
-        except ValueError:
-            bolt.body = {}  # malformed payload JSON: no listener matches, nothing runs
+    if fields is not None:
+        bolt.body = fields
         # The context (user, channel, response_url) is derived from the body: derive it again.
         bolt.context = build_async_context(AsyncBoltContext({}), bolt.body)
     return bolt
@@ -60,13 +67,19 @@ def create_server(app: AsyncApp, services: Services) -> Starlette:
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             return PlainTextResponse("request body too large", status_code=413)
+        # The one signature check (Bolt's own is off): before retries are skipped or bodies
+        # parsed, so nothing unsigned is acted on or even looked at.
+        if not verifier.is_valid_request(body, dict(request.headers)):
+            return PlainTextResponse("invalid signature", status_code=401)
         if "x-slack-retry-num" in request.headers:
             # Slack resends when our ack was slow; the first delivery is already being handled
             # (and every button is claimed once anyway), so a genuine retry is only acknowledged.
-            if not verifier.is_valid_request(body, dict(request.headers)):
-                return PlainTextResponse("invalid signature", status_code=401)
             return PlainTextResponse("", status_code=200)
-        return to_starlette_response(await app.async_dispatch(bolt_request(request, body)))
+        try:
+            bolt = bolt_request(request, body)
+        except MalformedBody:
+            return PlainTextResponse("malformed request body", status_code=400)
+        return to_starlette_response(await app.async_dispatch(bolt))
 
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import httpx
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals import ApprovalStore
@@ -19,6 +20,7 @@ from bot.errors import ConvoyError
 from bot.locks import EndpointLocks
 from bot.metrics import Metrics
 from bot.operations import Operations
+from bot.rate_limits import ChangeRateLimiter
 from bot.roles import RoleStore
 from bot.settings import Settings
 from bot.user_groups import SlackGroupDirectory
@@ -82,6 +84,8 @@ def build_services(settings: Settings, redis_url: str) -> Services:
         token=settings.slack_bot_token.get_secret_value(),
         base_url=str(settings.slack_api_url),
         timeout=10,
+        # A 429 means Slack did not post: waiting Retry-After and sending again is safe.
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
     )
     operations = Operations(
         convoy=ConvoyClient(
@@ -93,6 +97,7 @@ def build_services(settings: Settings, redis_url: str) -> Services:
         approvals=ApprovalStore(redis, settings.convoy_bot_approval_ttl),
         claims=ButtonClaims(redis),
         audit=AuditLog(redis),
+        rate=ChangeRateLimiter(redis, settings.convoy_bot_changes_per_minute),
     )
     return Services(
         settings=settings,

@@ -57,6 +57,7 @@ class Settings(StoreSettings):
     convoy_bot_lock_ttl_seconds: float = Field(default=60.0, gt=0)
 
     convoy_bot_approval_ttl: timedelta = timedelta(minutes=30)
+    convoy_bot_changes_per_minute: int = Field(default=10, ge=0)  # per user; 0 = no limit
 
     host: str = "0.0.0.0"  # noqa: S104  # a server in a container listens on every interface
     port: int = Field(default=3000, ge=0, le=65535)

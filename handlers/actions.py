@@ -72,6 +72,8 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(ids.RESUME_BUTTON)(listener("resume button", resume_from_button))
     app.action(ids.CONFIRM_REENABLE)(listener("confirm", confirm_reenable))
     app.action(re.compile(rf"^{ids.PICK_ENDPOINT}_\d+$"))(listener("pick", pick_endpoint))
+    # Last, so it only sees what nothing above matched: a stale or made-up button.
+    app.action(re.compile(".*"))(listener("unknown button", unknown_button))
 
 
 async def approve(services: Services, replies: Replies, click: Click) -> str:
@@ -129,3 +131,7 @@ async def confirm_reenable(services: Services, replies: Replies, click: Click) -
     return await report(
         services, replies, change, click.caller.user_id, "re-enabled after confirmation"
     )
+
+
+async def unknown_button(services: Services, replies: Replies, click: Click) -> str:
+    raise InvalidInput("That button is not one this bot knows. Nothing was changed.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class FakeSlack:
         self._api_errors: dict[str, str] = {}
         self._webhook_status = 200
         self._groups: dict[str, list[str]] = {}
+        self._rate_limited: dict[str, tuple[int, int]] = {}  # method -> (times left, seconds)
         self._ts = 1_700_000_000
         self.app = Starlette(
             routes=[
@@ -58,6 +60,12 @@ class FakeSlack:
             self._api_errors.clear()
             self._webhook_status = 200
             self._groups.clear()
+            self._rate_limited.clear()
+
+    def rate_limit(self, method: str, times: int, retry_after: int) -> None:
+        """Answer the next `times` calls of method with 429 and Retry-After, posting nothing."""
+        with self._lock:
+            self._rate_limited[method] = (times, retry_after)
 
     def set_group(self, group_id: str, members: list[str]) -> None:
         """What usergroups.users.list answers for one user group."""
@@ -116,6 +124,16 @@ class FakeSlack:
             error = self._api_errors.get(method)
             self._ts += 1
             ts = f"{self._ts}.000100"
+            times, retry_after = self._rate_limited.get(method, (0, 0))
+            if times > 0:
+                self._rate_limited[method] = (times - 1, retry_after)
+        if times > 0:
+            self._record(SlackCall("api", method, payload, dict(request.headers), {"status": 429}))
+            return JSONResponse(
+                {"ok": False, "error": "ratelimited"},
+                status_code=429,
+                headers={"Retry-After": str(retry_after)},
+            )
         answer = self._answer(method, payload, ts, error)
         self._record(SlackCall("api", method, payload, dict(request.headers), answer))
         return JSONResponse(answer)
@@ -154,7 +172,12 @@ class FakeSlack:
 
     async def _webhook(self, request: Request) -> Response:
         payload = await self._payload(request)
-        self._record(SlackCall("webhook", request.path_params["path"], payload))
+        path = request.path_params["path"]
+        self._record(SlackCall("webhook", path, payload))
+        if path.startswith("redirect/"):
+            return Response(status_code=302, headers={"Location": f"{self.url}/elsewhere/{path}"})
+        if path.startswith("slow/"):
+            await asyncio.sleep(8)  # longer than the bot's webhook timeout
         with self._lock:
             status = self._webhook_status
         return PlainTextResponse("ok" if status == 200 else "no_service", status_code=status)
