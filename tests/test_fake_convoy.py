@@ -426,3 +426,16 @@ def test_validator_accepts_null_optional_objects_but_not_wrong_types() -> None:
     assert errors_for({"type": "api_key", "basic_auth": None}) == []
     assert errors_for("api_key") != []
     assert errors_for({"type": "magic"}) != []
+
+
+def test_a_request_the_spec_rejects_is_a_contract_error(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """A query parameter of the wrong type or value is recorded, so the suite fails on it."""
+    client.get(f"/api/v1/projects/{PROJECT}/endpoints", params={"perPage": "many"})
+    client.get(f"/api/v1/projects/{PROJECT}/endpoints", params={"direction": "sideways"})
+
+    errors = fake.contract_errors
+
+    assert len(errors) == 2
+    assert all("GET" in error for error in errors)

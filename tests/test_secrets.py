@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import httpx
+
+from bot.audit import AuditEntry
 from bot.roles import Role
 from handlers import ids
 from tests.conftest import BotProcess, eventually, reply_to
 from tests.fakes.convoy import FakeConvoy
-from tests.fakes.slack import FakeSlack
+from tests.fakes.slack import FakeSlack, SlackCall
 from tests.slack_requests import SlackSender
 
 MARKER = "zz-secret-marker-7f3a"
@@ -22,6 +25,7 @@ def test_no_secret_leaks_through_any_command(
     slack: FakeSlack,
     sender: SlackSender,
     grant: Callable[..., None],
+    audit_entries: Callable[..., list[AuditEntry]],
 ) -> None:
     """Every command path runs against an endpoint full of markers; no marker comes out."""
     hook = slack.hook(f"T0EXAMPLE/B0ORDERS/{MARKER}-hook")
@@ -32,6 +36,8 @@ def test_no_secret_leaks_through_any_command(
     convoy.add_endpoint("orders-api-two", secret_marker=MARKER, url=receiver)
     grant(OPERATOR, Role.OPERATOR)
     grant("U0VIEWER", Role.VIEWER)
+    grant("U0REQUESTER", Role.REQUESTER)
+    grant("U0APPROVER", Role.APPROVER)
 
     tokens = [
         sender.command(OPERATOR, text).token
@@ -46,14 +52,39 @@ def test_no_secret_leaks_through_any_command(
     (actions,) = [b for b in post.payload["blocks"] if b["type"] == "actions"]
     sender.click(OPERATOR, ids.RESUME_BUTTON, actions["elements"][0]["value"], message=message)
     eventually(lambda: slack.api_calls("chat.update"), what="the resume update")
+    sender.command("U0REQUESTER", "pause orders-api")
+
+    def third_post() -> SlackCall | None:
+        posts = slack.api_calls("chat.postMessage")
+        return posts[2] if len(posts) >= 3 else None
+
+    request = eventually(third_post, what="the approval request")
+    (decide,) = [b for b in request.payload["blocks"] if b["type"] == "actions"]
+    approve = sender.click(
+        "U0APPROVER",
+        ids.APPROVE_BUTTON,
+        decide["elements"][0]["value"],
+        message={"ts": request.answer["ts"], **request.payload},
+    )
+    reply_to(slack, approve.token)
+    reply_to(slack, sender.command("U0VIEWER", "audit orders-api").token)
     convoy.set_fault("get", status=500)
     failing = sender.command(OPERATOR, f"pause {endpoint['uid']}")
     reply_to(slack, failing.token)
+    convoy.set_fault("get", malformed_json=True)
+    garbled = sender.command(OPERATOR, f"status {endpoint['uid']}")
+    reply_to(slack, garbled.token)
+    metrics = httpx.get(f"{bot.url}/metrics").text
+    ready = httpx.get(f"{bot.url}/readyz").text
 
-    assert len(slack.webhooks()) == 2, "the webhook itself was called (its URL is the secret)"
+    assert len(slack.webhooks()) == 3, "the webhook itself was called (its URL is the secret)"
     said = json.dumps([c.payload for c in slack.calls if c.kind != "webhook"])
     assert "orders-api" in said
     assert MARKER not in said
     assert "receiver.example.com" in said, "status shows the receiver's host"
     assert MARKER not in bot.log()
     assert "Traceback" not in bot.log()
+    assert MARKER not in metrics + ready
+    entries = audit_entries()
+    assert len(entries) >= 5
+    assert MARKER not in repr(entries)

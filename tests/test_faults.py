@@ -1,0 +1,302 @@
+"""Neighbours failing: Convoy, Redis and Slack. The user hears what happened; nothing lies."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import redis
+
+from bot.embedded_redis import EmbeddedRedis
+from bot.locks import EndpointLocks
+from bot.roles import Role
+from bot.services import redis_client
+from tests.conftest import (
+    ADMIN,
+    SIGNING_SECRET,
+    BotProcess,
+    RedisServer,
+    bot_env,
+    eventually,
+    reply_to,
+    start_bot,
+    start_redis,
+)
+from tests.fakes.convoy import FakeConvoy
+from tests.fakes.loopback import LoopbackServer, free_port
+from tests.fakes.slack import FakeSlack
+from tests.slack_requests import SlackSender
+
+OPERATOR = "U0OPERATOR"
+
+
+@pytest.fixture
+def operator(grant: Callable[..., None]) -> str:
+    grant(OPERATOR, Role.OPERATOR)
+    return OPERATOR
+
+
+# --- Convoy -------------------------------------------------------------------------------
+
+
+def test_convoy_connection_refused(
+    bot_factory: Callable[..., BotProcess], slack: FakeSlack, operator: str
+) -> None:
+    """Nothing listening at CONVOY_API_URL: 'could not be reached', no channel post."""
+    dead = bot_factory(CONVOY_API_URL=f"http://127.0.0.1:{free_port()}/api")
+    sender = SlackSender(dead.url, SIGNING_SECRET, slack.url)
+
+    sent = sender.command(operator, "pause orders-api")
+    sender.http.close()
+
+    assert "Convoy could not be reached." in reply_to(slack, sent.token)[0]
+    assert slack.api_calls("chat.postMessage") == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "final", "expected"),
+    [
+        (
+            {"delay": 2.5, "apply_before_delay": True},
+            "active",
+            "status read back from Convoy: active",
+        ),
+        ({"status": 502}, "paused", "Convoy had an internal error (HTTP 502)"),
+        ({"status": 503}, "paused", "Convoy had an internal error (HTTP 503)"),
+    ],
+)
+def test_activate_faults_are_read_back_never_repeated(
+    fault: dict[str, object],
+    final: str,
+    expected: str,
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+) -> None:
+    """POST /activate timing out or failing: one POST, and the report matches Convoy's state."""
+    endpoint = convoy.add_endpoint("orders-api", status="paused")
+    convoy.set_fault("activate", times=1, **fault)  # type: ignore[arg-type]  # test table
+
+    sent = sender.command(operator, f"resume {endpoint['uid']}")
+
+    if final == "active":
+        post = eventually(lambda: slack.api_calls("chat.postMessage"), what="the post")[0]
+        assert "*New status:* active" in post.text
+        assert expected in post.text
+    else:
+        (reply,) = reply_to(slack, sent.token)
+        assert expected in reply
+        assert "did not take effect" in reply
+        assert slack.api_calls("chat.postMessage") == []
+    assert len(convoy.writes()) == 1
+    assert convoy.endpoint(endpoint["uid"])["status"] == final
+
+
+def test_status_false_envelope_is_not_trusted(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, operator: str
+) -> None:
+    """A 200 whose envelope says `status: false` is an error, not an endpoint."""
+    endpoint = convoy.add_endpoint("orders-api")
+    convoy.set_fault("get", status=200, message="something odd")
+
+    sent = sender.command(operator, f"pause {endpoint['uid']}")
+
+    assert "did not report success" in reply_to(slack, sent.token)[0]
+    assert convoy.writes() == []
+
+
+def test_convoy_429_is_surfaced_not_retried(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, operator: str
+) -> None:
+    """A 429 on the pause itself: one PUT, Retry-After passed on, nothing announced."""
+    endpoint = convoy.add_endpoint("orders-api")
+    convoy.set_fault("pause", status=429, retry_after=30)
+
+    sent = sender.command(operator, f"pause {endpoint['uid']}")
+
+    assert "Try again in 30 s." in reply_to(slack, sent.token)[0]
+    assert len(convoy.writes()) == 1
+    assert convoy.endpoint(endpoint["uid"])["status"] == "active"
+
+
+# --- Redis --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_redis_bot(
+    tmp_path: Path,
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
+    slack_fake: tuple[FakeSlack, LoopbackServer],
+) -> tuple[BotProcess, RedisServer, Path]:
+    redis_dir = tmp_path / "redis"
+    server = start_redis(redis_dir)
+    env = bot_env(convoy_fake[1].url, slack_fake[1].url, server.url, free_port())
+    return start_bot(env, tmp_path / "bot"), server, redis_dir
+
+
+def test_redis_killed_mid_pause_then_restarted(
+    own_redis_bot: tuple[BotProcess, RedisServer, Path], convoy: FakeConvoy, slack: FakeSlack
+) -> None:
+    """A pause already checked and locked finishes; then the bot fails closed; then recovers."""
+    process, server, redis_dir = own_redis_bot
+    endpoint = convoy.add_endpoint("orders-api")
+    sender = SlackSender(process.url, SIGNING_SECRET, slack.url)
+    convoy.set_fault("get", delay=0.8, times=1)
+    try:
+        sender.command(ADMIN, f"pause {endpoint['uid']}")
+        eventually(lambda: convoy.requests, what="the GET under the lock")
+        server.stop()
+        eventually(lambda: slack.api_calls("chat.postMessage"), what="the announcement")
+        assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+
+        denied = sender.command(ADMIN, f"resume {endpoint['uid']}")
+        assert "The access store (Redis) is unavailable" in reply_to(slack, denied.token)[0]
+        assert len(convoy.writes()) == 1
+
+        again = _restart_on_port(server, redis_dir)
+        resumed = sender.command(ADMIN, f"resume {endpoint['uid']}")
+        eventually(lambda: len(slack.api_calls("chat.postMessage")) == 2, what="the resume")
+        assert resumed.response.status_code == 200
+        assert convoy.endpoint(endpoint["uid"])["status"] == "active"
+        again.stop()
+    finally:
+        sender.http.close()
+        process.stop()
+
+
+def _restart_on_port(old: RedisServer, data_dir: Path) -> RedisServer:
+    """A new redis-server on the port the bot was configured with."""
+    command = EmbeddedRedis(data_dir, port=old.port, persist=False).command()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    server = RedisServer(process, old.url, old.port)
+    client = server.client()
+    eventually(lambda: _pings(client), what="the restarted redis-server")
+    client.close()
+    return server
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def test_stale_lock_of_a_crashed_replica_expires(
+    bot_factory: Callable[..., BotProcess],
+    redis_server: RedisServer,
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    operator: str,
+) -> None:
+    """A lock left by a replica that died mid-change blocks only until its TTL runs out."""
+    endpoint = convoy.add_endpoint("orders-api")
+    quick = bot_factory(CONVOY_BOT_LOCK_TTL_SECONDS="1")
+    sender = SlackSender(quick.url, SIGNING_SECRET, slack.url)
+
+    async def crash_holding_the_lock() -> None:
+        client = redis_client(redis_server.url)
+        locks = EndpointLocks(client, ttl_seconds=1)
+        holder = locks.hold(convoy.project_id, endpoint["uid"], "orders-api")
+        await holder.__aenter__()  # never exited: the replica "crashed"
+        await client.aclose()
+
+    asyncio.run(crash_holding_the_lock())
+    busy = sender.command(operator, f"pause {endpoint['uid']}")
+    assert "Someone is changing" in reply_to(slack, busy.token)[0]
+    assert convoy.writes() == []
+    time.sleep(1.2)
+    sender.command(operator, f"pause {endpoint['uid']}")
+    sender.http.close()
+
+    eventually(lambda: slack.api_calls("chat.postMessage"), what="the pause after expiry")
+    assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+
+
+# --- Slack --------------------------------------------------------------------------------
+
+
+def test_chat_post_429_is_retried_after_retry_after(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, operator: str
+) -> None:
+    """chat.postMessage rate-limited once: posted on the retry, exactly once."""
+    convoy.add_endpoint("orders-api")
+    slack.rate_limit("chat.postMessage", times=1, retry_after=1)
+
+    sender.command(operator, "pause orders-api")
+
+    eventually(lambda: len(slack.api_calls("chat.postMessage")) == 2, what="the retry")
+    statuses = [c.answer.get("status", 200) for c in slack.api_calls("chat.postMessage")]
+    assert statuses == [429, 200]
+
+
+@pytest.mark.parametrize("error", ["invalid_auth", "channel_not_found", "not_in_channel"])
+def test_channel_post_failures_leave_the_pause_and_tell_the_user(
+    error: str, convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, operator: str
+) -> None:
+    """The pause stands whatever Slack says; the user learns what could not be posted."""
+    endpoint = convoy.add_endpoint("orders-api")
+    slack.fail_method("chat.postMessage", error)
+
+    sent = sender.command(operator, "pause orders-api")
+
+    replies = reply_to(slack, sent.token, count=2 if error != "invalid_auth" else 1)
+    assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+    if error == "invalid_auth":
+        assert f"could not post it in the channel ({error})" in replies[0]
+        assert "was *paused*" in replies[0] or "was paused" in replies[0]
+    else:
+        assert any("Invite me with `/invite @Convoy`" in r for r in replies)
+
+
+@pytest.mark.parametrize(
+    ("hook", "status", "expected"),
+    [
+        ("T0/B0/gone", 404, "refused the post (HTTP 404)"),
+        ("T0/B0/broken", 500, "refused the post (HTTP 500)"),
+        ("redirect/T0/B0/x", 200, "refused the post (HTTP 302)"),
+        ("slow/T0/B0/x", 200, "did not answer in time"),
+    ],
+)
+def test_webhook_faults_are_reported_never_followed(
+    hook: str,
+    status: int,
+    expected: str,
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+) -> None:
+    """Webhook 404/500/redirect/timeout: reported in the channel; redirects are not followed."""
+    endpoint = convoy.add_endpoint("orders-api", slack_webhook_url=slack.hook(hook))
+    slack.set_webhook_status(status)
+
+    sender.command(operator, "pause orders-api")
+
+    post = eventually(lambda: slack.api_calls("chat.postMessage"), timeout=15, what="the post")[0]
+    assert expected in post.text
+    assert slack.elsewhere() == [], "a redirect was followed"
+    assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+
+
+def test_per_user_rate_limit(
+    bot_factory: Callable[..., BotProcess], convoy: FakeConvoy, slack: FakeSlack, operator: str
+) -> None:
+    """The third change in a minute (limit 2) is refused clearly; Convoy sees two writes."""
+    limited = bot_factory(CONVOY_BOT_CHANGES_PER_MINUTE="2")
+    sender = SlackSender(limited.url, SIGNING_SECRET, slack.url)
+    endpoints = [convoy.add_endpoint(f"svc-{n}") for n in range(3)]
+
+    for endpoint in endpoints[:2]:
+        sender.command(operator, f"pause {endpoint['uid']}")
+    eventually(lambda: len(slack.api_calls("chat.postMessage")) == 2, what="two pauses")
+    third = sender.command(operator, f"pause {endpoints[2]['uid']}")
+    sender.http.close()
+
+    assert "more than 2 changes in a minute" in reply_to(slack, third.token)[0]
+    assert len(convoy.writes()) == 2
