@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
-from bot.app import create_app
+from bot.app import build_scheduler, create_app
 from bot.audit import AuditEntry, AuditLog
 from bot.durations import parse_duration
 from bot.embedded_redis import EmbeddedRedis
@@ -127,12 +127,16 @@ async def serve(settings: Settings) -> None:
                     "to use the embedded one"
                 ) from exc
             app = create_app(settings, services)
+            stop_timers = asyncio.Event()
+            timers = asyncio.create_task(build_scheduler(services).run(stop_timers))
             if settings.socket_mode:
                 await _serve_socket_mode(app, settings)
             else:
                 await _serve_http(app, services, settings)
+            stop_timers.set()
             # Work acked before the signal (a pause in flight) finishes and is reported.
             await services.tasks.drain(SHUTDOWN_GRACE_SECONDS)
+            await timers
         finally:
             await services.aclose()
 

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
+from bot.scheduler import Scheduler
 from bot.services import Services
 from bot.settings import Settings
 
@@ -41,3 +42,16 @@ def create_app(settings: Settings, services: Services) -> AsyncApp:
     commands.register(app, services)
     actions.register(app, services)
     return app
+
+
+def build_scheduler(services: Services) -> Scheduler:
+    """The timer loop, reporting through the Slack-facing callbacks."""
+    from handlers.timers import scheduler_callbacks  # noqa: PLC0415  # as in create_app
+
+    on_resumed, on_reminder = scheduler_callbacks(services)
+    return Scheduler(
+        services.operations,
+        on_resumed=on_resumed,
+        on_reminder=on_reminder,
+        interval_seconds=services.settings.convoy_bot_scheduler_interval_seconds,
+    )

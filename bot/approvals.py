@@ -54,6 +54,10 @@ class RequestState(StrEnum):
 class ApprovalRequest(BaseModel):
     """One requester's ask for a pause or resume."""
 
+    @property
+    def duration(self) -> timedelta | None:
+        return timedelta(seconds=int(self.duration_s)) if self.duration_s else None
+
     id: str
     action: Action
     project: str
@@ -67,6 +71,7 @@ class ApprovalRequest(BaseModel):
     expires_at: datetime
     expires_ts: int
     state: RequestState = RequestState.PENDING
+    duration_s: str = ""  # a timed pause: its length in seconds, counted from approval
     message_ts: str = ""
     decided_by: str = ""
     decided_at: str = ""
@@ -119,6 +124,7 @@ class ApprovalStore:
         reason: str,
         channel_id: str,
         now: datetime,
+        duration: timedelta | None = None,
     ) -> ApprovalRequest:
         expires_at = now + self.ttl
         request = ApprovalRequest(
@@ -134,6 +140,7 @@ class ApprovalStore:
             created_at=now,
             expires_at=expires_at,
             expires_ts=int(expires_at.timestamp()),
+            duration_s=str(int(duration.total_seconds())) if duration else "",
         )
         key = redis_keys.approval(request.id)
         try:

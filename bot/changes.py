@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot.holds import Hold
 from bot.models import Endpoint
 
 
@@ -38,6 +40,8 @@ class Change:
     after: Endpoint | None
     detail: str = ""
     write_status: str = ""  # Convoy's answer to the write: "202", "timeout", … ("" if none sent)
+    hold: Hold | None = None  # after a pause: the bot's record of it (and its timer)
+    resumed: ResumeSummary | None = None  # after a resume: how long, and what was discarded
 
     @property
     def changed(self) -> bool:
@@ -48,3 +52,18 @@ class Change:
     def endpoint(self) -> Endpoint:
         """The freshest view of the endpoint the bot has."""
         return self.after or self.before
+
+
+@dataclass(frozen=True)
+class ResumeSummary:
+    """What a pause cost: how long it lasted and how many deliveries Convoy discarded."""
+
+    paused_since: datetime
+    resumed_at: datetime
+    known_start: bool  # False when the bot did not make the pause and estimates its start
+    discarded: int | None  # None when Convoy could not be asked
+    problem: str = ""
+
+    @property
+    def paused_for(self) -> timedelta:
+        return self.resumed_at - self.paused_since

@@ -23,6 +23,7 @@ class PendingChoice(BaseModel):
     project: str
     reason: str
     uids: list[str]
+    duration_s: int = 0  # a timed pause's length, carried to the click
 
 
 @dataclass(frozen=True)

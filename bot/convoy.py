@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -26,7 +27,7 @@ from bot.errors import (
     ConvoyUnavailable,
     EndpointNotFound,
 )
-from bot.models import Endpoint, EndpointPage, EndpointStatus
+from bot.models import DeliveryPage, Endpoint, EndpointPage, EndpointStatus
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,20 @@ def build_http_client(base_url: str, api_key: str, timeout_seconds: float) -> ht
         follow_redirects=False,
         limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
     )
+
+
+def convoy_time(moment: datetime) -> str:
+    """Convoy's query date layout (Go's 2006-01-02T15:04:05), in UTC."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _delivery_filter(uid: str, status: str, start: datetime, end: datetime) -> dict[str, str | int]:
+    return {
+        "endpointId": uid,
+        "status": status,
+        "startDate": convoy_time(start),
+        "endDate": convoy_time(end),
+    }
 
 
 def _convoy_message(response: httpx.Response) -> str:
@@ -120,6 +135,41 @@ class ConvoyClient:
     async def probe(self) -> None:
         """One cheap read, to tell whether Convoy answers with the bot's key."""
         await self._call("GET", self._project_path(None) + "/endpoints", params={"perPage": 1})
+
+    async def count_deliveries(
+        self, uid: str, status: str, start: datetime, end: datetime, project: str | None = None
+    ) -> int:
+        """How many of the endpoint's event deliveries in [start, end] have this status."""
+        params: dict[str, str | int] = {
+            **_delivery_filter(uid, status, start, end),
+            "perPage": PAGE_SIZE,
+        }
+        total = 0
+        for _ in range(MAX_PAGES):
+            data = await self._call(
+                "GET", self._project_path(project) + "/eventdeliveries", params=params
+            )
+            try:
+                page = DeliveryPage.model_validate(data)
+            except ValidationError as exc:
+                raise ConvoyBadResponse("Convoy sent a delivery list the bot cannot read.") from exc
+            total += len(page.content)
+            if page.pagination is None or not page.pagination.has_next_page:
+                break
+            params = {
+                **params,
+                "direction": "next",
+                "next_page_cursor": page.pagination.next_page_cursor,
+            }
+        return total
+
+    async def retry_deliveries(
+        self, uid: str, status: str, start: datetime, end: datetime, project: str | None = None
+    ) -> str:
+        """Ask Convoy to retry the endpoint's deliveries in [start, end] with this status."""
+        path = self._project_path(project) + "/eventdeliveries/batchretry"
+        await self._call("POST", path, params=_delivery_filter(uid, status, start, end))
+        return "ok"
 
     async def ensure_paused(self, uid: str, project: str | None = None) -> Change:
         """Pause the endpoint if it is active; never toggles anything else."""

@@ -69,3 +69,21 @@ class EndpointPage(BaseModel):
 
     content: list[Endpoint] = []
     pagination: Pagination | None = None
+
+
+class Delivery(BaseModel):
+    """An event delivery: only what the bot counts."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    uid: str = ""
+    status: str = ""
+
+
+class DeliveryPage(BaseModel):
+    """One page of `GET /eventdeliveries`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    content: list[Delivery] = []
+    pagination: Pagination | None = None

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar, cast
 
 from bot.approvals import ApprovalRequest, ApprovalStore, RequestState
 from bot.audit import AuditEntry, AuditLog
-from bot.changes import Action, Change, Outcome
+from bot.changes import Action, Change, Outcome, ResumeSummary
 from bot.choices import ChoiceStore, PendingChoice
 from bot.claims import ButtonClaims
+from bot.clock import Clock
 from bot.convoy import ConvoyClient, looks_like_uid
+from bot.durations import describe
 from bot.errors import (
     AccessStoreUnavailable,
     AlreadyHandled,
@@ -24,6 +27,7 @@ from bot.errors import (
     InvalidInput,
     TooManyChanges,
 )
+from bot.holds import Hold, HoldStore, parse_member
 from bot.locks import EndpointLocks
 from bot.models import Endpoint, EndpointStatus
 from bot.rate_limits import ChangeRateLimiter
@@ -43,6 +47,9 @@ VERB_NEEDS = {
 }
 MAX_AUDIT_LIMIT = 50
 COUNTED_VERBS = frozenset({"pause", "resume"})
+MAX_RETRY_WINDOW = timedelta(days=7)
+DISCARDED = "Discarded"  # Convoy's status for deliveries that arrived while paused
+T = TypeVar("T")
 REENABLE = "reenable"  # the verb of a pending "are you sure?" about an inactive endpoint
 
 
@@ -88,6 +95,41 @@ class Caller:
 
     user_id: str
     channel_id: str
+
+
+@dataclass(frozen=True)
+class AutoResume:
+    """What a due timer did: the hold it ended and the change, or why it did nothing."""
+
+    hold: Hold | None
+    change: Change | None
+    skipped: str
+
+
+@dataclass(frozen=True)
+class HeldPause:
+    """An entry of `/convoy paused`: a hold, and whether Convoy says it is over."""
+
+    hold: Hold
+    stale: bool
+
+
+@dataclass(frozen=True)
+class Intent:
+    """Who asked for a change, why, and for how long (a timed pause)."""
+
+    actor: str
+    reason: str = ""
+    duration: timedelta | None = None
+    approver: str = ""
+
+
+def _estimated_pause(before: Endpoint) -> datetime:
+    """When a pause the bot did not make began: Convoy's last update of the endpoint."""
+    try:
+        return datetime.fromisoformat(before.updated_at.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return datetime.now(UTC)
 
 
 @dataclass
@@ -153,6 +195,9 @@ class Operations:
         claims: ButtonClaims,
         audit: AuditLog,
         rate: ChangeRateLimiter,
+        holds: HoldStore,
+        clock: Clock,
+        max_pause: timedelta,
     ) -> None:
         self.convoy = convoy
         self.roles = roles
@@ -162,6 +207,9 @@ class Operations:
         self.claims = claims
         self.audit = audit
         self.rate = rate
+        self.holds = holds
+        self.clock = clock
+        self.max_pause = max_pause
 
     @property
     def project(self) -> str:
@@ -273,7 +321,7 @@ class Operations:
     async def status(self, user_id: str, text: str) -> Endpoint | Choice:
         async with self._audited(user_id, "status"):
             await self.require(user_id, "status")
-        return await self._resolve_or_ask(user_id, "status", text, "")
+        return await self._resolve_or_ask(user_id, "status", text)
 
     async def list_endpoints(self, user_id: str, search: str) -> list[Endpoint]:
         async with self._audited(user_id, "list"):
@@ -283,9 +331,15 @@ class Operations:
     # --- changing ------------------------------------------------------------------------
 
     async def change(
-        self, caller: Caller, action: Action, text: str, reason: str
+        self,
+        caller: Caller,
+        action: Action,
+        text: str,
+        reason: str,
+        duration: timedelta | None = None,
     ) -> Change | Choice | ApprovalAsked | NeedsConfirmation:
-        """Pause or resume what the caller named, as their role allows."""
+        """Pause (optionally for a while) or resume what the caller named, as their role allows."""
+        intent = Intent(caller.user_id, reason, duration)
         async with self._audited(caller.user_id, action.value) as draft:
             draft.reason = reason
             # What was typed, until resolution names the endpoint (refusals come before that).
@@ -293,32 +347,39 @@ class Operations:
                 draft.endpoint_uid = text
             else:
                 draft.endpoint_name = text
-            result = await self._change(caller, action, text, reason)
+            if duration is not None and action is Action.RESUME:
+                raise InvalidInput("Only a pause can have a duration.")
+            if duration is not None and duration > self.max_pause:
+                raise InvalidInput(
+                    f"A timed pause can last at most {describe(self.max_pause)}. "
+                    "Nothing was changed."
+                )
+            result = await self._change(caller, action, text, intent)
             draft.result(result)
-        return result
+        return await self._with_resume_summary(result)
 
     async def _change(
-        self, caller: Caller, action: Action, text: str, reason: str
+        self, caller: Caller, action: Action, text: str, intent: Intent
     ) -> Change | Choice | ApprovalAsked | NeedsConfirmation:
         role = await self.require(caller.user_id, action.value)
         if role >= Role.OPERATOR and looks_like_uid(text):
             # The read under the lock doubles as the lookup: one GET, one write.
             with contextlib.suppress(EndpointNotFound):
-                change = await self._locked_change(action, text, text)
-                return await self._confirm_if_inactive(caller, change, reason)
-        found = await self._resolve_or_ask(caller.user_id, action.value, text, reason)
+                change = await self._locked_change(action, text, text, intent)
+                return await self._confirm_if_inactive(caller, change, intent.reason)
+        found = await self._resolve_or_ask(caller.user_id, action.value, text, intent)
         if isinstance(found, Choice):
             return found
-        return await self._change_endpoint(caller, action, found, role, reason)
+        return await self._change_endpoint(caller, action, found, role, intent)
 
     async def _change_endpoint(
-        self, caller: Caller, action: Action, endpoint: Endpoint, role: Role, reason: str
+        self, caller: Caller, action: Action, endpoint: Endpoint, role: Role, intent: Intent
     ) -> Change | ApprovalAsked | NeedsConfirmation:
         """Operators and up change it under the endpoint's lock; requesters ask an approver."""
         if role < Role.OPERATOR:
-            return await self._ask_approval(caller, action, endpoint, reason)
-        change = await self._locked_change(action, endpoint.uid, endpoint.label)
-        return await self._confirm_if_inactive(caller, change, reason)
+            return await self._ask_approval(caller, action, endpoint, intent)
+        change = await self._locked_change(action, endpoint.uid, endpoint.label, intent)
+        return await self._confirm_if_inactive(caller, change, intent.reason)
 
     async def pick(
         self, caller: Caller, choice_id: str, uid: str
@@ -331,6 +392,9 @@ class Operations:
         async with self._audited(caller.user_id, "pick") as draft:
             picked = await self.choices.claim(choice_id, caller.user_id, uid)
             verb, reason = picked.choice.verb, picked.choice.reason
+            duration = (
+                timedelta(seconds=picked.choice.duration_s) if picked.choice.duration_s else None
+            )
             draft.command, draft.reason = verb, reason
             if verb not in ("status", Action.PAUSE.value, Action.RESUME.value):
                 raise InvalidInput("That button does not belong to a pick-one question.")
@@ -338,9 +402,10 @@ class Operations:
             endpoint = await self.convoy.get_endpoint(uid, self.project)
             if verb == "status":
                 return endpoint, reason  # a read: nothing to audit
-            result = await self._change_endpoint(caller, Action(verb), endpoint, role, reason)
+            intent = Intent(caller.user_id, reason, duration)
+            result = await self._change_endpoint(caller, Action(verb), endpoint, role, intent)
             draft.result(result)
-        return result, reason
+        return await self._with_resume_summary(result), reason
 
     async def reenable(self, caller: Caller, confirmation_id: str, uid: str) -> Change:
         """The confirmed re-enabling of an endpoint Convoy disabled."""
@@ -354,9 +419,12 @@ class Operations:
                 raise Forbidden(
                     "Re-enabling an endpoint needs the *operator* role. Nothing was changed."
                 )
-            change = await self._locked_change(Action.RESUME, uid, uid, reenable_inactive=True)
+            intent = Intent(caller.user_id, picked.choice.reason)
+            change = await self._locked_change(
+                Action.RESUME, uid, uid, intent, reenable_inactive=True
+            )
             draft.result(change)
-        return change
+        return await self._with_resume_summary(change)
 
     async def resume_from_message(
         self, caller: Caller, uid: str, message_ts: str, action_id: str
@@ -365,22 +433,23 @@ class Operations:
         async with self._audited(caller.user_id, "resume button") as draft:
             result = await self._resume_from_message(caller, uid, message_ts, action_id)
             draft.result(result)
-        return result
+        return await self._with_resume_summary(result)
 
     async def _resume_from_message(
         self, caller: Caller, uid: str, message_ts: str, action_id: str
     ) -> Change | ApprovalAsked | NeedsConfirmation:
         role = await self.require(caller.user_id, "resume")
         endpoint = await self.convoy.get_endpoint(uid, self.project)
+        intent = Intent(caller.user_id, "Resume button")
         if role < Role.OPERATOR:
-            return await self._ask_approval(caller, Action.RESUME, endpoint, "Resume button")
+            return await self._ask_approval(caller, Action.RESUME, endpoint, intent)
         won, holder = await self.claims.take(
             caller.channel_id, message_ts, action_id, caller.user_id
         )
         if not won:
             raise AlreadyHandled("This Resume button was already used.", holder)
         try:
-            change = await self._locked_change(Action.RESUME, uid, endpoint.label)
+            change = await self._locked_change(Action.RESUME, uid, endpoint.label, intent)
         except BotError:
             # Nothing was written (errors before a write raise; after one, a Change says so).
             await self.claims.release(caller.channel_id, message_ts, action_id)
@@ -388,14 +457,77 @@ class Operations:
         return await self._confirm_if_inactive(caller, change, "Resume button")
 
     async def _locked_change(
-        self, action: Action, uid: str, label: str, *, reenable_inactive: bool = False
+        self,
+        action: Action,
+        uid: str,
+        label: str,
+        intent: Intent,
+        *,
+        reenable_inactive: bool = False,
     ) -> Change:
+        """The Convoy write and the bot's hold bookkeeping, together under the endpoint's lock."""
         async with self.locks.hold(self.project, uid, label):
             if action is Action.PAUSE:
-                return await self.convoy.ensure_paused(uid, self.project)
-            return await self.convoy.ensure_active(
-                uid, self.project, reenable_inactive=reenable_inactive
+                change = await self.convoy.ensure_paused(uid, self.project)
+            else:
+                change = await self.convoy.ensure_active(
+                    uid, self.project, reenable_inactive=reenable_inactive
+                )
+            return await self._book_hold(change, intent)
+
+    async def _book_hold(self, change: Change, intent: Intent) -> Change:
+        """Record the pause the bot made, or end the hold of an endpoint that is active now.
+
+        The change already happened in Convoy: if Redis fails here, the change is still
+        reported, with a note of what the bot could not record.
+        """
+        try:
+            return await self._book_hold_in_redis(change, intent)
+        except AccessStoreUnavailable:
+            missed = (
+                " No auto-resume was scheduled: resume it by hand."
+                if intent.duration and change.outcome is Outcome.PAUSED
+                else ""
             )
+            note = f"The bot could not record this in its store (Redis unavailable).{missed}"
+            return replace(change, detail=f"{change.detail} {note}".strip())
+
+    async def _book_hold_in_redis(self, change: Change, intent: Intent) -> Change:
+        endpoint = change.endpoint
+        if change.outcome is Outcome.PAUSED:
+            hold = await self.holds.record(
+                project=self.project,
+                uid=endpoint.uid,
+                name=endpoint.label,
+                actor=intent.actor,
+                approver=intent.approver,
+                reason=intent.reason,
+                now=self.clock.now(),
+                duration=intent.duration,
+                updated_at=endpoint.updated_at,
+            )
+            return replace(change, hold=hold)
+        if endpoint.status is EndpointStatus.ACTIVE:
+            released = await self.holds.release(self.project, endpoint.uid)
+            if change.outcome is Outcome.RESUMED:
+                since = released.paused_since if released else _estimated_pause(change.before)
+                summary = ResumeSummary(since, self.clock.now(), released is not None, None)
+                return replace(change, resumed=summary)
+        return change
+
+    async def _with_resume_summary(self, result: T) -> T:
+        """After a resume (outside the lock: it is only a read), count what was discarded."""
+        if not isinstance(result, Change) or result.resumed is None:
+            return result
+        summary = result.resumed
+        try:
+            count = await self.convoy.count_deliveries(
+                result.endpoint.uid, DISCARDED, summary.paused_since, summary.resumed_at
+            )
+            counted = replace(summary, discarded=count)
+        except ConvoyError as exc:
+            counted = replace(summary, problem=exc.message)
+        return cast(T, replace(result, resumed=counted))
 
     async def _confirm_if_inactive(
         self, caller: Caller, change: Change, reason: str
@@ -413,10 +545,118 @@ class Operations:
         )
         return NeedsConfirmation(confirmation_id, change.endpoint, reason)
 
+    # --- timed pauses --------------------------------------------------------------------
+
+    async def auto_resume(self, timer: str) -> AutoResume:
+        """Run one due timer: resume only if the bot's hold is still the pause in Convoy."""
+        project, uid, hold_id = parse_member(timer)
+        hold = await self.holds.get(project, uid)
+        if hold is None or hold.hold_id != hold_id:
+            return AutoResume(None, None, "the pause it belonged to is over")
+        intent = Intent(hold.actor, f"auto-resume after a timed pause: {hold.reason}".strip())
+        async with self._audited(hold.actor, "auto-resume") as draft:
+            draft.endpoint_uid, draft.endpoint_name = hold.uid, hold.name
+            draft.reason = hold.reason
+            draft.detail = f"by the bot on behalf of {hold.actor}"
+            async with self.locks.hold(project, uid, hold.name):
+                endpoint = await self.convoy.get_endpoint(uid, project)
+                if endpoint.status is not EndpointStatus.PAUSED or (
+                    hold.updated_at and endpoint.updated_at != hold.updated_at
+                ):
+                    # Resumed, re-paused or edited outside the bot since: not this timer's pause.
+                    await self.holds.release(project, uid, hold.hold_id)
+                    draft.outcome = "auto-resume skipped"
+                    draft.detail += "; the endpoint changed outside the bot since the pause"
+                    return AutoResume(hold, None, "the endpoint changed outside the bot")
+                change = await self.convoy.ensure_active(uid, project)
+                change = await self._book_hold(change, intent)
+            draft.result(change)
+            draft.detail = f"by the bot on behalf of {hold.actor}"
+        return AutoResume(hold, await self._with_resume_summary(change), "")
+
+    async def due_reminder(self, timer: str) -> Hold | None:
+        """The hold a due reminder is about, if that timer still stands."""
+        project, uid, hold_id = parse_member(timer)
+        hold = await self.holds.get(project, uid)
+        if hold is None or hold.hold_id != hold_id or not hold.resume_at:
+            return None
+        return hold
+
+    async def extend_pause(
+        self, user_id: str, uid: str, hold_id: str, seen_due: str, by: timedelta
+    ) -> tuple[Hold, datetime]:
+        """Push the auto-resume back (operator+), if nobody changed it since the click's view."""
+        async with self._audited(user_id, "extend pause") as draft:
+            draft.endpoint_uid = uid
+            await self._require_operator(user_id, "extend")
+            hold = await self.holds.get(self.project, uid)
+            if hold is None or hold.hold_id != hold_id:
+                raise InvalidInput("That pause is over. Nothing was changed.")
+            draft.endpoint_name = hold.name
+            due = await self.holds.extend(hold, seen_due, by, self.clock.now())
+            draft.outcome = f"auto-resume moved to {due.isoformat(timespec='seconds')}"
+        return hold, due
+
+    async def keep_paused(self, user_id: str, uid: str, hold_id: str) -> Hold:
+        """Cancel the auto-resume (operator+): it stays paused until someone resumes it."""
+        async with self._audited(user_id, "keep paused") as draft:
+            draft.endpoint_uid = uid
+            await self._require_operator(user_id, "keep paused")
+            hold = await self.holds.get(self.project, uid)
+            if hold is None or hold.hold_id != hold_id:
+                raise InvalidInput("That pause is over. Nothing was changed.")
+            draft.endpoint_name = hold.name
+            await self.holds.keep(hold)
+            draft.outcome = "auto-resume cancelled"
+        return hold
+
+    async def _require_operator(self, user_id: str, what: str) -> None:
+        role = await self.require(user_id, "resume")
+        if role < Role.OPERATOR:
+            raise Forbidden(f"`{what}` needs the *operator* role. Nothing was changed.")
+
+    async def retry_discarded(
+        self, user_id: str, uid: str, start: datetime, end: datetime, message_ts: str
+    ) -> int:
+        """Ask Convoy to retry what it discarded while the endpoint was paused (operator+)."""
+        async with self._audited(user_id, "retry discarded") as draft:
+            draft.endpoint_uid = uid
+            await self._require_operator(user_id, "retry discarded events")
+            if not start < end or end - start > MAX_RETRY_WINDOW:
+                raise InvalidInput("That button is damaged; nothing was retried.")
+            won, holder = await self.claims.take(
+                "retry", message_ts, f"{uid}:{start.timestamp()}", user_id
+            )
+            if not won:
+                raise AlreadyHandled("Those events were already sent for retry.", holder)
+            count = await self.convoy.count_deliveries(uid, DISCARDED, start, end, self.project)
+            await self.convoy.retry_deliveries(uid, DISCARDED, start, end, self.project)
+            draft.outcome = f"retry requested for {count} discarded deliveries"
+            draft.convoy_status = "200"
+        return count
+
+    async def paused_endpoints(self, user_id: str) -> list[HeldPause]:
+        """Every pause the bot holds, checked against Convoy; stale ones are dropped."""
+        async with self._audited(user_id, "paused"):
+            await self.require(user_id, "list")
+        found = []
+        for hold in await self.holds.all():
+            if hold.project != self.project:
+                continue
+            try:
+                endpoint = await self.convoy.get_endpoint(hold.uid, self.project)
+                stale = endpoint.status is not EndpointStatus.PAUSED
+            except EndpointNotFound:
+                stale = True
+            if stale:
+                await self.holds.release(hold.project, hold.uid, hold.hold_id)
+            found.append(HeldPause(hold, stale))
+        return found
+
     # --- approvals -----------------------------------------------------------------------
 
     async def _ask_approval(
-        self, caller: Caller, action: Action, endpoint: Endpoint, reason: str
+        self, caller: Caller, action: Action, endpoint: Endpoint, intent: Intent
     ) -> ApprovalAsked:
         existing = await self.approvals.open_request_for(self.project, endpoint.uid, action)
         if existing is not None:
@@ -428,9 +668,10 @@ class Operations:
             endpoint_name=endpoint.label,
             endpoint_status=endpoint.status.value,
             requester=caller.user_id,
-            reason=reason,
+            reason=intent.reason,
             channel_id=caller.channel_id,
-            now=datetime.now(UTC),
+            now=self.clock.now(),
+            duration=intent.duration,
         )
         return ApprovalAsked(request, endpoint, already_open=False)
 
@@ -487,6 +728,7 @@ class Operations:
                 request.action,
                 request.endpoint_uid,
                 request.endpoint_name,
+                Intent(request.requester, request.reason, request.duration, request.decided_by),
                 reenable_inactive=request.endpoint_status == EndpointStatus.INACTIVE.value,
             )
         except BotError:
@@ -499,7 +741,7 @@ class Operations:
         approved = request.model_copy(
             update={"state": RequestState.APPROVED, "outcome": change.outcome.value}
         )
-        return Decision(approved, RequestState.APPROVED, change)
+        return Decision(approved, RequestState.APPROVED, await self._with_resume_summary(change))
 
     async def attach_message(self, request: ApprovalRequest, message_ts: str) -> None:
         """Remember where the request was posted, so it can be updated in place later."""
@@ -508,7 +750,7 @@ class Operations:
     # --- resolution ----------------------------------------------------------------------
 
     async def _resolve_or_ask(
-        self, user_id: str, verb: str, text: str, reason: str
+        self, user_id: str, verb: str, text: str, intent: Intent | None = None
     ) -> Endpoint | Choice:
         found = await resolve(self.convoy, text, self.project)
         if isinstance(found, Endpoint):
@@ -518,8 +760,11 @@ class Operations:
                 user_id=user_id,
                 verb=verb,
                 project=self.project,
-                reason=reason,
+                reason=intent.reason if intent else "",
                 uids=[e.uid for e in found.endpoints],
+                duration_s=int(intent.duration.total_seconds())
+                if intent and intent.duration
+                else 0,
             )
         )
         return Choice(choice_id, verb, found)

@@ -72,3 +72,23 @@ def audit_stream() -> str:
 def change_rate(user_id: str, window: int) -> str:
     """How many changes a user asked for in one rate-limit window."""
     return f"{PREFIX}:rate:{{{user_id}}}:{window}"
+
+
+def hold(project: str, uid: str) -> str:
+    """Hash describing the bot's own pause of one endpoint (who, when, why, until when)."""
+    return f"{PREFIX}:hold:{{{project}:{uid}}}"
+
+
+def holds_index() -> str:
+    """Set of `project|uid` for every endpoint the bot holds paused."""
+    return f"{PREFIX}:holds"
+
+
+def resume_timers() -> str:
+    """Sorted set of due auto-resumes: member `project|uid|hold_id`, score = due epoch."""
+    return f"{PREFIX}:timers"
+
+
+def resume_reminders() -> str:
+    """Sorted set of reminders before auto-resume, same members, score = remind epoch."""
+    return f"{PREFIX}:reminders"

@@ -15,8 +15,10 @@ from bot.audit import AuditLog
 from bot.background import BackgroundTasks
 from bot.choices import ChoiceStore
 from bot.claims import ButtonClaims
+from bot.clock import Clock, SystemClock
 from bot.convoy import ConvoyClient, build_http_client
 from bot.errors import ConvoyError
+from bot.holds import HoldStore
 from bot.locks import EndpointLocks
 from bot.metrics import Metrics
 from bot.operations import Operations
@@ -72,7 +74,7 @@ def redis_client(url: str) -> aioredis.Redis:
     )
 
 
-def build_services(settings: Settings, redis_url: str) -> Services:
+def build_services(settings: Settings, redis_url: str, clock: Clock | None = None) -> Services:
     redis = redis_client(redis_url)
     convoy_http = build_http_client(
         str(settings.convoy_api_url),
@@ -98,6 +100,9 @@ def build_services(settings: Settings, redis_url: str) -> Services:
         claims=ButtonClaims(redis),
         audit=AuditLog(redis),
         rate=ChangeRateLimiter(redis, settings.convoy_bot_changes_per_minute),
+        holds=HoldStore(redis, settings.convoy_bot_reminder_lead),
+        clock=clock or SystemClock(),
+        max_pause=settings.convoy_bot_max_pause,
     )
     return Services(
         settings=settings,

@@ -58,6 +58,9 @@ class Settings(StoreSettings):
 
     convoy_bot_approval_ttl: timedelta = timedelta(minutes=30)
     convoy_bot_changes_per_minute: int = Field(default=10, ge=0)  # per user; 0 = no limit
+    convoy_bot_max_pause: timedelta = timedelta(hours=24)
+    convoy_bot_reminder_lead: timedelta = timedelta(minutes=5)
+    convoy_bot_scheduler_interval_seconds: float = Field(default=5.0, gt=0, le=300)
 
     host: str = "0.0.0.0"  # noqa: S104  # a server in a container listens on every interface
     port: int = Field(default=3000, ge=0, le=65535)
@@ -65,14 +68,16 @@ class Settings(StoreSettings):
 
     _split_prefixes = field_validator("slack_webhook_url_prefixes", mode="before")(_split_commas)
 
-    @field_validator("convoy_bot_approval_ttl", mode="before")
+    @field_validator(
+        "convoy_bot_approval_ttl", "convoy_bot_max_pause", "convoy_bot_reminder_lead", mode="before"
+    )
     @classmethod
     def _human_duration(cls, value: object) -> object:
         if isinstance(value, str) and (parsed := parse_duration(value)) is not None:
             return parsed
         return value
 
-    @field_validator("convoy_bot_approval_ttl")
+    @field_validator("convoy_bot_approval_ttl", "convoy_bot_max_pause")
     @classmethod
     def _positive_ttl(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):

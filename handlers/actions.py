@@ -16,9 +16,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.changes import Change
 from bot.errors import InvalidInput
+from bot.models import Endpoint
 from bot.operations import Caller
 from bot.services import Services
-from handlers import ids
+from handlers import blocks, ids
 from handlers.outcomes import guarded, report, report_decision
 from handlers.replies import Replies
 
@@ -71,6 +72,9 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(ids.DENY_BUTTON)(listener("deny", deny))
     app.action(ids.RESUME_BUTTON)(listener("resume button", resume_from_button))
     app.action(ids.CONFIRM_REENABLE)(listener("confirm", confirm_reenable))
+    app.action(ids.EXTEND_BUTTON)(listener("extend", extend_pause))
+    app.action(ids.KEEP_BUTTON)(listener("keep paused", keep_paused))
+    app.action(ids.RETRY_DISCARDED)(listener("retry discarded", retry_discarded))
     app.action(re.compile(rf"^{ids.PICK_ENDPOINT}_\d+$"))(listener("pick", pick_endpoint))
     # Last, so it only sees what nothing above matched: a stale or made-up button.
     app.action(re.compile(".*"))(listener("unknown button", unknown_button))
@@ -135,3 +139,68 @@ async def confirm_reenable(services: Services, replies: Replies, click: Click) -
 
 async def unknown_button(services: Services, replies: Replies, click: Click) -> str:
     raise InvalidInput("That button is not one this bot knows. Nothing was changed.")
+
+
+def _fields(value: str, *names: str) -> list[str]:
+    """Named string fields of a JSON button value; InvalidInput if any is missing."""
+    try:
+        loaded = json.loads(value)
+        return [str(loaded[name]) for name in names]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidInput("That button is damaged; nothing was changed.") from exc
+
+
+def _without_actions(click: Click, note: str) -> list[dict[str, Any]]:
+    kept = [b for b in click.message.get("blocks", []) if b.get("type") != "actions"]
+    return [*kept, {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}]
+
+
+async def extend_pause(services: Services, replies: Replies, click: Click) -> str:
+    """Push the auto-resume back by 30 minutes, once per time the clicker saw."""
+    uid, hold_id, due = _fields(click.value, "uid", "hold", "due")
+    hold, new_due = await services.operations.extend_pause(
+        click.caller.user_id, uid, hold_id, due, blocks.EXTEND_BY
+    )
+    moved = hold.model_copy(update={"resume_at": f"{new_due.timestamp():.3f}"})
+    note = (
+        f":alarm_clock: <@{click.caller.user_id}> extended the pause. "
+        + blocks.auto_resume_line(moved, services.operations.clock.now())
+    )
+    kept = _without_actions(click, note)
+    endpoint = Endpoint(uid=hold.uid, name=hold.name)
+    if click.message.get("thread_ts") in (None, click.message_ts):
+        kept.append(blocks.resume_actions(endpoint, moved))  # the announcement keeps its buttons
+    await replies.update(click.message_ts, str(click.message.get("text", "")), kept)
+    return "extended"
+
+
+async def keep_paused(services: Services, replies: Replies, click: Click) -> str:
+    """Cancel the auto-resume; the Resume button stays."""
+    uid, hold_id = _fields(click.value, "uid", "hold")
+    hold = await services.operations.keep_paused(click.caller.user_id, uid, hold_id)
+    note = (
+        f":pushpin: <@{click.caller.user_id}> cancelled the auto-resume: "
+        "it stays paused until someone resumes it."
+    )
+    kept = _without_actions(click, note)
+    kept.append(blocks.resume_actions(Endpoint(uid=hold.uid, name=hold.name)))
+    await replies.update(click.message_ts, str(click.message.get("text", "")), kept)
+    return "kept paused"
+
+
+async def retry_discarded(services: Services, replies: Replies, click: Click) -> str:
+    """Ask Convoy to retry the deliveries it discarded during the pause."""
+    uid, start, end = _fields(click.value, "uid", "start", "end")
+    try:
+        window = (datetime.fromtimestamp(int(start), UTC), datetime.fromtimestamp(int(end), UTC))
+    except (ValueError, OverflowError, OSError) as exc:
+        raise InvalidInput("That button is damaged; nothing was retried.") from exc
+    count = await services.operations.retry_discarded(
+        click.caller.user_id, uid, window[0], window[1], click.message_ts
+    )
+    note = f":repeat: <@{click.caller.user_id}> asked Convoy to retry {count} discarded deliveries."
+    await replies.update(
+        click.message_ts, str(click.message.get("text", "")), _without_actions(click, note)
+    )
+    await replies.private(f":repeat: Convoy is retrying {count} discarded event deliveries.")
+    return "retried"

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.approvals import ApprovalRequest, RequestState
 from bot.audit import AuditEntry
-from bot.changes import Action, Change, Outcome
+from bot.changes import Action, Change, Outcome, ResumeSummary
+from bot.durations import describe
 from bot.errors import AlreadyHandled, BotError, Forbidden
+from bot.holds import Hold
 from bot.models import Endpoint, EndpointStatus
+from bot.operations import HeldPause
 from bot.resolver import Candidates
 from bot.roles import GLOBAL_SCOPE, Grant, Role, is_group
 from handlers import ids
@@ -19,6 +22,7 @@ from handlers import ids
 Block = dict[str, Any]
 MAX_LISTED = 40
 MAX_REASON = 500
+EXTEND_BY = timedelta(minutes=30)
 
 STATUS_ICON = {
     EndpointStatus.ACTIVE: ":large_green_circle:",
@@ -39,6 +43,11 @@ def _section(text: str) -> Block:
 
 def _context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
+
+
+def note(text: str) -> Block:
+    """A small grey line under a message (escaped: it may hold anything)."""
+    return _context(escape(text))
 
 
 def _status_word(status: EndpointStatus) -> str:
@@ -76,7 +85,9 @@ def help_message(role: Role, project: str, problem: str = "") -> str:
         "*/convoy* — pause, resume and inspect Convoy endpoints",
         "• `/convoy status <endpoint>` — name, uid, status, host, failure rate (viewer)",
         "• `/convoy list [search]` — endpoints, paused first (viewer)",
-        "• `/convoy pause <endpoint> [reason…]` — pause now (operator) or ask (requester)",
+        "• `/convoy paused` — what the bot paused: who, when, why, auto-resume (viewer)",
+        "• `/convoy pause <endpoint> [for 30m] [reason…]` — pause now (operator) or ask "
+        "(requester); `for 30m` (or `--for 30m`) resumes it automatically",
         "• `/convoy resume <endpoint> [reason…]` — resume a paused endpoint",
         "• `/convoy audit [endpoint] [--limit N]` — who changed what, newest first (viewer)",
         "• `/convoy roles grant|revoke|list …` — manage roles (admin)",
@@ -141,7 +152,11 @@ def change_announcement(
         f"*Reason:* {_reason(reason)}\n"
         f"*When:* {_when(when)}"
     )
+    if change.hold is not None and change.hold.resume_at:
+        body += "\n" + auto_resume_line(change.hold, when)
     blocks = [_section(headline), _section(body)]
+    if change.resumed is not None:
+        blocks.append(_section(resume_summary_line(change.resumed)))
     if change.detail:
         blocks.append(_context(escape(change.detail)))
     text = (
@@ -154,29 +169,84 @@ def change_announcement(
 def channel_announcement(
     change: Change, actor_id: str, reason: str, when: datetime, webhook_summary: str
 ) -> tuple[str, list[Block]]:
-    """The announcement plus the webhook result and, after a pause, a Resume button."""
+    """The announcement plus the webhook result and, after a pause, its buttons."""
     text, blocks = change_announcement(change, actor_id, reason, when)
     blocks = [*blocks, _context(escape(webhook_summary))]
     if change.outcome is Outcome.PAUSED:
-        blocks.append(resume_actions(change.endpoint))
+        blocks.append(resume_actions(change.endpoint, change.hold))
+    if change.resumed is not None and change.resumed.discarded:
+        blocks.append(retry_actions(change.endpoint, change.resumed))
     return f"{text} {webhook_summary}", blocks
 
 
-def resume_actions(endpoint: Endpoint) -> Block:
-    return {
-        "type": "actions",
-        "block_id": "resume",
-        "elements": [
-            {
-                "type": "button",
-                "action_id": ids.RESUME_BUTTON,
-                "text": {"type": "plain_text", "text": "Resume"},
-                "style": "primary",
-                # Only identifies the endpoint: the click re-checks role and state.
-                "value": json.dumps({"uid": endpoint.uid}),
-            }
-        ],
+def resume_actions(endpoint: Endpoint, hold: Hold | None = None) -> Block:
+    """Resume (now), and for a timed pause Extend and Keep paused too."""
+    # Values only identify things: every click re-checks the role and the state.
+    buttons = [
+        _button(
+            ids.RESUME_BUTTON,
+            "Resume now" if hold and hold.resume_at else "Resume",
+            json.dumps({"uid": endpoint.uid}),
+            "primary",
+        )
+    ]
+    if hold is not None and hold.resume_at:
+        buttons.append(extend_button(hold, hold.resume_at))
+        buttons.append(
+            _button(
+                ids.KEEP_BUTTON,
+                "Keep paused",
+                json.dumps({"uid": hold.uid, "hold": hold.hold_id}),
+            )
+        )
+    return _actions("resume", *buttons)
+
+
+def extend_button(hold: Hold, due: str) -> Block:
+    label = f"Extend {describe(EXTEND_BY)}"
+    return _button(
+        ids.EXTEND_BUTTON, label, json.dumps({"uid": hold.uid, "hold": hold.hold_id, "due": due})
+    )
+
+
+def retry_actions(endpoint: Endpoint, summary: ResumeSummary) -> Block:
+    window = {
+        "uid": endpoint.uid,
+        "start": int(summary.paused_since.timestamp()),
+        "end": int(summary.resumed_at.timestamp()) + 1,
     }
+    return _actions(
+        "retry", _button(ids.RETRY_DISCARDED, "Retry discarded events", json.dumps(window))
+    )
+
+
+def _relative(moment: datetime, now: datetime) -> str:
+    return describe(max(moment - now, timedelta(0)))
+
+
+def auto_resume_line(hold: Hold, now: datetime) -> str:
+    due = hold.resumes_at
+    if due is None:
+        return "*Auto-resume:* none (stays paused until someone resumes it)"
+    return f"*Auto-resume:* {_when(due)}, in {_relative(due, now)}"
+
+
+def resume_summary_line(summary: ResumeSummary) -> str:
+    since = "" if summary.known_start else "about "
+    lasted = (
+        f"Paused for {since}{describe(summary.paused_for)} (since {_when(summary.paused_since)})."
+    )
+    if summary.discarded is None:
+        return (
+            f"{lasted} Convoy could not say how many deliveries it discarded meanwhile: "
+            f"{escape(summary.problem)}"
+        )
+    if summary.discarded == 0:
+        return f"{lasted} Convoy discarded no event deliveries meanwhile."
+    return (
+        f"{lasted} Convoy *discarded {summary.discarded} event deliveries* meanwhile; "
+        "an operator can send them again with *Retry discarded events*."
+    )
 
 
 def unchanged_message(change: Change) -> str:
@@ -269,6 +339,7 @@ def _request_story(request: ApprovalRequest) -> list[Block]:
         _section(
             f":raising_hand: <@{request.requester}> asks to *{request.action.value}* "
             f"{_request_ref(request)}"
+            + (f" for *{describe(request.duration)}*" if request.duration else "")
         ),
         _section(
             f"*Status when asked:* {escape(status)}\n"
@@ -280,9 +351,11 @@ def _request_story(request: ApprovalRequest) -> list[Block]:
 
 def request_message(request: ApprovalRequest) -> tuple[str, list[Block]]:
     """The in-channel approval request with Approve and Deny buttons."""
+    timed = f" for {describe(request.duration)}" if request.duration else ""
     text = (
-        f"<@{request.requester}> asks to {request.action.value} {escape(request.endpoint_name)}: "
-        f"{escape(request.reason) or 'no reason given'}. An approver must approve or deny."
+        f"<@{request.requester}> asks to {request.action.value} {escape(request.endpoint_name)}"
+        f"{timed}: {escape(request.reason) or 'no reason given'}. "
+        "An approver must approve or deny."
     )
     blocks = [
         *_request_story(request),
@@ -329,8 +402,14 @@ def decision_message(
         blocks.append(_context(escape(change.detail)))
     if webhook_summary:
         blocks.append(_context(escape(webhook_summary)))
+    if change is not None and change.hold is not None and change.hold.resume_at:
+        blocks.append(_section(auto_resume_line(change.hold, when)))
     if change is not None and change.outcome is Outcome.PAUSED:
-        blocks.append(resume_actions(change.endpoint))
+        blocks.append(resume_actions(change.endpoint, change.hold))
+    if change is not None and change.resumed is not None:
+        blocks.append(_section(resume_summary_line(change.resumed)))
+        if change.resumed.discarded:
+            blocks.append(retry_actions(change.endpoint, change.resumed))
     text = outcome.replace("*", "")
     return text, blocks
 
@@ -455,6 +534,67 @@ def audit_message(entries: Sequence[AuditEntry], endpoint: str) -> tuple[str, li
             f"*{escape(entry.outcome)}*{convoy}{detail}"
         )
     header = f"*Audit trail{about}*, newest first ({len(entries)})"
+    blocks = [_section(header)]
+    for start in range(0, len(lines), 10):
+        blocks.append(_section("\n".join(lines[start : start + 10])))
+    return header + "\n" + "\n".join(lines), blocks
+
+
+def auto_resumed_message(hold: Hold, change: Change, when: datetime) -> tuple[str, list[Block]]:
+    """The channel record of a timer that resumed an endpoint."""
+    text, blocks = change_announcement(change, "", hold.reason, when)
+    headline = (
+        f":alarm_clock: {_endpoint_ref(change.endpoint)} was *resumed automatically*: the "
+        f"timed pause by <@{escape(hold.actor)}> ended."
+    )
+    blocks[0] = _section(headline)
+    text = f"{escape(change.endpoint.label)} was resumed automatically: the timed pause ended."
+    return text, blocks
+
+
+def auto_resume_skipped_message(hold: Hold, why: str) -> str:
+    return (
+        f":information_source: The timed pause of *{escape(hold.name)}* (`{escape(hold.uid)}`) "
+        f"by <@{escape(hold.actor)}> ran out, but the bot did not resume it: {escape(why)}. "
+        "Check it with `/convoy status`."
+    )
+
+
+def reminder_message(hold: Hold, now: datetime) -> tuple[str, list[Block]]:
+    due = hold.resumes_at or now
+    text = (
+        f":alarm_clock: *{escape(hold.name)}* resumes automatically in {_relative(due, now)} "
+        f"({_when(due)}). Extend the pause if the receiver is not ready."
+    )
+    return text, [_section(text), _actions("remind", extend_button(hold, hold.resume_at))]
+
+
+def timer_update_message(hold: Hold, text: str) -> tuple[str, list[Block]]:
+    """Replaces a timed pause's buttons after Extend or Keep paused."""
+    return text, [_section(text)]
+
+
+def paused_message(entries: Sequence[HeldPause], now: datetime) -> tuple[str, list[Block]]:
+    """What `/convoy paused` shows: the bot's pauses, with stale ones marked and dropped."""
+    if not entries:
+        text = "The bot holds no paused endpoints."
+        return text, [_section(text)]
+    lines = []
+    for entry in entries:
+        hold = entry.hold
+        who = f"<@{escape(hold.actor)}>" + (
+            f" (approved by <@{escape(hold.approver)}>)" if hold.approver else ""
+        )
+        line = (
+            f"• *{escape(hold.name)}* (`{escape(hold.uid)}`) paused by {who} "
+            f"{_when(hold.paused_since)} — {_reason(hold.reason)}"
+        )
+        if entry.stale:
+            line += " — _no longer paused in Convoy (resumed outside the bot); removed_"
+        else:
+            line += " — " + auto_resume_line(hold, now).replace("*", "")
+        lines.append(line)
+    header = f"*Paused by the bot* ({sum(not e.stale for e in entries)})"
     blocks = [_section(header)]
     for start in range(0, len(lines), 10):
         blocks.append(_section("\n".join(lines[start : start + 10])))

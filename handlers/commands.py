@@ -71,8 +71,13 @@ async def run(services: Services, replies: Replies, caller: Caller, command: Com
         text, audit_blocks = blocks.audit_message(entries, query.endpoint)
         await replies.private(text, audit_blocks)
         return "audit"
+    if command.verb == "paused":
+        held = await operations.paused_endpoints(user_id)
+        text, paused_blocks = blocks.paused_message(held, operations.clock.now())
+        await replies.private(text, paused_blocks)
+        return "paused"
     action = Action(command.verb)
-    result = await operations.change(caller, action, command.target, command.rest)
+    result = await operations.change(caller, action, command.target, command.rest, command.duration)
     return await report(services, replies, result, user_id, command.rest)
 
 

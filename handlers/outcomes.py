@@ -94,7 +94,10 @@ async def announce(
     channel_text, channel_blocks = blocks.channel_announcement(
         change, actor_id, reason, now, webhook.summary
     )
-    await replies.channel(channel_text, channel_blocks)
+    ts = await replies.channel(channel_text, channel_blocks)
+    if ts and change.hold is not None:
+        # Reminders go in this message's thread, and its buttons are retired from here.
+        await services.operations.holds.attach_message(change.hold, replies.channel_id, ts)
     return change.outcome.value
 
 
@@ -116,7 +119,10 @@ async def report_decision(
             )
             summary = webhook.summary
     text, decided_blocks = blocks.decision_message(request, decision.state, change, now, summary)
-    await replies.update(request.message_ts or message_ts, text, decided_blocks)
+    ts = request.message_ts or message_ts
+    await replies.update(ts, text, decided_blocks)
+    if ts and change is not None and change.hold is not None:
+        await services.operations.holds.attach_message(change.hold, replies.channel_id, ts)
     await replies.private(blocks.decider_notice(decision.state, change))
     await replies.ephemeral_to(
         request.requester, blocks.requester_notice(request, decision.state, change)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
-VERBS = ("help", "status", "list", "pause", "resume", "roles", "audit")
+from bot.durations import parse_duration
+
+VERBS = ("help", "status", "list", "pause", "resume", "roles", "audit", "paused")
 NEEDS_ENDPOINT = ("status", "pause", "resume")
 _QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019", "\u201d": "\u201d"}
 
@@ -18,6 +21,7 @@ class Command:
     target: str = ""
     rest: str = ""
     problem: str = ""  # why the text could not be understood, when it could not
+    duration: timedelta | None = None  # `pause X for 30m` / `--for 30m`
 
     @property
     def valid(self) -> bool:
@@ -44,7 +48,28 @@ def parse(raw_text: str) -> Command:
         return Command(verb, problem=problem)
     if not target:
         return Command(verb, problem=f"Say which endpoint: `/convoy {verb} <endpoint>`.")
-    return Command(verb, target=target, rest=rest)
+    if verb != "pause":
+        return Command(verb, target=target, rest=rest)
+    duration, reason, problem = _split_duration(rest)
+    if problem:
+        return Command(verb, problem=problem)
+    return Command(verb, target=target, rest=reason, duration=duration)
+
+
+def _split_duration(text: str) -> tuple[timedelta | None, str, str]:
+    """(duration, reason, problem): `for 30m …` first, or `--for 30m` anywhere."""
+    flag = _FOR_FLAG.search(text)
+    if flag:
+        duration = parse_duration(flag.group(1))
+        if duration is None:
+            return None, "", f"`--for {flag.group(1)[:20]}` is not a duration; try `--for 30m`."
+        return duration, (text[: flag.start()] + " " + text[flag.end() :]).strip(), ""
+    words = text.split(maxsplit=2)
+    if len(words) >= 2 and words[0].lower() == "for":
+        duration = parse_duration(words[1])
+        if duration is not None:  # else "for" just starts the reason: "for the incident"
+            return duration, words[2].strip() if len(words) > 2 else "", ""
+    return None, text, ""
 
 
 def _split_target(text: str) -> tuple[str, str, str]:
@@ -72,6 +97,7 @@ def _first_word(text: str) -> tuple[str, str]:
     return parts[0], (parts[1].strip() if len(parts) > 1 else "")
 
 
+_FOR_FLAG = re.compile(r"(?:^|\s)--for(?:\s+|=)(\S*)")
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]+)$")
 _GROUP = re.compile(r"^<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>$|^(S[A-Z0-9]+)$")
 _LIMIT = re.compile(r"(?:^|\s)--limit(?:\s+|=)(\S*)")

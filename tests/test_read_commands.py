@@ -25,7 +25,7 @@ def test_help_shows_usage_and_the_callers_role(
     unknown = sender.command(VIEWER, "frobnicate now")
     stranger = sender.command("U0NOBODY", "help")
 
-    assert "`/convoy pause <endpoint> [reason…]`" in reply_to(slack, empty.token)[0]
+    assert "`/convoy pause <endpoint> [for 30m] [reason…]`" in reply_to(slack, empty.token)[0]
     assert "Your role: *viewer*" in reply_to(slack, empty.token)[0]
     assert "Unknown command `frobnicate`" in reply_to(slack, unknown.token)[0]
     assert "Your role: *none*" in reply_to(slack, stranger.token)[0]

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.durations import parse_duration
 from handlers.parsing import Command, parse
 from tests.slack_requests import slack_escape
 
@@ -59,7 +60,12 @@ def test_parse_never_raises(text: str) -> None:
 names = st.text(
     st.characters(blacklist_characters='"\u201c\u201d', blacklist_categories=["Cs"]), min_size=1
 ).filter(lambda name: name.strip() == name and name != "")
-reasons = st.text(st.characters(blacklist_categories=["Cs"])).map(str.strip)
+reasons = (
+    st.text(st.characters(blacklist_categories=["Cs"]))
+    .map(str.strip)
+    # `for 30m …` and `--for 30m` make a timed pause; tested on their own below
+    .filter(lambda r: "--for" not in r and parse_duration(r[4:].split(" ")[0]) is None)
+)
 
 
 @given(names, reasons)
@@ -67,3 +73,26 @@ def test_quoted_name_and_reason_round_trip(name: str, reason: str) -> None:
     """Whatever the name and reason, Slack's escaped text parses back to exactly them."""
     command = parse(slack_escape(f'pause "{name}" {reason}'))
     assert command == Command("pause", name, reason)
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "reason", "minutes"),
+    [
+        ("pause x for 30m bad stuff", "x", "bad stuff", 30),
+        ("pause x --for 2h bad", "x", "bad", 120),
+        ("pause x bad --for=90s", "x", "bad", 1.5),
+        ('pause "A B" for 1h30m', "A B", "", 90),
+        ("pause x for the incident", "x", "for the incident", None),
+    ],
+)
+def test_timed_pause(text: str, target: str, reason: str, minutes: float | None) -> None:
+    """`for 30m` right after the endpoint, or `--for 30m` anywhere, is the pause's length."""
+    command = parse(text)
+    assert (command.target, command.rest) == (target, reason)
+    expected = None if minutes is None else minutes * 60
+    assert (command.duration.total_seconds() if command.duration else None) == expected
+
+
+def test_bad_duration_flag_is_a_problem() -> None:
+    """`--for soon` is refused rather than guessed."""
+    assert "is not a duration" in parse("pause x --for soon").problem

@@ -1,0 +1,244 @@
+"""Holds: the bot's record of each pause it made, and the Redis timers that end them.
+
+A hold has its own id. A timer names the hold it belongs to, so a timer left over from an
+earlier pause never resumes a later one. Due timers are claimed with ZREM: of several
+replicas polling at once, exactly one removes (and so runs) each timer.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel
+from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
+
+from bot import redis_keys
+from bot.errors import AccessStoreUnavailable, AlreadyHandled, InvalidInput
+
+# KEYS: hold hash, timers, reminders. ARGV: hold id, expected due (epoch), new due, new remind.
+# Moves the timer only if the hold and its due time are what the clicker saw.
+_EXTEND = """
+if redis.call('HGET', KEYS[1], 'hold_id') ~= ARGV[1] then return 'gone' end
+if redis.call('HGET', KEYS[1], 'resume_at') ~= ARGV[2] then return 'moved' end
+local member = redis.call('HGET', KEYS[1], 'timer')
+if redis.call('ZSCORE', KEYS[2], member) == false then return 'gone' end
+redis.call('HSET', KEYS[1], 'resume_at', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[3], member)
+redis.call('ZADD', KEYS[3], ARGV[4], member)
+return 'extended'
+"""
+
+# KEYS: hold hash, timers, reminders. ARGV: hold id. Cancels the hold's timer, once.
+_KEEP = """
+if redis.call('HGET', KEYS[1], 'hold_id') ~= ARGV[1] then return 'gone' end
+local member = redis.call('HGET', KEYS[1], 'timer')
+if not member or redis.call('ZREM', KEYS[2], member) == 0 then return 'gone' end
+redis.call('ZREM', KEYS[3], member)
+redis.call('HSET', KEYS[1], 'resume_at', '')
+return 'kept'
+"""
+
+
+class Hold(BaseModel):
+    """One pause the bot made; `resume_at` empty when it has no timer."""
+
+    hold_id: str
+    project: str
+    uid: str
+    name: str
+    actor: str
+    approver: str = ""
+    reason: str = ""
+    paused_at: str  # epoch seconds
+    resume_at: str = ""  # epoch seconds, or "" without a timer
+    updated_at: str = ""  # Convoy's updated_at right after the pause: later edits show here
+    channel_id: str = ""
+    message_ts: str = ""
+    timer: str = ""  # the member in the timer sets
+
+    @property
+    def paused_since(self) -> datetime:
+        return datetime.fromtimestamp(float(self.paused_at), UTC)
+
+    @property
+    def resumes_at(self) -> datetime | None:
+        return datetime.fromtimestamp(float(self.resume_at), UTC) if self.resume_at else None
+
+
+def member(project: str, uid: str, hold_id: str) -> str:
+    return f"{project}|{uid}|{hold_id}"
+
+
+def parse_member(value: str) -> tuple[str, str, str]:
+    project, uid, hold_id = value.split("|", 2)
+    return project, uid, hold_id
+
+
+def _epoch(moment: datetime) -> str:
+    return f"{moment.timestamp():.3f}"
+
+
+class HoldStore:
+    """Records holds, schedules and moves their timers, and claims due ones."""
+
+    def __init__(self, redis: aioredis.Redis, reminder_lead: timedelta) -> None:
+        self._redis = redis
+        self.reminder_lead = reminder_lead
+        self._extend = redis.register_script(_EXTEND)
+        self._keep = redis.register_script(_KEEP)
+
+    async def record(
+        self,
+        *,
+        project: str,
+        uid: str,
+        name: str,
+        actor: str,
+        reason: str,
+        now: datetime,
+        duration: timedelta | None,
+        updated_at: str,
+        approver: str = "",
+    ) -> Hold:
+        """A new hold replaces any earlier one of the endpoint (and so orphans its timer)."""
+        hold_id = secrets.token_urlsafe(9)
+        due = now + duration if duration else None
+        hold = Hold(
+            hold_id=hold_id,
+            project=project,
+            uid=uid,
+            name=name,
+            actor=actor,
+            approver=approver,
+            reason=reason[:500],
+            paused_at=_epoch(now),
+            resume_at=_epoch(due) if due else "",
+            updated_at=updated_at,
+            timer=member(project, uid, hold_id) if due else "",
+        )
+        key = redis_keys.hold(project, uid)
+        fields: dict[FieldT, EncodableT] = {k: v for k, v in hold.model_dump().items()}
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(key)
+                pipe.hset(key, mapping=fields)
+                pipe.sadd(redis_keys.holds_index(), f"{project}|{uid}")
+                if due is not None:
+                    pipe.zadd(redis_keys.resume_timers(), {hold.timer: due.timestamp()})
+                    remind = max(now, due - self.reminder_lead)
+                    if due - self.reminder_lead > now:
+                        pipe.zadd(redis_keys.resume_reminders(), {hold.timer: remind.timestamp()})
+                await pipe.execute()
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+        return hold
+
+    async def get(self, project: str, uid: str) -> Hold | None:
+        try:
+            fields = await self._redis.hgetall(redis_keys.hold(project, uid))
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+        return Hold.model_validate(fields) if fields else None
+
+    async def attach_message(self, hold: Hold, channel_id: str, message_ts: str) -> None:
+        """Where the pause was announced: reminders go in its thread."""
+        try:
+            await self._redis.hset(
+                redis_keys.hold(hold.project, hold.uid),
+                mapping={"channel_id": channel_id, "message_ts": message_ts},
+            )
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+
+    async def release(self, project: str, uid: str, hold_id: str | None = None) -> Hold | None:
+        """End the hold (the endpoint was resumed): its timer and reminder go too."""
+        hold = await self.get(project, uid)
+        if hold is None or (hold_id is not None and hold.hold_id != hold_id):
+            return None
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(redis_keys.hold(project, uid))
+                pipe.srem(redis_keys.holds_index(), f"{project}|{uid}")
+                if hold.timer:
+                    pipe.zrem(redis_keys.resume_timers(), hold.timer)
+                    pipe.zrem(redis_keys.resume_reminders(), hold.timer)
+                await pipe.execute()
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+        return hold
+
+    async def extend(self, hold: Hold, seen_due: str, by: timedelta, now: datetime) -> datetime:
+        """Move the timer by `by`, if nobody moved or cancelled it since the clicker looked."""
+        if not hold.resume_at:
+            raise InvalidInput("This pause has no auto-resume to extend.")
+        due = float(seen_due) + by.total_seconds()
+        remind = max(now.timestamp(), due - self.reminder_lead.total_seconds())
+        keys = self._keys(hold)
+        try:
+            verdict = await self._extend(
+                keys=keys, args=[hold.hold_id, seen_due, f"{due:.3f}", remind]
+            )
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+        verdict = verdict.decode() if isinstance(verdict, bytes) else str(verdict)
+        if verdict == "moved":
+            raise AlreadyHandled("The auto-resume time was already changed.", "")
+        if verdict != "extended":
+            raise InvalidInput("This pause has no auto-resume any more. Nothing was changed.")
+        return datetime.fromtimestamp(due, UTC)
+
+    async def keep(self, hold: Hold) -> None:
+        """Cancel the timer: the endpoint stays paused until someone resumes it."""
+        try:
+            verdict = await self._keep(keys=self._keys(hold), args=[hold.hold_id])
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+        verdict = verdict.decode() if isinstance(verdict, bytes) else str(verdict)
+        if verdict != "kept":
+            raise AlreadyHandled("This pause has no auto-resume any more.", "")
+
+    def _keys(self, hold: Hold) -> list[str]:
+        return [
+            redis_keys.hold(hold.project, hold.uid),
+            redis_keys.resume_timers(),
+            redis_keys.resume_reminders(),
+        ]
+
+    async def claim_due(self, which: str, now: datetime, batch: int = 20) -> list[str]:
+        """Members whose time has come, each returned to exactly one caller across replicas."""
+        key = redis_keys.resume_timers() if which == "timers" else redis_keys.resume_reminders()
+        try:
+            due = await self._redis.zrangebyscore(key, "-inf", now.timestamp(), start=0, num=batch)
+            claimed = []
+            for value in due:
+                text = value.decode() if isinstance(value, bytes) else str(value)
+                if await self._redis.zrem(key, text):  # only one replica's ZREM removes it
+                    claimed.append(text)
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+        return claimed
+
+    async def reschedule(self, timer: str, when: datetime) -> None:
+        """Put a claimed timer back (its run failed); its hold decides later if it still counts."""
+        try:
+            await self._redis.zadd(redis_keys.resume_timers(), {timer: when.timestamp()})
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+
+    async def all(self) -> list[Hold]:
+        """Every hold, oldest pause first."""
+        try:
+            entries = await self._redis.smembers(redis_keys.holds_index())
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for entry in entries:
+                    text = entry.decode() if isinstance(entry, bytes) else str(entry)
+                    project, uid = text.split("|", 1)
+                    pipe.hgetall(redis_keys.hold(project, uid))
+                tables = await pipe.execute()
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
+        holds = [Hold.model_validate(t) for t in tables if t]
+        return sorted(holds, key=lambda h: float(h.paused_at))

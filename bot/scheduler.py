@@ -1,0 +1,73 @@
+"""The background loop every replica runs: due auto-resumes and reminders, each exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from bot.errors import BotError
+from bot.holds import Hold
+from bot.operations import AutoResume, Operations
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_FAILURE = timedelta(minutes=1)
+
+
+class Scheduler:
+    """Claims due timers from Redis (so one replica runs each) and hands results to callbacks."""
+
+    def __init__(
+        self,
+        operations: Operations,
+        *,
+        on_resumed: Callable[[AutoResume], Awaitable[None]],
+        on_reminder: Callable[[Hold], Awaitable[None]],
+        interval_seconds: float,
+    ) -> None:
+        self._operations = operations
+        self._on_resumed = on_resumed
+        self._on_reminder = on_reminder
+        self._interval = interval_seconds
+
+    async def tick(self) -> int:
+        """Run everything due now; returns how many timers and reminders this replica ran."""
+        holds = self._operations.holds
+        now = self._operations.clock.now()
+        ran = 0
+        for reminder in await holds.claim_due("reminders", now):
+            hold = await self._operations.due_reminder(reminder)
+            if hold is not None:
+                await self._guard(self._on_reminder(hold), "reminder")
+                ran += 1
+        for timer in await holds.claim_due("timers", now):
+            ran += 1
+            try:
+                result = await self._operations.auto_resume(timer)
+            except BotError as exc:
+                # Claimed but not done (Convoy or the lock said no): try again a bit later.
+                logger.warning("auto-resume failed, retrying in a minute: %s", exc.message)
+                await holds.reschedule(timer, now + RETRY_AFTER_FAILURE)
+                continue
+            await self._guard(self._on_resumed(result), "auto-resume report")
+        return ran
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick every interval until stop is set; a failing tick is logged, never fatal."""
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except BotError as exc:
+                logger.warning("scheduler tick failed: %s", exc.message)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self._interval)
+
+    @staticmethod
+    async def _guard(work: Awaitable[None], what: str) -> None:
+        try:
+            await work
+        except Exception as exc:  # noqa: BLE001  # a failed post must not stop other timers
+            logger.error("%s failed: %s", what, type(exc).__name__)
