@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -70,6 +70,9 @@ def convoy_time(moment: datetime) -> str:
 
 
 def _delivery_filter(uid: str, status: str, start: datetime, end: datetime) -> dict[str, str | int]:
+    # Convoy compares whole seconds: round the window outwards so its edges are counted.
+    if end.microsecond:
+        end = end.replace(microsecond=0) + timedelta(seconds=1)
     return {
         "endpointId": uid,
         "status": status,

@@ -578,8 +578,10 @@ class Operations:
         """The hold a due reminder is about, if that timer still stands."""
         project, uid, hold_id = parse_member(timer)
         hold = await self.holds.get(project, uid)
-        if hold is None or hold.hold_id != hold_id or not hold.resume_at:
+        if hold is None or hold.hold_id != hold_id or hold.resumes_at is None:
             return None
+        if hold.resumes_at <= self.clock.now():
+            return None  # overdue: the auto-resume itself is about to say what happened
         return hold
 
     async def extend_pause(

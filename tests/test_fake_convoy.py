@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -439,3 +440,243 @@ def test_a_request_the_spec_rejects_is_a_contract_error(
 
     assert len(errors) == 2
     assert all("GET" in error for error in errors)
+
+
+# --- event deliveries ---------------------------------------------------------------------------
+
+NOON = datetime(2025, 3, 10, 12, 0, 0, tzinfo=UTC)
+
+
+def go_date(moment: datetime) -> str:
+    """Convoy's query layout, Go's 2006-01-02T15:04:05 (UTC, no zone)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def window(start: datetime, end: datetime) -> dict[str, str]:
+    return {"startDate": go_date(start), "endDate": go_date(end)}
+
+
+def test_deliveries_filter_by_endpoint_status_and_inclusive_date_window(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """endpointId+status+[startDate, endDate] select deliveries newest first, both bounds kept."""
+    a, b = fake.add_endpoint("orders")["uid"], fake.add_endpoint("billing")["uid"]
+    one_hour = timedelta(hours=1)
+    at_start = fake.add_event_delivery(a, created_at=NOON)["uid"]
+    inside = fake.add_event_delivery(a, created_at=NOON + one_hour / 2)["uid"]
+    at_end = fake.add_event_delivery(a, created_at=NOON + one_hour)["uid"]
+    # Convoy compares with whole seconds (`.Unix()`), so half a second past endDate is out.
+    fake.add_event_delivery(a, created_at=NOON + one_hour + timedelta(milliseconds=500))
+    fake.add_event_delivery(a, created_at=NOON - timedelta(seconds=1))
+    fake.add_event_delivery(a, status="Success", created_at=NOON + one_hour / 2)
+    fake.add_event_delivery(b, created_at=NOON + one_hour / 2)
+
+    response = client.get(
+        "/eventdeliveries",
+        params={"endpointId": a, "status": "Discarded", **window(NOON, NOON + one_hour)},
+    )
+
+    assert response.status_code == 200
+    page = data(response)
+    assert [d["uid"] for d in page["content"]] == [at_end, inside, at_start]
+    assert {(d["endpoint_id"], d["status"]) for d in page["content"]} == {(a, "Discarded")}
+    assert page["content"][0]["endpoint_metadata"]["name"] == "orders"
+    assert page["pagination"]["has_next_page"] is False
+    assert fake.requests[-1].operation == "deliveries"
+    assert fake.contract_errors == []
+
+
+def test_deliveries_page_45_newest_first_with_a_cursor_on_the_last_page(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """45 deliveries at perPage=20 come as 20+20+5, newest first, like the endpoint list."""
+    uid = fake.add_endpoint("orders")["uid"]
+    added = [
+        fake.add_event_delivery(uid, created_at=NOON + timedelta(seconds=n))["uid"]
+        for n in range(45)
+    ]
+    params: dict[str, str | int] = {
+        "endpointId": uid,
+        "perPage": 20,
+        **window(NOON, NOON + timedelta(minutes=1)),
+    }
+    pages = []
+    for _ in range(3):
+        page = data(client.get("/eventdeliveries", params=params))
+        pages.append(page)
+        params = {
+            **params,
+            "direction": "next",
+            "next_page_cursor": page["pagination"]["next_page_cursor"],
+        }
+
+    assert [len(p["content"]) for p in pages] == [20, 20, 5]
+    assert [p["pagination"]["has_next_page"] for p in pages] == [True, True, False]
+    assert [p["pagination"]["has_prev_page"] for p in pages] == [False, True, True]
+    assert pages[-1]["pagination"]["next_page_cursor"] != ""
+    assert [d["uid"] for p in pages for d in p["content"]] == list(reversed(added))
+    assert fake.contract_errors == []
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (
+            {"startDate": "2025-03-10T12:00:00Z"},
+            "please specify a startDate in the format 2006-01-02T15:04:05",
+        ),
+        (
+            {"startDate": "2025-03-10"},
+            "please specify a startDate in the format 2006-01-02T15:04:05",
+        ),
+        (
+            {"endDate": "2025-02-30T12:00:00"},
+            "please specify a correct endDate in the format 2006-01-02T15:04:05 or none at all",
+        ),
+        (
+            {"startDate": "2025-03-10T12:00:01", "endDate": "2025-03-10T12:00:00"},
+            "startDate cannot be greater than endDate",
+        ),
+    ],
+)
+def test_bad_dates_are_400_with_convoys_message_for_list_and_batchretry(
+    fake: FakeConvoy, client: httpx.Client, params: dict[str, str], message: str
+) -> None:
+    """A date not in Go's layout (a zone, no time, no such day) or a reversed window is a 400."""
+    uid = fake.add_endpoint("orders")["uid"]
+    delivery = fake.add_event_delivery(uid, created_at=NOON)
+
+    listed = client.get("/eventdeliveries", params=params)
+    retried = client.post("/eventdeliveries/batchretry", params=params)
+
+    assert (listed.status_code, retried.status_code) == (400, 400)
+    assert error_message(listed) == error_message(retried) == message
+    assert fake.event_deliveries() == [delivery]
+    assert fake.contract_errors == []
+
+
+def test_batchretry_schedules_exactly_the_matching_deliveries(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """POST /batchretry sets matching deliveries to Scheduled with a newer updated_at, no others."""
+    a, b = fake.add_endpoint("orders")["uid"], fake.add_endpoint("billing")["uid"]
+    matching = {
+        fake.add_event_delivery(a, created_at=NOON)["uid"],
+        fake.add_event_delivery(a, created_at=NOON + timedelta(minutes=5))["uid"],
+    }
+    fake.add_event_delivery(a, created_at=NOON - timedelta(days=1))
+    fake.add_event_delivery(a, status="Failure", created_at=NOON)
+    fake.add_event_delivery(b, created_at=NOON)
+    before = {d["uid"]: d for d in fake.event_deliveries()}
+
+    response = client.post(
+        "/eventdeliveries/batchretry",
+        params={"endpointId": a, "status": "Discarded", **window(NOON, NOON + timedelta(hours=1))},
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"status": True, "message": "Batch retry processing", "data": None}
+    after = {d["uid"]: d for d in fake.event_deliveries()}
+    for uid, delivery in after.items():
+        if uid in matching:
+            assert delivery["status"] == "Scheduled"
+            assert delivery["updated_at"] > before[uid]["updated_at"]
+        else:
+            assert delivery == before[uid]
+    assert fake.requests[-1].operation == "batchretry"
+    assert fake.contract_errors == []
+
+
+def test_repeated_endpoint_id_and_status_params_each_widen_the_filter(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """endpointId=a&endpointId=b and status=X&status=Y match any of the values given."""
+    a, b, c = (fake.add_endpoint(name)["uid"] for name in ("orders", "billing", "search"))
+    wanted = set()
+    for uid in (a, b, c):
+        for status in ("Discarded", "Failure", "Success"):
+            added = fake.add_event_delivery(uid, status=status, created_at=NOON)
+            if uid in {a, b} and status in {"Discarded", "Failure"}:
+                wanted.add(added["uid"])
+    params = [
+        ("endpointId", a),
+        ("endpointId", b),
+        ("status", "Discarded"),
+        ("status", "Failure"),
+        *window(NOON, NOON).items(),
+    ]
+
+    page = data(client.get("/eventdeliveries", params=params))
+    retried = client.post("/eventdeliveries/batchretry", params=params)
+
+    assert {d["uid"] for d in page["content"]} == wanted
+    assert fake.requests[0].query["endpointId"] == [a, b]
+    assert fake.requests[0].query["status"] == ["Discarded", "Failure"]
+    assert retried.status_code == 200
+    scheduled = {d["uid"] for d in fake.event_deliveries() if d["status"] == "Scheduled"}
+    assert scheduled == wanted
+    assert fake.contract_errors == []
+
+
+def test_without_start_date_convoy_looks_back_seven_days_not_to_the_epoch(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """No startDate means midnight seven days ago (today's Convoy), so older deliveries hide."""
+    uid = fake.add_endpoint("orders")["uid"]
+    now = datetime.now(UTC)
+    recent = fake.add_event_delivery(uid, created_at=now - timedelta(days=2))["uid"]
+    old = fake.add_event_delivery(uid, created_at=now - timedelta(days=9))["uid"]
+
+    defaulted = data(client.get("/eventdeliveries", params={"endpointId": uid}))
+    explicit = data(
+        client.get(
+            "/eventdeliveries",
+            params={"endpointId": uid, "startDate": go_date(now - timedelta(days=10))},
+        )
+    )
+
+    assert [d["uid"] for d in defaulted["content"]] == [recent]
+    assert [d["uid"] for d in explicit["content"]] == [recent, old]
+    assert fake.contract_errors == []
+
+
+def test_delivery_faults_reset_and_test_facing_api(fake: FakeConvoy, client: httpx.Client) -> None:
+    """Faults apply to the delivery operations and change nothing; reset forgets deliveries."""
+    uid = fake.add_endpoint("orders")["uid"]
+    delivery = fake.add_event_delivery(uid, created_at=NOON, uid="01DELIVERYFAKE00000000000A")
+    fake.set_fault("deliveries", status=503, times=1)
+    fake.set_fault("batchretry", status=429, retry_after=3, times=1)
+
+    listed = client.get("/eventdeliveries", params=window(NOON, NOON))
+    retried = client.post("/eventdeliveries/batchretry", params=window(NOON, NOON))
+
+    assert (listed.status_code, retried.status_code) == (503, 429)
+    assert fake.event_deliveries(uid) == [delivery]
+    assert delivery["uid"] == "01DELIVERYFAKE00000000000A"
+    assert (delivery["status"], delivery["created_at"]) == (
+        "Discarded",
+        "2025-03-10T12:00:00.000000Z",
+    )
+    assert fake.event_deliveries("01OTHERENDPOINT0000000000") == []
+    with pytest.raises(ValueError, match="status must be one of"):
+        fake.add_event_delivery(uid, status="discarded")
+    fake.reset()
+    assert fake.event_deliveries() == []
+
+
+def test_validator_checks_every_delivery_in_a_list_response() -> None:
+    """The contract check reaches list items: a status outside EventDeliveryStatus is reported."""
+    request = ContractRequest(
+        "GET", f"/api/v1/projects/{PROJECT}/eventdeliveries", headers={"Authorization": "Bearer k"}
+    )
+
+    def errors_for(status: str) -> list[str]:
+        body = {
+            "status": True,
+            "message": "ok",
+            "data": {"content": [{"uid": "01X", "status": status}], "pagination": None},
+        }
+        return response_errors(request, ContractResponse(200, json.dumps(body).encode(), JSON))
+
+    assert errors_for("Discarded") == []
+    assert any("/data/content/0/status" in e for e in errors_for("discarded"))

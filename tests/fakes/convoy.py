@@ -1,4 +1,5 @@
-"""A fake of Convoy's endpoint API (get, list, pause toggle, activate) that keeps to its spec."""
+"""A fake of Convoy's endpoint API (get, list, pause toggle, activate) and event-delivery API
+(list, batch retry) that keeps to its spec."""
 
 from __future__ import annotations
 
@@ -27,16 +28,41 @@ from tests.fakes.openapi_contract import (
     response_errors,
 )
 
-OPERATIONS = frozenset({"get", "list", "pause", "activate"})
+OPERATIONS = frozenset({"get", "list", "pause", "activate", "deliveries", "batchretry"})
 STATUSES = frozenset({"active", "paused", "inactive"})
 DEFAULT_PER_PAGE = 20
 
+# `datastore.EventDeliveryStatus` in the spec (its enum also admits "", which no delivery has).
+DELIVERY_STATUSES = frozenset(
+    {"Scheduled", "Processing", "Discarded", "Failure", "Success", "Retry"}
+)
+# Convoy's requeueEventDelivery (services/) sets a retried delivery to ScheduledEventStatus.
+RETRIED_STATUS = "Scheduled"
+# api/handlers/event_delivery.go, BatchRetryEventDelivery: the batch runs as a background job and
+# the handler answers 200 with this message and `data: null` (older releases answered
+# "%d successful, %d failed"; ForceResendEventDeliveries still does).
+BATCH_RETRY_MESSAGE = "Batch retry processing"
+# api/models getSearchParams: dates are parsed with Go's time.Parse and this layout (no zone, so
+# UTC), then turned into whole Unix seconds.
+GO_DATE_LAYOUT = "2006-01-02T15:04:05"
+BAD_START_DATE_MESSAGE = f"please specify a startDate in the format {GO_DATE_LAYOUT}"
+BAD_END_DATE_MESSAGE = (
+    f"please specify a correct endDate in the format {GO_DATE_LAYOUT} or none at all"
+)
+START_AFTER_END_MESSAGE = "startDate cannot be greater than endDate"
+# Without startDate, Convoy's getSearchParams starts at midnight seven days ago (server time, UTC
+# here); older releases started at the Unix epoch.
+DEFAULT_START_DAYS = 7
+
 _PROJECT = r"^/api/v1/projects/(?P<project>[^/]+)/endpoints"
+_DELIVERIES = r"^/api/v1/projects/(?P<project>[^/]+)/eventdeliveries"
 _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(_PROJECT + r"$"), "list"),
     ("GET", re.compile(_PROJECT + r"/(?P<uid>[^/]+)$"), "get"),
     ("PUT", re.compile(_PROJECT + r"/(?P<uid>[^/]+)/pause$"), "pause"),
     ("POST", re.compile(_PROJECT + r"/(?P<uid>[^/]+)/activate$"), "activate"),
+    ("GET", re.compile(_DELIVERIES + r"$"), "deliveries"),
+    ("POST", re.compile(_DELIVERIES + r"/batchretry$"), "batchretry"),
 )
 # Spec paths that the `{endpointID}` pattern above would otherwise swallow.
 _LITERAL_ENDPOINT_PATHS = frozenset({"period-failure-rates", "oauth2"})
@@ -60,7 +86,8 @@ class RecordedRequest:
     query: dict[str, list[str]]
     headers: dict[str, str]  # lower-case names
     body: bytes
-    operation: str  # "get" | "list" | "pause" | "activate" | "other"
+    # "get" | "list" | "pause" | "activate" | "deliveries" | "batchretry" | "other"
+    operation: str
     endpoint_uid: str | None
 
 
@@ -118,6 +145,75 @@ def _ilike(pattern: str, text: str) -> bool:
     return re.fullmatch("".join(regex), text, re.IGNORECASE | re.DOTALL) is not None
 
 
+# What Go's time.Parse accepts for "2006-01-02T15:04:05": a four-digit year, two-digit month, day,
+# minute and second, a one- or two-digit hour, and (when parsing only) a fractional second that the
+# layout does not mention. Anything after that, a zone included, is "extra text" and an error.
+_GO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{1,2}):(\d{2}):(\d{2})(?:[.,]\d+)?")
+
+
+def _parse_go_date(text: str) -> datetime | None:
+    """`text` in Convoy's query layout as a UTC moment in whole seconds; None if Go rejects it."""
+    match = _GO_DATE.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        # The fraction is dropped: Convoy keeps only `.Unix()` seconds of the parsed time.
+        year, month, day, hour, minute, second = (int(part) for part in match.groups())
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:  # month, day, hour, minute or second out of range, as Go reports too
+        return None
+
+
+def _paginate(
+    rows: list[dict[str, Any]], query: dict[str, list[str]]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One page of `rows` ordered by uid, as Convoy pages by id, and its pagination data."""
+
+    def first(name: str) -> str:
+        return query.get(name, [""])[0]
+
+    try:
+        per_page = int(first("perPage"))
+    except ValueError:
+        per_page = DEFAULT_PER_PAGE
+    if per_page < 1:
+        per_page = DEFAULT_PER_PAGE
+    descending = first("sort").upper() != "ASC"
+    matching = sorted(rows, key=lambda row: str(row["uid"]), reverse=descending)
+    uids = [str(row["uid"]) for row in matching]
+
+    def first_not_before(cursor: str) -> int:
+        # Cursors compare as ids do in Convoy's SQL (`id <= cursor` when descending), so a
+        # cursor needs no lookup and one for a since-deleted row still works.
+        return next(
+            (i for i, uid in enumerate(uids) if (uid <= cursor if descending else uid >= cursor)),
+            len(uids),
+        )
+
+    if first("direction") == "prev" and first("prev_page_cursor"):
+        end = first_not_before(first("prev_page_cursor"))
+        start = max(0, end - per_page)
+    else:
+        cursor = first("next_page_cursor")
+        start = first_not_before(cursor) if cursor else 0
+        end = min(len(matching), start + per_page)
+    page = matching[start:end]
+    # Like Convoy, look at one row past the page to learn whether a next page exists.
+    window_uids = uids[start : end + 1]
+    pagination = {
+        "per_page": per_page,
+        "has_next_page": end < len(matching),
+        "has_prev_page": start > 0,
+        # Convoy's PaginationData.Build: prev = first row fetched, next = last row fetched
+        # (the extra row when there is one), and only when more than one row came back.
+        # So the next cursor is filled in on the last page too; clients must stop on
+        # has_next_page == false, or they fetch the last row again and then start over.
+        "prev_page_cursor": window_uids[0] if window_uids else "",
+        "next_page_cursor": window_uids[-1] if len(window_uids) > 1 else "",
+    }
+    return page, pagination
+
+
 class FakeConvoy:
     """Convoy's endpoint API for one project under /api; tests read its state from any thread."""
 
@@ -126,6 +222,8 @@ class FakeConvoy:
         self.api_key = api_key
         self._lock = threading.Lock()
         self._endpoints: dict[str, dict[str, Any]] = {}
+        self._deliveries: dict[str, dict[str, Any]] = {}
+        self._ulid_sequence = 0
         self._requests: list[RecordedRequest] = []
         self._faults: dict[str, _Fault] = {}
         self._contract_errors: list[str] = []
@@ -262,6 +360,94 @@ class FakeConvoy:
         with self._lock:
             self._set_status(self._stored(uid), status)
 
+    def add_event_delivery(
+        self,
+        endpoint_uid: str,
+        *,
+        status: str = "Discarded",
+        created_at: datetime | None = None,
+        uid: str | None = None,
+        event_type: str = "invoice.paid",
+    ) -> dict[str, Any]:
+        """Store an event delivery to `endpoint_uid`; return it as Convoy's list would show it.
+
+        `created_at` defaults to now; a naive datetime is taken as UTC. The uid (a ULID made from
+        `created_at` unless given) is what lists sort and page by, as Convoy orders by id. The
+        endpoint need not exist: Convoy keeps deliveries of deleted endpoints and its list joins
+        them with empty metadata.
+        """
+        if status not in DELIVERY_STATUSES:
+            raise ValueError(f"status must be one of {sorted(DELIVERY_STATUSES)}, not {status!r}")
+        if created_at is None:
+            moment = None
+        elif created_at.tzinfo is None:
+            moment = created_at.replace(tzinfo=UTC)
+        else:
+            moment = created_at.astimezone(UTC)
+        with self._lock:
+            if moment is None:
+                moment = datetime.now(UTC)
+                uid = uid or self._new_ulid()
+            else:
+                uid = uid or self._ulid_at(int(moment.timestamp() * 1000))
+            if uid in self._deliveries:
+                raise ValueError(f"event delivery {uid!r} already exists")
+            endpoint = self._endpoints.get(endpoint_uid)
+            created = _timestamp(moment)
+            event_id = self._ulid_at(int(moment.timestamp() * 1000))
+            retry_limit = 3
+            delivery = {
+                "uid": uid,
+                "project_id": self.project_id,
+                "event_id": event_id,
+                "endpoint_id": endpoint_uid,
+                "device_id": "",
+                "subscription_id": f"sub-{endpoint_uid}",
+                "headers": {"X-Convoy-Event-Type": [event_type]},
+                "url_query_params": "",
+                "idempotency_key": "",
+                "latency": "",
+                "latency_seconds": 0.0 if status in {"Scheduled", "Discarded"} else 0.25,
+                "event_type": event_type,
+                "target_url": endpoint["url"] if endpoint is not None else "",
+                "delivery_mode": "at_least_once",
+                "status": status,
+                "metadata": {
+                    "data": {"event": event_type},
+                    "raw": json.dumps({"event": event_type}),
+                    "strategy": "linear",
+                    "next_send_time": created,
+                    "num_trials": {"Scheduled": 0, "Discarded": 0, "Failure": retry_limit}.get(
+                        status, 1
+                    ),
+                    "interval_seconds": 10,
+                    "retry_limit": retry_limit,
+                    "max_retry_seconds": 7200,
+                },
+                "cli_metadata": None,
+                "description": "",
+                "acknowledged_at": created,
+                "created_at": created,
+                "updated_at": created,
+                "deleted_at": None,
+                "event_metadata": {"uid": event_id, "event_type": event_type},
+                "source_metadata": {"uid": "", "name": "", "idempotency_keys": []},
+                "device_metadata": {"uid": "", "status": "", "host_name": ""},
+            }
+            self._deliveries[uid] = delivery
+            return self._render_delivery(delivery)
+
+    def event_deliveries(self, endpoint_uid: str | None = None) -> list[dict[str, Any]]:
+        """Every stored delivery (or those to `endpoint_uid`) as it is now, newest first."""
+        with self._lock:
+            return [
+                self._render_delivery(d)
+                for d in sorted(
+                    self._deliveries.values(), key=lambda d: str(d["uid"]), reverse=True
+                )
+                if endpoint_uid is None or d["endpoint_id"] == endpoint_uid
+            ]
+
     @property
     def requests(self) -> list[RecordedRequest]:
         """Every request received, oldest first."""
@@ -308,9 +494,10 @@ class FakeConvoy:
             self._faults.clear()
 
     def reset(self) -> None:
-        """Forget endpoints, requests, faults and contract errors."""
+        """Forget endpoints, event deliveries, requests, faults and contract errors."""
         with self._lock:
             self._endpoints.clear()
+            self._deliveries.clear()
             self._requests.clear()
             self._faults.clear()
             self._contract_errors.clear()
@@ -329,6 +516,13 @@ class FakeConvoy:
         ms = max(time.time_ns() // 1_000_000, self._last_ulid_ms + 1)
         self._last_ulid_ms = ms
         value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+        return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+    def _ulid_at(self, ms: int) -> str:
+        # A ULID for a given moment; a sequence number ahead of the random bits keeps ids made
+        # for the same millisecond in the order they were made.
+        self._ulid_sequence += 1
+        value = (max(ms, 0) << 80) | (self._ulid_sequence << 40) | int.from_bytes(os.urandom(5))
         return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
 
     def _stored(self, uid: str) -> dict[str, Any]:
@@ -359,6 +553,10 @@ class FakeConvoy:
         with self._lock:
             if operation == "list":
                 return self._list(query)
+            if operation == "deliveries":
+                return self._list_deliveries(query)
+            if operation == "batchretry":
+                return self._batch_retry(query)
             assert uid is not None
             endpoint = self._endpoints.get(uid)
             if operation == "get":
@@ -392,63 +590,101 @@ class FakeConvoy:
         def first(name: str) -> str:
             return query.get(name, [""])[0]
 
-        try:
-            per_page = int(first("perPage"))
-        except ValueError:
-            per_page = DEFAULT_PER_PAGE
-        if per_page < 1:
-            per_page = DEFAULT_PER_PAGE
-        descending = first("sort").upper() != "ASC"
         search, owner = first("q"), first("ownerId")
-        matching = sorted(
-            (
+        page, pagination = _paginate(
+            [
                 e
                 for e in self._endpoints.values()
                 if (not search or _ilike(f"%{search}%", e["name"]))
                 and (not owner or e["owner_id"] == owner)
-            ),
-            key=lambda e: str(e["uid"]),
-            reverse=descending,
+            ],
+            query,
         )
-        uids = [str(e["uid"]) for e in matching]
-
-        def first_not_before(cursor: str) -> int:
-            # Cursors compare as ids do in Convoy's SQL (`id <= cursor` when descending), so a
-            # cursor needs no lookup and one for a since-deleted endpoint still works.
-            return next(
-                (
-                    i
-                    for i, uid in enumerate(uids)
-                    if (uid <= cursor if descending else uid >= cursor)
-                ),
-                len(uids),
-            )
-
-        if first("direction") == "prev" and first("prev_page_cursor"):
-            end = first_not_before(first("prev_page_cursor"))
-            start = max(0, end - per_page)
-        else:
-            cursor = first("next_page_cursor")
-            start = first_not_before(cursor) if cursor else 0
-            end = min(len(matching), start + per_page)
-        page = matching[start:end]
-        # Like Convoy, look at one row past the page to learn whether a next page exists.
-        window_uids = uids[start : end + 1]
-        pagination = {
-            "per_page": per_page,
-            "has_next_page": end < len(matching),
-            "has_prev_page": start > 0,
-            # Convoy's PaginationData.Build: prev = first row fetched, next = last row fetched
-            # (the extra row when there is one), and only when more than one row came back.
-            # So the next cursor is filled in on the last page too; clients must stop on
-            # has_next_page == false, or they fetch the last row again and then start over.
-            "prev_page_cursor": window_uids[0] if window_uids else "",
-            "next_page_cursor": window_uids[-1] if len(window_uids) > 1 else "",
-        }
         content = [copy.deepcopy(e) for e in page]
         return _success(
             200, "Endpoints fetched successfully", {"content": content, "pagination": pagination}
         )
+
+    def _render_delivery(self, delivery: dict[str, Any]) -> dict[str, Any]:
+        """A copy of `delivery` with the endpoint columns Convoy's list query joins in."""
+        endpoint = self._endpoints.get(delivery["endpoint_id"]) or {}
+        rendered = copy.deepcopy(delivery)
+        # LEFT JOIN convoy.endpoints ... COALESCE(ep.x, ''): a missing endpoint gives empty strings.
+        rendered["endpoint_metadata"] = {
+            "uid": endpoint.get("uid", ""),
+            "name": endpoint.get("name", ""),
+            "project_id": endpoint.get("project_id", ""),
+            "support_email": endpoint.get("support_email", ""),
+            "url": endpoint.get("url", ""),
+            "owner_id": endpoint.get("owner_id", ""),
+        }
+        return rendered
+
+    def _matching_deliveries(self, query: dict[str, list[str]]) -> list[dict[str, Any]] | _Reply:
+        """The stored deliveries Convoy's QueryListEventDelivery filter selects, or its 400."""
+
+        def first(name: str) -> str:
+            return query.get(name, [""])[0]
+
+        def every(name: str) -> set[str]:
+            return {value for value in query.get(name, []) if value}
+
+        raw_start, raw_end = first("startDate"), first("endDate")
+        now = datetime.now(UTC)
+        if raw_start:
+            start = _parse_go_date(raw_start)
+            if start is None:
+                return _error(400, BAD_START_DATE_MESSAGE)
+        else:
+            start = (now - timedelta(days=DEFAULT_START_DAYS)).replace(
+                hour=0, minute=0, second=0, microsecond=0
+            )
+        if raw_end:
+            end = _parse_go_date(raw_end)
+            if end is None:
+                return _error(400, BAD_END_DATE_MESSAGE)
+        else:
+            # End of today, 23:59:59.999999999, cut to whole seconds by `.Unix()`.
+            end = now.replace(hour=23, minute=59, second=59, microsecond=0)
+        if start > end:
+            return _error(400, START_AFTER_END_MESSAGE)
+        endpoint_ids, statuses = every("endpointId"), every("status")
+        event_id, subscription_id = first("eventId"), first("subscriptionId")
+        # Convoy's Transform reads `eventType`, not the `event_type` its spec documents, so the
+        # documented name filters nothing there and nothing here.
+        event_type = first("eventType")
+        return [
+            d
+            for d in self._deliveries.values()
+            if start <= datetime.fromisoformat(d["created_at"]) <= end
+            and (not endpoint_ids or d["endpoint_id"] in endpoint_ids)
+            and (not statuses or d["status"] in statuses)
+            and (not event_id or d["event_id"] == event_id)
+            and (not subscription_id or d["subscription_id"] == subscription_id)
+            and (not event_type or d["event_type"] == event_type)
+        ]
+
+    def _list_deliveries(self, query: dict[str, list[str]]) -> _Reply:
+        matching = self._matching_deliveries(query)
+        if isinstance(matching, _Reply):
+            return matching
+        page, pagination = _paginate(matching, query)
+        content = [self._render_delivery(d) for d in page]
+        return _success(
+            200,
+            "Event deliveries fetched successfully",
+            {"content": content, "pagination": pagination},
+        )
+
+    def _batch_retry(self, query: dict[str, list[str]]) -> _Reply:
+        # Convoy ignores paging here (the job walks every matching delivery) and requeues each
+        # one; the fake does the job's work at once, so a test sees the outcome immediately.
+        matching = self._matching_deliveries(query)
+        if isinstance(matching, _Reply):
+            return matching
+        for delivery in matching:
+            self._set_status(delivery, RETRIED_STATUS)
+        return _success(200, BATCH_RETRY_MESSAGE, None)
 
     # --- HTTP -------------------------------------------------------------------------------
 

@@ -1,0 +1,467 @@
+"""Timed pauses: the timer in Redis, its buttons, reminders, and the report on resume.
+
+The bots under test run with the real clock, so their own timers (30 minutes away) never
+fire here; due times are reached by scheduler replicas built in this process with a clock
+the test moves, sharing the same Redis, fake Convoy and fake Slack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.app import build_scheduler
+from bot.audit import AuditEntry
+from bot.roles import Role
+from bot.scheduler import Scheduler
+from bot.services import Services, build_services
+from bot.settings import Settings
+from handlers import ids
+from tests.conftest import (
+    ADMIN,
+    BOT_TOKEN,
+    CONVOY_KEY,
+    PROJECT,
+    SIGNING_SECRET,
+    BotProcess,
+    RedisServer,
+    eventually,
+    reply_to,
+)
+from tests.fakes.convoy import FakeConvoy
+from tests.fakes.loopback import LoopbackServer
+from tests.fakes.slack import FakeSlack, SlackCall
+from tests.slack_requests import SlackSender
+
+OPERATOR = "U0OPERATOR"
+
+
+class MovableClock:
+    """A clock the test sets; starts at the real time."""
+
+    def __init__(self) -> None:
+        self.moment = datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, delta: timedelta) -> None:
+        self.moment = datetime.now(UTC) + delta
+
+
+@dataclass
+class Replicas:
+    """Scheduler replicas in this process, as the bot's `serve` would build them."""
+
+    clock: MovableClock
+    schedulers: list[Scheduler]
+
+    async def tick_all(self, at: timedelta) -> int:
+        self.clock.advance(at)
+        return sum(await asyncio.gather(*(s.tick() for s in self.schedulers)))
+
+
+@pytest.fixture
+def replica_settings(
+    redis_server: RedisServer,
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
+    slack_fake: tuple[FakeSlack, LoopbackServer],
+) -> Settings:
+    return Settings(
+        _env_file=None,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=f"{slack_fake[1].url}/api/",
+        convoy_api_url=f"{convoy_fake[1].url}/api",
+        convoy_api_key=CONVOY_KEY,
+        convoy_project_id=PROJECT,
+        redis_url=redis_server.url,
+        convoy_bot_admins=[ADMIN],
+        slack_webhook_url_prefixes=[f"{slack_fake[1].url}/hooks/"],
+    )
+
+
+@asynccontextmanager
+async def replicas(settings: Settings, count: int = 2) -> AsyncIterator[Replicas]:
+    clock = MovableClock()
+    services: list[Services] = [
+        build_services(settings, settings.redis_url or "", clock) for _ in range(count)
+    ]
+    try:
+        yield Replicas(clock, [build_scheduler(s) for s in services])
+    finally:
+        for service in services:
+            await service.aclose()
+
+
+def run_replicas(settings: Settings, *steps: timedelta, count: int = 2) -> list[int]:
+    """Tick every replica at each offset from now; how many timers ran at each."""
+
+    async def scenario() -> list[int]:
+        async with replicas(settings, count) as group:
+            return [await group.tick_all(step) for step in steps]
+
+    return asyncio.run(scenario())
+
+
+@pytest.fixture
+def operator(grant: Callable[..., None]) -> str:
+    grant(OPERATOR, Role.OPERATOR)
+    return OPERATOR
+
+
+def _post_with(slack: FakeSlack, needle: str) -> SlackCall:
+    def find() -> SlackCall | None:
+        return next((c for c in slack.api_calls("chat.postMessage") if needle in c.text), None)
+
+    return eventually(find, what=f"a channel post with {needle!r}")
+
+
+def _button(call: SlackCall, action_id: str) -> dict[str, Any]:
+    for block in call.payload.get("blocks", []):
+        for element in block.get("elements", []):
+            if element.get("action_id") == action_id:
+                return dict(element)
+    raise AssertionError(f"no {action_id} button")
+
+
+def _message(call: SlackCall) -> dict[str, Any]:
+    return {"ts": call.answer["ts"], **call.payload}
+
+
+def _timed_pause(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, user: str = OPERATOR
+) -> tuple[str, SlackCall]:
+    endpoint = convoy.add_endpoint("orders-api", slack_webhook_url=slack.hook())
+    sender.command(user, "pause orders-api for 30m customer fixing their TLS")
+    return str(endpoint["uid"]), _post_with(slack, "was *paused*")
+
+
+def test_timed_pause_announces_time_and_buttons(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, operator: str
+) -> None:
+    """The channel message shows the auto-resume time with Resume now, Extend and Keep."""
+    _, post = _timed_pause(convoy, slack, sender)
+
+    assert "*Auto-resume:*" in post.text
+    assert ", in 30m" in post.text or ", in 29m" in post.text
+    labels = [
+        _button(post, a)["text"]["text"]
+        for a in (ids.RESUME_BUTTON, ids.EXTEND_BUTTON, ids.KEEP_BUTTON)
+    ]
+    assert labels == ["Resume now", "Extend 30m", "Keep paused"]
+    assert "customer fixing their TLS" in post.text
+
+
+def test_too_long_a_pause_is_refused(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, operator: str
+) -> None:
+    """A duration over the maximum (24h) changes nothing and says the limit."""
+    convoy.add_endpoint("orders-api")
+
+    sent = sender.command(operator, "pause orders-api for 25h")
+
+    assert "can last at most 24h" in reply_to(slack, sent.token)[0]
+    assert convoy.writes() == []
+
+
+def test_timer_fires_once_across_two_replicas(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+    replica_settings: Settings,
+    audit_entries: Callable[..., list[AuditEntry]],
+) -> None:
+    """Two replicas ticking at the due time: one activate, one thread post, one audit entry."""
+    uid, post = _timed_pause(convoy, slack, sender)
+
+    ran = run_replicas(replica_settings, timedelta(minutes=31))
+
+    assert ran == [1]
+    assert [w.operation for w in convoy.writes()] == ["pause", "activate"]
+    assert convoy.endpoint(uid)["status"] == "active"
+    (resumed,) = [
+        c for c in slack.api_calls("chat.postMessage") if "resumed automatically" in c.text
+    ]
+    assert resumed.payload["thread_ts"] == post.answer["ts"]
+    assert resumed.payload["reply_broadcast"] is True
+    assert "timed pause by <@U0OPERATOR> ended" in resumed.text
+    assert "Paused for 3" in resumed.text  # 31m by the replicas' clock
+    (entry,) = [e for e in audit_entries() if e.command == "auto-resume"]
+    assert (entry.actor, entry.outcome) == (OPERATOR, "resumed")
+    assert entry.detail == "by the bot on behalf of U0OPERATOR"
+    assert len(slack.webhooks()) == 2
+
+
+def test_restart_between_pause_and_due_time_still_resumes(
+    bot_factory: Callable[..., BotProcess],
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    operator: str,
+    replica_settings: Settings,
+) -> None:
+    """The timer lives in Redis: a bot stopped after the pause does not lose it."""
+    short_lived = bot_factory()
+    sender = SlackSender(short_lived.url, SIGNING_SECRET, slack.url)
+    uid, _ = _timed_pause(convoy, slack, sender)
+    sender.http.close()
+    assert short_lived.stop() == 0
+
+    assert run_replicas(replica_settings, timedelta(minutes=20), timedelta(minutes=31)) == [0, 1]
+    assert convoy.endpoint(uid)["status"] == "active"
+
+
+def test_extend_moves_the_timer_once_per_click(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+    replica_settings: Settings,
+) -> None:
+    """Extend: +30m; a double click on the same message does not add another 30m."""
+    uid, post = _timed_pause(convoy, slack, sender)
+    extend = _button(post, ids.EXTEND_BUTTON)["value"]
+
+    first = sender.click(operator, ids.EXTEND_BUTTON, extend, message=_message(post))
+    update = eventually(lambda: slack.api_calls("chat.update"), what="the update")[0]
+    second = sender.click(operator, ids.EXTEND_BUTTON, extend, message=_message(post))
+
+    assert "extended the pause" in update.text
+    assert "in 1h" in update.text or "in 59m" in update.text
+    assert _button(update, ids.EXTEND_BUTTON)["value"] != extend, (
+        "the new buttons carry the new time"
+    )
+    assert "already changed" in reply_to(slack, second.token)[0]
+    assert slack.replies(first.token) == []
+    assert run_replicas(replica_settings, timedelta(minutes=31), timedelta(minutes=61)) == [0, 1]
+    assert convoy.endpoint(uid)["status"] == "active"
+
+
+def test_keep_paused_cancels_the_timer(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+    replica_settings: Settings,
+) -> None:
+    """Keep paused: no auto-resume ever; the message keeps only its Resume button."""
+    uid, post = _timed_pause(convoy, slack, sender)
+
+    sender.click(
+        operator, ids.KEEP_BUTTON, _button(post, ids.KEEP_BUTTON)["value"], message=_message(post)
+    )
+    update = eventually(lambda: slack.api_calls("chat.update"), what="the update")[0]
+
+    assert "cancelled the auto-resume" in update.text
+    assert _button(update, ids.RESUME_BUTTON)["text"]["text"] == "Resume"
+    assert ids.EXTEND_BUTTON not in json.dumps(update.payload["blocks"])
+    assert run_replicas(replica_settings, timedelta(hours=25)) == [0]
+    assert convoy.endpoint(uid)["status"] == "paused"
+    listing = sender.command(operator, "paused")
+    assert "Auto-resume: none (stays paused" in reply_to(slack, listing.token)[0]
+
+
+def test_timer_buttons_need_an_operator(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+    grant: Callable[..., None],
+) -> None:
+    """A viewer's Extend or Keep click changes nothing."""
+    grant("U0VIEWER", Role.VIEWER)
+    _, post = _timed_pause(convoy, slack, sender)
+
+    extend = sender.click(
+        "U0VIEWER",
+        ids.EXTEND_BUTTON,
+        _button(post, ids.EXTEND_BUTTON)["value"],
+        message=_message(post),
+    )
+    keep = sender.click(
+        "U0VIEWER", ids.KEEP_BUTTON, _button(post, ids.KEEP_BUTTON)["value"], message=_message(post)
+    )
+
+    assert "needs the *requester* role" in reply_to(slack, extend.token)[0]
+    assert "needs the *requester* role" in reply_to(slack, keep.token)[0]
+    assert slack.api_calls("chat.update") == []
+
+
+def test_manual_resume_cancels_the_timer(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+    replica_settings: Settings,
+) -> None:
+    """After `/convoy resume`, the old timer does nothing."""
+    _timed_pause(convoy, slack, sender)
+    sender.command(operator, "resume orders-api receiver is back")
+    _post_with(slack, "was *resumed*")
+
+    assert run_replicas(replica_settings, timedelta(minutes=31)) == [0]
+    assert [w.operation for w in convoy.writes()] == ["pause", "activate"]
+
+
+def test_old_timer_never_resumes_a_new_pause(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+    replica_settings: Settings,
+) -> None:
+    """Resumed outside the bot and paused again by it: the first pause's timer is void."""
+    uid, _ = _timed_pause(convoy, slack, sender)
+    convoy.set_status(uid, "active")  # someone resumed it in Convoy's dashboard
+    sender.command(operator, "pause orders-api second incident")
+    eventually(lambda: len(slack.api_calls("chat.postMessage")) == 2, what="the second pause")
+
+    assert run_replicas(replica_settings, timedelta(minutes=31)) == [1]  # claimed, then void
+    assert convoy.endpoint(uid)["status"] == "paused"
+    assert [w.operation for w in convoy.writes()] == ["pause", "pause"]
+
+
+def test_pause_changed_outside_the_bot_is_not_auto_resumed(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+    replica_settings: Settings,
+) -> None:
+    """Resumed and re-paused in Convoy's dashboard: the timer says so instead of resuming."""
+    uid, post = _timed_pause(convoy, slack, sender)
+    convoy.set_status(uid, "active")
+    convoy.set_status(uid, "paused")
+
+    assert run_replicas(replica_settings, timedelta(minutes=31)) == [1]
+    assert convoy.endpoint(uid)["status"] == "paused"
+    notice = _post_with(slack, "did not resume it")
+    assert "changed outside the bot" in notice.text
+    assert notice.payload["thread_ts"] == post.answer["ts"]
+
+
+def test_reminder_in_the_thread_before_auto_resume(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+    replica_settings: Settings,
+) -> None:
+    """Five minutes before the due time a reminder with Extend arrives in the pause's thread."""
+    _, post = _timed_pause(convoy, slack, sender)
+
+    assert run_replicas(replica_settings, timedelta(minutes=26)) == [1]
+    reminder = _post_with(slack, "resumes automatically in")
+    assert reminder.payload["thread_ts"] == post.answer["ts"]
+    assert _button(reminder, ids.EXTEND_BUTTON)
+    assert run_replicas(replica_settings, timedelta(minutes=27)) == [0], "reminded once"
+
+
+def test_paused_lists_and_reconciles(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+    grant: Callable[..., None],
+) -> None:
+    """`/convoy paused` shows who, when, why and auto-resume; a stale entry is dropped."""
+    grant("U0VIEWER", Role.VIEWER)
+    uid, _ = _timed_pause(convoy, slack, sender)
+    first = sender.command("U0VIEWER", "paused")
+    listing = reply_to(slack, first.token)[0]
+    convoy.set_status(uid, "active")
+    second = sender.command("U0VIEWER", "paused")
+    stale = reply_to(slack, second.token)[0]
+    third = sender.command("U0VIEWER", "paused")
+
+    assert "*orders-api*" in listing
+    assert "paused by <@U0OPERATOR>" in listing
+    assert "customer fixing their TLS" in listing
+    assert "Auto-resume:" in listing
+    assert "no longer paused in Convoy (resumed outside the bot); removed" in stale
+    assert "holds no paused endpoints" in reply_to(slack, third.token)[0]
+
+
+def test_resume_reports_discarded_deliveries_and_retries_them(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, operator: str
+) -> None:
+    """The resume counts the window's Discarded deliveries; Retry sends batchretry with them."""
+    uid, _ = _timed_pause(convoy, slack, sender)
+    other = str(convoy.add_endpoint("billing-api")["uid"])
+    now = datetime.now(UTC)
+    during = [convoy.add_event_delivery(uid, created_at=now) for _ in range(3)]
+    before = convoy.add_event_delivery(uid, created_at=now - timedelta(hours=2))
+    elsewhere = convoy.add_event_delivery(other, created_at=now)
+    delivered = convoy.add_event_delivery(uid, status="Success", created_at=now)
+
+    sender.command(operator, "resume orders-api")
+    post = _post_with(slack, "was *resumed*")
+
+    assert "Convoy *discarded 3 event deliveries* meanwhile" in post.text
+    assert "Paused for " in post.text
+    (listing,) = [r for r in convoy.requests if r.operation == "deliveries"]
+    assert listing.query["endpointId"] == [uid]
+    assert listing.query["status"] == ["Discarded"]
+    start, end = listing.query["startDate"][0], listing.query["endDate"][0]
+    assert len(start) == len(end) == len("2006-01-02T15:04:05")  # Convoy's Go layout, no zone
+    assert datetime.fromisoformat(start + "+00:00") < datetime.fromisoformat(end + "+00:00")
+
+    retry = _button(post, ids.RETRY_DISCARDED)
+    click = sender.click(operator, ids.RETRY_DISCARDED, retry["value"], message=_message(post))
+    again = sender.click(operator, ids.RETRY_DISCARDED, retry["value"], message=_message(post))
+
+    assert "retrying 3 discarded event deliveries" in reply_to(slack, click.token)[0]
+    assert "already sent for retry" in reply_to(slack, again.token)[0]
+    (batch,) = [r for r in convoy.requests if r.operation == "batchretry"]
+    assert (batch.query["endpointId"], batch.query["status"]) == ([uid], ["Discarded"])
+    statuses = {d["uid"]: d["status"] for d in convoy.event_deliveries()}
+    assert [statuses[d["uid"]] for d in during] == ["Scheduled"] * 3
+    assert statuses[before["uid"]] == "Discarded", "outside the pause: not retried"
+    assert statuses[elsewhere["uid"]] == "Discarded", "another endpoint: not retried"
+    assert statuses[delivered["uid"]] == "Success"
+
+
+def test_resume_of_a_pause_the_bot_did_not_make_estimates_its_start(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, operator: str
+) -> None:
+    """Paused in Convoy's dashboard: the report says 'about', from Convoy's updated_at."""
+    convoy.add_endpoint("orders-api", status="paused")
+
+    sender.command(operator, "resume orders-api")
+    post = _post_with(slack, "was *resumed*")
+
+    assert "Paused for about " in post.text
+    assert "Convoy discarded no event deliveries meanwhile." in post.text
+    assert ids.RETRY_DISCARDED not in json.dumps(post.payload["blocks"])
+
+
+def test_approved_timed_pause_starts_its_timer_at_approval(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    grant: Callable[..., None],
+    replica_settings: Settings,
+) -> None:
+    """A requester's `for 30m` survives the approval; the timer then resumes it."""
+    grant("U0REQUESTER", Role.REQUESTER)
+    grant("U0APPROVER", Role.APPROVER)
+    endpoint = convoy.add_endpoint("orders-api")
+    sender.command("U0REQUESTER", "pause orders-api for 30m flapping")
+    request = _post_with(slack, "asks to *pause*")
+    assert "for *30m*" in request.text
+
+    approve = _button(request, ids.APPROVE_BUTTON)["value"]
+    sender.click("U0APPROVER", ids.APPROVE_BUTTON, approve, message=_message(request))
+    update = eventually(lambda: slack.api_calls("chat.update"), what="the approval")[0]
+
+    assert "*Auto-resume:*" in update.text
+    assert run_replicas(replica_settings, timedelta(minutes=31)) == [1]
+    assert convoy.endpoint(str(endpoint["uid"]))["status"] == "active"
