@@ -54,10 +54,6 @@ class RequestState(StrEnum):
 class ApprovalRequest(BaseModel):
     """One requester's ask for a pause or resume."""
 
-    @property
-    def duration(self) -> timedelta | None:
-        return timedelta(seconds=int(self.duration_s)) if self.duration_s else None
-
     id: str
     action: Action
     project: str
@@ -76,6 +72,10 @@ class ApprovalRequest(BaseModel):
     decided_by: str = ""
     decided_at: str = ""
     outcome: str = ""
+
+    @property
+    def duration(self) -> timedelta | None:
+        return timedelta(seconds=int(self.duration_s)) if self.duration_s else None
 
 
 @dataclass(frozen=True)

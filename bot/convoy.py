@@ -168,11 +168,10 @@ class ConvoyClient:
 
     async def retry_deliveries(
         self, uid: str, status: str, start: datetime, end: datetime, project: str | None = None
-    ) -> str:
+    ) -> None:
         """Ask Convoy to retry the endpoint's deliveries in [start, end] with this status."""
         path = self._project_path(project) + "/eventdeliveries/batchretry"
         await self._call("POST", path, params=_delivery_filter(uid, status, start, end))
-        return "ok"
 
     async def ensure_paused(self, uid: str, project: str | None = None) -> Change:
         """Pause the endpoint if it is active; never toggles anything else."""
