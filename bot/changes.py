@@ -63,6 +63,7 @@ class ResumeSummary:
     known_start: bool  # False when the bot did not make the pause and estimates its start
     discarded: int | None  # None when Convoy could not be asked
     problem: str = ""
+    counted_all: bool = True  # False: more deliveries than the bot pages through
 
     @property
     def paused_for(self) -> timedelta:

@@ -141,8 +141,9 @@ class ConvoyClient:
 
     async def count_deliveries(
         self, uid: str, status: str, start: datetime, end: datetime, project: str | None = None
-    ) -> int:
-        """How many of the endpoint's event deliveries in [start, end] have this status."""
+    ) -> tuple[int, bool]:
+        """How many of the endpoint's deliveries in [start, end] have this status, and whether
+        that is all of them (False: there were more than MAX_PAGES pages)."""
         params: dict[str, str | int] = {
             **_delivery_filter(uid, status, start, end),
             "perPage": PAGE_SIZE,
@@ -158,13 +159,13 @@ class ConvoyClient:
                 raise ConvoyBadResponse("Convoy sent a delivery list the bot cannot read.") from exc
             total += len(page.content)
             if page.pagination is None or not page.pagination.has_next_page:
-                break
+                return total, True
             params = {
                 **params,
                 "direction": "next",
                 "next_page_cursor": page.pagination.next_page_cursor,
             }
-        return total
+        return total, False
 
     async def retry_deliveries(
         self, uid: str, status: str, start: datetime, end: datetime, project: str | None = None

@@ -1,8 +1,8 @@
 """Holds: the bot's record of each pause it made, and the Redis timers that end them.
 
 A hold has its own id. A timer names the hold it belongs to, so a timer left over from an
-earlier pause never resumes a later one. Due timers are claimed with ZREM: of several
-replicas polling at once, exactly one removes (and so runs) each timer.
+earlier pause never resumes a later one. Due timers are leased atomically: of several
+replicas polling at once, exactly one runs each timer; a crashed one's lease runs out.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from redis.typing import EncodableT, FieldT
 from bot import redis_keys
 from bot.errors import AccessStoreUnavailable, AlreadyHandled, InvalidInput
 
+LEASE = timedelta(minutes=2)  # longer than an auto-resume can take (lock TTL plus posting)
+
 # KEYS: hold hash, timers, reminders. ARGV: hold id, expected due (epoch), new due, new remind.
 # Moves the timer only if the hold and its due time are what the clicker saw.
 _EXTEND = """
@@ -29,6 +31,14 @@ redis.call('HSET', KEYS[1], 'resume_at', ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[3], member)
 redis.call('ZADD', KEYS[3], ARGV[4], member)
 return 'extended'
+"""
+
+# KEYS: a timer set. ARGV: now, lease end, batch size. Takes due members by pushing their
+# score to the lease's end: one replica gets each; if it dies, the member is due again later.
+_LEASE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
+return due
 """
 
 # KEYS: hold hash, timers, reminders. ARGV: hold id. Cancels the hold's timer, once.
@@ -89,6 +99,7 @@ class HoldStore:
         self.reminder_lead = reminder_lead
         self._extend = redis.register_script(_EXTEND)
         self._keep = redis.register_script(_KEEP)
+        self._lease = redis.register_script(_LEASE)
 
     async def record(
         self,
@@ -208,18 +219,27 @@ class HoldStore:
         ]
 
     async def claim_due(self, which: str, now: datetime, batch: int = 20) -> list[str]:
-        """Members whose time has come, each returned to exactly one caller across replicas."""
+        """Members whose time has come, leased to this caller alone for LEASE.
+
+        The caller calls `finish` once it has acted; a replica that dies mid-way leaves the
+        member to come due again when the lease ends, and the hold decides if it still counts.
+        """
         key = redis_keys.resume_timers() if which == "timers" else redis_keys.resume_reminders()
         try:
-            due = await self._redis.zrangebyscore(key, "-inf", now.timestamp(), start=0, num=batch)
-            claimed = []
-            for value in due:
-                text = value.decode() if isinstance(value, bytes) else str(value)
-                if await self._redis.zrem(key, text):  # only one replica's ZREM removes it
-                    claimed.append(text)
+            due = await self._lease(
+                keys=[key], args=[now.timestamp(), (now + LEASE).timestamp(), batch]
+            )
         except RedisError as exc:
             raise AccessStoreUnavailable() from exc
-        return claimed
+        return [v.decode() if isinstance(v, bytes) else str(v) for v in due]
+
+    async def finish(self, which: str, timer: str) -> None:
+        """Drop a claimed member once it has been acted on (or found void)."""
+        key = redis_keys.resume_timers() if which == "timers" else redis_keys.resume_reminders()
+        try:
+            await self._redis.zrem(key, timer)
+        except RedisError as exc:
+            raise AccessStoreUnavailable() from exc
 
     async def reschedule(self, timer: str, when: datetime) -> None:
         """Put a claimed timer back (its run failed); its hold decides later if it still counts."""

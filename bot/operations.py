@@ -43,6 +43,10 @@ VERB_NEEDS = {
     "approve": Role.APPROVER,
     "deny": Role.APPROVER,
     "audit": Role.VIEWER,
+    "paused": Role.VIEWER,
+    "extend": Role.OPERATOR,
+    "keep paused": Role.OPERATOR,
+    "retry discarded": Role.OPERATOR,
     "roles": Role.ADMIN,
 }
 MAX_AUDIT_LIMIT = 50
@@ -301,8 +305,8 @@ class Operations:
         if role < needed:
             has = f"your role is *{role.label}*" if role else "you have no role yet"
             raise Forbidden(
-                f"`/convoy {verb}` needs the *{needed.label}* role in project {self.project}; "
-                f"{has}. An admin can grant it with `convoy-bot roles grant`. Nothing was changed.",
+                f"`{verb}` needs the *{needed.label}* role in project {self.project}; "
+                f"{has}. An admin can grant it with `/convoy roles grant`. Nothing was changed.",
                 grantors=await self._admins(),
             )
         return role
@@ -509,7 +513,7 @@ class Operations:
             return replace(change, hold=hold)
         if endpoint.status is EndpointStatus.ACTIVE:
             released = await self.holds.release(self.project, endpoint.uid)
-            if change.outcome is Outcome.RESUMED:
+            if change.outcome is Outcome.RESUMED and change.before.status is EndpointStatus.PAUSED:
                 since = released.paused_since if released else _estimated_pause(change.before)
                 summary = ResumeSummary(since, self.clock.now(), released is not None, None)
                 return replace(change, resumed=summary)
@@ -521,10 +525,10 @@ class Operations:
             return result
         summary = result.resumed
         try:
-            count = await self.convoy.count_deliveries(
+            count, complete = await self.convoy.count_deliveries(
                 result.endpoint.uid, DISCARDED, summary.paused_since, summary.resumed_at
             )
-            counted = replace(summary, discarded=count)
+            counted = replace(summary, discarded=count, counted_all=complete)
         except ConvoyError as exc:
             counted = replace(summary, problem=exc.message)
         return cast(T, replace(result, resumed=counted))
@@ -590,11 +594,18 @@ class Operations:
         """Push the auto-resume back (operator+), if nobody changed it since the click's view."""
         async with self._audited(user_id, "extend pause") as draft:
             draft.endpoint_uid = uid
-            await self._require_operator(user_id, "extend")
+            await self.require(user_id, "extend")
             hold = await self.holds.get(self.project, uid)
             if hold is None or hold.hold_id != hold_id:
                 raise InvalidInput("That pause is over. Nothing was changed.")
             draft.endpoint_name = hold.name
+            if seen_due and float(seen_due) + by.total_seconds() - float(hold.paused_at) > (
+                self.max_pause.total_seconds()
+            ):
+                raise InvalidInput(
+                    f"A timed pause can last at most {describe(self.max_pause)} in all. "
+                    "Use Keep paused to hold it until someone resumes it."
+                )
             due = await self.holds.extend(hold, seen_due, by, self.clock.now())
             draft.outcome = f"auto-resume moved to {due.isoformat(timespec='seconds')}"
         return hold, due
@@ -603,7 +614,7 @@ class Operations:
         """Cancel the auto-resume (operator+): it stays paused until someone resumes it."""
         async with self._audited(user_id, "keep paused") as draft:
             draft.endpoint_uid = uid
-            await self._require_operator(user_id, "keep paused")
+            await self.require(user_id, "keep paused")
             hold = await self.holds.get(self.project, uid)
             if hold is None or hold.hold_id != hold_id:
                 raise InvalidInput("That pause is over. Nothing was changed.")
@@ -612,18 +623,13 @@ class Operations:
             draft.outcome = "auto-resume cancelled"
         return hold
 
-    async def _require_operator(self, user_id: str, what: str) -> None:
-        role = await self.require(user_id, "resume")
-        if role < Role.OPERATOR:
-            raise Forbidden(f"`{what}` needs the *operator* role. Nothing was changed.")
-
     async def retry_discarded(
         self, user_id: str, uid: str, start: datetime, end: datetime, message_ts: str
     ) -> int:
         """Ask Convoy to retry what it discarded while the endpoint was paused (operator+)."""
         async with self._audited(user_id, "retry discarded") as draft:
             draft.endpoint_uid = uid
-            await self._require_operator(user_id, "retry discarded events")
+            await self.require(user_id, "retry discarded")
             if not start < end or end - start > MAX_RETRY_WINDOW:
                 raise InvalidInput("That button is damaged; nothing was retried.")
             won, holder = await self.claims.take(
@@ -631,8 +637,16 @@ class Operations:
             )
             if not won:
                 raise AlreadyHandled("Those events were already sent for retry.", holder)
-            count = await self.convoy.count_deliveries(uid, DISCARDED, start, end, self.project)
-            await self.convoy.retry_deliveries(uid, DISCARDED, start, end, self.project)
+            try:
+                count, _ = await self.convoy.count_deliveries(
+                    uid, DISCARDED, start, end, self.project
+                )
+                await self.convoy.retry_deliveries(uid, DISCARDED, start, end, self.project)
+            except ConvoyError:
+                # Convoy did not take it: let the button be used again. (A retry Convoy took
+                # but did not confirm could then run twice; Convoy re-sends, it never toggles.)
+                await self.claims.release("retry", message_ts, f"{uid}:{start.timestamp()}")
+                raise
             draft.outcome = f"retry requested for {count} discarded deliveries"
             draft.convoy_status = "200"
         return count
@@ -640,7 +654,7 @@ class Operations:
     async def paused_endpoints(self, user_id: str) -> list[HeldPause]:
         """Every pause the bot holds, checked against Convoy; stale ones are dropped."""
         async with self._audited(user_id, "paused"):
-            await self.require(user_id, "list")
+            await self.require(user_id, "paused")
         found = []
         for hold in await self.holds.all():
             if hold.project != self.project:

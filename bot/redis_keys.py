@@ -44,11 +44,6 @@ def button_claim(channel_id: str, message_ts: str, action_id: str) -> str:
     return f"{PREFIX}:claim:{{{channel_id}:{message_ts}}}:{action_id}"
 
 
-def confirmation(confirmation_id: str) -> str:
-    """A pending 'are you sure' question (re-enabling an endpoint Convoy disabled)."""
-    return f"{PREFIX}:confirm:{{{confirmation_id}}}"
-
-
 def group_roles(group_id: str) -> str:
     """Hash of one Slack user group's roles: field = project or `*`, value = role name."""
     return f"{PREFIX}:group-roles:{{{group_id}}}"

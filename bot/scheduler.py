@@ -1,4 +1,6 @@
 """The background loop every replica runs: due auto-resumes and reminders, each exactly once."""
+# A timer is finished (removed) only after its auto-resume ran: a crash in between leaves
+# its lease to run out, and the next replica finds the hold (or finds it gone) and acts once.
 
 from __future__ import annotations
 
@@ -43,15 +45,17 @@ class Scheduler:
             if hold is not None:
                 await self._guard(self._on_reminder(hold), "reminder")
                 ran += 1
+            await holds.finish("reminders", reminder)
         for timer in await holds.claim_due("timers", now):
             ran += 1
             try:
                 result = await self._operations.auto_resume(timer)
             except BotError as exc:
-                # Claimed but not done (Convoy or the lock said no): try again a bit later.
+                # Leased but not done (Convoy or the lock said no): try again a bit later.
                 logger.warning("auto-resume failed, retrying in a minute: %s", exc.message)
                 await holds.reschedule(timer, now + RETRY_AFTER_FAILURE)
                 continue
+            await holds.finish("timers", timer)
             await self._guard(self._on_resumed(result), "auto-resume report")
         return ran
 

@@ -73,6 +73,8 @@ class Settings(StoreSettings):
     )
     @classmethod
     def _human_duration(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().isdigit():
+            return timedelta(seconds=int(value))  # plain seconds, as most tools take them
         if isinstance(value, str) and (parsed := parse_duration(value)) is not None:
             return parsed
         return value

@@ -140,13 +140,14 @@ def working_note(verb: str, target: str) -> str:
 
 
 def change_announcement(
-    change: Change, actor_id: str, reason: str, when: datetime
+    change: Change, actor_id: str, reason: str, when: datetime, approver_id: str = ""
 ) -> tuple[str, list[Block]]:
     """The in-channel record of a pause or resume that happened (no buttons)."""
     endpoint = change.endpoint
     verb = "paused" if change.action is Action.PAUSE else "resumed"
     icon = ":double_vertical_bar:" if change.action is Action.PAUSE else ":arrow_forward:"
-    headline = f"{icon} {_endpoint_ref(endpoint)} was *{verb}* by <@{actor_id}>"
+    approved = f", approved by <@{approver_id}>" if approver_id else ""
+    headline = f"{icon} {_endpoint_ref(endpoint)} was *{verb}* by <@{actor_id}>{approved}"
     body = (
         f"*New status:* {_status_word(endpoint.status)}\n"
         f"*Reason:* {_reason(reason)}\n"
@@ -160,7 +161,7 @@ def change_announcement(
     if change.detail:
         blocks.append(_context(escape(change.detail)))
     text = (
-        f"{escape(endpoint.label)} ({escape(endpoint.uid)}) was {verb} by <@{actor_id}>. "
+        f"{escape(endpoint.label)} ({escape(endpoint.uid)}) was {verb} by <@{actor_id}>{approved}. "
         f"New status: {_status_word(endpoint.status)}. Reason: {escape(reason) or 'none given'}."
     )
     return text, blocks
@@ -243,8 +244,9 @@ def resume_summary_line(summary: ResumeSummary) -> str:
         )
     if summary.discarded == 0:
         return f"{lasted} Convoy discarded no event deliveries meanwhile."
+    many = f"{summary.discarded}" if summary.counted_all else f"more than {summary.discarded}"
     return (
-        f"{lasted} Convoy *discarded {summary.discarded} event deliveries* meanwhile; "
+        f"{lasted} Convoy *discarded {many} event deliveries* meanwhile; "
         "an operator can send them again with *Retry discarded events*."
     )
 
@@ -300,7 +302,7 @@ def error_message(error: BotError) -> str:
         return already_handled_message(error)
     text = f":x: {escape(error.message)}"
     if isinstance(error, Forbidden) and error.grantors:
-        text += " Admins: " + ", ".join(f"<@{escape(user)}>" for user in error.grantors) + "."
+        text += " Admins: " + ", ".join(_subject(user) for user in error.grantors) + "."
     elif isinstance(error, Forbidden):
         text += " No admin is set up yet: the bot's operators list admins in CONVOY_BOT_ADMINS."
     return text

@@ -112,7 +112,7 @@ async def report_decision(
         services.metrics.changes.labels(change.action.value, change.outcome.value).inc()
         if change.changed:
             text, webhook_blocks = blocks.change_announcement(
-                change, request.decided_by, request.reason, now
+                change, request.requester, request.reason, now, request.decided_by
             )
             webhook = await services.webhooks.post(
                 change.endpoint.slack_webhook_url, text, webhook_blocks

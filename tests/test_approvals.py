@@ -95,7 +95,7 @@ def test_requester_asks_and_approver_approves(
     notice = eventually(lambda: slack.api_calls("chat.postEphemeral"), what="requester notice")
     assert notice[0].payload["user"] == REQUESTER
     assert "approved your request" in notice[0].text
-    assert "was *paused* by <@U0APPROVER>" in slack.webhooks()[0].text
+    assert "was *paused* by <@U0REQUESTER>, approved by <@U0APPROVER>" in slack.webhooks()[0].text
 
 
 @pytest.mark.usefixtures("team")

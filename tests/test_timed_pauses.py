@@ -290,8 +290,8 @@ def test_timer_buttons_need_an_operator(
         "U0VIEWER", ids.KEEP_BUTTON, _button(post, ids.KEEP_BUTTON)["value"], message=_message(post)
     )
 
-    assert "needs the *requester* role" in reply_to(slack, extend.token)[0]
-    assert "needs the *requester* role" in reply_to(slack, keep.token)[0]
+    assert "needs the *operator* role" in reply_to(slack, extend.token)[0]
+    assert "needs the *operator* role" in reply_to(slack, keep.token)[0]
     assert slack.api_calls("chat.update") == []
 
 
