@@ -38,12 +38,10 @@ def test_project_grant_by_bare_id(
 ) -> None:
     """`roles grant U… viewer P` scopes the role to that project."""
     granted = sender.command(ADMIN, "roles grant U0BOB viewer 01HOTHERPROJECT00000000000")
+    confirmation = reply_to(slack, granted.token)[0]  # the grant is done before the list
     listed = sender.command(ADMIN, "roles list 01HOTHERPROJECT00000000000")
 
-    assert (
-        "is now *viewer* in project `01HOTHERPROJECT00000000000`"
-        in reply_to(slack, granted.token)[0]
-    )
+    assert "is now *viewer* in project `01HOTHERPROJECT00000000000`" in confirmation
     assert "<@U0BOB> — *viewer* in project" in reply_to(slack, listed.token)[0]
 
 
