@@ -49,6 +49,7 @@ class RequestState(StrEnum):
     APPROVED = "approved"
     DENIED = "denied"
     EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"  # it could not be posted, so nobody could decide it
 
 
 class ApprovalRequest(BaseModel):

@@ -4,7 +4,7 @@
     ├── UserError                 the caller can fix it
     │   ├── InvalidInput          the command text cannot be understood
     │   ├── EndpointNotFound      no endpoint matches
-    │   └── Forbidden             the caller's role is too low
+    │   ├── Forbidden             the caller's role is too low
     │   ├── AlreadyHandled        a button or request someone else already acted on
     │   └── TooManyChanges        the caller hit the per-user rate limit
     ├── AccessStoreUnavailable    Redis is unreachable: fail closed

@@ -41,6 +41,23 @@ for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
 return due
 """
 
+# KEYS: a timer set. ARGV: member, lease score, new score ("" = remove). Acts only while the
+# member still carries this caller's lease: Keep or Extend since then win.
+_SETTLE = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or math.abs(tonumber(score) - tonumber(ARGV[2])) > 0.001 then return 0 end
+if ARGV[3] == '' then return redis.call('ZREM', KEYS[1], ARGV[1]) end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+"""
+
+# KEYS: hold hash. ARGV: hold id, channel, ts. Only the hold it was meant for is touched.
+_ATTACH = """
+if redis.call('HGET', KEYS[1], 'hold_id') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'channel_id', ARGV[2], 'message_ts', ARGV[3])
+return 1
+"""
+
 # KEYS: hold hash, timers, reminders. ARGV: hold id. Cancels the hold's timer, once.
 _KEEP = """
 if redis.call('HGET', KEYS[1], 'hold_id') ~= ARGV[1] then return 'gone' end
@@ -64,7 +81,6 @@ class Hold(BaseModel):
     reason: str = ""
     paused_at: str  # epoch seconds
     resume_at: str = ""  # epoch seconds, or "" without a timer
-    updated_at: str = ""  # Convoy's updated_at right after the pause: later edits show here
     channel_id: str = ""
     message_ts: str = ""
     timer: str = ""  # the member in the timer sets
@@ -87,6 +103,10 @@ def parse_member(value: str) -> tuple[str, str, str]:
     return project, uid, hold_id
 
 
+def _timer_set(which: str) -> str:
+    return redis_keys.resume_timers() if which == "timers" else redis_keys.resume_reminders()
+
+
 def _epoch(moment: datetime) -> str:
     return f"{moment.timestamp():.3f}"
 
@@ -100,6 +120,8 @@ class HoldStore:
         self._extend = redis.register_script(_EXTEND)
         self._keep = redis.register_script(_KEEP)
         self._lease = redis.register_script(_LEASE)
+        self._settle = redis.register_script(_SETTLE)
+        self._attach = redis.register_script(_ATTACH)
 
     async def record(
         self,
@@ -111,7 +133,7 @@ class HoldStore:
         reason: str,
         now: datetime,
         duration: timedelta | None,
-        updated_at: str,
+        channel_id: str = "",
         approver: str = "",
     ) -> Hold:
         """A new hold replaces any earlier one of the endpoint (and so orphans its timer)."""
@@ -127,7 +149,7 @@ class HoldStore:
             reason=reason[:500],
             paused_at=_epoch(now),
             resume_at=_epoch(due) if due else "",
-            updated_at=updated_at,
+            channel_id=channel_id,
             timer=member(project, uid, hold_id) if due else "",
         )
         key = redis_keys.hold(project, uid)
@@ -157,9 +179,9 @@ class HoldStore:
     async def attach_message(self, hold: Hold, channel_id: str, message_ts: str) -> None:
         """Where the pause was announced: reminders go in its thread."""
         try:
-            await self._redis.hset(
-                redis_keys.hold(hold.project, hold.uid),
-                mapping={"channel_id": channel_id, "message_ts": message_ts},
+            await self._attach(
+                keys=[redis_keys.hold(hold.project, hold.uid)],
+                args=[hold.hold_id, channel_id, message_ts],
             )
         except RedisError as exc:
             raise AccessStoreUnavailable() from exc
@@ -218,33 +240,25 @@ class HoldStore:
             redis_keys.resume_reminders(),
         ]
 
-    async def claim_due(self, which: str, now: datetime, batch: int = 20) -> list[str]:
+    async def claim_due(self, which: str, now: datetime, batch: int = 5) -> tuple[list[str], float]:
         """Members whose time has come, leased to this caller alone for LEASE.
 
         The caller calls `finish` once it has acted; a replica that dies mid-way leaves the
         member to come due again when the lease ends, and the hold decides if it still counts.
         """
-        key = redis_keys.resume_timers() if which == "timers" else redis_keys.resume_reminders()
+        lease = round((now + LEASE).timestamp(), 3)
         try:
-            due = await self._lease(
-                keys=[key], args=[now.timestamp(), (now + LEASE).timestamp(), batch]
-            )
+            due = await self._lease(keys=[_timer_set(which)], args=[now.timestamp(), lease, batch])
         except RedisError as exc:
             raise AccessStoreUnavailable() from exc
-        return [v.decode() if isinstance(v, bytes) else str(v) for v in due]
+        return [v.decode() if isinstance(v, bytes) else str(v) for v in due], lease
 
-    async def finish(self, which: str, timer: str) -> None:
-        """Drop a claimed member once it has been acted on (or found void)."""
-        key = redis_keys.resume_timers() if which == "timers" else redis_keys.resume_reminders()
+    async def settle(self, which: str, timer: str, lease: float, again: datetime | None) -> None:
+        """Drop a leased member once acted on, or lease it `again` later after a failure;
+        nothing if Keep or Extend changed it since the lease began."""
+        when = "" if again is None else str(again.timestamp())
         try:
-            await self._redis.zrem(key, timer)
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
-
-    async def reschedule(self, timer: str, when: datetime) -> None:
-        """Put a claimed timer back (its run failed); its hold decides later if it still counts."""
-        try:
-            await self._redis.zadd(redis_keys.resume_timers(), {timer: when.timestamp()})
+            await self._settle(keys=[_timer_set(which)], args=[timer, lease, when])
         except RedisError as exc:
             raise AccessStoreUnavailable() from exc
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar, cast
 
 from bot.approvals import ApprovalRequest, ApprovalStore, RequestState
@@ -126,14 +126,7 @@ class Intent:
     reason: str = ""
     duration: timedelta | None = None
     approver: str = ""
-
-
-def _estimated_pause(before: Endpoint) -> datetime:
-    """When a pause the bot did not make began: Convoy's last update of the endpoint."""
-    try:
-        return datetime.fromisoformat(before.updated_at.replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
-        return datetime.now(UTC)
+    channel_id: str = ""
 
 
 @dataclass
@@ -254,7 +247,7 @@ class Operations:
         """An admin gives a user or user group a role, never leaving the project without admins."""
         async with self._audited(actor, "roles grant") as draft:
             draft.detail = f"{subject} {role.label} {project}"
-            await self.require(actor, "roles")
+            await self._require_admin_of(actor, project)
             await self._keep_an_admin(subject, project, role)
             await self.roles.grant(subject, role, project)
             draft.outcome = f"granted {role.label} to {subject} in {project}"
@@ -264,7 +257,7 @@ class Operations:
         """An admin removes a role; whether there was one to remove."""
         async with self._audited(actor, "roles revoke") as draft:
             draft.detail = f"{subject} {project}"
-            await self.require(actor, "roles")
+            await self._require_admin_of(actor, project)
             await self._keep_an_admin(subject, project, Role.NONE)
             removed = await self.roles.revoke(subject, project)
             draft.outcome = f"revoked {subject} in {project}" if removed else "nothing to revoke"
@@ -274,6 +267,15 @@ class Operations:
         async with self._audited(actor, "roles list"):
             await self.require(actor, "roles")
         return await self.roles.grants(None if project == GLOBAL_SCOPE else project)
+
+    async def _require_admin_of(self, actor: str, project: str) -> None:
+        """Roles in a scope are managed by its admins: `*` by global admins only."""
+        await self.require(actor, "roles")
+        if project != self.project and await self.roles.effective_role(actor, project) < Role.ADMIN:
+            where = "every project (`*`)" if project == GLOBAL_SCOPE else f"project {project}"
+            raise Forbidden(
+                f"Managing roles in {where} needs the *admin* role there. Nothing was changed."
+            )
 
     async def _keep_an_admin(self, subject: str, project: str, new_role: Role) -> None:
         if await self.roles.admins_left_after(subject, project, new_role) == 0:
@@ -343,7 +345,7 @@ class Operations:
         duration: timedelta | None = None,
     ) -> Change | Choice | ApprovalAsked | NeedsConfirmation:
         """Pause (optionally for a while) or resume what the caller named, as their role allows."""
-        intent = Intent(caller.user_id, reason, duration)
+        intent = Intent(caller.user_id, reason, duration, channel_id=caller.channel_id)
         async with self._audited(caller.user_id, action.value) as draft:
             draft.reason = reason
             # What was typed, until resolution names the endpoint (refusals come before that).
@@ -406,7 +408,7 @@ class Operations:
             endpoint = await self.convoy.get_endpoint(uid, self.project)
             if verb == "status":
                 return endpoint, reason  # a read: nothing to audit
-            intent = Intent(caller.user_id, reason, duration)
+            intent = Intent(caller.user_id, reason, duration, channel_id=caller.channel_id)
             result = await self._change_endpoint(caller, Action(verb), endpoint, role, intent)
             draft.result(result)
         return await self._with_resume_summary(result), reason
@@ -431,16 +433,19 @@ class Operations:
         return await self._with_resume_summary(change)
 
     async def resume_from_message(
-        self, caller: Caller, uid: str, message_ts: str, action_id: str
+        self, caller: Caller, uid: str, hold_id: str, message_ts: str, action_id: str
     ) -> Change | ApprovalAsked | NeedsConfirmation:
-        """The Resume button: the first authorised click acts; later ones hear who did."""
+        """The Resume button: the first authorised click acts; later ones hear who did.
+
+        A button made for one pause (`hold_id`) never resumes a later one.
+        """
         async with self._audited(caller.user_id, "resume button") as draft:
-            result = await self._resume_from_message(caller, uid, message_ts, action_id)
+            result = await self._resume_from_message(caller, uid, hold_id, message_ts, action_id)
             draft.result(result)
         return await self._with_resume_summary(result)
 
     async def _resume_from_message(
-        self, caller: Caller, uid: str, message_ts: str, action_id: str
+        self, caller: Caller, uid: str, hold_id: str, message_ts: str, action_id: str
     ) -> Change | ApprovalAsked | NeedsConfirmation:
         role = await self.require(caller.user_id, "resume")
         endpoint = await self.convoy.get_endpoint(uid, self.project)
@@ -453,11 +458,16 @@ class Operations:
         if not won:
             raise AlreadyHandled("This Resume button was already used.", holder)
         try:
-            change = await self._locked_change(Action.RESUME, uid, endpoint.label, intent)
+            change = await self._locked_change(
+                Action.RESUME, uid, endpoint.label, intent, expected_hold=hold_id
+            )
         except BotError:
             # Nothing was written (errors before a write raise; after one, a Change says so).
             await self.claims.release(caller.channel_id, message_ts, action_id)
             raise
+        if change.outcome is Outcome.NOT_CHANGED:
+            # Convoy definitely did not change: the button may be tried again.
+            await self.claims.release(caller.channel_id, message_ts, action_id)
         return await self._confirm_if_inactive(caller, change, "Resume button")
 
     async def _locked_change(
@@ -468,9 +478,20 @@ class Operations:
         intent: Intent,
         *,
         reenable_inactive: bool = False,
+        expected_hold: str = "",
     ) -> Change:
-        """The Convoy write and the bot's hold bookkeeping, together under the endpoint's lock."""
+        """The Convoy write and the bot's hold bookkeeping, together under the endpoint's lock.
+
+        `expected_hold`: a button made for one pause acts only while that pause is current.
+        """
         async with self.locks.hold(self.project, uid, label):
+            if expected_hold:
+                current = await self.holds.get(self.project, uid)
+                if current is None or current.hold_id != expected_hold:
+                    raise InvalidInput(
+                        "That message's pause is over (the endpoint was resumed, or paused "
+                        "again since). Nothing was changed; use `/convoy status` to check."
+                    )
             if action is Action.PAUSE:
                 change = await self.convoy.ensure_paused(uid, self.project)
             else:
@@ -508,14 +529,14 @@ class Operations:
                 reason=intent.reason,
                 now=self.clock.now(),
                 duration=intent.duration,
-                updated_at=endpoint.updated_at,
+                channel_id=intent.channel_id,
             )
             return replace(change, hold=hold)
         if endpoint.status is EndpointStatus.ACTIVE:
             released = await self.holds.release(self.project, endpoint.uid)
-            if change.outcome is Outcome.RESUMED and change.before.status is EndpointStatus.PAUSED:
-                since = released.paused_since if released else _estimated_pause(change.before)
-                summary = ResumeSummary(since, self.clock.now(), released is not None, None)
+            # Only a pause the bot made has a known start: Convoy records none.
+            if change.outcome is Outcome.RESUMED and released is not None:
+                summary = ResumeSummary(released.paused_since, self.clock.now(), True, None)
                 return replace(change, resumed=summary)
         return change
 
@@ -552,31 +573,49 @@ class Operations:
     # --- timed pauses --------------------------------------------------------------------
 
     async def auto_resume(self, timer: str) -> AutoResume:
-        """Run one due timer: resume only if the bot's hold is still the pause in Convoy."""
+        """Run one due timer: resume only if the bot's hold is still the pause, still due."""
         project, uid, hold_id = parse_member(timer)
         hold = await self.holds.get(project, uid)
-        if hold is None or hold.hold_id != hold_id:
+        if not self._due(hold, hold_id) or hold is None:
             return AutoResume(None, None, "the pause it belonged to is over")
         intent = Intent(hold.actor, f"auto-resume after a timed pause: {hold.reason}".strip())
+        note = f"by the bot on behalf of {hold.actor}"
         async with self._audited(hold.actor, "auto-resume") as draft:
-            draft.endpoint_uid, draft.endpoint_name = hold.uid, hold.name
-            draft.reason = hold.reason
-            draft.detail = f"by the bot on behalf of {hold.actor}"
+            draft.endpoint_uid, draft.endpoint_name, draft.reason = hold.uid, hold.name, hold.reason
+            draft.detail = note
             async with self.locks.hold(project, uid, hold.name):
-                endpoint = await self.convoy.get_endpoint(uid, project)
-                if endpoint.status is not EndpointStatus.PAUSED or (
-                    hold.updated_at and endpoint.updated_at != hold.updated_at
-                ):
-                    # Resumed, re-paused or edited outside the bot since: not this timer's pause.
+                # Keep paused or Extend may have won the race for this timer: read again.
+                if not self._due(await self.holds.get(project, uid), hold_id):
+                    return AutoResume(None, None, "kept or extended meanwhile")
+                skipped = await self._not_resumable(hold)
+                if skipped:
                     await self.holds.release(project, uid, hold.hold_id)
-                    draft.outcome = "auto-resume skipped"
-                    draft.detail += "; the endpoint changed outside the bot since the pause"
-                    return AutoResume(hold, None, "the endpoint changed outside the bot")
+                    draft.outcome, draft.detail = "auto-resume skipped", f"{note}; {skipped}"
+                    return AutoResume(hold, None, skipped)
                 change = await self.convoy.ensure_active(uid, project)
                 change = await self._book_hold(change, intent)
             draft.result(change)
-            draft.detail = f"by the bot on behalf of {hold.actor}"
+            draft.detail = f"{note}; {change.detail}" if change.detail else note
         return AutoResume(hold, await self._with_resume_summary(change), "")
+
+    def _due(self, hold: Hold | None, hold_id: str) -> bool:
+        return (
+            hold is not None
+            and hold.hold_id == hold_id
+            and hold.resumes_at is not None
+            and hold.resumes_at <= self.clock.now()
+        )
+
+    async def _not_resumable(self, hold: Hold) -> str:
+        """Why the endpoint must not be auto-resumed now ("" if it may)."""
+        try:
+            endpoint = await self.convoy.get_endpoint(hold.uid, hold.project)
+        except EndpointNotFound:
+            return "the endpoint no longer exists in Convoy"
+        if endpoint.status is not EndpointStatus.PAUSED:
+            status = endpoint.status.value or "in an unknown state"
+            return f"it is {status} now, not paused: someone changed it outside the bot"
+        return ""
 
     async def due_reminder(self, timer: str) -> Hold | None:
         """The hold a due reminder is about, if that timer still stands."""
@@ -595,18 +634,18 @@ class Operations:
         async with self._audited(user_id, "extend pause") as draft:
             draft.endpoint_uid = uid
             await self.require(user_id, "extend")
-            hold = await self.holds.get(self.project, uid)
-            if hold is None or hold.hold_id != hold_id:
-                raise InvalidInput("That pause is over. Nothing was changed.")
-            draft.endpoint_name = hold.name
-            if seen_due and float(seen_due) + by.total_seconds() - float(hold.paused_at) > (
-                self.max_pause.total_seconds()
-            ):
-                raise InvalidInput(
-                    f"A timed pause can last at most {describe(self.max_pause)} in all. "
-                    "Use Keep paused to hold it until someone resumes it."
-                )
-            due = await self.holds.extend(hold, seen_due, by, self.clock.now())
+            # Under the endpoint's lock: never while this pause's auto-resume is running.
+            async with self.locks.hold(self.project, uid, uid):
+                hold = await self._current_hold(uid, hold_id)
+                draft.endpoint_name = hold.name
+                if seen_due and float(seen_due) + by.total_seconds() - float(hold.paused_at) > (
+                    self.max_pause.total_seconds()
+                ):
+                    raise InvalidInput(
+                        f"A timed pause can last at most {describe(self.max_pause)} in all. "
+                        "Use Keep paused to hold it until someone resumes it."
+                    )
+                due = await self.holds.extend(hold, seen_due, by, self.clock.now())
             draft.outcome = f"auto-resume moved to {due.isoformat(timespec='seconds')}"
         return hold, due
 
@@ -615,12 +654,17 @@ class Operations:
         async with self._audited(user_id, "keep paused") as draft:
             draft.endpoint_uid = uid
             await self.require(user_id, "keep paused")
-            hold = await self.holds.get(self.project, uid)
-            if hold is None or hold.hold_id != hold_id:
-                raise InvalidInput("That pause is over. Nothing was changed.")
-            draft.endpoint_name = hold.name
-            await self.holds.keep(hold)
+            async with self.locks.hold(self.project, uid, uid):
+                hold = await self._current_hold(uid, hold_id)
+                draft.endpoint_name = hold.name
+                await self.holds.keep(hold)
             draft.outcome = "auto-resume cancelled"
+        return hold
+
+    async def _current_hold(self, uid: str, hold_id: str) -> Hold:
+        hold = await self.holds.get(self.project, uid)
+        if hold is None or hold.hold_id != hold_id:
+            raise InvalidInput("That pause is over. Nothing was changed.")
         return hold
 
     async def retry_discarded(
@@ -744,7 +788,13 @@ class Operations:
                 request.action,
                 request.endpoint_uid,
                 request.endpoint_name,
-                Intent(request.requester, request.reason, request.duration, request.decided_by),
+                Intent(
+                    request.requester,
+                    request.reason,
+                    request.duration,
+                    request.decided_by,
+                    request.channel_id,
+                ),
                 reenable_inactive=request.endpoint_status == EndpointStatus.INACTIVE.value,
             )
         except BotError:
@@ -753,11 +803,17 @@ class Operations:
                 request.id, state=RequestState.PENDING.value, decided_by=""
             )
             raise
-        await self.approvals.close(request, RequestState.APPROVED, change.outcome.value)
+        with contextlib.suppress(AccessStoreUnavailable):
+            # The change happened: a store failure must not turn it into an error report.
+            await self.approvals.close(request, RequestState.APPROVED, change.outcome.value)
         approved = request.model_copy(
             update={"state": RequestState.APPROVED, "outcome": change.outcome.value}
         )
         return Decision(approved, RequestState.APPROVED, await self._with_resume_summary(change))
+
+    async def withdraw_request(self, request: ApprovalRequest) -> None:
+        """A request that could not be posted is taken back, so asking again works."""
+        await self.approvals.close(request, RequestState.WITHDRAWN, "not posted")
 
     async def attach_message(self, request: ApprovalRequest, message_ts: str) -> None:
         """Remember where the request was posted, so it can be updated in place later."""

@@ -40,23 +40,27 @@ class Scheduler:
         holds = self._operations.holds
         now = self._operations.clock.now()
         ran = 0
-        for reminder in await holds.claim_due("reminders", now):
+        reminders, lease = await holds.claim_due("reminders", now)
+        for reminder in reminders:
             hold = await self._operations.due_reminder(reminder)
             if hold is not None:
                 await self._guard(self._on_reminder(hold), "reminder")
                 ran += 1
-            await holds.finish("reminders", reminder)
-        for timer in await holds.claim_due("timers", now):
-            ran += 1
+            await holds.settle("reminders", reminder, lease, None)
+        timers, lease = await holds.claim_due("timers", now)
+        for timer in timers:
             try:
                 result = await self._operations.auto_resume(timer)
-            except BotError as exc:
+            except Exception as exc:  # noqa: BLE001  # one bad timer must not stop the others
                 # Leased but not done (Convoy or the lock said no): try again a bit later.
-                logger.warning("auto-resume failed, retrying in a minute: %s", exc.message)
-                await holds.reschedule(timer, now + RETRY_AFTER_FAILURE)
+                why = exc.message if isinstance(exc, BotError) else type(exc).__name__
+                logger.warning("auto-resume failed, retrying in a minute: %s", why)
+                await holds.settle("timers", timer, lease, now + RETRY_AFTER_FAILURE)
                 continue
-            await holds.finish("timers", timer)
-            await self._guard(self._on_resumed(result), "auto-resume report")
+            await holds.settle("timers", timer, lease, None)
+            if result.hold is not None:
+                ran += 1
+                await self._guard(self._on_resumed(result), "auto-resume report")
         return ran
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -64,8 +68,9 @@ class Scheduler:
         while not stop.is_set():
             try:
                 await self.tick()
-            except BotError as exc:
-                logger.warning("scheduler tick failed: %s", exc.message)
+            except Exception as exc:  # noqa: BLE001  # the loop outlives any one failure
+                why = exc.message if isinstance(exc, BotError) else type(exc).__name__
+                logger.warning("scheduler tick failed: %s", why)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self._interval)
 

@@ -106,6 +106,19 @@ class Settings(StoreSettings):
         return value
 
     @model_validator(mode="after")
+    def _lock_outlives_the_work(self) -> Settings:
+        # Under one lock the bot makes up to four Convoy calls (read, write, read back, and
+        # the auto-resume's check); a lock that expired mid-way would let another replica
+        # read a stale status and send a second toggle.
+        needed = 5 * self.convoy_timeout_seconds  # four calls and a margin
+        if self.convoy_bot_lock_ttl_seconds < needed:
+            raise ValueError(
+                f"malformed setting CONVOY_BOT_LOCK_TTL_SECONDS (must be at least {needed:g}: "
+                "five times CONVOY_TIMEOUT_SECONDS)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _signing_secret_in_http_mode(self) -> Settings:
         if self.slack_app_token is None and self.slack_signing_secret is None:
             raise ValueError(

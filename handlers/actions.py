@@ -93,11 +93,12 @@ async def deny(services: Services, replies: Replies, click: Click) -> str:
 async def resume_from_button(services: Services, replies: Replies, click: Click) -> str:
     """Resume the endpoint named by the button; role, state and claim are checked afresh."""
     try:
-        uid = str(json.loads(click.value)["uid"])
-    except (ValueError, KeyError, TypeError) as exc:
+        value = json.loads(click.value)
+        uid, hold_id = str(value["uid"]), str(value.get("hold", ""))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InvalidInput("That button is damaged; run `/convoy resume <endpoint>`.") from exc
     result = await services.operations.resume_from_message(
-        click.caller, uid, click.message_ts, click.action_id
+        click.caller, uid, hold_id, click.message_ts, click.action_id
     )
     outcome = await report(services, replies, result, click.caller.user_id, "Resume button")
     if isinstance(result, Change) and result.changed:
@@ -183,7 +184,8 @@ async def keep_paused(services: Services, replies: Replies, click: Click) -> str
         "it stays paused until someone resumes it."
     )
     kept = _without_actions(click, note)
-    kept.append(blocks.resume_actions(Endpoint(uid=hold.uid, name=hold.name)))
+    still = hold.model_copy(update={"resume_at": ""})  # the Resume button stays tied to it
+    kept.append(blocks.resume_actions(Endpoint(uid=hold.uid, name=hold.name), still))
     await replies.update(click.message_ts, str(click.message.get("text", "")), kept)
     return "kept paused"
 

@@ -22,6 +22,7 @@ from handlers import ids
 Block = dict[str, Any]
 MAX_LISTED = 40
 MAX_REASON = 500
+MAX_BLOCKS = 45  # Slack allows 50 per message; leave room
 EXTEND_BY = timedelta(minutes=30)
 
 STATUS_ICON = {
@@ -78,7 +79,7 @@ def _rate(endpoint: Endpoint) -> str:
     return "n/a" if rate is None else f"{rate:.1f}%"
 
 
-def help_message(role: Role, project: str, problem: str = "") -> str:
+def help_message(role: Role | None, project: str, problem: str = "") -> str:
     """Usage, and the caller's own role."""
     lines = [f":warning: {escape(problem)}", ""] if problem else []
     lines += [
@@ -94,9 +95,39 @@ def help_message(role: Role, project: str, problem: str = "") -> str:
         "• `/convoy help` — this message",
         'Names with spaces go in quotes: `/convoy pause "Orders API" bad payloads`.',
         "",
-        f"Project: `{escape(project)}`. Your role: *{role.label if role else 'none'}*.",
+        f"Project: `{escape(project)}`. Your role: *{_role_label(role)}*.",
     ]
     return "\n".join(lines)
+
+
+def _role_label(role: Role | None) -> str:
+    if role is None:
+        return "unknown (the access store is unavailable)"
+    return role.label if role else "none"
+
+
+def _sections(header: str, lines: Sequence[str]) -> tuple[str, list[Block]]:
+    """A header and lines packed into sections by length (3,000 characters each), at most
+    45 blocks; what does not fit is counted, never silently dropped."""
+    blocks = [_section(header)]
+    current: list[str] = []
+    size = 0
+    shown = 0
+    for full_line in lines:
+        line = full_line[:2900]
+        if current and size + len(line) + 1 > 2900:
+            if len(blocks) == MAX_BLOCKS - 1:
+                break
+            blocks.append(_section("\n".join(current)))
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+        shown += 1
+    if current:
+        blocks.append(_section("\n".join(current)))
+    if shown < len(lines):
+        blocks.append(_context(f"…and {len(lines) - shown} more not shown."))
+    return header + "\n" + "\n".join(lines), blocks
 
 
 def status_message(endpoint: Endpoint) -> tuple[str, list[Block]]:
@@ -128,10 +159,7 @@ def list_message(endpoints: Sequence[Endpoint], search: str) -> tuple[str, list[
         lines.append(
             f"…and {len(ranked) - MAX_LISTED} more; narrow it with `/convoy list <search>`."
         )
-    blocks = [_section(header)]
-    for start in range(0, len(lines), 10):
-        blocks.append(_section("\n".join(lines[start : start + 10])))
-    return header + "\n" + "\n".join(lines), blocks
+    return _sections(header, lines)
 
 
 def working_note(verb: str, target: str) -> str:
@@ -148,6 +176,15 @@ def change_announcement(
     icon = ":double_vertical_bar:" if change.action is Action.PAUSE else ":arrow_forward:"
     approved = f", approved by <@{approver_id}>" if approver_id else ""
     headline = f"{icon} {_endpoint_ref(endpoint)} was *{verb}* by <@{actor_id}>{approved}"
+    if not change.changed:
+        # The write went wrong in a way that may have changed the endpoint: say so loudly.
+        asked = "pause" if change.action is Action.PAUSE else "resume"
+        verb = f"not {verb} as asked"
+        headline = (
+            f":warning: The {asked} of {_endpoint_ref(endpoint)} by <@{actor_id}>{approved} "
+            f"did not go as asked. Status now: *{_status_word(endpoint.status)}*. "
+            "Check it and act again if needed."
+        )
     body = (
         f"*New status:* {_status_word(endpoint.status)}\n"
         f"*Reason:* {_reason(reason)}\n"
@@ -187,7 +224,7 @@ def resume_actions(endpoint: Endpoint, hold: Hold | None = None) -> Block:
         _button(
             ids.RESUME_BUTTON,
             "Resume now" if hold and hold.resume_at else "Resume",
-            json.dumps({"uid": endpoint.uid}),
+            json.dumps({"uid": endpoint.uid, "hold": hold.hold_id if hold else ""}),
             "primary",
         )
     ]
@@ -536,10 +573,7 @@ def audit_message(entries: Sequence[AuditEntry], endpoint: str) -> tuple[str, li
             f"*{escape(entry.outcome)}*{convoy}{detail}"
         )
     header = f"*Audit trail{about}*, newest first ({len(entries)})"
-    blocks = [_section(header)]
-    for start in range(0, len(lines), 10):
-        blocks.append(_section("\n".join(lines[start : start + 10])))
-    return header + "\n" + "\n".join(lines), blocks
+    return _sections(header, lines)
 
 
 def auto_resumed_message(hold: Hold, change: Change, when: datetime) -> tuple[str, list[Block]]:
@@ -597,7 +631,19 @@ def paused_message(entries: Sequence[HeldPause], now: datetime) -> tuple[str, li
             line += " — " + auto_resume_line(hold, now).replace("*", "")
         lines.append(line)
     header = f"*Paused by the bot* ({sum(not e.stale for e in entries)})"
-    blocks = [_section(header)]
-    for start in range(0, len(lines), 10):
-        blocks.append(_section("\n".join(lines[start : start + 10])))
-    return header + "\n" + "\n".join(lines), blocks
+    return _sections(header, lines)
+
+
+def not_posted_message(text: str, error: str) -> str:
+    return (
+        f":warning: The change stands, but I could not post it in the channel "
+        f"({escape(error)}). What happened: {text}"
+    )
+
+
+def request_not_posted_message(request: ApprovalRequest, error: str) -> str:
+    return (
+        f":x: I could not post your request to {request.action.value} {_request_ref(request)} "
+        f"in this channel ({escape(error)}), so no approver can see it. Nothing was asked "
+        "and nothing was changed; try again, or ask an approver directly."
+    )

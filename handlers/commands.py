@@ -10,6 +10,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.changes import Action
+from bot.errors import AccessStoreUnavailable
 from bot.operations import Caller, Operations
 from bot.roles import Role
 from bot.services import Services
@@ -49,7 +50,10 @@ async def run(services: Services, replies: Replies, caller: Caller, command: Com
         if command.verb != "help":
             await replies.private(f":warning: {blocks.escape(command.problem)}")
             return "invalid"
-        role = await operations.roles.effective_role(user_id, operations.project)
+        try:
+            role: Role | None = await operations.roles.effective_role(user_id, operations.project)
+        except AccessStoreUnavailable:
+            role = None  # usage needs no store; the role line says it is unknown
         await replies.private(blocks.help_message(role, operations.project, command.problem))
         return "help"
     if command.verb == "list":

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 
-from bot.changes import Change
-from bot.errors import BotError
+from bot.changes import Change, Outcome
+from bot.errors import AccessStoreUnavailable, BotError
 from bot.models import Endpoint
 from bot.operations import ApprovalAsked, Choice, Decision, NeedsConfirmation, Operations
 from bot.services import Services
@@ -17,9 +18,11 @@ from handlers.replies import Replies
 logger = logging.getLogger(__name__)
 
 UNEXPECTED = (
-    ":x: Something unexpected stopped the bot. Nothing is known to have changed; "
-    "check with `/convoy status <endpoint>` before trying again."
+    ":x: Something unexpected stopped the bot before it could report. Check the endpoint "
+    "with `/convoy status <endpoint>` before trying again."
 )
+# Outcomes where the endpoint may now differ from what anyone asked: everyone must hear.
+SURPRISES = (Outcome.UNEXPECTED, Outcome.UNCONFIRMED)
 
 Result = Change | Choice | ApprovalAsked | NeedsConfirmation | Endpoint
 
@@ -73,9 +76,15 @@ async def post_request(operations: Operations, replies: Replies, asked: Approval
         await replies.private(blocks.already_requested_message(asked.request))
         return "already requested"
     text, request_blocks = blocks.request_message(asked.request)
-    ts = await replies.channel(text, request_blocks)
-    if ts:
-        await operations.attach_message(asked.request, ts)
+    posted = await replies.channel(text, request_blocks)
+    if not posted.shown:
+        # Nobody can see it, so nobody can approve it: take it back and say so.
+        await operations.withdraw_request(asked.request)
+        await replies.private(blocks.request_not_posted_message(asked.request, posted.error))
+        return "request not posted"
+    if posted.ts:
+        with contextlib.suppress(AccessStoreUnavailable):  # only later updates need it
+            await operations.attach_message(asked.request, posted.ts)
     await replies.private(blocks.request_posted_message(asked.request))
     return "approval requested"
 
@@ -83,9 +92,10 @@ async def post_request(operations: Operations, replies: Replies, asked: Approval
 async def announce(
     services: Services, replies: Replies, change: Change, actor_id: str, reason: str
 ) -> str:
-    """A change that happened goes to the webhook and the channel; anything else stays private."""
+    """A change that happened (or may have) goes to the webhook and the channel; a change
+    that certainly did not happen stays private."""
     services.metrics.changes.labels(change.action.value, change.outcome.value).inc()
-    if not change.changed:
+    if not change.changed and change.outcome not in SURPRISES:
         await replies.private(blocks.unchanged_message(change))
         return change.outcome.value
     now = datetime.now(UTC)
@@ -94,10 +104,15 @@ async def announce(
     channel_text, channel_blocks = blocks.channel_announcement(
         change, actor_id, reason, now, webhook.summary
     )
-    ts = await replies.channel(channel_text, channel_blocks)
-    if ts and change.hold is not None:
+    posted = await replies.channel(channel_text, channel_blocks)
+    if not posted.shown:
+        await replies.private(blocks.not_posted_message(channel_text, posted.error))
+    if posted.ts and change.hold is not None:
         # Reminders go in this message's thread, and its buttons are retired from here.
-        await services.operations.holds.attach_message(change.hold, replies.channel_id, ts)
+        with contextlib.suppress(AccessStoreUnavailable):
+            await services.operations.holds.attach_message(
+                change.hold, replies.channel_id, posted.ts
+            )
     return change.outcome.value
 
 
@@ -122,7 +137,8 @@ async def report_decision(
     ts = request.message_ts or message_ts
     await replies.update(ts, text, decided_blocks)
     if ts and change is not None and change.hold is not None:
-        await services.operations.holds.attach_message(change.hold, replies.channel_id, ts)
+        with contextlib.suppress(AccessStoreUnavailable):
+            await services.operations.holds.attach_message(change.hold, replies.channel_id, ts)
     await replies.private(blocks.decider_notice(decision.state, change))
     await replies.ephemeral_to(
         request.requester, blocks.requester_notice(request, decision.state, change)

@@ -20,6 +20,16 @@ _NOT_A_MEMBER = ("not_in_channel", "channel_not_found")
 
 
 @dataclass(frozen=True)
+class Posted:
+    """Where a channel message went: its ts when it can be updated later, and whether it
+    reached the channel at all (with Slack's error when not)."""
+
+    ts: str
+    shown: bool
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class Replies:
     """Answers for one command or click: ephemeral via `respond`, durable via the Web API."""
 
@@ -39,11 +49,12 @@ class Replies:
             self.metrics.slack_posts.labels("private", "failed").inc()
             logger.warning("private reply failed: %s", type(exc).__name__)
 
-    async def channel(self, text: str, blocks: Blocks) -> str | None:
-        """Post in the channel so the message can be updated later; returns its ts if durable.
+    async def channel(self, text: str, blocks: Blocks) -> Posted:
+        """Post in the channel so the message can be updated later.
 
         When the bot is not in the channel, the message still goes in via the response URL
-        (not updatable after 30 minutes) and the caller learns how to invite the bot.
+        (not updatable after 30 minutes) and the caller learns how to invite the bot. The
+        result says whether the message reached the channel at all; callers say the rest.
         """
         try:
             response = await self.client.chat_postMessage(
@@ -51,26 +62,26 @@ class Replies:
             )
             self.metrics.slack_posts.labels("channel", "ok").inc()
             ts = response.get("ts")
-            return str(ts) if ts else None
+            return Posted(str(ts) if ts else "", shown=True)
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown_error"))
         except (ClientError, TimeoutError) as exc:
             error = type(exc).__name__
         self.metrics.slack_posts.labels("channel", "failed").inc()
         logger.warning("chat.postMessage failed: %s", error)
-        if error in _NOT_A_MEMBER:
+        if error not in _NOT_A_MEMBER:
+            return Posted("", shown=False, error=error)
+        try:
             await self.respond(text=text, blocks=blocks, response_type="in_channel")
-            await self.private(
-                ":information_source: I posted that through the slash command because I am "
-                "not a member of this channel. Invite me with `/invite @Convoy` so my "
-                "messages can be updated later."
-            )
-            return None
+        except (ClientError, TimeoutError, SlackApiError) as exc:
+            logger.warning("posting through the response URL failed: %s", type(exc).__name__)
+            return Posted("", shown=False, error=error)
         await self.private(
-            f":warning: The change stands, but I could not post it in the channel ({error}). "
-            f"What happened: {text}"
+            ":information_source: I posted that through the slash command because I am "
+            "not a member of this channel. Invite me with `/invite @Convoy` so my "
+            "messages can be updated later."
         )
-        return None
+        return Posted("", shown=True)
 
     async def update(self, ts: str, text: str, blocks: Blocks) -> None:
         """Rewrite the message a button was clicked on (its buttons go away).

@@ -125,6 +125,12 @@ def test_redis_down_denies_with_clear_message(
     (reply,) = reply_to(slack, sent.token)
     assert "The access store (Redis) is unavailable" in reply
     assert "No change was made" in reply
+    helped = SlackSender(process.url, SIGNING_SECRET, slack.url)
+    usage = helped.command(ADMIN, "help")
+    helped.http.close()
+    assert (
+        "Your role: *unknown (the access store is unavailable)*" in reply_to(slack, usage.token)[0]
+    )
     assert convoy.writes() == []
     assert convoy.endpoint(endpoint["uid"])["status"] == "active"
     assert "Traceback" not in process.log()

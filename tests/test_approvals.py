@@ -309,3 +309,21 @@ def test_bot_not_in_channel_falls_back_and_says_how_to_invite(
     assert _button(public[0], ids.APPROVE_BUTTON)
     assert any("Invite me with `/invite @Convoy`" in text for text in replies)
     assert convoy.writes() == []
+
+
+@pytest.mark.usefixtures("team")
+def test_request_that_could_not_be_posted_is_withdrawn(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """chat.postMessage failing (not a membership problem): the asker hears, and may ask again."""
+    convoy.add_endpoint("orders-api")
+    slack.fail_method("chat.postMessage", "invalid_auth")
+
+    first = sender.command(REQUESTER, "pause orders-api")
+    assert "could not post your request" in reply_to(slack, first.token)[0]
+    slack.reset()
+    second = sender.command(REQUESTER, "pause orders-api")
+
+    assert "is posted in this channel" in reply_to(slack, second.token)[0]
+    assert _request_post(slack)
+    assert convoy.writes() == []

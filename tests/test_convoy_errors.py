@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.roles import Role
+from handlers import ids
 from tests.conftest import eventually, reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
@@ -84,19 +85,20 @@ def test_malformed_convoy_reply_is_not_trusted(
 def test_status_changed_between_read_and_write_is_reported(
     convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
 ) -> None:
-    """Convoy answering the toggle with 'active' is reported as what it is, not as a pause."""
-    endpoint = convoy.add_endpoint("orders-api")
+    """The toggle landing on someone else's pause un-pauses it: the channel and webhook hear."""
+    endpoint = convoy.add_endpoint("orders-api", slack_webhook_url=slack.hook())
     grant(OPERATOR, Role.OPERATOR)
     # Someone pauses it in Convoy's UI while the bot's PUT is on its way: the toggle un-pauses.
     convoy.set_fault("pause", delay=0.3, apply_before_delay=False, times=1)
 
-    sent = sender.command(OPERATOR, f"pause {endpoint['uid']}")
+    sender.command(OPERATOR, f"pause {endpoint['uid']}")
 
     eventually(convoy.writes, what="the PUT")
     convoy.set_status(endpoint["uid"], "paused")
 
-    (reply,) = reply_to(slack, sent.token)
-    assert "is now *active*, not what was asked" in reply
-    assert "someone may have changed it at the same moment" in reply
-    assert slack.api_calls("chat.postMessage") == []
+    post = eventually(lambda: slack.api_calls("chat.postMessage"), what="the warning")[0]
+    assert "did not go as asked. Status now: *active*" in post.text
+    assert "someone may have changed it at the same moment" in post.text
+    assert ids.RESUME_BUTTON not in post.text, "nothing to resume: it is active"
+    assert "did not go as asked" in slack.webhooks()[0].text
     assert convoy.endpoint(endpoint["uid"])["status"] == "active"

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from bot.audit import AuditEntry
 from bot.roles import Role
-from tests.conftest import ADMIN, SIGNING_SECRET, BotProcess, eventually, reply_to
+from tests.conftest import ADMIN, PROJECT, SIGNING_SECRET, BotProcess, eventually, reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
 from tests.slack_requests import SlackSender
@@ -123,3 +123,20 @@ def test_last_admin_cannot_remove_themselves(
     sender.http.close()
 
     assert "no longer has a role" in reply_to(slack, leave.token)[0]
+
+
+def test_project_admin_cannot_grant_beyond_their_project(
+    slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
+) -> None:
+    """An admin of this project only cannot make anyone (themselves included) a global admin."""
+    grant("U0LOCALADMIN", Role.ADMIN, PROJECT)
+
+    escalate = sender.command("U0LOCALADMIN", "roles grant <@U0LOCALADMIN> admin *")
+    elsewhere = sender.command(
+        "U0LOCALADMIN", "roles grant <@U0FRIEND> operator 01HOTHERPROJECT0000000000"
+    )
+    local = sender.command("U0LOCALADMIN", f"roles grant <@U0FRIEND> operator {PROJECT}")
+
+    assert "needs the *admin* role there" in reply_to(slack, escalate.token)[0]
+    assert "needs the *admin* role there" in reply_to(slack, elsewhere.token)[0]
+    assert "is now *operator* in project" in reply_to(slack, local.token)[0]

@@ -17,11 +17,13 @@ from typing import Any
 
 import pytest
 
+from bot import redis_keys
 from bot.app import build_scheduler
 from bot.audit import AuditEntry
+from bot.holds import HoldStore
 from bot.roles import Role
 from bot.scheduler import Scheduler
-from bot.services import Services, build_services
+from bot.services import Services, build_services, redis_client
 from bot.settings import Settings
 from handlers import ids
 from tests.conftest import (
@@ -324,28 +326,28 @@ def test_old_timer_never_resumes_a_new_pause(
     sender.command(operator, "pause orders-api second incident")
     eventually(lambda: len(slack.api_calls("chat.postMessage")) == 2, what="the second pause")
 
-    assert run_replicas(replica_settings, timedelta(minutes=31)) == [1]  # claimed, then void
+    assert run_replicas(replica_settings, timedelta(minutes=31)) == [0]  # claimed, found void
     assert convoy.endpoint(uid)["status"] == "paused"
     assert [w.operation for w in convoy.writes()] == ["pause", "pause"]
 
 
-def test_pause_changed_outside_the_bot_is_not_auto_resumed(
+def test_pause_ended_outside_the_bot_is_not_auto_resumed(
     convoy: FakeConvoy,
     slack: FakeSlack,
     sender: SlackSender,
     operator: str,
     replica_settings: Settings,
 ) -> None:
-    """Resumed and re-paused in Convoy's dashboard: the timer says so instead of resuming."""
+    """Resumed in Convoy's dashboard: the timer writes nothing and says why in the thread."""
     uid, post = _timed_pause(convoy, slack, sender)
     convoy.set_status(uid, "active")
-    convoy.set_status(uid, "paused")
 
     assert run_replicas(replica_settings, timedelta(minutes=31)) == [1]
-    assert convoy.endpoint(uid)["status"] == "paused"
+    assert [w.operation for w in convoy.writes()] == ["pause"]
     notice = _post_with(slack, "did not resume it")
-    assert "changed outside the bot" in notice.text
+    assert "it is active now, not paused: someone changed it outside the bot" in notice.text
     assert notice.payload["thread_ts"] == post.answer["ts"]
+    assert run_replicas(replica_settings, timedelta(minutes=40)) == [0], "said once"
 
 
 def test_reminder_in_the_thread_before_auto_resume(
@@ -429,18 +431,18 @@ def test_resume_reports_discarded_deliveries_and_retries_them(
     assert statuses[delivered["uid"]] == "Success"
 
 
-def test_resume_of_a_pause_the_bot_did_not_make_estimates_its_start(
+def test_resume_of_a_pause_the_bot_did_not_make_claims_no_window(
     convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, operator: str
 ) -> None:
-    """Paused in Convoy's dashboard: the report says 'about', from Convoy's updated_at."""
+    """Paused in Convoy's dashboard: Convoy records no start, so no duration, count or retry."""
     convoy.add_endpoint("orders-api", status="paused")
 
     sender.command(operator, "resume orders-api")
     post = _post_with(slack, "was *resumed*")
 
-    assert "Paused for about " in post.text
-    assert "Convoy discarded no event deliveries meanwhile." in post.text
+    assert "Paused for" not in post.text
     assert ids.RETRY_DISCARDED not in json.dumps(post.payload["blocks"])
+    assert [r.operation for r in convoy.requests if r.operation == "deliveries"] == []
 
 
 def test_approved_timed_pause_starts_its_timer_at_approval(
@@ -465,3 +467,67 @@ def test_approved_timed_pause_starts_its_timer_at_approval(
     assert "*Auto-resume:*" in update.text
     assert run_replicas(replica_settings, timedelta(minutes=31)) == [1]
     assert convoy.endpoint(str(endpoint["uid"]))["status"] == "active"
+
+
+def test_resume_button_of_an_old_pause_does_not_end_a_new_one(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, operator: str
+) -> None:
+    """Resumed by command, paused again later: the first message's Resume button is void."""
+    uid, first = _timed_pause(convoy, slack, sender)
+    sender.command(operator, "resume orders-api")
+    _post_with(slack, "was *resumed*")
+    sender.command(operator, "pause orders-api a new incident")
+    eventually(lambda: len(slack.api_calls("chat.postMessage")) == 3, what="the new pause")
+
+    old = _button(first, ids.RESUME_BUTTON)["value"]
+    click = sender.click(operator, ids.RESUME_BUTTON, old, message=_message(first))
+
+    assert "That message's pause is over" in reply_to(slack, click.token)[0]
+    assert convoy.endpoint(uid)["status"] == "paused"
+    assert [w.operation for w in convoy.writes()] == ["pause", "activate", "pause"]
+
+
+def test_keep_or_extend_during_a_leased_auto_resume_wins(redis_server: RedisServer) -> None:
+    """A replica's lease never undoes a Keep paused or an Extend clicked while it ran."""
+
+    async def scenario() -> tuple[float | None, float | None]:
+        client = redis_client(redis_server.url)
+        holds = HoldStore(client, timedelta(minutes=5))
+        now = datetime.now(UTC)
+        try:
+            kept = await holds.record(
+                project="P",
+                uid="KEPT",
+                name="kept",
+                actor="U1",
+                reason="",
+                now=now,
+                duration=timedelta(minutes=30),
+            )
+            moved = await holds.record(
+                project="P",
+                uid="MOVED",
+                name="moved",
+                actor="U1",
+                reason="",
+                now=now,
+                duration=timedelta(minutes=30),
+            )
+            due = now + timedelta(minutes=31)
+            leased, lease = await holds.claim_due("timers", due)
+            assert sorted(leased) == sorted([kept.timer, moved.timer])
+            await holds.keep(kept)  # clicked while the auto-resume runs
+            await holds.extend(moved, moved.resume_at, timedelta(minutes=30), due)
+            await holds.settle("timers", kept.timer, lease, due + timedelta(minutes=1))
+            await holds.settle("timers", moved.timer, lease, None)
+            return (
+                await client.zscore(redis_keys.resume_timers(), kept.timer),
+                await client.zscore(redis_keys.resume_timers(), moved.timer),
+            )
+        finally:
+            await client.aclose()
+
+    kept_score, moved_score = asyncio.run(scenario())
+
+    assert kept_score is None, "Keep paused stays cancelled"
+    assert moved_score is not None, "the extended timer survives the finished lease"

@@ -358,7 +358,7 @@ class FakeConvoy:
         if status not in STATUSES:
             raise ValueError(f"status must be one of {sorted(STATUSES)}, not {status!r}")
         with self._lock:
-            self._set_status(self._stored(uid), status)
+            self._set_endpoint_status(self._stored(uid), status)
 
     def add_event_delivery(
         self,
@@ -532,6 +532,11 @@ class FakeConvoy:
             raise KeyError(f"fake Convoy has no endpoint {uid!r}") from None
 
     @staticmethod
+    def _set_endpoint_status(endpoint: dict[str, Any], status: str) -> None:
+        # Convoy's UpdateEndpointStatus sets only the status column: updated_at stays as it was.
+        endpoint["status"] = status
+
+    @staticmethod
     def _set_status(endpoint: dict[str, Any], status: str) -> None:
         previous = datetime.fromisoformat(endpoint["updated_at"])
         # Two writes within one clock tick must still show a newer updated_at.
@@ -575,14 +580,14 @@ class FakeConvoy:
                         "does not support pausing or unpausing",
                     )
                 # The real thing toggles: a repeated PUT un-pauses.
-                self._set_status(endpoint, "paused" if current == "active" else "active")
+                self._set_endpoint_status(endpoint, "paused" if current == "active" else "active")
                 message = "endpoint status updated successfully"
             else:
                 if current not in {"paused", "inactive"}:
                     return _error(
                         400, f"current endpoint status - {current}, does not support activation"
                     )
-                self._set_status(endpoint, "active")
+                self._set_endpoint_status(endpoint, "active")
                 message = "endpoint status successfully activated"
             return _success(202, message, copy.deepcopy(endpoint))
 

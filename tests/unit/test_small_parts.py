@@ -62,3 +62,17 @@ def test_role_names() -> None:
     assert Role.VIEWER < Role.REQUESTER < Role.OPERATOR < Role.APPROVER < Role.ADMIN
     with pytest.raises(InvalidInput, match="is not a role"):
         Role.parse("none")
+
+
+def test_lock_must_outlive_the_convoy_calls_under_it() -> None:
+    """A lock TTL shorter than five Convoy timeouts is refused at start-up."""
+    with pytest.raises(ValidationError, match="CONVOY_BOT_LOCK_TTL_SECONDS"):
+        Settings(
+            _env_file=None,
+            slack_bot_token="xoxb-1",
+            slack_signing_secret="s",
+            convoy_api_key="k",
+            convoy_project_id="p",
+            convoy_timeout_seconds=20,
+            convoy_bot_lock_ttl_seconds=60,
+        )
