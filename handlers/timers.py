@@ -60,20 +60,22 @@ async def _post(
     *,
     broadcast: bool = False,
 ) -> None:
-    """In the thread of the pause's announcement (also in the channel when broadcast)."""
-    if not hold.channel_id:
-        logger.warning("no channel recorded for the pause of %s; nothing posted", hold.uid)
-        return
-    try:
-        await services.slack.chat_postMessage(
-            channel=hold.channel_id,
-            text=text,
-            blocks=message_blocks or None,
-            thread_ts=hold.message_ts or None,
-            reply_broadcast=broadcast and bool(hold.message_ts),
-            unfurl_links=False,
-        )
-        services.metrics.slack_posts.labels("timer", "ok").inc()
-    except (SlackApiError, ClientError, TimeoutError) as exc:
-        services.metrics.slack_posts.labels("timer", "failed").inc()
-        logger.warning("timer post failed: %s", type(exc).__name__)
+    """In the thread of the pause's announcement (also in the channel when broadcast); to the
+    person who paused, as a direct message, when the channel cannot be reached."""
+    for channel, thread in ((hold.channel_id, hold.message_ts), (hold.actor, "")):
+        if not channel:
+            continue
+        try:
+            await services.slack.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=message_blocks or None,
+                thread_ts=thread or None,
+                reply_broadcast=broadcast and bool(thread),
+                unfurl_links=False,
+            )
+            services.metrics.slack_posts.labels("timer", "ok").inc()
+            return
+        except (SlackApiError, ClientError, TimeoutError) as exc:
+            services.metrics.slack_posts.labels("timer", "failed").inc()
+            logger.warning("timer post failed: %s", type(exc).__name__)

@@ -531,3 +531,25 @@ def test_keep_or_extend_during_a_leased_auto_resume_wins(redis_server: RedisServ
 
     assert kept_score is None, "Keep paused stays cancelled"
     assert moved_score is not None, "the extended timer survives the finished lease"
+
+
+def test_timer_messages_reach_the_pauser_when_the_channel_cannot(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+    replica_settings: Settings,
+) -> None:
+    """The bot is not in the channel: the auto-resume report goes to the pauser directly."""
+    slack.fail_channel("C0INCIDENT", "not_in_channel")
+    endpoint = convoy.add_endpoint("orders-api")
+    sent = sender.command(operator, "pause orders-api for 30m")
+    reply_to(slack, sent.token, count=2)  # the announcement via the response URL, the hint
+
+    assert run_replicas(replica_settings, timedelta(minutes=31)) == [1]
+    tried = [c for c in slack.api_calls("chat.postMessage") if "resumed automatically" in c.text]
+    assert [(c.payload["channel"], c.answer["ok"]) for c in tried] == [
+        ("C0INCIDENT", False),
+        (OPERATOR, True),
+    ]
+    assert convoy.endpoint(str(endpoint["uid"]))["status"] == "active"

@@ -44,6 +44,7 @@ class FakeSlack:
         self._webhook_status = 200
         self._groups: dict[str, list[str]] = {}
         self._rate_limited: dict[str, tuple[int, int]] = {}  # method -> (times left, seconds)
+        self._closed_channels: dict[str, str] = {}  # channel -> error for posts there
         self._ts = 1_700_000_000
         self.app = Starlette(
             routes=[
@@ -61,6 +62,12 @@ class FakeSlack:
             self._webhook_status = 200
             self._groups.clear()
             self._rate_limited.clear()
+            self._closed_channels.clear()
+
+    def fail_channel(self, channel: str, error: str) -> None:
+        """chat.postMessage to this channel (only) answers `ok: false` with error."""
+        with self._lock:
+            self._closed_channels[channel] = error
 
     def rate_limit(self, method: str, times: int, retry_after: int) -> None:
         """Answer the next `times` calls of method with 429 and Retry-After, posting nothing."""
@@ -122,6 +129,8 @@ class FakeSlack:
         payload = {**dict(request.query_params), **await self._payload(request)}
         with self._lock:
             error = self._api_errors.get(method)
+            if method == "chat.postMessage" and not error:
+                error = self._closed_channels.get(str(payload.get("channel", "")))
             self._ts += 1
             ts = f"{self._ts}.000100"
             times, retry_after = self._rate_limited.get(method, (0, 0))
