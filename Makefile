@@ -40,3 +40,17 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# The long randomised fault run (the default test run has a short one).
+.PHONY: chaos
+chaos: $(VENV)/.installed-test
+	CHAOS_ACTIONS=400 $(BIN)/python -m pytest -m chaos -s tests/test_chaos.py
+
+# Benchmarks (issue #6, see bench/): our bot against a bare Bolt app, writes BENCHMARKS.md (~5 min).
+.PHONY: bench bench-smoke
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench
+
+# A tiny load in under 30 s for CI: fails only when something is broken, never on timings.
+bench-smoke: $(VENV)/.installed-test
+	$(BIN)/python -m bench --quick

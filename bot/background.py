@@ -11,15 +11,25 @@ logger = logging.getLogger(__name__)
 
 
 class BackgroundTasks:
-    """Holds a reference to every task (asyncio keeps only weak ones) and drains them on exit."""
+    """Holds a reference to every task (asyncio keeps only weak ones) and drains them on exit.
 
-    def __init__(self) -> None:
+    At most `limit` run at once; the rest wait their turn. Without that bound an overload
+    opens more Convoy and Redis connections than the pools hold, requests time out in the
+    pools, and the bot spends its time on the queues instead of the work.
+    """
+
+    def __init__(self, limit: int = 32) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(limit)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
+        task = asyncio.get_running_loop().create_task(self._in_turn(work))
         self._tasks.add(task)
         task.add_done_callback(self._finished)
+
+    async def _in_turn(self, work: Coroutine[Any, Any, None]) -> None:
+        async with self._slots:
+            await work
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

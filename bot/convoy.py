@@ -7,7 +7,6 @@ timeout, a 5xx, an unreadable reply) reads the endpoint again and reports what i
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from datetime import UTC, datetime, timedelta
@@ -58,6 +57,9 @@ def build_http_client(base_url: str, api_key: str, timeout_seconds: float) -> ht
             "X-Convoy-Version": CONVOY_VERSION,
             "Accept": "application/json",
         },
+        # Each phase (connect, pool wait, write, read) is bounded; the lock TTL is sized for
+        # the sum (see Settings). No outer asyncio timeout: cancelling a request that waits
+        # for a pooled connection leaks the slot in httpcore and starves the pool for good.
         timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 5.0)),
         follow_redirects=False,
         limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
@@ -94,14 +96,9 @@ def _convoy_message(response: httpx.Response) -> str:
 class ConvoyClient:
     """Endpoint reads and safe writes for one Convoy project by default."""
 
-    def __init__(
-        self, http: httpx.AsyncClient, default_project: str, timeout_seconds: float = 10.0
-    ) -> None:
+    def __init__(self, http: httpx.AsyncClient, default_project: str) -> None:
         self._http = http
         self.default_project = default_project
-        # httpx times each phase (connect, write, read) separately; this bounds the whole call
-        # so the per-endpoint lock always outlives the work it guards.
-        self._deadline = timeout_seconds
 
     async def get_endpoint(self, uid: str, project: str | None = None) -> Endpoint:
         """One endpoint by uid; EndpointNotFound when Convoy does not know it."""
@@ -271,9 +268,8 @@ class ConvoyClient:
     ) -> Any:
         """One request; returns the envelope's `data` or raises one of our errors."""
         try:
-            async with asyncio.timeout(self._deadline):
-                response = await self._http.request(method, path, params=params)
-        except (httpx.TimeoutException, TimeoutError) as exc:
+            response = await self._http.request(method, path, params=params)
+        except httpx.TimeoutException as exc:
             raise ConvoyUnavailable("Convoy did not answer in time.", "timeout") from exc
         except httpx.HTTPError as exc:
             raise ConvoyUnavailable("Convoy could not be reached.", "unreachable") from exc

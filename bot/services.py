@@ -64,14 +64,21 @@ class Services:
 
 
 def redis_client(url: str) -> aioredis.Redis:
-    """A pooled client with timeouts, so a dead Redis fails fast and closed."""
-    return aioredis.Redis.from_url(
+    """A pooled client with timeouts, so a dead Redis fails fast and closed.
+
+    The pool makes callers wait (briefly) for a free connection rather than fail at once
+    when a burst wants more connections than it holds.
+    """
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=64,
+        timeout=5,
         decode_responses=True,
         socket_timeout=2.0,
         socket_connect_timeout=2.0,
         health_check_interval=30,
     )
+    return aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
 
 
 def build_services(settings: Settings, redis_url: str, clock: Clock | None = None) -> Services:
@@ -90,9 +97,7 @@ def build_services(settings: Settings, redis_url: str, clock: Clock | None = Non
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
     )
     operations = Operations(
-        convoy=ConvoyClient(
-            convoy_http, settings.convoy_project_id, settings.convoy_timeout_seconds
-        ),
+        convoy=ConvoyClient(convoy_http, settings.convoy_project_id),
         roles=RoleStore(redis, settings.convoy_bot_admins, SlackGroupDirectory(redis, slack)),
         locks=EndpointLocks(redis, settings.convoy_bot_lock_ttl_seconds),
         choices=ChoiceStore(redis),

@@ -54,7 +54,7 @@ class Settings(StoreSettings):
     slack_webhook_url_prefixes: Annotated[list[str], NoDecode] = ["https://hooks.slack.com/"]
     # Longer than the worst case under the lock: read, write and read-back, each bounded by
     # CONVOY_TIMEOUT_SECONDS.
-    convoy_bot_lock_ttl_seconds: float = Field(default=60.0, gt=0)
+    convoy_bot_lock_ttl_seconds: float = Field(default=120.0, gt=0)
 
     convoy_bot_approval_ttl: timedelta = timedelta(minutes=30)
     convoy_bot_changes_per_minute: int = Field(default=10, ge=0)  # per user; 0 = no limit
@@ -110,11 +110,13 @@ class Settings(StoreSettings):
         # Under one lock the bot makes up to four Convoy calls (read, write, read back, and
         # the auto-resume's check); a lock that expired mid-way would let another replica
         # read a stale status and send a second toggle.
-        needed = 5 * self.convoy_timeout_seconds  # four calls and a margin
+        # Each call may spend the timeout connecting, waiting for a pooled connection and
+        # reading: about 2.5 timeouts a call, 10 for four.
+        needed = 10 * self.convoy_timeout_seconds
         if self.convoy_bot_lock_ttl_seconds < needed:
             raise ValueError(
                 f"malformed setting CONVOY_BOT_LOCK_TTL_SECONDS (must be at least {needed:g}: "
-                "five times CONVOY_TIMEOUT_SECONDS)"
+                "ten times CONVOY_TIMEOUT_SECONDS)"
             )
         return self
 

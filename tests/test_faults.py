@@ -196,7 +196,7 @@ def test_stale_lock_of_a_crashed_replica_expires(
 ) -> None:
     """A lock left by a replica that died mid-change blocks only until its TTL runs out."""
     endpoint = convoy.add_endpoint("orders-api")
-    quick = bot_factory(CONVOY_BOT_LOCK_TTL_SECONDS="1", CONVOY_TIMEOUT_SECONDS="0.2")
+    quick = bot_factory(CONVOY_BOT_LOCK_TTL_SECONDS="1", CONVOY_TIMEOUT_SECONDS="0.1")
     sender = SlackSender(quick.url, SIGNING_SECRET, slack.url)
 
     async def crash_holding_the_lock() -> None:

@@ -65,7 +65,7 @@ def test_role_names() -> None:
 
 
 def test_lock_must_outlive_the_convoy_calls_under_it() -> None:
-    """A lock TTL shorter than five Convoy timeouts is refused at start-up."""
+    """A lock TTL shorter than ten Convoy timeouts is refused at start-up."""
     with pytest.raises(ValidationError, match="CONVOY_BOT_LOCK_TTL_SECONDS"):
         Settings(
             _env_file=None,
@@ -74,5 +74,5 @@ def test_lock_must_outlive_the_convoy_calls_under_it() -> None:
             convoy_api_key="k",
             convoy_project_id="p",
             convoy_timeout_seconds=20,
-            convoy_bot_lock_ttl_seconds=60,
+            convoy_bot_lock_ttl_seconds=120,
         )

@@ -1,0 +1,333 @@
+"""The orchestrator: start every process, run each measurement, print and write BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.measure import Command, Harness, RunStats, Shape, Target, combine
+from bench.processes import (
+    REPO,
+    Cores,
+    Fakes,
+    LoadWorker,
+    pinned_to,
+    rss_kib,
+    set_affinity,
+    snapshot_code,
+)
+from bench.processes import start_baseline as start_baseline_process
+from bench.report import Memory, Results, all_runs, render, revision
+from bot.roles import GLOBAL_SCOPE, Role, RoleStore
+from bot.services import redis_client
+from tests.conftest import CONVOY_KEY, PROJECT, BotProcess, bot_env, start_bot, start_redis
+from tests.fakes.loopback import free_port
+
+CONCURRENCY = 32  # requests in flight at saturation
+SLOW_CONVOY_SECONDS = 0.3
+MEMORY_RATE = 160.0  # mixed commands per second: well inside what one bot sustains (~200)
+OPERATORS = 5000  # users the commands rotate over, so no per-user limit is ever reached
+_LOG_PROBLEM = re.compile(r"\b(WARNING|ERROR|CRITICAL)\b|Traceback")
+_LOG_STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ")
+_UID = re.compile(r"\b[0-9A-HJKMNP-TV-Z]{26}\b")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much load each measurement sends: the full benchmark or the CI smoke test."""
+
+    quick: bool
+    runs: int
+    rates: tuple[tuple[float, float], ...]  # (requests/s, seconds)
+    saturation_seconds: float
+    saturation_most: int  # requests a saturation run may send (pauses need as many endpoints)
+    slow: tuple[tuple[Command, float, float], ...]  # (command, requests/s, seconds)
+    burst: int
+    warmup: int
+    memory_commands: int
+    scale: tuple[tuple[Command, float, float], ...]  # (command, requests/s, seconds)
+
+    @classmethod
+    def full(cls) -> Plan:
+        return cls(
+            quick=False,
+            runs=3,
+            rates=((50, 3.0), (200, 2.0)),
+            saturation_seconds=1.5,
+            saturation_most=6000,
+            slow=(("status", 50, 2.0), ("pause", 50, 2.0), ("pause", 200, 1.5)),
+            burst=500,
+            warmup=200,
+            memory_commands=10_000,
+            scale=(("pause", 250, 2.0),),
+        )
+
+    @classmethod
+    def smoke(cls) -> Plan:
+        return cls(
+            quick=True,
+            runs=1,
+            rates=((50, 1.0), (200, 0.5)),
+            saturation_seconds=0.5,
+            saturation_most=1000,
+            slow=(("pause", 50, 1.0),),
+            burst=30,  # 50 would need the bot's whole Redis pool (100) at once: flaky
+            warmup=50,
+            memory_commands=200,
+            scale=(),
+        )
+
+
+class Bench:
+    """The running processes, the measurements taken with them, and recovery from wedges."""
+
+    def __init__(self, plan: Plan, cores: Cores, workdir: Path, stack: ExitStack) -> None:
+        self.plan = plan
+        self.cores = cores
+        self.workdir = workdir
+        self.stack = stack
+        self.results = Results(quick=plan.quick, runs=plan.runs, cores=cores)
+        self.results.convoy_delay = SLOW_CONVOY_SECONDS
+        self.logs: dict[str, Path] = {}
+        self.bot_cpus = cores.sut
+        self._starts = 0
+        self.code = snapshot_code(workdir / "code")
+        self.results.revision = revision()
+        os.sched_setaffinity(0, cores.harness)  # children inherit it: Redis, fakes, load
+        self.redis = start_redis(workdir / "redis")
+        stack.callback(self.redis.stop)
+        self.fakes = Fakes(workdir, PROJECT, CONVOY_KEY)
+        stack.callback(self.fakes.stop)
+        self.logs["fakes"] = self.fakes.log_path
+        self.bots: list[BotProcess] = [self.start_bot()]
+        with pinned_to(cores.sut):
+            self.baseline = start_baseline_process(self.env(), workdir / "baseline")
+        stack.callback(self.baseline.stop)
+        self.logs["baseline"] = self.baseline.log_path
+        self.load = LoadWorker(workdir)
+        stack.callback(self.load.stop)
+        self.logs["load"] = self.load.log_path
+        store = self.redis.client()
+        stack.callback(store.close)
+        self.harness = Harness(self.fakes, self.load, store, grant_operators(self.redis.url))
+
+    def env(self) -> dict[str, str]:
+        env = bot_env(self.fakes.convoy_url, self.fakes.slack_url, self.redis.url, free_port())
+        env["PYTHONPATH"] = str(self.code)  # the snapshot, not the tree others may be editing
+        return env
+
+    def start_bot(self) -> BotProcess:
+        self._starts += 1
+        name = f"bot{self._starts}"
+        with pinned_to(self.bot_cpus):
+            bot = start_bot(self.env(), self.workdir / name)
+        self.stack.callback(bot.stop)
+        self.logs[name] = bot.log_path
+        return bot
+
+    def ours(self, bots: int = 1) -> Target:
+        name = "ours" if bots == 1 else f"ours x{bots}"
+        return Target(name, tuple(self.bots[:bots]), does_work=True)
+
+    def baseline_target(self) -> Target:
+        return Target("baseline", (self.baseline,), does_work=False)
+
+    def run(
+        self, phase: str, target: Target, command: Command, shape: Shape, **options: float
+    ) -> RunStats:
+        """One run; if our bot's work went wrong, see whether it still works, then replace it.
+
+        An overloaded bot can keep part of the damage (connection slots that never come back),
+        so it is always replaced: every run starts from a bot that had no failures yet.
+        """
+        stats = self.harness.run(target, command, shape, **options)
+        if target.does_work and stats.problems:
+            self.replace(target, f"{phase} `{command}` {shape.label} on {target.name}")
+        return stats
+
+    def replace(self, target: Target, after: str) -> None:
+        for bot in target.processes:
+            failure = self.canary(bot)
+            if failure is None:
+                incident = f"after {after}: the bot still completed a `/convoy status`"
+            else:
+                incident = f"after {after}: the bot no longer completed a `/convoy status` "
+                incident += f"({failure})"
+            self.results.incidents[incident] += 1
+            index = self.bots.index(bot)
+            bot.stop()
+            self.bots[index] = self.start_bot()
+
+    def canary(self, bot: BotProcess) -> str | None:
+        """None if the bot still completes two status commands (after the drain), else why."""
+        probe = Target("canary", (bot,), does_work=True)
+        stats = self.harness.run(probe, "status", Shape.at_rate(4, 0.5), patience=6)
+        if stats.completed == stats.sent and not stats.problems:
+            return None
+        return stats.examples[0] if stats.examples else "no reply"
+
+    def saturation(self) -> Shape:
+        plan = self.plan
+        return Shape.saturation(plan.saturation_seconds, CONCURRENCY, plan.saturation_most)
+
+    def measure_memory(self) -> None:
+        """RSS idle, after a warm-up, and after the measured commands (a fresh bot)."""
+        pid = self.bots[0].process.pid
+        cold = rss_kib(pid)
+        warmup = Shape.at_rate(100, self.plan.warmup / 100)
+        self.harness.run(self.ours(), "mixed", warmup)
+        warm = rss_kib(pid)
+        shape = Shape.at_rate(MEMORY_RATE, self.plan.memory_commands / MEMORY_RATE)
+        stats = self.harness.run(self.ours(), "mixed", shape)
+        time.sleep(1.0)  # the last replies' buffers go
+        self.results.memory = Memory(cold, warm, rss_kib(pid), warmup.count, stats)
+        if stats.problems:
+            self.replace(self.ours(), "the memory run")
+
+    def measure_acks(self) -> None:
+        """Fixed rates and saturation, ours and the baseline interleaved run by run."""
+        shapes = [Shape.at_rate(rate, seconds) for rate, seconds in self.plan.rates]
+        shapes.append(self.saturation())
+        runs: dict[tuple[str, str, str], list[RunStats]] = {}
+        for _ in range(self.plan.runs):
+            for command in ("status", "pause"):
+                for shape in shapes:
+                    for target in (self.ours(), self.baseline_target()):
+                        stats = self.run("ack runs:", target, command, shape)
+                        runs.setdefault((target.name, command, shape.label), []).append(stats)
+        self.results.ack = {key: combine(value) for key, value in runs.items()}
+
+    def measure_slow_convoy(self) -> None:
+        for command, rate, seconds in self.plan.slow:
+            shape = Shape.at_rate(rate, seconds)
+            runs = [
+                self.run(
+                    "slow Convoy:", self.ours(), command, shape, convoy_delay=SLOW_CONVOY_SECONDS
+                )
+                for _ in range(self.plan.runs)
+            ]
+            self.results.slow[(command, shape.label)] = combine(runs)
+
+    def measure_burst(self) -> None:
+        shape = Shape.burst(self.plan.burst)
+        runs = [self.run("burst:", self.ours(), "pause", shape) for _ in range(self.plan.runs)]
+        self.results.burst = combine(runs)
+
+    def measure_scale_out(self) -> None:
+        """One bot against two sharing Redis, at a rate above what one bot sustains.
+
+        Nothing is pinned: a second bot needs a core of its own.
+        """
+        if not self.plan.scale:
+            return
+        everything = self.cores.everything
+        self.bot_cpus = everything
+        os.sched_setaffinity(0, everything)
+        for process in (self.redis.process, self.fakes.process, self.load.process):
+            set_affinity(process.pid, everything)
+        set_affinity(self.bots[0].process.pid, everything)
+        self.bots.append(self.start_bot())
+        runs: dict[tuple[int, str], list[RunStats]] = {}
+        for _ in range(self.plan.runs):
+            for command, rate, seconds in self.plan.scale:
+                for bots in (1, 2):
+                    shape = Shape.at_rate(rate, seconds)
+                    stats = self.run("scale-out:", self.ours(bots), command, shape)
+                    runs.setdefault((bots, f"`{command}` {shape.label}"), []).append(stats)
+        self.results.scale = {key: combine(value) for key, value in runs.items()}
+
+
+def grant_operators(redis_url: str, count: int = OPERATORS) -> list[str]:
+    """Give `count` made-up Slack users the operator role, through the bot's own RoleStore."""
+    users = [f"UBENCH{i:05d}" for i in range(count)]
+
+    async def grant_all() -> None:
+        client = redis_client(redis_url)
+        try:
+            store = RoleStore(client, [])
+            for user in users:
+                await store.grant(user, Role.OPERATOR, GLOBAL_SCOPE)
+        finally:
+            await client.aclose()
+
+    asyncio.run(grant_all())
+    return users
+
+
+def scan_logs(logs: dict[str, Path]) -> Counter[str]:
+    """Warning and error lines of every child's log, counted across processes.
+
+    Timestamps go, and so do endpoint uids, so one kind of line is counted once; which
+    kind of process wrote it (bot, baseline, fakes, load) is kept.
+    """
+    found: Counter[str] = Counter()
+    for name, path in logs.items():
+        if not path.exists():
+            continue
+        kind = name.rstrip("0123456789")
+        for line in path.read_text(errors="replace").splitlines():
+            if _LOG_PROBLEM.search(line):
+                text = _UID.sub("<uid>", _LOG_STAMP.sub("", line).strip())
+                found[f"{kind}: {text}"] += 1
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a tiny load for CI (< 30 s)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where to write the report (default: BENCHMARKS.md, not in --quick)",
+    )
+    args = parser.parse_args(argv)
+    plan = Plan.smoke() if args.quick else Plan.full()
+    out: Path | None = args.out or (None if args.quick else REPO / "BENCHMARKS.md")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="convoy-bench-") as tmp:
+        with ExitStack() as stack:
+            bench = Bench(plan, Cores.split(), Path(tmp), stack)
+            steps = (
+                ("memory", bench.measure_memory),
+                ("ack latency and throughput", bench.measure_acks),
+                ("slow Convoy", bench.measure_slow_convoy),
+                ("burst", bench.measure_burst),
+                ("scale-out", bench.measure_scale_out),
+            )
+            for name, step in steps:
+                began = time.monotonic()
+                step()
+                sys.stderr.write(f"bench: {name} took {time.monotonic() - began:.1f} s\n")
+            exited = [b.log_path.parent.name for b in bench.bots if b.process.poll() is not None]
+        results = bench.results
+        results.log_lines = scan_logs(bench.logs)
+    results.elapsed = time.monotonic() - started
+    report = render(results, "make bench-smoke" if plan.quick else "make bench")
+    sys.stdout.write(report)
+    if out is not None:
+        out.write_text(report)
+        sys.stderr.write(f"bench: wrote {out}\n")
+    broken = _broken(results) + [f"{name} exited during the run" for name in exited]
+    for problem in broken:
+        sys.stderr.write(f"bench: {'BROKEN' if plan.quick else 'problem'}: {problem}\n")
+    return 1 if plan.quick and broken else 0
+
+
+def _broken(results: Results) -> list[str]:
+    """What makes the smoke test fail: refused, lost or wrongly done commands, replaced bots."""
+    broken = [
+        f"{name}: {stats.problems} problem(s)"
+        for name, stats in all_runs(results).items()
+        if stats.problems and "saturation" not in name  # overload is measured, not a defect
+    ]
+    wedged = [i for i in results.incidents if "no longer" in i and "saturation" not in i]
+    return broken + wedged
