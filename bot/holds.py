@@ -8,16 +8,19 @@ replicas polling at once, exactly one runs each timer; a crashed one's lease run
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
 from bot.errors import AccessStoreUnavailable, AlreadyHandled, InvalidInput
 
+Rider = Callable[[Pipeline], None]  # writes another module adds to a hold's round trip
 LEASE = timedelta(minutes=2)  # longer than an auto-resume can take (lock TTL plus posting)
 
 # KEYS: hold hash, timers, reminders. ARGV: hold id, expected due (epoch), new due, new remind.
@@ -135,8 +138,11 @@ class HoldStore:
         duration: timedelta | None,
         channel_id: str = "",
         approver: str = "",
+        also: Rider | None = None,
     ) -> Hold:
-        """A new hold replaces any earlier one of the endpoint (and so orphans its timer)."""
+        """A new hold replaces any earlier one of the endpoint (and so orphans its timer).
+
+        `also` queues more writes in the same round trip (the endpoint lock's release)."""
         hold_id = secrets.token_urlsafe(9)
         due = now + duration if duration else None
         hold = Hold(
@@ -164,6 +170,8 @@ class HoldStore:
                     remind = max(now, due - self.reminder_lead)
                     if due - self.reminder_lead > now:
                         pipe.zadd(redis_keys.resume_reminders(), {hold.timer: remind.timestamp()})
+                if also is not None:
+                    also(pipe)
                 await pipe.execute()
         except RedisError as exc:
             raise AccessStoreUnavailable() from exc
@@ -186,7 +194,9 @@ class HoldStore:
         except RedisError as exc:
             raise AccessStoreUnavailable() from exc
 
-    async def release(self, project: str, uid: str, hold_id: str | None = None) -> Hold | None:
+    async def release(
+        self, project: str, uid: str, hold_id: str | None = None, also: Rider | None = None
+    ) -> Hold | None:
         """End the hold (the endpoint was resumed): its timer and reminder go too."""
         hold = await self.get(project, uid)
         if hold is None or (hold_id is not None and hold.hold_id != hold_id):
@@ -198,6 +208,8 @@ class HoldStore:
                 if hold.timer:
                     pipe.zrem(redis_keys.resume_timers(), hold.timer)
                     pipe.zrem(redis_keys.resume_reminders(), hold.timer)
+                if also is not None:
+                    also(pipe)
                 await pipe.execute()
         except RedisError as exc:
             raise AccessStoreUnavailable() from exc

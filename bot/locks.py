@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from bot import redis_keys
@@ -20,6 +21,22 @@ return 0
 """
 
 
+class HeldLock:
+    """A lock being held; its release can ride in another pipeline (one round trip less)."""
+
+    def __init__(self, key: str, token: str) -> None:
+        self.key = key
+        self.token = token
+        self.released = False
+
+    def release_in(self, pipe: Pipeline) -> None:
+        """Queue the release on pipe; the caller executes it with its own writes."""
+        # Plain EVAL, not EVALSHA: a pipeline would first ask Redis whether the script is
+        # loaded, a round trip of its own.
+        pipe.eval(_RELEASE, 1, self.key, self.token)
+        self.released = True
+
+
 class EndpointLocks:
     """Short-lived exclusive locks keyed by project and endpoint uid."""
 
@@ -29,7 +46,7 @@ class EndpointLocks:
         self._release = redis.register_script(_RELEASE)
 
     @asynccontextmanager
-    async def hold(self, project: str, uid: str, label: str) -> AsyncIterator[None]:
+    async def hold(self, project: str, uid: str, label: str) -> AsyncIterator[HeldLock]:
         """Hold the endpoint's lock for the block; EndpointBusy if someone else has it.
 
         The TTL bounds how long a crashed holder can block others.
@@ -45,9 +62,11 @@ class EndpointLocks:
                 f"Someone is changing *{label}* right now. No change was made; "
                 "check `/convoy status` in a few seconds."
             )
+        held = HeldLock(key, token)
         try:
-            yield
+            yield held
         finally:
             # If Redis is gone the TTL frees the lock; the change itself already happened or failed.
-            with contextlib.suppress(RedisError):
-                await self._release(keys=[key], args=[token])
+            if not held.released:
+                with contextlib.suppress(RedisError):
+                    await self._release(keys=[key], args=[token])

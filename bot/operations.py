@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -28,7 +27,7 @@ from bot.errors import (
     TooManyChanges,
 )
 from bot.holds import Hold, HoldStore, parse_member
-from bot.locks import EndpointLocks
+from bot.locks import EndpointLocks, HeldLock
 from bot.models import Endpoint, EndpointStatus
 from bot.rate_limits import ChangeRateLimiter
 from bot.resolver import Candidates, resolve
@@ -293,12 +292,8 @@ class Operations:
         lookups go to Redis at once.
         """
         needed = VERB_NEEDS[verb]
-        if verb in COUNTED_VERBS:
-            role, used = await asyncio.gather(
-                self.roles.effective_role(user_id, self.project), self.rate.count(user_id)
-            )
-        else:
-            role, used = await self.roles.effective_role(user_id, self.project), 0
+        counter = self.rate.counter(user_id) if verb in COUNTED_VERBS else None
+        role, used = await self.roles.effective_role_counting(user_id, self.project, counter)
         if role >= needed and self.rate.exceeded(used):
             raise TooManyChanges(
                 f"You have asked for more than {self.rate.limit} changes in a minute; "
@@ -484,7 +479,7 @@ class Operations:
 
         `expected_hold`: a button made for one pause acts only while that pause is current.
         """
-        async with self.locks.hold(self.project, uid, label):
+        async with self.locks.hold(self.project, uid, label) as lock:
             if expected_hold:
                 current = await self.holds.get(self.project, uid)
                 if current is None or current.hold_id != expected_hold:
@@ -498,16 +493,16 @@ class Operations:
                 change = await self.convoy.ensure_active(
                     uid, self.project, reenable_inactive=reenable_inactive
                 )
-            return await self._book_hold(change, intent)
+            return await self._book_hold(change, intent, lock)
 
-    async def _book_hold(self, change: Change, intent: Intent) -> Change:
+    async def _book_hold(self, change: Change, intent: Intent, lock: HeldLock) -> Change:
         """Record the pause the bot made, or end the hold of an endpoint that is active now.
 
         The change already happened in Convoy: if Redis fails here, the change is still
         reported, with a note of what the bot could not record.
         """
         try:
-            return await self._book_hold_in_redis(change, intent)
+            return await self._book_hold_in_redis(change, intent, lock)
         except AccessStoreUnavailable:
             missed = (
                 " No auto-resume was scheduled: resume it by hand."
@@ -517,7 +512,8 @@ class Operations:
             note = f"The bot could not record this in its store (Redis unavailable).{missed}"
             return replace(change, detail=f"{change.detail} {note}".strip())
 
-    async def _book_hold_in_redis(self, change: Change, intent: Intent) -> Change:
+    async def _book_hold_in_redis(self, change: Change, intent: Intent, lock: HeldLock) -> Change:
+        # The lock's release rides in the same round trip as the hold's own writes.
         endpoint = change.endpoint
         if change.outcome is Outcome.PAUSED:
             hold = await self.holds.record(
@@ -530,10 +526,11 @@ class Operations:
                 now=self.clock.now(),
                 duration=intent.duration,
                 channel_id=intent.channel_id,
+                also=lock.release_in,
             )
             return replace(change, hold=hold)
         if endpoint.status is EndpointStatus.ACTIVE:
-            released = await self.holds.release(self.project, endpoint.uid)
+            released = await self.holds.release(self.project, endpoint.uid, also=lock.release_in)
             # Only a pause the bot made has a known start: Convoy records none.
             if change.outcome is Outcome.RESUMED and released is not None:
                 summary = ResumeSummary(released.paused_since, self.clock.now(), True, None)
@@ -583,7 +580,7 @@ class Operations:
         async with self._audited(hold.actor, "auto-resume") as draft:
             draft.endpoint_uid, draft.endpoint_name, draft.reason = hold.uid, hold.name, hold.reason
             draft.detail = note
-            async with self.locks.hold(project, uid, hold.name):
+            async with self.locks.hold(project, uid, hold.name) as lock:
                 # Keep paused or Extend may have won the race for this timer: read again.
                 if not self._due(await self.holds.get(project, uid), hold_id):
                     return AutoResume(None, None, "kept or extended meanwhile")
@@ -593,7 +590,7 @@ class Operations:
                     draft.outcome, draft.detail = "auto-resume skipped", f"{note}; {skipped}"
                     return AutoResume(hold, None, skipped)
                 change = await self.convoy.ensure_active(uid, project)
-                change = await self._book_hold(change, intent)
+                change = await self._book_hold(change, intent, lock)
             draft.result(change)
             draft.detail = f"{note}; {change.detail}" if change.detail else note
         return AutoResume(hold, await self._with_resume_summary(change), "")

@@ -92,14 +92,31 @@ class RoleStore:
 
     async def effective_role(self, user_id: str, project: str) -> Role:
         """The highest of the user's own and their user groups' roles here; fails closed."""
+        role, _ = await self.effective_role_counting(user_id, project, None)
+        return role
+
+    async def effective_role_counting(
+        self, user_id: str, project: str, counter: tuple[str, int] | None
+    ) -> tuple[Role, int]:
+        """The effective role, and (when `counter` = (key, ttl) is given) that key counted up
+        by one in the same round trip to Redis: a rate limit rides along with the role check."""
         scopes = [project, GLOBAL_SCOPE]
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.hmget(redis_keys.user_roles(user_id), scopes)
                 pipe.smembers(redis_keys.role_groups())
-                own, groups = await pipe.execute()
+                if counter is not None:
+                    pipe.incr(counter[0])
+                    pipe.expire(counter[0], counter[1])
+                own, groups, *counted = await pipe.execute()
         except RedisError as exc:
             raise AccessStoreUnavailable() from exc
+        used = int(counted[0]) if counted else 0
+        return await self._best_role(user_id, own, groups, scopes), used
+
+    async def _best_role(
+        self, user_id: str, own: list[str | None], groups: set[str], scopes: list[str]
+    ) -> Role:
         if user_id in self._admins:
             return Role.ADMIN
         best = max((_to_role(value) for value in own), default=Role.NONE)

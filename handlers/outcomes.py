@@ -107,8 +107,9 @@ async def announce(
     posted = await replies.channel(channel_text, channel_blocks)
     if not posted.shown:
         await replies.private(blocks.not_posted_message(channel_text, posted.error))
-    if posted.ts and change.hold is not None:
-        # Reminders go in this message's thread, and its buttons are retired from here.
+    if posted.ts and change.hold is not None and change.hold.resume_at:
+        # A timer's reminder and report go in this message's thread. (An untimed pause
+        # needs no thread: skipping it saves a Redis round trip on every plain pause.)
         with contextlib.suppress(AccessStoreUnavailable):
             await services.operations.holds.attach_message(
                 change.hold, replies.channel_id, posted.ts
@@ -136,7 +137,7 @@ async def report_decision(
     text, decided_blocks = blocks.decision_message(request, decision.state, change, now, summary)
     ts = request.message_ts or message_ts
     await replies.update(ts, text, decided_blocks)
-    if ts and change is not None and change.hold is not None:
+    if ts and change is not None and change.hold is not None and change.hold.resume_at:
         with contextlib.suppress(AccessStoreUnavailable):
             await services.operations.holds.attach_message(change.hold, replies.channel_id, ts)
     await replies.private(blocks.decider_notice(decision.state, change))
