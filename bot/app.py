@@ -15,6 +15,21 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 
+class _TokenNoticeFilter(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns that the
+    client we pass (with that same token) takes precedence: true, and not worth a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def _bolt_logger() -> logging.Logger:
+    bolt = logging.getLogger("slack_bolt")
+    if not any(isinstance(f, _TokenNoticeFilter) for f in bolt.filters):
+        bolt.addFilter(_TokenNoticeFilter())
+    return bolt
+
+
 def create_app(settings: Settings, services: Services) -> AsyncApp:
     """An AsyncApp that acks from its listeners and does the work in tracked background tasks."""
     from handlers import actions, commands  # noqa: PLC0415  # the one place bot/ meets handlers/
@@ -29,7 +44,7 @@ def create_app(settings: Settings, services: Services) -> AsyncApp:
         # Listeners only parse and ack, and hand the slow part to services.tasks: the HTTP
         # reply goes out as soon as the listener returns, without Bolt's 10 ms ack polling.
         process_before_response=True,
-        logger=logging.getLogger("slack_bolt"),
+        logger=_bolt_logger(),
     )
 
     async def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
