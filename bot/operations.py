@@ -285,14 +285,14 @@ class Operations:
 
     # --- roles ---------------------------------------------------------------------------
 
-    async def require(self, user_id: str, verb: str) -> Role:
+    async def require(self, user_id: str, verb: str, *, counted: bool = True) -> Role:
         """The caller's role, or Forbidden naming the role needed and who grants it.
 
         Changes (pause, resume) also count against the caller's per-minute limit; both
         lookups go to Redis at once.
         """
         needed = VERB_NEEDS[verb]
-        counter = self.rate.counter(user_id) if verb in COUNTED_VERBS else None
+        counter = self.rate.counter(user_id) if counted and verb in COUNTED_VERBS else None
         role, used = await self.roles.effective_role_counting(user_id, self.project, counter)
         if role >= needed and self.rate.exceeded(used):
             raise TooManyChanges(
@@ -399,7 +399,8 @@ class Operations:
             draft.command, draft.reason = verb, reason
             if verb not in ("status", Action.PAUSE.value, Action.RESUME.value):
                 raise InvalidInput("That button does not belong to a pick-one question.")
-            role = await self.require(caller.user_id, verb)
+            # The command that asked the question was counted against the rate limit already.
+            role = await self.require(caller.user_id, verb, counted=False)
             endpoint = await self.convoy.get_endpoint(uid, self.project)
             if verb == "status":
                 return endpoint, reason  # a read: nothing to audit

@@ -108,11 +108,11 @@ async def resume_from_button(services: Services, replies: Replies, click: Click)
 
 async def _retire_resume_button(replies: Replies, click: Click) -> None:
     """The announcement keeps its story but loses its button, with who resumed it and when."""
-    kept = [b for b in click.message.get("blocks", []) if b.get("type") != "actions"]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     note = f":arrow_forward: Resumed by <@{click.caller.user_id}> at {stamp}"
-    kept.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
-    await replies.update(click.message_ts, str(click.message.get("text", "")), kept)
+    await replies.update(
+        click.message_ts, str(click.message.get("text", "")), _without_actions(click, note)
+    )
 
 
 def _split_value(value: str) -> tuple[str, str]:
@@ -152,8 +152,7 @@ def _fields(value: str, *names: str) -> list[str]:
 
 
 def _without_actions(click: Click, note: str) -> list[dict[str, Any]]:
-    kept = [b for b in click.message.get("blocks", []) if b.get("type") != "actions"]
-    return [*kept, {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}]
+    return blocks.without_buttons(click.message.get("blocks", []), note)
 
 
 async def extend_pause(services: Services, replies: Replies, click: Click) -> str:

@@ -647,3 +647,9 @@ def request_not_posted_message(request: ApprovalRequest, error: str) -> str:
         f"in this channel ({escape(error)}), so no approver can see it. Nothing was asked "
         "and nothing was changed; try again, or ask an approver directly."
     )
+
+
+def without_buttons(message_blocks: Sequence[Block], note: str) -> list[Block]:
+    """A posted message's blocks with its buttons taken away and a note (mrkdwn) added."""
+    kept = [b for b in message_blocks if b.get("type") != "actions"]
+    return [*kept, _context(note)]
