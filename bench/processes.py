@@ -18,7 +18,7 @@ from typing import IO, Any
 import httpx
 
 from bench.protocol import LoadJob, LoadResult
-from tests.conftest import BotProcess, eventually
+from tests.conftest import BotProcess, eventually, start_bot
 from tests.fakes.loopback import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -166,29 +166,7 @@ class Fakes:
 
 def start_baseline(env: dict[str, str], workdir: Path) -> BotProcess:
     """bench/baseline_app.py as a child process, started as tests/conftest.py starts the bot."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    log_path = workdir / "baseline.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(  # our own interpreter and module
-            [sys.executable, "-m", "bench.baseline_app"],
-            env={**env, "PYTHONPATH": str(REPO)},
-            cwd=workdir,  # like the bot: no developer's .env is near
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{env['PORT']}"
-    baseline = BotProcess(process, url, log_path)
-
-    def healthy() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"the baseline exited at start-up:\n{baseline.log()}")
-        try:
-            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    eventually(healthy, timeout=30, what="the baseline to serve /healthz")
-    return baseline
+    return start_bot({**env, "PYTHONPATH": str(REPO)}, workdir, ("bench.baseline_app",), "baseline")
 
 
 class LoadWorker:

@@ -14,12 +14,11 @@ from enum import StrEnum
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel
-from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
 from bot.changes import Action
-from bot.errors import AccessStoreUnavailable
+from bot.store import failing_closed
 
 # Kept this long after expiry so a late click still learns what became of the request.
 RECORD_GRACE = timedelta(days=2)
@@ -100,10 +99,8 @@ class ApprovalStore:
         self, project: str, uid: str, action: Action
     ) -> ApprovalRequest | None:
         """The pending request for this endpoint and action, if there is one."""
-        try:
+        with failing_closed():
             request_id = await self._redis.get(redis_keys.open_approval(project, uid, action.value))
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         if request_id is None:
             return None
         request = await self.get(str(request_id))
@@ -144,7 +141,7 @@ class ApprovalStore:
             duration_s=str(int(duration.total_seconds())) if duration else "",
         )
         key = redis_keys.approval(request.id)
-        try:
+        with failing_closed():
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.hset(key, mapping=_to_hash(request))
                 pipe.expire(key, self.ttl + RECORD_GRACE)
@@ -154,39 +151,31 @@ class ApprovalStore:
                     ex=self.ttl,
                 )
                 await pipe.execute()
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         return request
 
     async def get(self, request_id: str) -> ApprovalRequest | None:
-        try:
+        with failing_closed():
             fields = await self._redis.hgetall(redis_keys.approval(request_id))
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         return ApprovalRequest.model_validate(fields) if fields else None
 
     async def set_fields(self, request_id: str, **fields: str) -> None:
         mapping: dict[FieldT, EncodableT] = {key: value for key, value in fields.items()}
-        try:
+        with failing_closed():
             await self._redis.hset(redis_keys.approval(request_id), mapping=mapping)
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
 
     async def claim(self, request_id: str, new_state: RequestState, decider: str) -> Claim:
         """Atomically move a pending, unexpired request to new_state on behalf of decider."""
         now = datetime.now(UTC)
-        try:
+        with failing_closed():
             verdict, state, decided_by = await self._claim(
                 keys=[redis_keys.approval(request_id)],
                 args=[new_state.value, decider, int(now.timestamp()), now.isoformat()],
             )
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         return Claim(_text(verdict), _text(state), _text(decided_by))
 
     async def close(self, request: ApprovalRequest, state: RequestState, outcome: str) -> None:
         """Record the final state and free the endpoint for new requests."""
-        try:
+        with failing_closed():
             async with self._redis.pipeline(transaction=False) as pipe:
                 final: dict[FieldT, EncodableT] = {"state": state.value, "outcome": outcome}
                 pipe.hset(redis_keys.approval(request.id), mapping=final)
@@ -196,8 +185,6 @@ class ApprovalStore:
                     )
                 )
                 await pipe.execute()
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
 
 
 def _to_hash(request: ApprovalRequest) -> dict[FieldT, EncodableT]:

@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
-from bot.errors import AccessStoreUnavailable
+from bot.store import failing_closed
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class AuditLog:
         upper = "+"
         lower = f"{int(since.timestamp() * 1000)}-0" if since else "-"
         scanned = 0
-        try:
+        with failing_closed():
             while len(found) < limit and scanned < MAX_SCANNED:
                 batch = await self._redis.xrevrange(
                     redis_keys.audit_stream(), max=upper, min=lower, count=SCAN_BATCH
@@ -85,8 +85,6 @@ class AuditLog:
                     upper = f"({entry.entry_id}"
                     if not endpoint or entry.matches(endpoint):
                         found.append(entry)
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         return found[:limit]
 
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel
-from redis.exceptions import RedisError
 
 from bot import redis_keys
-from bot.errors import AccessStoreUnavailable, InvalidInput
+from bot.errors import InvalidInput
+from bot.store import failing_closed
 
 CHOICE_TTL_SECONDS = 15 * 60
 
@@ -42,20 +42,18 @@ class ChoiceStore:
 
     async def save(self, choice: PendingChoice) -> str:
         choice_id = secrets.token_urlsafe(12)
-        try:
+        with failing_closed():
             await self._redis.set(
                 redis_keys.pending_choice(choice_id),
                 choice.model_dump_json(),
                 ex=CHOICE_TTL_SECONDS,
             )
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         return choice_id
 
     async def claim(self, choice_id: str, user_id: str, uid: str) -> Picked:
         """Take the question out of the store; a second click finds it gone."""
         key = redis_keys.pending_choice(choice_id)
-        try:
+        with failing_closed():
             raw = await self._redis.get(key)
             if raw is None:
                 raise InvalidInput(
@@ -68,6 +66,4 @@ class ChoiceStore:
                 raise InvalidInput("That endpoint was not one of the choices offered.")
             if not await self._redis.delete(key):
                 raise InvalidInput("That choice was already made. Run the command again if needed.")
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         return Picked(choice, uid)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from bot import redis_keys
-from bot.errors import AccessStoreUnavailable
+from bot.store import failing_closed
 
 CLAIM_TTL = timedelta(days=7)  # longer than anyone scrolls back to click an old button
 
@@ -24,17 +23,13 @@ class ButtonClaims:
     ) -> tuple[bool, str]:
         """(whether this click won, who holds the claim): a double click by one user loses too."""
         key = redis_keys.button_claim(channel_id, message_ts, action_id)
-        try:
+        with failing_closed():
             if await self._redis.set(key, user_id, nx=True, ex=CLAIM_TTL):
                 return True, user_id
             holder = await self._redis.get(key)
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         return False, str(holder or "")
 
     async def release(self, channel_id: str, message_ts: str, action_id: str) -> None:
         """Give the button back after a failure that changed nothing, so it can be retried."""
-        try:
+        with failing_closed():
             await self._redis.delete(redis_keys.button_claim(channel_id, message_ts, action_id))
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc

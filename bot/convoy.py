@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -26,7 +27,7 @@ from bot.errors import (
     ConvoyUnavailable,
     EndpointNotFound,
 )
-from bot.models import DeliveryPage, Endpoint, EndpointPage, EndpointStatus
+from bot.models import Delivery, Endpoint, EndpointStatus, Item, Page
 
 logger = logging.getLogger(__name__)
 
@@ -110,27 +111,28 @@ class ConvoyClient:
         params: dict[str, str | int] = {"perPage": PAGE_SIZE}
         if query:
             params["q"] = query
-        found: list[Endpoint] = []
+        path = self._project_path(project) + "/endpoints"
+        return [e async for page in self._pages(path, params, Endpoint) for e in page.content]
+
+    async def _pages(
+        self, path: str, params: dict[str, str | int], item: type[Item]
+    ) -> AsyncIterator[Page[Item]]:
+        """Each page of a list in turn, following Convoy's cursor, at most MAX_PAGES."""
         for _ in range(MAX_PAGES):
-            data = await self._call(
-                "GET", self._project_path(project) + "/endpoints", params=params
-            )
+            data = await self._call("GET", path, params=params)
             try:
-                page = EndpointPage.model_validate(data)
+                page = Page[item].model_validate(data)  # type: ignore[valid-type]  # a runtime TypeVar
             except ValidationError as exc:
-                raise ConvoyBadResponse(
-                    "Convoy sent an endpoint list the bot cannot read."
-                ) from exc
-            found.extend(page.content)
+                raise ConvoyBadResponse("Convoy sent a list the bot cannot read.") from exc
+            yield page
             # Convoy fills the cursor in even on the last page: stop on has_next_page alone.
             if page.pagination is None or not page.pagination.has_next_page:
-                break
+                return
             params = {
                 **params,
                 "direction": "next",
                 "next_page_cursor": page.pagination.next_page_cursor,
             }
-        return found
 
     async def probe(self) -> None:
         """One cheap read, to tell whether Convoy answers with the bot's key."""
@@ -145,24 +147,12 @@ class ConvoyClient:
             **_delivery_filter(uid, status, start, end),
             "perPage": PAGE_SIZE,
         }
-        total = 0
-        for _ in range(MAX_PAGES):
-            data = await self._call(
-                "GET", self._project_path(project) + "/eventdeliveries", params=params
-            )
-            try:
-                page = DeliveryPage.model_validate(data)
-            except ValidationError as exc:
-                raise ConvoyBadResponse("Convoy sent a delivery list the bot cannot read.") from exc
+        path = self._project_path(project) + "/eventdeliveries"
+        total, complete = 0, False
+        async for page in self._pages(path, params, Delivery):
             total += len(page.content)
-            if page.pagination is None or not page.pagination.has_next_page:
-                return total, True
-            params = {
-                **params,
-                "direction": "next",
-                "next_page_cursor": page.pagination.next_page_cursor,
-            }
-        return total, False
+            complete = page.pagination is None or not page.pagination.has_next_page
+        return total, complete
 
     async def retry_deliveries(
         self, uid: str, status: str, start: datetime, end: datetime, project: str | None = None

@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 import redis.asyncio as aioredis
 from pydantic import BaseModel
 from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
-from bot.errors import AccessStoreUnavailable, AlreadyHandled, InvalidInput
+from bot.errors import AlreadyHandled, InvalidInput
+from bot.store import failing_closed
 
 Rider = Callable[[Pipeline], None]  # writes another module adds to a hold's round trip
 LEASE = timedelta(minutes=2)  # longer than an auto-resume can take (lock TTL plus posting)
@@ -160,7 +160,7 @@ class HoldStore:
         )
         key = redis_keys.hold(project, uid)
         fields: dict[FieldT, EncodableT] = {k: v for k, v in hold.model_dump().items()}
-        try:
+        with failing_closed():
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.delete(key)
                 pipe.hset(key, mapping=fields)
@@ -173,26 +173,20 @@ class HoldStore:
                 if also is not None:
                     also(pipe)
                 await pipe.execute()
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         return hold
 
     async def get(self, project: str, uid: str) -> Hold | None:
-        try:
+        with failing_closed():
             fields = await self._redis.hgetall(redis_keys.hold(project, uid))
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         return Hold.model_validate(fields) if fields else None
 
     async def attach_message(self, hold: Hold, channel_id: str, message_ts: str) -> None:
         """Where the pause was announced: reminders go in its thread."""
-        try:
+        with failing_closed():
             await self._attach(
                 keys=[redis_keys.hold(hold.project, hold.uid)],
                 args=[hold.hold_id, channel_id, message_ts],
             )
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
 
     async def release(
         self, project: str, uid: str, hold_id: str | None = None, also: Rider | None = None
@@ -201,7 +195,7 @@ class HoldStore:
         hold = await self.get(project, uid)
         if hold is None or (hold_id is not None and hold.hold_id != hold_id):
             return None
-        try:
+        with failing_closed():
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.delete(redis_keys.hold(project, uid))
                 pipe.srem(redis_keys.holds_index(), f"{project}|{uid}")
@@ -211,8 +205,6 @@ class HoldStore:
                 if also is not None:
                     also(pipe)
                 await pipe.execute()
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         return hold
 
     async def extend(self, hold: Hold, seen_due: str, by: timedelta, now: datetime) -> datetime:
@@ -222,12 +214,10 @@ class HoldStore:
         due = float(seen_due) + by.total_seconds()
         remind = max(now.timestamp(), due - self.reminder_lead.total_seconds())
         keys = self._keys(hold)
-        try:
+        with failing_closed():
             verdict = await self._extend(
                 keys=keys, args=[hold.hold_id, seen_due, f"{due:.3f}", remind]
             )
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         verdict = verdict.decode() if isinstance(verdict, bytes) else str(verdict)
         if verdict == "moved":
             raise AlreadyHandled("The auto-resume time was already changed.", "")
@@ -237,10 +227,8 @@ class HoldStore:
 
     async def keep(self, hold: Hold) -> None:
         """Cancel the timer: the endpoint stays paused until someone resumes it."""
-        try:
+        with failing_closed():
             verdict = await self._keep(keys=self._keys(hold), args=[hold.hold_id])
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         verdict = verdict.decode() if isinstance(verdict, bytes) else str(verdict)
         if verdict != "kept":
             raise AlreadyHandled("This pause has no auto-resume any more.", "")
@@ -259,24 +247,20 @@ class HoldStore:
         member to come due again when the lease ends, and the hold decides if it still counts.
         """
         lease = round((now + LEASE).timestamp(), 3)
-        try:
+        with failing_closed():
             due = await self._lease(keys=[_timer_set(which)], args=[now.timestamp(), lease, batch])
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         return [v.decode() if isinstance(v, bytes) else str(v) for v in due], lease
 
     async def settle(self, which: str, timer: str, lease: float, again: datetime | None) -> None:
         """Drop a leased member once acted on, or lease it `again` later after a failure;
         nothing if Keep or Extend changed it since the lease began."""
         when = "" if again is None else str(again.timestamp())
-        try:
+        with failing_closed():
             await self._settle(keys=[_timer_set(which)], args=[timer, lease, when])
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
 
     async def all(self) -> list[Hold]:
         """Every hold, oldest pause first."""
-        try:
+        with failing_closed():
             entries = await self._redis.smembers(redis_keys.holds_index())
             async with self._redis.pipeline(transaction=False) as pipe:
                 for entry in entries:
@@ -284,7 +268,5 @@ class HoldStore:
                     project, uid = text.split("|", 1)
                     pipe.hgetall(redis_keys.hold(project, uid))
                 tables = await pipe.execute()
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         holds = [Hold.model_validate(t) for t in tables if t]
         return sorted(holds, key=lambda h: float(h.paused_at))

@@ -12,7 +12,8 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from bot import redis_keys
-from bot.errors import AccessStoreUnavailable, EndpointBusy
+from bot.errors import EndpointBusy
+from bot.store import failing_closed
 
 # Delete the lock only if it is still ours: after a TTL expiry someone else may hold it.
 _RELEASE = """
@@ -53,10 +54,8 @@ class EndpointLocks:
         """
         key = redis_keys.endpoint_lock(project, uid)
         token = secrets.token_hex(16)
-        try:
+        with failing_closed():
             taken = await self._redis.set(key, token, nx=True, px=self._ttl_ms)
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         if not taken:
             raise EndpointBusy(
                 f"Someone is changing *{label}* right now. No change was made; "

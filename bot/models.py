@@ -8,6 +8,7 @@ URL and the Slack webhook URL are kept as `SecretStr` because they often embed t
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr
@@ -52,6 +53,9 @@ class Endpoint(BaseModel):
         return self.name or self.uid
 
 
+Item = TypeVar("Item", bound=BaseModel)
+
+
 class Pagination(BaseModel):
     """Convoy's cursor paging block."""
 
@@ -60,15 +64,6 @@ class Pagination(BaseModel):
     per_page: int = 0
     has_next_page: bool = False
     next_page_cursor: str = ""
-
-
-class EndpointPage(BaseModel):
-    """One page of `GET /endpoints`."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    content: list[Endpoint] = []
-    pagination: Pagination | None = None
 
 
 class Delivery(BaseModel):
@@ -80,10 +75,10 @@ class Delivery(BaseModel):
     status: str = ""
 
 
-class DeliveryPage(BaseModel):
-    """One page of `GET /eventdeliveries`."""
+class Page(BaseModel, Generic[Item]):
+    """One page of a Convoy list (`GET /endpoints`, `GET /eventdeliveries`)."""
 
     model_config = ConfigDict(extra="ignore")
 
-    content: list[Delivery] = []
+    content: list[Item] = []
     pagination: Pagination | None = None

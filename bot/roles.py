@@ -9,10 +9,10 @@ from enum import IntEnum
 from typing import Protocol
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from bot import redis_keys
-from bot.errors import AccessStoreUnavailable, InvalidInput
+from bot.errors import InvalidInput
+from bot.store import failing_closed
 
 GLOBAL_SCOPE = "*"
 _GROUP_ID = re.compile(r"^S[A-Z0-9]+$")
@@ -101,7 +101,7 @@ class RoleStore:
         """The effective role, and (when `counter` = (key, ttl) is given) that key counted up
         by one in the same round trip to Redis: a rate limit rides along with the role check."""
         scopes = [project, GLOBAL_SCOPE]
-        try:
+        with failing_closed():
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.hmget(redis_keys.user_roles(user_id), scopes)
                 pipe.smembers(redis_keys.role_groups())
@@ -109,8 +109,6 @@ class RoleStore:
                     pipe.incr(counter[0])
                     pipe.expire(counter[0], counter[1])
                 own, groups, *counted = await pipe.execute()
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         used = int(counted[0]) if counted else 0
         return await self._best_role(user_id, own, groups, scopes), used
 
@@ -127,13 +125,11 @@ class RoleStore:
     async def _group_role(
         self, user_id: str, groups: list[str], scopes: list[str], floor: Role
     ) -> Role:
-        try:
+        with failing_closed():
             async with self._redis.pipeline(transaction=False) as pipe:
                 for group_id in groups:
                     pipe.hmget(redis_keys.group_roles(group_id), scopes)
                 tables = await pipe.execute()
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         offered = sorted(
             (
                 (max(map(_to_role, values)), group_id)
@@ -151,28 +147,24 @@ class RoleStore:
     async def grant(self, subject: str, role: Role, project: str = GLOBAL_SCOPE) -> None:
         """Store role for a user or user group in project, replacing what was there."""
         table, index = _keys(subject)
-        try:
+        with failing_closed():
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.hset(table, project, role.label)
                 pipe.sadd(index, subject)
                 await pipe.execute()
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
 
     async def revoke(self, subject: str, project: str = GLOBAL_SCOPE) -> bool:
         """Remove the subject's role in project; whether there was one."""
         table, index = _keys(subject)
-        try:
+        with failing_closed():
             removed = int(await self._redis.hdel(table, project))
             if not await self._redis.exists(table):
                 await self._redis.srem(index, subject)
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         return removed > 0
 
     async def grants(self, project: str | None = None) -> list[Grant]:
         """Bootstrap admins, then stored grants (all, or those in project and globally)."""
-        try:
+        with failing_closed():
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.smembers(redis_keys.role_holders())
                 pipe.smembers(redis_keys.role_groups())
@@ -182,8 +174,6 @@ class RoleStore:
                 for subject in subjects:
                     pipe.hgetall(_keys(subject)[0])
                 tables = await pipe.execute()
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         found = [Grant(admin, GLOBAL_SCOPE, Role.ADMIN) for admin in sorted(self._admins)]
         for subject, table in zip(subjects, tables, strict=True):
             for scope, value in sorted(table.items()):

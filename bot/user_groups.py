@@ -7,12 +7,11 @@ from datetime import timedelta
 
 import redis.asyncio as aioredis
 from aiohttp import ClientError
-from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import redis_keys
-from bot.errors import AccessStoreUnavailable
+from bot.store import failing_closed
 
 logger = logging.getLogger(__name__)
 
@@ -29,26 +28,22 @@ class SlackGroupDirectory:
 
     async def contains(self, group_id: str, user_id: str) -> bool:
         key = redis_keys.group_members(group_id)
-        try:
+        with failing_closed():
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.sismember(key, _LOADED)
                 pipe.sismember(key, user_id)
                 loaded, member = await pipe.execute()
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         if loaded:
             return bool(member)
         members = await self._fetch(group_id)
         if members is None:
             return False  # Slack did not say: fail closed, and do not cache the silence
-        try:
+        with failing_closed():
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.delete(key)
                 pipe.sadd(key, _LOADED, *members)
                 pipe.expire(key, CACHE_TTL)
                 await pipe.execute()
-        except RedisError as exc:
-            raise AccessStoreUnavailable() from exc
         return user_id in members
 
     async def _fetch(self, group_id: str) -> list[str] | None:

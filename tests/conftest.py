@@ -119,12 +119,18 @@ def bot_env(convoy_url: str, slack_url: str, redis_url: str, port: int) -> dict[
     return env
 
 
-def start_bot(env: dict[str, str], workdir: Path) -> BotProcess:
+def start_bot(
+    env: dict[str, str],
+    workdir: Path,
+    command: tuple[str, ...] = ("bot", "serve"),
+    name: str = "bot",
+) -> BotProcess:
+    """`python -m <command>` (the bot, or the benchmark's baseline app) serving /healthz."""
     workdir.mkdir(parents=True, exist_ok=True)
-    log_path = workdir / "bot.log"
+    log_path = workdir / f"{name}.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"],
+            [sys.executable, "-m", *command],
             env=env,
             cwd=workdir,  # no developer's .env is read
             stdout=log_file,
@@ -135,13 +141,13 @@ def start_bot(env: dict[str, str], workdir: Path) -> BotProcess:
 
     def healthy() -> bool:
         if process.poll() is not None:
-            raise AssertionError(f"bot exited at start-up:\n{bot.log()}")
+            raise AssertionError(f"{name} exited at start-up:\n{bot.log()}")
         try:
             return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 
-    eventually(healthy, timeout=30, what="the bot to serve /healthz")
+    eventually(healthy, timeout=30, what=f"the {name} to serve /healthz")
     return bot
 
 
@@ -169,6 +175,19 @@ def slack_fake() -> Iterator[tuple[FakeSlack, LoopbackServer]]:
     server.stop()
 
 
+def _session_bot(
+    tmp_path_factory: pytest.TempPathFactory,
+    redis_server: RedisServer,
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
+    slack_fake: tuple[FakeSlack, LoopbackServer],
+    name: str,
+) -> Iterator[BotProcess]:
+    env = bot_env(convoy_fake[1].url, slack_fake[1].url, redis_server.url, free_port())
+    process = start_bot(env, tmp_path_factory.mktemp(name))
+    yield process
+    process.stop()
+
+
 @pytest.fixture(scope="session")
 def bot(
     tmp_path_factory: pytest.TempPathFactory,
@@ -176,10 +195,7 @@ def bot(
     convoy_fake: tuple[FakeConvoy, LoopbackServer],
     slack_fake: tuple[FakeSlack, LoopbackServer],
 ) -> Iterator[BotProcess]:
-    env = bot_env(convoy_fake[1].url, slack_fake[1].url, redis_server.url, free_port())
-    process = start_bot(env, tmp_path_factory.mktemp("bot"))
-    yield process
-    process.stop()
+    yield from _session_bot(tmp_path_factory, redis_server, convoy_fake, slack_fake, "bot")
 
 
 @pytest.fixture(scope="session")
@@ -190,10 +206,7 @@ def second_bot(
     slack_fake: tuple[FakeSlack, LoopbackServer],
 ) -> Iterator[BotProcess]:
     """Another replica sharing the same Redis, Convoy and Slack, for exactly-once tests."""
-    env = bot_env(convoy_fake[1].url, slack_fake[1].url, redis_server.url, free_port())
-    process = start_bot(env, tmp_path_factory.mktemp("bot2"))
-    yield process
-    process.stop()
+    yield from _session_bot(tmp_path_factory, redis_server, convoy_fake, slack_fake, "bot2")
 
 
 @pytest.fixture
