@@ -374,12 +374,24 @@ class Operations:
         return await self._change_endpoint(caller, action, found, role, intent)
 
     async def _change_endpoint(
-        self, caller: Caller, action: Action, endpoint: Endpoint, role: Role, intent: Intent
+        self,
+        caller: Caller,
+        action: Action,
+        target: Endpoint | str,
+        role: Role,
+        intent: Intent,
     ) -> Change | ApprovalAsked | NeedsConfirmation:
-        """Operators and up change it under the endpoint's lock; requesters ask an approver."""
+        """Operators and up change it under the endpoint's lock; requesters ask an approver.
+
+        `target` is the endpoint, or just its uid: the read under the lock is the only one an
+        operator's change needs."""
         if role < Role.OPERATOR:
+            endpoint = target
+            if isinstance(endpoint, str):
+                endpoint = await self.convoy.get_endpoint(endpoint, self.project)
             return await self._ask_approval(caller, action, endpoint, intent)
-        change = await self._locked_change(action, endpoint.uid, endpoint.label, intent)
+        uid, label = (target, target) if isinstance(target, str) else (target.uid, target.label)
+        change = await self._locked_change(action, uid, label, intent)
         return await self._confirm_if_inactive(caller, change, intent.reason)
 
     async def pick(
@@ -401,11 +413,10 @@ class Operations:
                 raise InvalidInput("That button does not belong to a pick-one question.")
             # The command that asked the question was counted against the rate limit already.
             role = await self.require(caller.user_id, verb, counted=False)
-            endpoint = await self.convoy.get_endpoint(uid, self.project)
             if verb == "status":
-                return endpoint, reason  # a read: nothing to audit
+                return await self.convoy.get_endpoint(uid, self.project), reason  # no audit
             intent = Intent(caller.user_id, reason, duration, channel_id=caller.channel_id)
-            result = await self._change_endpoint(caller, Action(verb), endpoint, role, intent)
+            result = await self._change_endpoint(caller, Action(verb), uid, role, intent)
             draft.result(result)
         return await self._with_resume_summary(result), reason
 
@@ -444,9 +455,9 @@ class Operations:
         self, caller: Caller, uid: str, hold_id: str, message_ts: str, action_id: str
     ) -> Change | ApprovalAsked | NeedsConfirmation:
         role = await self.require(caller.user_id, "resume")
-        endpoint = await self.convoy.get_endpoint(uid, self.project)
         intent = Intent(caller.user_id, "Resume button")
         if role < Role.OPERATOR:
+            endpoint = await self.convoy.get_endpoint(uid, self.project)
             return await self._ask_approval(caller, Action.RESUME, endpoint, intent)
         won, holder = await self.claims.take(
             caller.channel_id, message_ts, action_id, caller.user_id
@@ -455,7 +466,7 @@ class Operations:
             raise AlreadyHandled("This Resume button was already used.", holder)
         try:
             change = await self._locked_change(
-                Action.RESUME, uid, endpoint.label, intent, expected_hold=hold_id
+                Action.RESUME, uid, uid, intent, expected_hold=hold_id
             )
         except BotError:
             # Nothing was written (errors before a write raise; after one, a Change says so).
