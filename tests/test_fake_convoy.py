@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.loopback import LoopbackServer
 from tests.fakes.openapi_contract import (
+    VENDORED_SPEC,
     ContractRequest,
     ContractResponse,
     request_errors,
@@ -393,6 +395,18 @@ def test_reset_forgets_endpoints_requests_faults_and_contract_errors(
 
     assert (fake.requests, fake.contract_errors) == ([], [])
     assert client.get(f"/endpoints/{uid}").status_code == 404
+
+
+# third_party/convoy/SOURCE.md: the blob of docs/v3/openapi3.yaml at Convoy's commit 2b60cc6.
+VENDORED_SPEC_SHA256 = "b7e1d427eb15ecb1256526eedf9aff1f1205dd9e25e9d9975efad5b29911bd3f"
+
+
+def test_the_vendored_spec_is_convoys_file_unchanged() -> None:
+    """The contract is Convoy's own document, byte for byte, as its SOURCE.md says."""
+    digest = hashlib.sha256(VENDORED_SPEC.read_bytes()).hexdigest()
+
+    assert digest == VENDORED_SPEC_SHA256
+    assert (VENDORED_SPEC.parent / "LICENSE-convoy-ELv2.txt").is_file()
 
 
 def test_validator_reports_a_response_that_breaks_the_spec() -> None:
