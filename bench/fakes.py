@@ -1,12 +1,12 @@
-"""Lean fakes of Convoy and Slack for the benchmark, in their own process, timing every receipt.
+"""The benchmark's fakes in their own process, timing every receipt: the tests' fake Convoy
+(its OpenAPI contract check off) and a lean fake Slack.
 
-tests/fakes/convoy.py checks every request and response against Convoy's OpenAPI spec, which
-costs about 1.6 ms of CPU per request (2.1 ms against 0.5 ms without the check, measured on
-the benchmark machine): at 200 pauses/s that is most of a core. These fakes keep Convoy's
-behaviour that a pause by uid touches (the read, the pause toggle, activate, the 400s and 404s,
-cursor paging) and Slack's Web API, response URLs and webhooks, without the contract check.
-Every receipt is recorded with `time.monotonic()`, which on Linux reads CLOCK_MONOTONIC, one
-clock for every process on the machine, so the load generator's send times compare with it.
+The contract check costs about 1.6 ms of CPU per request (2.1 ms against 0.5 ms without it,
+measured on the benchmark machine): at 200 pauses/s that is most of a core, so the benchmark
+runs `tests.fakes.convoy.FakeConvoy(check_contract=False)`: the same behaviour (the read, the
+pause toggle, activate, the 400s and 404s, cursor paging) without the check. Every receipt is
+recorded with `time.monotonic()`, which on Linux reads CLOCK_MONOTONIC, one clock for every
+process on the machine, so the load generator's send times compare with it.
 
 Run as `python -m bench.fakes --convoy-port P --slack-port Q --project ID --api-key KEY`.
 """
@@ -16,13 +16,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -31,143 +29,71 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-DEFAULT_PER_PAGE = 20
+from tests.fakes.convoy import FakeConvoy
 
 Record = tuple[str, str, float, str]  # (kind, key, monotonic time, note)
+TIMED_OPERATIONS = ("get", "list", "pause", "activate")
 
 
 @dataclass
 class Ledger:
-    """Shared state of both fakes: endpoints, receipts, and Convoy's configured slowness."""
+    """Shared state of both fakes: Convoy's endpoints and requests, and Slack's receipts."""
 
-    project_id: str
-    api_key: str
+    convoy: FakeConvoy
     slack_url: str
-    endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
-    convoy: list[Record] = field(default_factory=list)
+    uids: list[str] = field(default_factory=list)
     slack: list[Record] = field(default_factory=list)
-    convoy_delay: float = 0.0
-    last_ms: int = 0
 
     def reset(self, count: int, delay: float) -> list[str]:
         """Forget everything; make `count` fresh active endpoints; return their uids."""
-        self.endpoints.clear()
-        self.convoy.clear()
+        self.convoy.reset()
         self.slack.clear()
-        self.convoy_delay = delay
-        uids = [self._new_uid() for _ in range(count)]
-        for uid in uids:
-            self.endpoints[uid] = endpoint_record(uid, self.project_id, self.slack_url)
-        return uids
-
-    def _new_uid(self) -> str:
-        ms = max(time.time_ns() // 1_000_000, self.last_ms + 1)
-        self.last_ms = ms
-        value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
-        return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+        self.uids = []
+        for _ in range(count):
+            uid = self.convoy.new_uid()
+            self.convoy.add_endpoint(
+                f"bench-{uid[-8:].lower()}",
+                uid=uid,
+                slack_webhook_url=f"{self.slack_url}/hooks/T0BENCH/{uid}/hooksecret",
+                failure_rate=0.0,
+            )
+            self.uids.append(uid)
+        if delay:
+            for operation in TIMED_OPERATIONS:
+                # Received, then answered `delay` later: a slow Convoy, every call alike.
+                self.convoy.set_fault(operation, delay=delay, apply_before_delay=False)
+        return self.uids
 
     def counts(self) -> dict[str, int]:
         """How many receipts of each kind so far (cheap enough to poll)."""
-        found: dict[str, int] = {"convoy": len(self.convoy)}
+        found: dict[str, int] = {"convoy": len(self.convoy.requests)}
         for kind, _, _, _ in self.slack:
             found[kind] = found.get(kind, 0) + 1
         return found
 
     def snapshot(self) -> dict[str, Any]:
+        convoy = [
+            (r.operation, r.endpoint_uid or "", r.received_at, "") for r in self.convoy.requests
+        ]
         return {
-            "convoy": self.convoy,
+            "convoy": convoy,
             "slack": self.slack,
-            "statuses": {uid: e["status"] for uid, e in self.endpoints.items()},
+            "statuses": {uid: self.convoy.endpoint(uid)["status"] for uid in self.uids},
         }
 
 
-def endpoint_record(uid: str, project_id: str, slack_url: str) -> dict[str, Any]:
-    """An endpoint shaped (and sized) like Convoy's, secrets included, with a Slack webhook."""
-    now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-    return {
-        "uid": uid,
-        "project_id": project_id,
-        "owner_id": "",
-        "name": f"bench-{uid[-8:].lower()}",
-        "description": "benchmark receiver",
-        "status": "active",
-        "url": "https://receiver.example.com/hooks/convoy",
-        "slack_webhook_url": f"{slack_url}/hooks/T0BENCH/{uid}/hooksecret",
-        "teams_webhook_url": "",
-        "support_email": "",
-        "content_type": "application/json",
-        "advanced_signatures": False,
-        "http_timeout": 30,
-        "rate_limit": 5000,
-        "rate_limit_duration": 60,
-        "events": 0,
-        "failure_rate": 0.0,
-        "cb_state": "closed",
-        "period_failure_rate": None,
-        "success_count": None,
-        "failure_count": None,
-        "retry_count": None,
-        "secrets": [
-            {
-                "uid": f"{uid}-secret",
-                "value": "bench-signing-secret-value",
-                "created_at": now,
-                "updated_at": now,
-                "expires_at": None,
-                "deleted_at": None,
-            }
-        ],
-        "authentication": {
-            "type": "api_key",
-            "api_key": {"header_name": "X-Receiver-Key", "header_value": "bench-api-key"},
-            "basic_auth": {"username": "convoy", "password": "bench-password"},
-            "oauth2": {
-                "url": "https://auth.example.com/oauth/token",
-                "client_id": "convoy-client",
-                "client_secret": "bench-client-secret",
-                "authentication_type": "shared_secret",
-                "grant_type": "client_credentials",
-                "scope": "webhooks",
-                "audience": "",
-                "issuer": "",
-                "subject": "",
-                "signing_algorithm": "",
-                "expiry_time_unit": "seconds",
-                "field_mapping": {
-                    "access_token": "access_token",
-                    "token_type": "token_type",
-                    "expires_in": "expires_in",
-                },
-            },
-        },
-        "mtls_client_cert": {"client_cert": "", "client_key": ""},
-        "created_at": now,
-        "updated_at": now,
-        "deleted_at": None,
-    }
-
-
-def _envelope(status: int, message: str, data: Any = None) -> Response:
-    body: dict[str, Any] = {"status": 200 <= status < 300, "message": message}
-    if data is not None:
-        body["data"] = data
-    return Response(json.dumps(body), status_code=status, media_type="application/json")
-
-
-class LeanConvoy:
-    """Convoy's endpoint API for one project under /api, plus the benchmark's /_bench control."""
+class BenchConvoy:
+    """The fake Convoy under /api, plus the benchmark's /_bench control routes."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        path = request.url.path
-        if path.startswith("/_bench/"):
-            response = await self._control(request, path.removeprefix("/_bench/"))
-        else:
-            response = await self._api(request, path)
+        path = scope.get("path", "")
+        if not path.startswith("/_bench/"):
+            await self.ledger.convoy.app(scope, receive, send)
+            return
+        response = await self._control(Request(scope, receive), path.removeprefix("/_bench/"))
         await response(scope, receive, send)
 
     async def _control(self, request: Request, action: str) -> Response:
@@ -180,84 +106,6 @@ class LeanConvoy:
         if action == "snapshot":
             return JSONResponse(self.ledger.snapshot())
         return PlainTextResponse("ok")
-
-    async def _api(self, request: Request, path: str) -> Response:
-        received = time.monotonic()
-        parts = path.strip("/").split("/")
-        # api / v1 / projects / {project} / endpoints [/ {uid} [/ pause | activate]]
-        if len(parts) < 5 or parts[:3] != ["api", "v1", "projects"] or parts[4] != "endpoints":
-            return _envelope(404, "Resource not found")
-        if request.headers.get("authorization") != f"Bearer {self.ledger.api_key}":
-            return _envelope(401, "authorization failed")
-        if parts[3] != self.ledger.project_id:
-            return _envelope(404, "Resource not found")
-        method, tail = request.method, parts[5:]
-        if method == "GET" and not tail:
-            operation, uid = "list", ""
-        elif method == "GET" and len(tail) == 1:
-            operation, uid = "get", tail[0]
-        elif method == "PUT" and len(tail) == 2 and tail[1] == "pause":
-            operation, uid = "pause", tail[0]
-        elif method == "POST" and len(tail) == 2 and tail[1] == "activate":
-            operation, uid = "activate", tail[0]
-        else:
-            return _envelope(404, "Resource not found")
-        self.ledger.convoy.append((operation, uid, received, ""))
-        if self.ledger.convoy_delay:
-            await asyncio.sleep(self.ledger.convoy_delay)
-        if operation == "list":
-            return self._list(dict(parse_qsl(request.url.query)))
-        return self._change(operation, uid)
-
-    def _change(self, operation: str, uid: str) -> Response:
-        endpoint = self.ledger.endpoints.get(uid)
-        if operation == "get":
-            if endpoint is None:
-                return _envelope(404, "Resource not found")
-            return _envelope(200, "Endpoint fetched successfully", endpoint)
-        if endpoint is None:
-            return _envelope(400, "failed to find endpoint")
-        current = endpoint["status"]
-        if operation == "pause":
-            if current not in ("active", "paused"):
-                return _envelope(
-                    400, f"current endpoint status - {current}, does not support pausing"
-                )
-            endpoint["status"] = "paused" if current == "active" else "active"  # the toggle
-            return _envelope(202, "endpoint status updated successfully", endpoint)
-        if current not in ("paused", "inactive"):
-            return _envelope(
-                400, f"current endpoint status - {current}, does not support activation"
-            )
-        endpoint["status"] = "active"
-        return _envelope(202, "endpoint status successfully activated", endpoint)
-
-    def _list(self, query: dict[str, str]) -> Response:
-        try:
-            per_page = max(1, int(query.get("perPage", DEFAULT_PER_PAGE)))
-        except ValueError:
-            per_page = DEFAULT_PER_PAGE
-        search = query.get("q", "").casefold()
-        cursor = query.get("next_page_cursor", "")
-        matching = sorted(
-            (
-                e
-                for uid, e in self.ledger.endpoints.items()
-                if search in e["name"].casefold() and (not cursor or uid <= cursor)
-            ),
-            key=lambda e: str(e["uid"]),
-            reverse=True,
-        )
-        page, following = matching[:per_page], matching[per_page : per_page + 1]
-        pagination = {
-            "per_page": per_page,
-            "has_next_page": bool(following),
-            "has_prev_page": bool(cursor),
-            "prev_page_cursor": page[0]["uid"] if page else "",
-            "next_page_cursor": following[0]["uid"] if following else "",
-        }
-        data = {"content": page, "pagination": pagination}
-        return _envelope(200, "Endpoints fetched successfully", data)
 
 
 class LeanSlack:
@@ -336,7 +184,7 @@ async def serve(ledger: Ledger, convoy_port: int, slack_port: int) -> None:
                 access_log=False,
             )
         )
-        for app, port in ((LeanConvoy(ledger), convoy_port), (LeanSlack(ledger), slack_port))
+        for app, port in ((BenchConvoy(ledger), convoy_port), (LeanSlack(ledger), slack_port))
     ]
     loop = asyncio.get_running_loop()
 
@@ -356,7 +204,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--project", required=True)
     parser.add_argument("--api-key", required=True)
     args = parser.parse_args(argv)
-    ledger = Ledger(args.project, args.api_key, f"http://127.0.0.1:{args.slack_port}")
+    convoy = FakeConvoy(project_id=args.project, api_key=args.api_key, check_contract=False)
+    ledger = Ledger(convoy, f"http://127.0.0.1:{args.slack_port}")
     asyncio.run(serve(ledger, args.convoy_port, args.slack_port))
 
 

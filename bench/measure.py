@@ -15,7 +15,7 @@ import redis
 from bench.processes import Fakes, LoadWorker, cpu_seconds
 from bench.protocol import LoadJob, LoadResult, channel_for, request_key
 from bench.stats import median, spread
-from tests.conftest import SIGNING_SECRET, BotProcess
+from tests.harness import SIGNING_SECRET, BotProcess
 
 Command = Literal["status", "pause", "mixed"]  # mixed: status and pause, alternating
 NAN3 = (math.nan, math.nan, math.nan)

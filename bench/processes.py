@@ -18,8 +18,8 @@ from typing import IO, Any
 import httpx
 
 from bench.protocol import LoadJob, LoadResult
-from tests.conftest import BotProcess, eventually, start_bot
 from tests.fakes.loopback import free_port
+from tests.harness import BotProcess, eventually, start_bot
 
 REPO = Path(__file__).resolve().parent.parent
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -165,7 +165,7 @@ class Fakes:
 
 
 def start_baseline(env: dict[str, str], workdir: Path) -> BotProcess:
-    """bench/baseline_app.py as a child process, started as tests/conftest.py starts the bot."""
+    """bench/baseline_app.py as a child process, started as the tests start the bot."""
     return start_bot({**env, "PYTHONPATH": str(REPO)}, workdir, ("bench.baseline_app",), "baseline")
 
 

@@ -608,7 +608,7 @@ def method_section() -> list[str]:
         "## Method",
         "",
         "- The bot runs as `python -m bot serve` (HTTP mode), started exactly as "
-        "`tests/conftest.py` starts it, against a real `redis-server` (also as the tests start "
+        "`tests/harness.py` starts it, against a real `redis-server` (also as the tests start "
         "it). The baseline is `bench/baseline_app.py`: a bare `AsyncApp` whose `/convoy` "
         "listener only calls `ack()`, on Starlette + uvicorn with the bot's uvicorn options, "
         "Bolt's signing verification and `process_before_response=True`.",
@@ -617,9 +617,10 @@ def method_section() -> list[str]:
         "users granted the operator role through `bot.roles.RoleStore`, so a per-user change "
         "limit never decides a result. Each command has its own response URL and channel id, "
         "so the fakes' receipts join back to it.",
-        "- The fakes are `bench/fakes.py` (lean, no OpenAPI contract check, which costs about "
-        "1.6 ms of CPU per request in `tests/fakes/convoy.py`), in their own process. Receipt "
-        "times use `time.monotonic()` (CLOCK_MONOTONIC, the same clock in every process).",
+        "- The fakes run in their own process (`bench/fakes.py`): the tests' fake Convoy "
+        "(`tests/fakes/convoy.py`) with its OpenAPI contract check off (it costs about 1.6 ms "
+        "of CPU per request), and a lean fake Slack. Receipt times use `time.monotonic()` "
+        "(CLOCK_MONOTONIC, the same clock in every process).",
         "- Every fixed-rate and saturation row interleaves ours and the baseline run by run. "
         "Each pause goes to its own fresh endpoint, so it always is a real pause.",
         "- Timing thresholds are reported, never asserted: only `--quick` exits non-zero, and "

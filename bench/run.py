@@ -28,9 +28,9 @@ from bench.processes import (
 from bench.processes import start_baseline as start_baseline_process
 from bench.report import Memory, Results, all_runs, render, revision
 from bot.roles import GLOBAL_SCOPE, Role, RoleStore
-from bot.services import redis_client
-from tests.conftest import CONVOY_KEY, PROJECT, BotProcess, bot_env, start_bot, start_redis
+from bot.wiring import redis_client
 from tests.fakes.loopback import free_port
+from tests.harness import CONVOY_KEY, PROJECT, BotProcess, bot_env, start_bot, start_redis
 
 CONCURRENCY = 32  # requests in flight at saturation
 SLOW_CONVOY_SECONDS = 0.3

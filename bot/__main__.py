@@ -1,4 +1,4 @@
-"""The composition root: settings -> Redis -> services -> app -> serve, and the `roles` CLI."""
+"""The composition root: settings -> Redis -> clients -> use cases -> app -> serve, and the CLI."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 import uvicorn
@@ -21,15 +20,23 @@ from redis.exceptions import RedisError
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
-from bot.app import build_scheduler, create_app
-from bot.audit import AuditEntry, AuditLog
+from bot.audit import AuditLog
+from bot.clock import SharedClock
 from bot.durations import parse_duration
 from bot.embedded_redis import EmbeddedRedis
 from bot.errors import BotError
+from bot.role_admin import CLI_ACTOR, RoleAdmin
 from bot.roles import GLOBAL_SCOPE, Role, RoleStore
-from bot.server import create_server
-from bot.services import Services, build_services, redis_client
 from bot.settings import Settings, StoreSettings
+from bot.wiring import (
+    Infrastructure,
+    build_app,
+    build_infrastructure,
+    build_scheduler,
+    build_server,
+    build_use_cases,
+    redis_client,
+)
 
 logger = logging.getLogger("convoy_bot")
 SHUTDOWN_GRACE_SECONDS = 8.0
@@ -117,33 +124,35 @@ async def _answers(url: str) -> bool:
 
 async def serve(settings: Settings) -> None:
     async with redis_url_for(settings) as url:
-        services = build_services(settings, url)
+        infra = build_infrastructure(settings, url)
         try:
             try:
-                await services.redis.ping()
-            except RedisError as exc:
+                await infra.clock.sync()
+            except BotError as exc:
                 raise StartupError(
                     "convoy-bot: cannot reach Redis at REDIS_URL; start it or unset REDIS_URL "
                     "to use the embedded one"
                 ) from exc
-            app = create_app(settings, services)
+            cases = build_use_cases(infra)
+            app = build_app(infra, cases)
             stop_timers = asyncio.Event()
-            timers = asyncio.create_task(build_scheduler(services).run(stop_timers))
+            timers = asyncio.create_task(build_scheduler(infra, cases).run(stop_timers))
             if settings.socket_mode:
                 await _serve_socket_mode(app, settings)
             else:
-                await _serve_http(app, services, settings)
+                await _serve_http(app, infra)
             stop_timers.set()
             # Work acked before the signal (a pause in flight) finishes and is reported.
-            await services.tasks.drain(SHUTDOWN_GRACE_SECONDS)
+            await infra.tasks.drain(SHUTDOWN_GRACE_SECONDS)
             await timers
         finally:
-            await services.aclose()
+            await infra.aclose()
 
 
-async def _serve_http(app: AsyncApp, services: Services, settings: Settings) -> None:
+async def _serve_http(app: AsyncApp, infra: Infrastructure) -> None:
+    settings = infra.settings
     config = uvicorn.Config(
-        create_server(app, services),
+        build_server(app, infra),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
@@ -167,59 +176,63 @@ async def _serve_socket_mode(app: AsyncApp, settings: Settings) -> None:
     await handler.close_async()  # type: ignore[no-untyped-call]  # unannotated in Bolt
 
 
-async def roles_command(args: argparse.Namespace) -> int:
-    settings = StoreSettings()
+@asynccontextmanager
+async def cli_store(settings: StoreSettings) -> AsyncIterator[tuple[aioredis.Redis, SharedClock]]:
+    """Redis for a CLI command, and the bots' shared clock read from it."""
     async with redis_url_for(settings) as url:
         redis = redis_client(url)
-        store = RoleStore(redis, settings.convoy_bot_admins)
-        audit = AuditLog(redis)
         try:
+            clock = SharedClock(redis)
+            await clock.sync()
+            yield redis, clock
+        finally:
+            await redis.aclose()
+
+
+async def roles_command(args: argparse.Namespace) -> int:
+    """The same role rules as in chat, with the CLI's user trusted as the actor `cli`."""
+    settings = StoreSettings()
+    try:
+        async with cli_store(settings) as (redis, clock):
+            admin = RoleAdmin(
+                RoleStore(redis, settings.convoy_bot_admins), AuditLog(redis, clock), None
+            )
             if args.action == "grant":
                 role = Role.parse(args.role)
-                await store.grant(args.user, role, args.project)
-                message = f"granted {role.label} to {args.user} in {args.project}"
-                await audit.record(AuditEntry("cli", "roles grant", message, project=args.project))
-                print(message)  # noqa: T201
+                await admin.grant(CLI_ACTOR, args.user, role, args.project)
+                print(f"granted {role.label} to {args.user} in {args.project}")  # noqa: T201
             elif args.action == "revoke":
-                removed = await store.revoke(args.user, args.project)
-                message = (
+                removed = await admin.revoke(CLI_ACTOR, args.user, args.project)
+                print(  # noqa: T201
                     f"revoked {args.user}'s role in {args.project}"
                     if removed
                     else f"{args.user} had no role in {args.project}"
                 )
-                await audit.record(AuditEntry("cli", "roles revoke", message, project=args.project))
-                print(message)  # noqa: T201
             else:
-                project = None if args.project == GLOBAL_SCOPE else args.project
-                for grant in await store.grants(project):
+                for grant in await admin.grants(CLI_ACTOR, args.project):
                     print(f"{grant.user_id}\t{grant.project}\t{grant.role.label}")  # noqa: T201
-        except BotError as exc:
-            print(f"convoy-bot: {exc.message}", file=sys.stderr)  # noqa: T201
-            return 1
-        finally:
-            await redis.aclose()
+    except BotError as exc:
+        print(f"convoy-bot: {exc.message}", file=sys.stderr)  # noqa: T201
+        return 1
     return 0
 
 
 async def audit_command(args: argparse.Namespace) -> int:
     """Print the audit trail, newest first, as text or JSON (for exports to a SIEM)."""
     settings = StoreSettings()
-    since = None
+    window = None
     if args.since:
         window = parse_duration(args.since)
         if window is None:
             print("convoy-bot: --since takes a duration such as 90m or 24h", file=sys.stderr)  # noqa: T201
             return EXIT_CONFIG
-        since = datetime.now(UTC) - window
-    async with redis_url_for(settings) as url:
-        redis = redis_client(url)
-        try:
-            entries = await AuditLog(redis).latest(args.limit, args.endpoint, since)
-        except BotError as exc:
-            print(f"convoy-bot: {exc.message}", file=sys.stderr)  # noqa: T201
-            return 1
-        finally:
-            await redis.aclose()
+    try:
+        async with cli_store(settings) as (redis, clock):
+            since = clock.now() - window if window else None
+            entries = await AuditLog(redis, clock).latest(args.limit, args.endpoint, since)
+    except BotError as exc:
+        print(f"convoy-bot: {exc.message}", file=sys.stderr)  # noqa: T201
+        return 1
     if args.json:
         print(json.dumps([asdict(entry) for entry in entries], indent=2))  # noqa: T201
         return 0

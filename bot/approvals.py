@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import cast
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel
@@ -24,7 +25,7 @@ from bot.store import failing_closed
 RECORD_GRACE = timedelta(days=2)
 
 # KEYS[1] request hash. ARGV: new state, decider, now (epoch s), decided_at (ISO).
-# Returns {verdict, state, decided_by}: verdict is claimed | taken | expired | missing.
+# Returns {verdict, state, decided_by}: verdict is one of ClaimVerdict.
 _CLAIM = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'missing', '', ''} end
@@ -51,10 +52,18 @@ class RequestState(StrEnum):
     WITHDRAWN = "withdrawn"  # it could not be posted, so nobody could decide it
 
 
-class ApprovalRequest(BaseModel):
-    """One requester's ask for a pause or resume."""
+class ClaimVerdict(StrEnum):
+    """What trying to decide a request found."""
 
-    id: str
+    CLAIMED = "claimed"
+    TAKEN = "taken"  # someone decided (or is deciding) it already
+    EXPIRED = "expired"
+    MISSING = "missing"
+
+
+class NewRequest(BaseModel):
+    """What a requester asks for, before it has an id, an expiry and a decision."""
+
     action: Action
     project: str
     endpoint_uid: str
@@ -63,26 +72,32 @@ class ApprovalRequest(BaseModel):
     requester: str
     reason: str
     channel_id: str
-    created_at: datetime
-    expires_at: datetime
-    expires_ts: int
-    state: RequestState = RequestState.PENDING
     duration_s: str = ""  # a timed pause: its length in seconds, counted from approval
-    message_ts: str = ""
-    decided_by: str = ""
-    decided_at: str = ""
-    outcome: str = ""
 
     @property
     def duration(self) -> timedelta | None:
         return timedelta(seconds=int(self.duration_s)) if self.duration_s else None
 
 
+class ApprovalRequest(NewRequest):
+    """One requester's ask for a pause or resume, as stored and decided."""
+
+    id: str
+    created_at: datetime
+    expires_at: datetime
+    expires_ts: int
+    state: RequestState = RequestState.PENDING
+    message_ts: str = ""
+    decided_by: str = ""
+    decided_at: str = ""
+    outcome: str = ""
+
+
 @dataclass(frozen=True)
 class Claim:
     """The result of trying to decide a request."""
 
-    verdict: str  # claimed | taken | expired | missing
+    verdict: ClaimVerdict
     state: str
     decided_by: str
 
@@ -96,49 +111,28 @@ class ApprovalStore:
         self._claim = redis.register_script(_CLAIM)
 
     async def open_request_for(
-        self, project: str, uid: str, action: Action
+        self, project: str, uid: str, action: Action, now: datetime
     ) -> ApprovalRequest | None:
-        """The pending request for this endpoint and action, if there is one."""
+        """The pending, unexpired request for this endpoint and action, if there is one."""
         with failing_closed():
             request_id = await self._redis.get(redis_keys.open_approval(project, uid, action.value))
         if request_id is None:
             return None
-        request = await self.get(str(request_id))
+        request = await self.get(cast(str, request_id))  # a decoding client: always str
         if request is None or request.state is not RequestState.PENDING:
             return None
-        if request.expires_at <= datetime.now(UTC):
+        if request.expires_at <= now:
             return None
         return request
 
-    async def create(
-        self,
-        *,
-        action: Action,
-        project: str,
-        endpoint_uid: str,
-        endpoint_name: str,
-        endpoint_status: str,
-        requester: str,
-        reason: str,
-        channel_id: str,
-        now: datetime,
-        duration: timedelta | None = None,
-    ) -> ApprovalRequest:
+    async def create(self, new: NewRequest, now: datetime) -> ApprovalRequest:
         expires_at = now + self.ttl
         request = ApprovalRequest(
+            **new.model_dump(),
             id=secrets.token_urlsafe(12),
-            action=action,
-            project=project,
-            endpoint_uid=endpoint_uid,
-            endpoint_name=endpoint_name,
-            endpoint_status=endpoint_status,
-            requester=requester,
-            reason=reason,
-            channel_id=channel_id,
             created_at=now,
             expires_at=expires_at,
             expires_ts=int(expires_at.timestamp()),
-            duration_s=str(int(duration.total_seconds())) if duration else "",
         )
         key = redis_keys.approval(request.id)
         with failing_closed():
@@ -146,7 +140,7 @@ class ApprovalStore:
                 pipe.hset(key, mapping=_to_hash(request))
                 pipe.expire(key, self.ttl + RECORD_GRACE)
                 pipe.set(
-                    redis_keys.open_approval(project, endpoint_uid, action.value),
+                    redis_keys.open_approval(new.project, new.endpoint_uid, new.action.value),
                     request.id,
                     ex=self.ttl,
                 )
@@ -163,15 +157,16 @@ class ApprovalStore:
         with failing_closed():
             await self._redis.hset(redis_keys.approval(request_id), mapping=mapping)
 
-    async def claim(self, request_id: str, new_state: RequestState, decider: str) -> Claim:
+    async def claim(
+        self, request_id: str, new_state: RequestState, decider: str, now: datetime
+    ) -> Claim:
         """Atomically move a pending, unexpired request to new_state on behalf of decider."""
-        now = datetime.now(UTC)
         with failing_closed():
             verdict, state, decided_by = await self._claim(
                 keys=[redis_keys.approval(request_id)],
                 args=[new_state.value, decider, int(now.timestamp()), now.isoformat()],
             )
-        return Claim(_text(verdict), _text(state), _text(decided_by))
+        return Claim(ClaimVerdict(verdict), state, decided_by)
 
     async def close(self, request: ApprovalRequest, state: RequestState, outcome: str) -> None:
         """Record the final state and free the endpoint for new requests."""
@@ -189,7 +184,3 @@ class ApprovalStore:
 
 def _to_hash(request: ApprovalRequest) -> dict[FieldT, EncodableT]:
     return {key: str(value) for key, value in request.model_dump(mode="json").items()}
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -1,16 +1,36 @@
-"""The audit trail: one Redis Stream entry per state change, refusal and role change."""
+"""The audit trail: one Redis Stream entry per state change, refusal and role change.
+
+Each use case writes exactly one entry through `audited`: a draft it fills in as it runs,
+recorded with its outcome, its refusal or its failure.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
+from bot.changes import Change
+from bot.clock import Clock
+from bot.errors import (
+    AccessStoreUnavailable,
+    AlreadyHandled,
+    BotError,
+    ConvoyError,
+    Forbidden,
+    InvalidInput,
+    TooManyChanges,
+)
+from bot.models import Endpoint
+from bot.results import ApprovalAsked, NeedsConfirmation
 from bot.store import failing_closed
 
 logger = logging.getLogger(__name__)
@@ -18,40 +38,92 @@ logger = logging.getLogger(__name__)
 MAX_ENTRIES = 100_000
 SCAN_BATCH = 500
 MAX_SCANNED = 20_000  # how far back a filtered `/convoy audit` looks
+MAX_REASON = 500
+MAX_DETAIL = 300
+REFUSALS = (Forbidden, AlreadyHandled, InvalidInput, TooManyChanges)
 
 
-@dataclass(frozen=True)
+@dataclass
 class AuditEntry:
-    """Who did what to which endpoint, and how it ended. Nothing secret goes in here."""
+    """Who did what to which endpoint, and how it ended. Nothing secret goes in here.
+
+    A use case fills its entry in as it runs (`AuditLog.audited`); an empty outcome means
+    there is nothing to record.
+    """
 
     actor: str
     command: str
-    outcome: str
+    project: str = ""
+    outcome: str = ""
     endpoint_uid: str = ""
     endpoint_name: str = ""
-    project: str = ""
     approver: str = ""
     convoy_status: str = ""
     reason: str = ""
     detail: str = ""
-    time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    time: str = ""  # stamped from the shared clock when recorded
     entry_id: str = ""
 
     def matches(self, endpoint: str) -> bool:
         """Whether the entry is about the endpoint named by uid or (case-insensitive) name."""
         return endpoint == self.endpoint_uid or endpoint.casefold() == self.endpoint_name.casefold()
 
+    def endpoint(self, endpoint: Endpoint) -> None:
+        self.endpoint_uid, self.endpoint_name = endpoint.uid, endpoint.label
+
+    def result(self, result: object) -> None:
+        """Fill the outcome from what a change use case returned."""
+        match result:
+            case Change():
+                self.endpoint(result.endpoint)
+                self.outcome = result.outcome.value
+                self.convoy_status = result.write_status
+                self.detail = result.detail
+            case ApprovalAsked():
+                self.endpoint(result.endpoint)
+                self.outcome = "already requested" if result.already_open else "approval requested"
+                self.detail = f"request {result.request.id}"
+            case NeedsConfirmation():
+                self.endpoint(result.endpoint)
+                self.outcome = "confirmation asked"
+
 
 class AuditLog:
     """Appends entries and reads them back newest first."""
 
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis, clock: Clock) -> None:
         self._redis = redis
+        self._clock = clock
+
+    @contextlib.asynccontextmanager
+    async def audited(self, actor: str, command: str, project: str) -> AsyncIterator[AuditEntry]:
+        """Record exactly one entry for the use case: its outcome, refusal or failure."""
+        draft = AuditEntry(actor, command, project)
+        try:
+            yield draft
+        except REFUSALS as exc:
+            draft.outcome, draft.detail = "refused", exc.message
+            await self.record(draft)
+            raise
+        except BotError as exc:
+            draft.outcome, draft.detail = "failed", exc.message
+            if isinstance(exc, ConvoyError):
+                draft.convoy_status = exc.status
+            if not isinstance(exc, AccessStoreUnavailable):  # Redis is gone: nowhere to write
+                await self.record(draft)
+            raise
+        if draft.outcome:
+            await self.record(draft)
 
     async def record(self, entry: AuditEntry) -> None:
         """Append an entry; a failure is logged, never allowed to undo or hide the action."""
+        stamped = asdict(entry) | {
+            "time": self._clock.now().isoformat(timespec="seconds"),
+            "reason": entry.reason[:MAX_REASON],
+            "detail": entry.detail[:MAX_DETAIL],
+        }
         fields: dict[FieldT, EncodableT] = {
-            key: value for key, value in asdict(entry).items() if key != "entry_id"
+            key: value for key, value in stamped.items() if key != "entry_id"
         }
         try:
             await self._redis.xadd(
@@ -78,9 +150,8 @@ class AuditLog:
                 if not batch:
                     break
                 scanned += len(batch)
-                for entry_id, fields in batch:
-                    if entry_id is None or fields is None:
-                        continue  # redis-py's typing allows it; a stream entry always has both
+                # A decoding client: ids and fields are str, and a stream entry has both.
+                for entry_id, fields in cast(list[tuple[str, dict[str, str]]], batch):
                     entry = _entry(entry_id, fields)
                     upper = f"({entry.entry_id}"
                     if not endpoint or entry.matches(endpoint):
@@ -88,11 +159,7 @@ class AuditLog:
         return found[:limit]
 
 
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _entry(entry_id: str | bytes, fields: dict[str | bytes, str | bytes]) -> AuditEntry:
+def _entry(entry_id: str, fields: dict[str, str]) -> AuditEntry:
     known = set(AuditEntry.__dataclass_fields__) - {"entry_id"}
-    values = {_text(k): _text(v) for k, v in fields.items() if _text(k) in known}
-    return AuditEntry(**values, entry_id=_text(entry_id))
+    values = {key: value for key, value in fields.items() if key in known}
+    return AuditEntry(**values, entry_id=entry_id)

@@ -1,4 +1,4 @@
-"""What a pause or resume attempt did to an endpoint, as the bot reports it."""
+"""What a change is: who asked for it (Intent) and what it did to an endpoint (Change)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.holds import Hold
-from bot.models import Endpoint
+from bot.models import Endpoint, Hold
 
 
 class Outcome(StrEnum):
@@ -31,8 +30,43 @@ class Action(StrEnum):
 
 
 @dataclass(frozen=True)
+class Caller:
+    """Who clicked or typed, and where: approval requests are posted in that channel."""
+
+    user_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class Intent:
+    """Who asked for a change, why, and for how long (a timed pause)."""
+
+    actor: str
+    reason: str = ""
+    duration: timedelta | None = None
+    approver: str = ""
+    channel_id: str = ""
+
+
+@dataclass(frozen=True)
+class ResumeSummary:
+    """What a pause cost: how long it lasted and how many deliveries Convoy discarded."""
+
+    paused_since: datetime
+    resumed_at: datetime
+    known_start: bool  # False when the bot did not make the pause and estimates its start
+    discarded: int | None  # None when Convoy could not be asked
+    problem: str = ""
+    counted_all: bool = True  # False: more deliveries than the bot pages through
+
+    @property
+    def paused_for(self) -> timedelta:
+        return self.resumed_at - self.paused_since
+
+
+@dataclass(frozen=True)
 class Change:
-    """The result of one `ensure_paused` / `ensure_active` call."""
+    """The result of one locked pause or resume."""
 
     action: Action
     outcome: Outcome
@@ -52,19 +86,3 @@ class Change:
     def endpoint(self) -> Endpoint:
         """The freshest view of the endpoint the bot has."""
         return self.after or self.before
-
-
-@dataclass(frozen=True)
-class ResumeSummary:
-    """What a pause cost: how long it lasted and how many deliveries Convoy discarded."""
-
-    paused_since: datetime
-    resumed_at: datetime
-    known_start: bool  # False when the bot did not make the pause and estimates its start
-    discarded: int | None  # None when Convoy could not be asked
-    problem: str = ""
-    counted_all: bool = True  # False: more deliveries than the bot pages through
-
-    @property
-    def paused_for(self) -> timedelta:
-        return self.resumed_at - self.paused_since

@@ -1,9 +1,10 @@
-"""Pick-one questions held in Redis until the asker clicks one of the offered endpoints."""
+"""Questions held in Redis until the asker clicks: pick one endpoint, or confirm a risk."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel
@@ -15,11 +16,20 @@ from bot.store import failing_closed
 CHOICE_TTL_SECONDS = 15 * 60
 
 
+class Question(StrEnum):
+    """What a stored question is about: the command that asked it, or a confirmation."""
+
+    STATUS = "status"
+    PAUSE = "pause"
+    RESUME = "resume"
+    REENABLE = "reenable"  # "are you sure?" before re-enabling an endpoint Convoy disabled
+
+
 class PendingChoice(BaseModel):
-    """What the user asked for before being shown candidates."""
+    """What the user asked for before being shown candidates (or asked to confirm)."""
 
     user_id: str
-    verb: str  # "status", "pause" or "resume"
+    verb: Question
     project: str
     reason: str
     uids: list[str]

@@ -1,17 +1,64 @@
-"""Time, injectable: the scheduler and holds read it here so tests can move it."""
+"""The one clock: every replica reads Redis's time, so timers and expiries agree between them.
+
+A replica's own clock may run ahead or behind; a timer read against it would fire early or
+late. `SharedClock` measures how far this machine's clock is from Redis `TIME` at each `sync`
+(the scheduler syncs on every tick) and corrects every reading by that. Tests move time by
+setting an offset in Redis, which a clock built `movable` adds: the same code runs in tests
+and production, only the offset differs.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+import redis.asyncio as aioredis
+
+from bot import redis_keys
+from bot.store import failing_closed
 
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
-class SystemClock:
-    """The real UTC time."""
+def wall_clock() -> datetime:
+    """This machine's own idea of the time (corrected by SharedClock, never used alone)."""
+    return datetime.now(UTC)
+
+
+class SharedClock:
+    """Redis's time, read through this machine's clock corrected at every `sync`."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        movable: bool = False,
+        wall: Callable[[], datetime] = wall_clock,
+    ) -> None:
+        self._redis = redis
+        self._movable = movable
+        self._wall = wall
+        self._skew = timedelta(0)  # Redis TIME minus this machine's clock, at the last sync
+        self._offset = timedelta(0)  # what a test moved the time by
+
+    async def sync(self) -> datetime:
+        """Measure the skew against Redis (and read a test's offset); the corrected time."""
+        with failing_closed():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.time()
+                if self._movable:
+                    pipe.get(redis_keys.clock_offset())
+                seconds_micros, *offset = await pipe.execute()
+        local = self._wall()
+        seconds, micros = seconds_micros
+        shared = datetime.fromtimestamp(int(seconds), UTC) + timedelta(microseconds=int(micros))
+        self._skew = shared - local
+        if offset:
+            self._offset = timedelta(seconds=float(offset[0] or 0))
+        return self.now()
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return self._wall() + self._skew + self._offset

@@ -1,13 +1,12 @@
-"""ConvoyClient: reads endpoints and makes the two safe state changes over Convoy's REST API.
+"""ConvoyClient: Convoy's REST API for one project, each call mapped to a model or our error.
 
-Convoy's `PUT .../pause` is a toggle, so a retried or doubled request un-pauses. The client
-therefore reads before it writes, writes at most once, and after an ambiguous failure (a
-timeout, a 5xx, an unreadable reply) reads the endpoint again and reports what is really there.
+The client sends each request once and never retries: Convoy's `PUT .../pause` is a toggle,
+so a retried request un-pauses. Deciding whether to write at all, and what an ambiguous
+failure means, is `bot.locked_change`'s job.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,27 +16,19 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 
-from bot.changes import Action, Change, Outcome
 from bot.errors import (
     ConvoyAuthFailed,
     ConvoyBadResponse,
-    ConvoyError,
     ConvoyRateLimited,
     ConvoyRejected,
     ConvoyUnavailable,
     EndpointNotFound,
 )
-from bot.models import Delivery, Endpoint, EndpointStatus, Item, Page
-
-logger = logging.getLogger(__name__)
+from bot.models import Delivery, Endpoint, Item, Page
 
 CONVOY_VERSION = "2025-11-24"
 PAGE_SIZE = 100
 MAX_PAGES = 20  # 2,000 endpoints: a search wider than that is not a name lookup any more
-_GOAL = {
-    Action.PAUSE: (Outcome.PAUSED, EndpointStatus.PAUSED),
-    Action.RESUME: (Outcome.RESUMED, EndpointStatus.ACTIVE),
-}
 _UID_SHAPE = re.compile(
     r"^(?:[0-9A-HJKMNP-TV-Z]{26}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$",
     re.IGNORECASE,
@@ -95,23 +86,22 @@ def _convoy_message(response: httpx.Response) -> str:
 
 
 class ConvoyClient:
-    """Endpoint reads and safe writes for one Convoy project by default."""
+    """Endpoint reads and the two writes, for one Convoy project."""
 
-    def __init__(self, http: httpx.AsyncClient, default_project: str) -> None:
+    def __init__(self, http: httpx.AsyncClient, project: str) -> None:
         self._http = http
-        self.default_project = default_project
+        self.project = project
 
-    async def get_endpoint(self, uid: str, project: str | None = None) -> Endpoint:
+    async def get_endpoint(self, uid: str) -> Endpoint:
         """One endpoint by uid; EndpointNotFound when Convoy does not know it."""
-        data = await self._call("GET", self._endpoint_path(project, uid), not_found=uid)
-        return self._endpoint(data)
+        return self._endpoint(await self._call("GET", self._endpoint_path(uid), uid))
 
-    async def search_endpoints(self, query: str = "", project: str | None = None) -> list[Endpoint]:
+    async def search_endpoints(self, query: str = "") -> list[Endpoint]:
         """Every endpoint whose name contains query (Convoy's `q=`), following cursors."""
         params: dict[str, str | int] = {"perPage": PAGE_SIZE}
         if query:
             params["q"] = query
-        path = self._project_path(project) + "/endpoints"
+        path = self._project_path() + "/endpoints"
         return [e async for page in self._pages(path, params, Endpoint) for e in page.content]
 
     async def _pages(
@@ -136,10 +126,10 @@ class ConvoyClient:
 
     async def probe(self) -> None:
         """One cheap read, to tell whether Convoy answers with the bot's key."""
-        await self._call("GET", self._project_path(None) + "/endpoints", params={"perPage": 1})
+        await self._call("GET", self._project_path() + "/endpoints", params={"perPage": 1})
 
     async def count_deliveries(
-        self, uid: str, status: str, start: datetime, end: datetime, project: str | None = None
+        self, uid: str, status: str, start: datetime, end: datetime
     ) -> tuple[int, bool]:
         """How many of the endpoint's deliveries in [start, end] have this status, and whether
         that is all of them (False: there were more than MAX_PAGES pages)."""
@@ -147,99 +137,31 @@ class ConvoyClient:
             **_delivery_filter(uid, status, start, end),
             "perPage": PAGE_SIZE,
         }
-        path = self._project_path(project) + "/eventdeliveries"
+        path = self._project_path() + "/eventdeliveries"
         total, complete = 0, False
         async for page in self._pages(path, params, Delivery):
             total += len(page.content)
             complete = page.pagination is None or not page.pagination.has_next_page
         return total, complete
 
-    async def retry_deliveries(
-        self, uid: str, status: str, start: datetime, end: datetime, project: str | None = None
-    ) -> None:
+    async def retry_deliveries(self, uid: str, status: str, start: datetime, end: datetime) -> None:
         """Ask Convoy to retry the endpoint's deliveries in [start, end] with this status."""
-        path = self._project_path(project) + "/eventdeliveries/batchretry"
+        path = self._project_path() + "/eventdeliveries/batchretry"
         await self._call("POST", path, params=_delivery_filter(uid, status, start, end))
 
-    async def ensure_paused(self, uid: str, project: str | None = None) -> Change:
-        """Pause the endpoint if it is active; never toggles anything else."""
-        before = await self.get_endpoint(uid, project)
-        if before.status is EndpointStatus.PAUSED:
-            return Change(Action.PAUSE, Outcome.ALREADY_PAUSED, before, before)
-        if before.status is not EndpointStatus.ACTIVE:
-            return Change(Action.PAUSE, Outcome.INACTIVE, before, before)
-        return await self._write_once(Action.PAUSE, before, "PUT", "/pause", project)
+    async def toggle_pause(self, uid: str) -> Endpoint:
+        """Convoy's pause toggle (active ↔ paused): sent once, never retried."""
+        return self._endpoint(await self._call("PUT", self._endpoint_path(uid) + "/pause", uid))
 
-    async def ensure_active(
-        self, uid: str, project: str | None = None, *, reenable_inactive: bool = False
-    ) -> Change:
-        """Resume a paused endpoint (or, when confirmed, re-enable an inactive one)."""
-        before = await self.get_endpoint(uid, project)
-        if before.status is EndpointStatus.ACTIVE:
-            return Change(Action.RESUME, Outcome.ALREADY_ACTIVE, before, before)
-        if before.status is not EndpointStatus.PAUSED and not reenable_inactive:
-            return Change(Action.RESUME, Outcome.INACTIVE, before, before)
-        return await self._write_once(Action.RESUME, before, "POST", "/activate", project)
+    async def activate(self, uid: str) -> Endpoint:
+        """Set a paused or inactive endpoint active."""
+        return self._endpoint(await self._call("POST", self._endpoint_path(uid) + "/activate", uid))
 
-    async def _write_once(
-        self, action: Action, before: Endpoint, method: str, suffix: str, project: str | None
-    ) -> Change:
-        done, wanted = _GOAL[action]
-        path = self._endpoint_path(project, before.uid) + suffix
-        try:
-            after = self._endpoint(await self._call(method, path, not_found=before.uid))
-        except (ConvoyUnavailable, ConvoyBadResponse) as exc:
-            # Convoy may have applied the write before failing: read, never write again.
-            return await self._read_back(action, before, exc, project)
-        if after.status is not wanted:
-            return Change(
-                action,
-                Outcome.UNEXPECTED,
-                before,
-                after,
-                f"Convoy reports the endpoint {after.status.value or 'in an unknown state'} "
-                "after the request; someone may have changed it at the same moment.",
-                "202",
-            )
-        return Change(action, done, before, after, write_status="202")
+    def _project_path(self) -> str:
+        return f"/v1/projects/{quote(self.project, safe='')}"
 
-    async def _read_back(
-        self,
-        action: Action,
-        before: Endpoint,
-        cause: ConvoyError,
-        project: str | None,
-    ) -> Change:
-        done, wanted = _GOAL[action]
-        logger.warning("convoy %s of %s was ambiguous: %s", action, before.uid, cause.message)
-        try:
-            after = await self.get_endpoint(before.uid, project)
-        except ConvoyError as again:
-            return Change(
-                action,
-                Outcome.UNCONFIRMED,
-                before,
-                None,
-                f"{cause.message} Reading the status back failed too ({again.message}); "
-                "the bot did not retry. Check the endpoint with /convoy status.",
-                cause.status,
-            )
-        outcome = done if after.status is wanted else Outcome.NOT_CHANGED
-        return Change(
-            action,
-            outcome,
-            before,
-            after,
-            f"{cause.message} The bot did not retry; status read back from Convoy: "
-            f"{after.status.value or 'unknown'}.",
-            cause.status,
-        )
-
-    def _project_path(self, project: str | None) -> str:
-        return f"/v1/projects/{quote(project or self.default_project, safe='')}"
-
-    def _endpoint_path(self, project: str | None, uid: str) -> str:
-        return f"{self._project_path(project)}/endpoints/{quote(uid, safe='')}"
+    def _endpoint_path(self, uid: str) -> str:
+        return f"{self._project_path()}/endpoints/{quote(uid, safe='')}"
 
     @staticmethod
     def _endpoint(data: Any) -> Endpoint:
@@ -252,9 +174,9 @@ class ConvoyClient:
         self,
         method: str,
         path: str,
+        not_found: str | None = None,
         *,
         params: dict[str, str | int] | None = None,
-        not_found: str | None = None,
     ) -> Any:
         """One request; returns the envelope's `data` or raises one of our errors."""
         try:

@@ -3,6 +3,7 @@
     BotError
     ├── UserError                 the caller can fix it
     │   ├── InvalidInput          the command text cannot be understood
+    │   │   └── StaleHold         a button or timer's pause is not the current one
     │   ├── EndpointNotFound      no endpoint matches
     │   ├── Forbidden             the caller's role is too low
     │   ├── AlreadyHandled        a button or request someone else already acted on
@@ -36,6 +37,10 @@ class UserError(BotError):
 
 class InvalidInput(UserError):
     """The command text cannot be understood."""
+
+
+class StaleHold(InvalidInput):
+    """The pause a button or timer was made for is not the bot's current one: nothing was done."""
 
 
 class EndpointNotFound(UserError):

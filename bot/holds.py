@@ -10,14 +10,16 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import cast
 
 import redis.asyncio as aioredis
-from pydantic import BaseModel
 from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
 from bot.errors import AlreadyHandled, InvalidInput
+from bot.models import Hold
 from bot.store import failing_closed
 
 Rider = Callable[[Pipeline], None]  # writes another module adds to a hold's round trip
@@ -72,31 +74,6 @@ return 'kept'
 """
 
 
-class Hold(BaseModel):
-    """One pause the bot made; `resume_at` empty when it has no timer."""
-
-    hold_id: str
-    project: str
-    uid: str
-    name: str
-    actor: str
-    approver: str = ""
-    reason: str = ""
-    paused_at: str  # epoch seconds
-    resume_at: str = ""  # epoch seconds, or "" without a timer
-    channel_id: str = ""
-    message_ts: str = ""
-    timer: str = ""  # the member in the timer sets
-
-    @property
-    def paused_since(self) -> datetime:
-        return datetime.fromtimestamp(float(self.paused_at), UTC)
-
-    @property
-    def resumes_at(self) -> datetime | None:
-        return datetime.fromtimestamp(float(self.resume_at), UTC) if self.resume_at else None
-
-
 def member(project: str, uid: str, hold_id: str) -> str:
     return f"{project}|{uid}|{hold_id}"
 
@@ -106,8 +83,19 @@ def parse_member(value: str) -> tuple[str, str, str]:
     return project, uid, hold_id
 
 
-def _timer_set(which: str) -> str:
-    return redis_keys.resume_timers() if which == "timers" else redis_keys.resume_reminders()
+class TimerKind(StrEnum):
+    """The two sorted sets of due times: auto-resumes, and the reminders before them."""
+
+    RESUMES = "timers"
+    REMINDERS = "reminders"
+
+    @property
+    def key(self) -> str:
+        return (
+            redis_keys.resume_timers()
+            if self is TimerKind.RESUMES
+            else redis_keys.resume_reminders()
+        )
 
 
 def _epoch(moment: datetime) -> str:
@@ -218,7 +206,6 @@ class HoldStore:
             verdict = await self._extend(
                 keys=keys, args=[hold.hold_id, seen_due, f"{due:.3f}", remind]
             )
-        verdict = verdict.decode() if isinstance(verdict, bytes) else str(verdict)
         if verdict == "moved":
             raise AlreadyHandled("The auto-resume time was already changed.", "")
         if verdict != "extended":
@@ -229,7 +216,6 @@ class HoldStore:
         """Cancel the timer: the endpoint stays paused until someone resumes it."""
         with failing_closed():
             verdict = await self._keep(keys=self._keys(hold), args=[hold.hold_id])
-        verdict = verdict.decode() if isinstance(verdict, bytes) else str(verdict)
         if verdict != "kept":
             raise AlreadyHandled("This pause has no auto-resume any more.", "")
 
@@ -240,7 +226,9 @@ class HoldStore:
             redis_keys.resume_reminders(),
         ]
 
-    async def claim_due(self, which: str, now: datetime, batch: int = 5) -> tuple[list[str], float]:
+    async def claim_due(
+        self, which: TimerKind, now: datetime, batch: int = 5
+    ) -> tuple[list[str], float]:
         """Members whose time has come, leased to this caller alone for LEASE.
 
         The caller calls `finish` once it has acted; a replica that dies mid-way leaves the
@@ -248,24 +236,26 @@ class HoldStore:
         """
         lease = round((now + LEASE).timestamp(), 3)
         with failing_closed():
-            due = await self._lease(keys=[_timer_set(which)], args=[now.timestamp(), lease, batch])
-        return [v.decode() if isinstance(v, bytes) else str(v) for v in due], lease
+            due = await self._lease(keys=[which.key], args=[now.timestamp(), lease, batch])
+        return [str(member) for member in due], lease
 
-    async def settle(self, which: str, timer: str, lease: float, again: datetime | None) -> None:
+    async def settle(
+        self, which: TimerKind, timer: str, lease: float, again: datetime | None
+    ) -> None:
         """Drop a leased member once acted on, or lease it `again` later after a failure;
         nothing if Keep or Extend changed it since the lease began."""
         when = "" if again is None else str(again.timestamp())
         with failing_closed():
-            await self._settle(keys=[_timer_set(which)], args=[timer, lease, when])
+            await self._settle(keys=[which.key], args=[timer, lease, when])
 
     async def all(self) -> list[Hold]:
         """Every hold, oldest pause first."""
         with failing_closed():
-            entries = await self._redis.smembers(redis_keys.holds_index())
+            # The client decodes replies (decode_responses=True); redis-py's types cannot say so.
+            entries = cast(set[str], await self._redis.smembers(redis_keys.holds_index()))
             async with self._redis.pipeline(transaction=False) as pipe:
                 for entry in entries:
-                    text = entry.decode() if isinstance(entry, bytes) else str(entry)
-                    project, uid = text.split("|", 1)
+                    project, uid = entry.split("|", 1)
                     pipe.hgetall(redis_keys.hold(project, uid))
                 tables = await pipe.execute()
         holds = [Hold.model_validate(t) for t in tables if t]

@@ -1,4 +1,4 @@
-"""Typed views of Convoy's endpoint objects, keeping only what the bot may show.
+"""Records the bot reads and keeps: Convoy's endpoints (without secrets) and the bot's holds.
 
 Convoy's endpoint carries secrets (signing secrets, auth credentials, mTLS keys). The model
 ignores every field it does not name, so those never leave the Convoy client; the receiver
@@ -7,6 +7,7 @@ URL and the Slack webhook URL are kept as `SecretStr` because they often embed t
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit
@@ -82,3 +83,33 @@ class Page(BaseModel, Generic[Item]):
 
     content: list[Item] = []
     pagination: Pagination | None = None
+
+
+class Hold(BaseModel):
+    """One pause the bot made (the bot's record, kept in Redis); `resume_at` empty = no timer."""
+
+    hold_id: str
+    project: str
+    uid: str
+    name: str
+    actor: str
+    approver: str = ""
+    reason: str = ""
+    paused_at: str  # epoch seconds
+    resume_at: str = ""  # epoch seconds, or "" without a timer
+    channel_id: str = ""
+    message_ts: str = ""
+    timer: str = ""  # the member in the timer sets
+
+    @property
+    def paused_since(self) -> datetime:
+        return datetime.fromtimestamp(float(self.paused_at), UTC)
+
+    @property
+    def resumes_at(self) -> datetime | None:
+        return datetime.fromtimestamp(float(self.resume_at), UTC) if self.resume_at else None
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """The endpoint as the hold knows it: uid and name, nothing read from Convoy."""
+        return Endpoint(uid=self.uid, name=self.name)

@@ -87,3 +87,8 @@ def resume_timers() -> str:
 def resume_reminders() -> str:
     """Sorted set of reminders before auto-resume, same members, score = remind epoch."""
     return f"{PREFIX}:reminders"
+
+
+def clock_offset() -> str:
+    """Seconds a test moved the bots' shared clock by (read only with CONVOY_BOT_MOVABLE_CLOCK)."""
+    return f"{PREFIX}:clock-offset"

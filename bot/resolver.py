@@ -3,44 +3,75 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 
+from bot.changes import Intent
+from bot.choices import ChoiceStore, PendingChoice, Question
 from bot.convoy import ConvoyClient, looks_like_uid
 from bot.errors import EndpointNotFound
 from bot.models import Endpoint
+from bot.results import Candidates, Choice
 
 MAX_CANDIDATES = 5
 
 
-@dataclass(frozen=True)
-class Candidates:
-    """Several endpoints could be meant; the user picks one."""
+class Finder:
+    """Resolves names in one project; several matches become a stored pick-one question."""
 
-    query: str
-    endpoints: tuple[Endpoint, ...]
+    def __init__(self, convoy: ConvoyClient, choices: ChoiceStore) -> None:
+        self._convoy = convoy
+        self._choices = choices
 
+    @property
+    def project(self) -> str:
+        return self._convoy.project
 
-async def resolve(convoy: ConvoyClient, text: str, project: str) -> Endpoint | Candidates:
-    """Exact uid, else one case-insensitive exact name, else candidates (or EndpointNotFound)."""
-    if looks_like_uid(text):
-        try:
-            return await convoy.get_endpoint(text, project)
-        except EndpointNotFound:
-            pass  # a name can look like a uid too
-    matches = await convoy.search_endpoints(text, project)
-    exact = [e for e in matches if e.name.casefold() == text.casefold()]
-    if len(exact) == 1:
-        return exact[0]
-    pool = exact or matches
-    if pool:
-        return Candidates(text, tuple(pool[:MAX_CANDIDATES]))
-    raise EndpointNotFound(await _not_found_message(convoy, text, project))
+    async def search(self, query: str) -> list[Endpoint]:
+        """Every endpoint whose name contains query."""
+        return await self._convoy.search_endpoints(query)
 
+    async def get(self, uid: str) -> Endpoint:
+        return await self._convoy.get_endpoint(uid)
 
-async def _not_found_message(convoy: ConvoyClient, text: str, project: str) -> str:
-    message = f"No endpoint matches '{text}' in project {project}."
-    names = sorted({e.name for e in await convoy.search_endpoints("", project) if e.name})
-    close = difflib.get_close_matches(text, names, n=3, cutoff=0.6)
-    if close:
-        message += " Did you mean " + ", ".join(f"'{name}'" for name in close) + "?"
-    return message
+    async def find_or_ask(
+        self, user_id: str, verb: Question, text: str, intent: Intent | None = None
+    ) -> Endpoint | Choice:
+        """The one endpoint meant, or a question (stored) offering the candidates."""
+        found = await self.resolve(text)
+        if isinstance(found, Endpoint):
+            return found
+        duration = intent.duration if intent else None
+        choice_id = await self._choices.save(
+            PendingChoice(
+                user_id=user_id,
+                verb=verb,
+                project=self.project,
+                reason=intent.reason if intent else "",
+                uids=[e.uid for e in found.endpoints],
+                duration_s=int(duration.total_seconds()) if duration else 0,
+            )
+        )
+        return Choice(choice_id, verb, found)
+
+    async def resolve(self, text: str) -> Endpoint | Candidates:
+        """Exact uid, else one case-insensitive exact name, else candidates (or not found)."""
+        if looks_like_uid(text):
+            try:
+                return await self._convoy.get_endpoint(text)
+            except EndpointNotFound:
+                pass  # a name can look like a uid too
+        matches = await self._convoy.search_endpoints(text)
+        exact = [e for e in matches if e.name.casefold() == text.casefold()]
+        if len(exact) == 1:
+            return exact[0]
+        pool = exact or matches
+        if pool:
+            return Candidates(text, tuple(pool[:MAX_CANDIDATES]))
+        raise EndpointNotFound(await self._not_found_message(text))
+
+    async def _not_found_message(self, text: str) -> str:
+        message = f"No endpoint matches '{text}' in project {self.project}."
+        names = sorted({e.name for e in await self._convoy.search_endpoints("") if e.name})
+        close = difflib.get_close_matches(text, names, n=3, cutoff=0.6)
+        if close:
+            message += " Did you mean " + ", ".join(f"'{name}'" for name in close) + "?"
+        return message

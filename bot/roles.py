@@ -120,7 +120,7 @@ class RoleStore:
         best = max((_to_role(value) for value in own), default=Role.NONE)
         if not groups or self._groups is None or best is Role.ADMIN:
             return best
-        return max(best, await self._group_role(user_id, sorted(map(_text, groups)), scopes, best))
+        return max(best, await self._group_role(user_id, sorted(groups), scopes, best))
 
     async def _group_role(
         self, user_id: str, groups: list[str], scopes: list[str], floor: Role
@@ -169,7 +169,7 @@ class RoleStore:
                 pipe.smembers(redis_keys.role_holders())
                 pipe.smembers(redis_keys.role_groups())
                 users, groups = await pipe.execute()
-            subjects = sorted(map(_text, users)) + sorted(map(_text, groups))
+            subjects = sorted(users) + sorted(groups)
             async with self._redis.pipeline(transaction=False) as pipe:
                 for subject in subjects:
                     pipe.hgetall(_keys(subject)[0])
@@ -177,19 +177,9 @@ class RoleStore:
         found = [Grant(admin, GLOBAL_SCOPE, Role.ADMIN) for admin in sorted(self._admins)]
         for subject, table in zip(subjects, tables, strict=True):
             for scope, value in sorted(table.items()):
-                if project is None or _text(scope) in (project, GLOBAL_SCOPE):
-                    found.append(Grant(subject, _text(scope), _to_role(value)))
+                if project is None or scope in (project, GLOBAL_SCOPE):
+                    found.append(Grant(subject, scope, _to_role(value)))
         return found
-
-    async def admins_left_after(self, subject: str, project: str, new_role: Role) -> int:
-        """How many admin grants (bootstrap, users, groups) would remain after the change."""
-        remaining = 0
-        for grant in await self.grants():
-            if grant.subject == subject and grant.project == project:
-                continue  # this grant is being replaced or removed
-            if grant.role is Role.ADMIN and grant.project in (project, GLOBAL_SCOPE):
-                remaining += 1
-        return remaining + (1 if new_role is Role.ADMIN else 0)
 
 
 def _keys(subject: str) -> tuple[str, str]:
@@ -198,14 +188,10 @@ def _keys(subject: str) -> tuple[str, str]:
     return redis_keys.user_roles(subject), redis_keys.role_holders()
 
 
-def _text(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _to_role(value: str | bytes | None) -> Role:
+def _to_role(value: str | None) -> Role:
     if value is None:
         return Role.NONE
     try:
-        return Role[_text(value).upper()]
+        return Role[value.upper()]
     except KeyError:
         return Role.NONE

@@ -61,6 +61,8 @@ class Settings(StoreSettings):
     convoy_bot_max_pause: timedelta = timedelta(hours=24)
     convoy_bot_reminder_lead: timedelta = timedelta(minutes=5)
     convoy_bot_scheduler_interval_seconds: float = Field(default=5.0, gt=0, le=300)
+    # For tests only: the shared clock adds an offset the test sets in Redis.
+    convoy_bot_movable_clock: bool = False
 
     host: str = "0.0.0.0"  # noqa: S104  # a server in a container listens on every interface
     port: int = Field(default=3000, ge=0, le=65535)
@@ -132,3 +134,9 @@ class Settings(StoreSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @property
+    def signing_secret(self) -> str:
+        """The secret Slack signs requests with ("" in Socket Mode, which needs none)."""
+        secret = self.slack_signing_secret
+        return secret.get_secret_value() if secret else ""

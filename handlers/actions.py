@@ -1,12 +1,15 @@
-"""Button clicks: Approve/Deny, Resume, pick-one and confirm; each acts at most once."""
+"""Button clicks: Approve/Deny, Resume, pick-one, confirm, Extend, Keep, Retry; each acts once.
+
+The listener only acks and hands over; each click's work is a small function given only the
+use case it calls, and every value is decoded by `handlers.buttons`, never trusted.
+"""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -14,14 +17,28 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.changes import Change
+from bot.changes import Caller, Change
+from bot.changing import Changing
+from bot.deciding import Deciding
+from bot.discarded import DiscardedRetry
 from bot.errors import InvalidInput
-from bot.models import Endpoint
-from bot.operations import Caller
-from bot.services import Services
-from handlers import blocks, ids
-from handlers.outcomes import guarded, report, report_decision
+from bot.resume_button import ResumeButton
+from bot.timed_pauses import TimerControls
+from handlers import ids
+from handlers.blocks.changes import EXTEND_BY, resume_actions
+from handlers.blocks.kit import without_buttons
+from handlers.blocks.timers import extended_line, kept_line, resumed_line, retried_line
+from handlers.buttons import (
+    ExtendValue,
+    KeepValue,
+    QuestionValue,
+    RequestValue,
+    ResumeValue,
+    RetryValue,
+)
+from handlers.outcomes import Reporter
 from handlers.replies import Replies
+from handlers.work import Worker
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,18 @@ class Click:
     def message_ts(self) -> str:
         return str(self.message.get("ts", ""))
 
+    @property
+    def text(self) -> str:
+        return str(self.message.get("text", ""))
+
+    @property
+    def in_thread(self) -> bool:
+        return self.message.get("thread_ts") not in (None, self.message_ts)
+
+    def without_buttons(self, line: str) -> list[dict[str, Any]]:
+        """The clicked message as Slack holds it, its buttons taken away, a line added."""
+        return without_buttons(self.message.get("blocks", []), line)
+
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> Click:
         action = (body.get("actions") or [{}])[0]
@@ -51,157 +80,150 @@ class Click:
         )
 
 
-Work = Callable[[Services, Replies, Click], Awaitable[str]]
+Work = Callable[[Replies, Click], Awaitable[str]]
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    """Wire every button to its work; the listener only acks and hands over."""
+def register(
+    app: AsyncApp,
+    worker: Worker,
+    *,
+    deciding: Deciding,
+    resume_button: ResumeButton,
+    changing: Changing,
+    timers: TimerControls,
+    discarded: DiscardedRetry,
+    reporter: Reporter,
+) -> None:
+    """Wire every button to its work, bound to the one use case it calls."""
 
-    def listener(kind: str, work: Work) -> Callable[..., Awaitable[None]]:
-        async def clicked(
-            ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
-        ) -> None:
-            await ack()
-            click = Click.from_body(body)
-            replies = Replies(respond, client, click.caller.channel_id, services.metrics)
-            services.tasks.spawn(guarded(services, replies, kind, work(services, replies, click)))
+    def on(action: str | re.Pattern[str], kind: str, work: Work) -> None:
+        app.action(action)(partial(clicked, worker=worker, kind=kind, work=work))
 
-        return clicked
-
-    app.action(ids.APPROVE_BUTTON)(listener("approve", approve))
-    app.action(ids.DENY_BUTTON)(listener("deny", deny))
-    app.action(ids.RESUME_BUTTON)(listener("resume button", resume_from_button))
-    app.action(ids.CONFIRM_REENABLE)(listener("confirm", confirm_reenable))
-    app.action(ids.EXTEND_BUTTON)(listener("extend", extend_pause))
-    app.action(ids.KEEP_BUTTON)(listener("keep paused", keep_paused))
-    app.action(ids.RETRY_DISCARDED)(listener("retry discarded", retry_discarded))
-    app.action(re.compile(rf"^{ids.PICK_ENDPOINT}_\d+$"))(listener("pick", pick_endpoint))
-    # Last, so it only sees what nothing above matched: a stale or made-up button.
-    app.action(re.compile(".*"))(listener("unknown button", unknown_button))
-
-
-async def approve(services: Services, replies: Replies, click: Click) -> str:
-    decision = await services.operations.decide(click.caller.user_id, click.value, approve=True)
-    return await report_decision(services, replies, decision, click.message_ts)
-
-
-async def deny(services: Services, replies: Replies, click: Click) -> str:
-    decision = await services.operations.decide(click.caller.user_id, click.value, approve=False)
-    return await report_decision(services, replies, decision, click.message_ts)
-
-
-async def resume_from_button(services: Services, replies: Replies, click: Click) -> str:
-    """Resume the endpoint named by the button; role, state and claim are checked afresh."""
-    try:
-        value = json.loads(click.value)
-        uid, hold_id = str(value["uid"]), str(value.get("hold", ""))
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InvalidInput("That button is damaged; run `/convoy resume <endpoint>`.") from exc
-    result = await services.operations.resume_from_message(
-        click.caller, uid, hold_id, click.message_ts, click.action_id
+    on(
+        ids.APPROVE_BUTTON,
+        "approve",
+        partial(decide, approve=True, deciding=deciding, reporter=reporter),
     )
-    outcome = await report(services, replies, result, click.caller.user_id, "Resume button")
+    on(
+        ids.DENY_BUTTON,
+        "deny",
+        partial(decide, approve=False, deciding=deciding, reporter=reporter),
+    )
+    on(
+        ids.RESUME_BUTTON,
+        "resume button",
+        partial(resume, resume_button=resume_button, reporter=reporter),
+    )
+    on(
+        ids.CONFIRM_REENABLE,
+        "confirm",
+        partial(confirm_reenable, changing=changing, reporter=reporter),
+    )
+    on(ids.EXTEND_BUTTON, "extend", partial(extend_pause, timers=timers))
+    on(ids.KEEP_BUTTON, "keep paused", partial(keep_paused, timers=timers))
+    on(ids.RETRY_DISCARDED, "retry discarded", partial(retry_discarded, discarded=discarded))
+    on(
+        re.compile(rf"^{ids.PICK_ENDPOINT}_\d+$"),
+        "pick",
+        partial(pick_endpoint, changing=changing, reporter=reporter),
+    )
+    # Last, so it only sees what nothing above matched: a stale or made-up button.
+    on(re.compile(".*"), "unknown button", unknown_button)
+
+
+async def clicked(  # noqa: PLR0917  # Bolt passes its own arguments by name
+    ack: AsyncAck,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    worker: Worker,
+    kind: str,
+    work: Work,
+) -> None:
+    await ack()
+    click = Click.from_body(body)
+    replies = worker.replies(respond, client, click.caller.channel_id)
+    worker.spawn(kind, replies, work(replies, click))
+
+
+async def decide(
+    replies: Replies, click: Click, approve: bool, deciding: Deciding, reporter: Reporter
+) -> str:
+    request = RequestValue.decode(click.value)
+    decision = await deciding.decide(click.caller.user_id, request.request_id, approve=approve)
+    return await reporter.decision(replies, decision, click.message_ts)
+
+
+async def resume(
+    replies: Replies, click: Click, resume_button: ResumeButton, reporter: Reporter
+) -> str:
+    """Resume the endpoint named by the button; role, state and claim are checked afresh."""
+    value = ResumeValue.decode(click.value)
+    result = await resume_button.click(
+        click.caller, value.uid, value.hold, click.message_ts, click.action_id
+    )
+    outcome = await reporter.report(replies, result, click.caller.user_id, "Resume button")
     if isinstance(result, Change) and result.changed:
-        await _retire_resume_button(replies, click)
+        # The announcement keeps its story but loses its button, with who resumed it and when.
+        line = resumed_line(click.caller.user_id, reporter.now())
+        await replies.update(click.message_ts, click.text, click.without_buttons(line))
     return outcome
 
 
-async def _retire_resume_button(replies: Replies, click: Click) -> None:
-    """The announcement keeps its story but loses its button, with who resumed it and when."""
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    note = f":arrow_forward: Resumed by <@{click.caller.user_id}> at {stamp}"
-    await replies.update(
-        click.message_ts, str(click.message.get("text", "")), _without_actions(click, note)
-    )
-
-
-def _split_value(value: str) -> tuple[str, str]:
-    question_id, _, uid = value.partition(":")
-    if not question_id or not uid:
-        raise InvalidInput("That button is damaged; run the command again.")
-    return question_id, uid
-
-
-async def pick_endpoint(services: Services, replies: Replies, click: Click) -> str:
+async def pick_endpoint(
+    replies: Replies, click: Click, changing: Changing, reporter: Reporter
+) -> str:
     """Continue the command the user ran, with the endpoint they picked."""
-    choice_id, uid = _split_value(click.value)
-    result, reason = await services.operations.pick(click.caller, choice_id, uid)
-    return await report(services, replies, result, click.caller.user_id, reason)
+    picked = QuestionValue.decode(click.value)
+    result, reason = await changing.pick(click.caller, picked.question_id, picked.uid)
+    return await reporter.report(replies, result, click.caller.user_id, reason)
 
 
-async def confirm_reenable(services: Services, replies: Replies, click: Click) -> str:
+async def confirm_reenable(
+    replies: Replies, click: Click, changing: Changing, reporter: Reporter
+) -> str:
     """The confirmed resume of an endpoint Convoy had disabled."""
-    confirmation_id, uid = _split_value(click.value)
-    change = await services.operations.reenable(click.caller, confirmation_id, uid)
-    return await report(
-        services, replies, change, click.caller.user_id, "re-enabled after confirmation"
+    confirmed = QuestionValue.decode(click.value)
+    change = await changing.reenable(click.caller, confirmed.question_id, confirmed.uid)
+    return await reporter.report(
+        replies, change, click.caller.user_id, "re-enabled after confirmation"
     )
 
 
-async def unknown_button(services: Services, replies: Replies, click: Click) -> str:
+async def unknown_button(replies: Replies, click: Click) -> str:
     raise InvalidInput("That button is not one this bot knows. Nothing was changed.")
 
 
-def _fields(value: str, *names: str) -> list[str]:
-    """Named string fields of a JSON button value; InvalidInput if any is missing."""
-    try:
-        loaded = json.loads(value)
-        return [str(loaded[name]) for name in names]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidInput("That button is damaged; nothing was changed.") from exc
-
-
-def _without_actions(click: Click, note: str) -> list[dict[str, Any]]:
-    return blocks.without_buttons(click.message.get("blocks", []), note)
-
-
-async def extend_pause(services: Services, replies: Replies, click: Click) -> str:
+async def extend_pause(replies: Replies, click: Click, timers: TimerControls) -> str:
     """Push the auto-resume back by 30 minutes, once per time the clicker saw."""
-    uid, hold_id, due = _fields(click.value, "uid", "hold", "due")
-    hold, new_due = await services.operations.extend_pause(
-        click.caller.user_id, uid, hold_id, due, blocks.EXTEND_BY
-    )
+    value = ExtendValue.decode(click.value)
+    user_id = click.caller.user_id
+    hold, new_due = await timers.extend(user_id, value.uid, value.hold, value.due, EXTEND_BY)
     moved = hold.model_copy(update={"resume_at": f"{new_due.timestamp():.3f}"})
-    note = (
-        f":alarm_clock: <@{click.caller.user_id}> extended the pause. "
-        + blocks.auto_resume_line(moved, services.operations.clock.now())
-    )
-    kept = _without_actions(click, note)
-    endpoint = Endpoint(uid=hold.uid, name=hold.name)
-    if click.message.get("thread_ts") in (None, click.message_ts):
-        kept.append(blocks.resume_actions(endpoint, moved))  # the announcement keeps its buttons
-    await replies.update(click.message_ts, str(click.message.get("text", "")), kept)
+    kept = click.without_buttons(extended_line(user_id, moved, timers.now()))
+    if not click.in_thread:
+        kept.append(resume_actions(moved.endpoint, moved))  # the announcement keeps its buttons
+    await replies.update(click.message_ts, click.text, kept)
     return "extended"
 
 
-async def keep_paused(services: Services, replies: Replies, click: Click) -> str:
+async def keep_paused(replies: Replies, click: Click, timers: TimerControls) -> str:
     """Cancel the auto-resume; the Resume button stays."""
-    uid, hold_id = _fields(click.value, "uid", "hold")
-    hold = await services.operations.keep_paused(click.caller.user_id, uid, hold_id)
-    note = (
-        f":pushpin: <@{click.caller.user_id}> cancelled the auto-resume: "
-        "it stays paused until someone resumes it."
-    )
-    kept = _without_actions(click, note)
+    value = KeepValue.decode(click.value)
+    hold = await timers.keep(click.caller.user_id, value.uid, value.hold)
+    kept = click.without_buttons(kept_line(click.caller.user_id))
     still = hold.model_copy(update={"resume_at": ""})  # the Resume button stays tied to it
-    kept.append(blocks.resume_actions(Endpoint(uid=hold.uid, name=hold.name), still))
-    await replies.update(click.message_ts, str(click.message.get("text", "")), kept)
+    kept.append(resume_actions(still.endpoint, still))
+    await replies.update(click.message_ts, click.text, kept)
     return "kept paused"
 
 
-async def retry_discarded(services: Services, replies: Replies, click: Click) -> str:
+async def retry_discarded(replies: Replies, click: Click, discarded: DiscardedRetry) -> str:
     """Ask Convoy to retry the deliveries it discarded during the pause."""
-    uid, start, end = _fields(click.value, "uid", "start", "end")
-    try:
-        window = (datetime.fromtimestamp(int(start), UTC), datetime.fromtimestamp(int(end), UTC))
-    except (ValueError, OverflowError, OSError) as exc:
-        raise InvalidInput("That button is damaged; nothing was retried.") from exc
-    count = await services.operations.retry_discarded(
-        click.caller.user_id, uid, window[0], window[1], click.message_ts
-    )
-    note = f":repeat: <@{click.caller.user_id}> asked Convoy to retry {count} discarded deliveries."
-    await replies.update(
-        click.message_ts, str(click.message.get("text", "")), _without_actions(click, note)
-    )
+    value = RetryValue.decode(click.value)
+    start, end = value.window()
+    count = await discarded.retry(click.caller.user_id, value.uid, start, end, click.message_ts)
+    line = retried_line(click.caller.user_id, count)
+    await replies.update(click.message_ts, click.text, click.without_buttons(line))
     await replies.private(f":repeat: Convoy is retrying {count} discarded event deliveries.")
     return "retried"

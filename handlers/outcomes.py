@@ -1,147 +1,139 @@
-"""Rendering what `bot.operations` returned, shared by slash commands and button clicks."""
+"""Telling people what a use case did, the same way for slash commands and button clicks."""
 
 from __future__ import annotations
 
 import contextlib
-import logging
-from collections.abc import Awaitable
-from datetime import UTC, datetime
+from datetime import datetime
 
-from bot.changes import Change, Outcome
-from bot.errors import AccessStoreUnavailable, BotError
+from bot.changes import Change
+from bot.clock import Clock
+from bot.deciding import Deciding
+from bot.errors import AccessStoreUnavailable
 from bot.models import Endpoint
-from bot.operations import ApprovalAsked, Choice, Decision, NeedsConfirmation, Operations
-from bot.services import Services
-from handlers import blocks
-from handlers.replies import Replies
-
-logger = logging.getLogger(__name__)
-
-UNEXPECTED = (
-    ":x: Something unexpected stopped the bot before it could report. Check the endpoint "
-    "with `/convoy status <endpoint>` before trying again."
+from bot.results import ApprovalAsked, ChangeResult, Choice, Decision, NeedsConfirmation
+from handlers.announcer import Announcer, worth_announcing
+from handlers.blocks.changes import (
+    change_announcement,
+    channel_announcement,
+    choice_message,
+    confirmation_message,
+    not_posted_message,
+    unchanged_message,
 )
-# Outcomes where the endpoint may now differ from what anyone asked: everyone must hear.
-SURPRISES = (Outcome.UNEXPECTED, Outcome.UNCONFIRMED)
+from handlers.blocks.kit import Message
+from handlers.blocks.reads import status_message
+from handlers.blocks.requests import (
+    already_requested_message,
+    decider_notice,
+    decision_message,
+    request_message,
+    request_not_posted_message,
+    request_posted_message,
+    requester_notice,
+)
+from handlers.replies import Posted, Replies
 
-Result = Change | Choice | ApprovalAsked | NeedsConfirmation | Endpoint
-
-
-async def guarded(services: Services, replies: Replies, kind: str, work: Awaitable[str]) -> None:
-    """Run work after the ack; every failure becomes a private message, never a traceback."""
-    try:
-        result = await work
-    except BotError as exc:
-        services.metrics.commands.labels(kind, type(exc).__name__).inc()
-        await replies.private(blocks.error_message(exc))
-        return
-    except Exception as exc:  # noqa: BLE001  # the last line: nothing may escape to Bolt's logs
-        services.metrics.commands.labels(kind, "crash").inc()
-        logger.error("%s failed unexpectedly: %s", kind, type(exc).__name__)  # no traceback
-        await replies.private(UNEXPECTED)
-        return
-    services.metrics.commands.labels(kind, result).inc()
+Result = ChangeResult | Choice | Endpoint
 
 
-async def report(
-    services: Services, replies: Replies, result: Result, actor_id: str, reason: str
-) -> str:
-    """Tell the caller (and, for a change that happened, the channel and webhook)."""
-    match result:
-        case Endpoint():
-            text, status_blocks = blocks.status_message(result)
-            await replies.private(text, status_blocks)
-            return "status"
-        case Choice():
-            text, choice_blocks = blocks.choice_message(
-                result.verb, result.candidates, result.choice_id
+class Reporter:
+    """The caller hears privately; a change goes to the channel and webhook (the announcer)."""
+
+    def __init__(self, announcer: Announcer, deciding: Deciding, clock: Clock) -> None:
+        self._announcer = announcer
+        self._deciding = deciding
+        self._clock = clock
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    async def report(self, replies: Replies, result: Result, actor_id: str, reason: str) -> str:
+        """Say what happened; returns a short result label for metrics."""
+        match result:
+            case Endpoint():
+                await replies.private(*status_message(result))
+                return "status"
+            case Choice():
+                await replies.private(*choice_message(result))
+                return "choice offered"
+            case ApprovalAsked():
+                return await self._post_request(replies, result)
+            case NeedsConfirmation():
+                await replies.private(
+                    *confirmation_message(result.endpoint, result.confirmation_id)
+                )
+                return "confirmation asked"
+            case Change():
+                await self._report_change(replies, result, actor_id, reason)
+                return result.outcome.value
+
+    async def _report_change(
+        self, replies: Replies, change: Change, actor_id: str, reason: str
+    ) -> None:
+        at = self._clock.now()
+
+        async def to_channel(message: Message) -> Posted:
+            posted = await replies.channel(*message)
+            if not posted.shown:
+                await replies.private(not_posted_message(message[0], posted.error))
+            return posted
+
+        async def to_caller(message: Message) -> Posted:
+            await replies.private(*message)
+            return Posted(replies.channel_id, "", shown=True)
+
+        if worth_announcing(change):
+            await self._announcer.announce(
+                change,
+                webhook=change_announcement(change, actor_id, reason, at),
+                people=lambda summary: channel_announcement(change, actor_id, reason, at, summary),
+                deliver=to_channel,
             )
-            await replies.private(text, choice_blocks)
-            return "choice offered"
-        case ApprovalAsked():
-            return await post_request(services.operations, replies, result)
-        case NeedsConfirmation():
-            text, confirm_blocks = blocks.confirmation_message(
-                result.endpoint, result.confirmation_id
+        else:
+            await self._announcer.announce(
+                change,
+                webhook=("", []),
+                people=lambda _: (unchanged_message(change), []),
+                deliver=to_caller,
             )
-            await replies.private(text, confirm_blocks)
-            return "confirmation asked"
-        case Change():
-            return await announce(services, replies, result, actor_id, reason)
 
+    async def _post_request(self, replies: Replies, asked: ApprovalAsked) -> str:
+        """A new request goes in the channel with buttons; a duplicate only tells the asker."""
+        if asked.already_open:
+            await replies.private(already_requested_message(asked.request))
+            return "already requested"
+        posted = await replies.channel(*request_message(asked.request))
+        if not posted.shown:
+            # Nobody can see it, so nobody can approve it: take it back and say so.
+            await self._deciding.withdraw(asked.request)
+            await replies.private(request_not_posted_message(asked.request, posted.error))
+            return "request not posted"
+        if posted.ts:
+            with contextlib.suppress(AccessStoreUnavailable):  # only later updates need it
+                await self._deciding.attach_message(asked.request, posted.ts)
+        await replies.private(request_posted_message(asked.request))
+        return "approval requested"
 
-async def post_request(operations: Operations, replies: Replies, asked: ApprovalAsked) -> str:
-    """A new request goes in the channel with its buttons; a duplicate only informs the asker."""
-    if asked.already_open:
-        await replies.private(blocks.already_requested_message(asked.request))
-        return "already requested"
-    text, request_blocks = blocks.request_message(asked.request)
-    posted = await replies.channel(text, request_blocks)
-    if not posted.shown:
-        # Nobody can see it, so nobody can approve it: take it back and say so.
-        await operations.withdraw_request(asked.request)
-        await replies.private(blocks.request_not_posted_message(asked.request, posted.error))
-        return "request not posted"
-    if posted.ts:
-        with contextlib.suppress(AccessStoreUnavailable):  # only later updates need it
-            await operations.attach_message(asked.request, posted.ts)
-    await replies.private(blocks.request_posted_message(asked.request))
-    return "approval requested"
+    async def decision(self, replies: Replies, decision: Decision, message_ts: str) -> str:
+        """Update the request in place, post to the webhook, tell requester and decider."""
+        request, change, state = decision.request, decision.change, decision.state
+        at = self._clock.now()
+        ts = request.message_ts or message_ts
 
+        async def in_place(message: Message) -> Posted:
+            return await replies.update(ts, *message)
 
-async def announce(
-    services: Services, replies: Replies, change: Change, actor_id: str, reason: str
-) -> str:
-    """A change that happened (or may have) goes to the webhook and the channel; a change
-    that certainly did not happen stays private."""
-    services.metrics.changes.labels(change.action.value, change.outcome.value).inc()
-    if not change.changed and change.outcome not in SURPRISES:
-        await replies.private(blocks.unchanged_message(change))
-        return change.outcome.value
-    now = datetime.now(UTC)
-    text, webhook_blocks = blocks.change_announcement(change, actor_id, reason, now)
-    webhook = await services.webhooks.post(change.endpoint.slack_webhook_url, text, webhook_blocks)
-    channel_text, channel_blocks = blocks.channel_announcement(
-        change, actor_id, reason, now, webhook.summary
-    )
-    posted = await replies.channel(channel_text, channel_blocks)
-    if not posted.shown:
-        await replies.private(blocks.not_posted_message(channel_text, posted.error))
-    if posted.ts and change.hold is not None and change.hold.resume_at:
-        # A timer's reminder and report go in this message's thread. (An untimed pause
-        # needs no thread: skipping it saves a Redis round trip on every plain pause.)
-        with contextlib.suppress(AccessStoreUnavailable):
-            await services.operations.holds.attach_message(
-                change.hold, replies.channel_id, posted.ts
+        if change is None:
+            await in_place(decision_message(request, state, None, at))
+        else:
+            await self._announcer.announce(
+                change,
+                webhook=change_announcement(
+                    change, request.requester, request.reason, at, request.decided_by
+                ),
+                people=lambda summary: decision_message(request, state, change, at, summary),
+                deliver=in_place,
             )
-    return change.outcome.value
-
-
-async def report_decision(
-    services: Services, replies: Replies, decision: Decision, message_ts: str
-) -> str:
-    """Update the request message in place, post to the webhook, tell requester and decider."""
-    request, change = decision.request, decision.change
-    now = datetime.now(UTC)
-    summary = ""
-    if change is not None:
-        services.metrics.changes.labels(change.action.value, change.outcome.value).inc()
-        if change.changed:
-            text, webhook_blocks = blocks.change_announcement(
-                change, request.requester, request.reason, now, request.decided_by
-            )
-            webhook = await services.webhooks.post(
-                change.endpoint.slack_webhook_url, text, webhook_blocks
-            )
-            summary = webhook.summary
-    text, decided_blocks = blocks.decision_message(request, decision.state, change, now, summary)
-    ts = request.message_ts or message_ts
-    await replies.update(ts, text, decided_blocks)
-    if ts and change is not None and change.hold is not None and change.hold.resume_at:
-        with contextlib.suppress(AccessStoreUnavailable):
-            await services.operations.holds.attach_message(change.hold, replies.channel_id, ts)
-    await replies.private(blocks.decider_notice(decision.state, change))
-    await replies.ephemeral_to(
-        request.requester, blocks.requester_notice(request, decision.state, change)
-    )
-    return decision.state.value
+        await replies.private(decider_notice(state, change))
+        await replies.ephemeral_to(request.requester, requester_notice(request, state, change))
+        return state.value

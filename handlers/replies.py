@@ -21,9 +21,10 @@ _NOT_A_MEMBER = ("not_in_channel", "channel_not_found")
 
 @dataclass(frozen=True)
 class Posted:
-    """Where a channel message went: its ts when it can be updated later, and whether it
-    reached the channel at all (with Slack's error when not)."""
+    """Where a message went: its channel and ts when it can be updated later, and whether it
+    reached anyone at all (with Slack's error when not)."""
 
+    channel_id: str
     ts: str
     shown: bool
     error: str = ""
@@ -42,7 +43,7 @@ class Replies:
         """An ephemeral reply seen only by the caller."""
         try:
             await self.respond(
-                text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+                text=text, blocks=blocks or None, response_type="ephemeral", replace_original=False
             )
             self.metrics.slack_posts.labels("private", "ok").inc()
         except (ClientError, TimeoutError, SlackApiError) as exc:
@@ -62,7 +63,7 @@ class Replies:
             )
             self.metrics.slack_posts.labels("channel", "ok").inc()
             ts = response.get("ts")
-            return Posted(str(ts) if ts else "", shown=True)
+            return Posted(self.channel_id, str(ts) if ts else "", shown=True)
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown_error"))
         except (ClientError, TimeoutError) as exc:
@@ -70,20 +71,20 @@ class Replies:
         self.metrics.slack_posts.labels("channel", "failed").inc()
         logger.warning("chat.postMessage failed: %s", error)
         if error not in _NOT_A_MEMBER:
-            return Posted("", shown=False, error=error)
+            return Posted(self.channel_id, "", shown=False, error=error)
         try:
             await self.respond(text=text, blocks=blocks, response_type="in_channel")
         except (ClientError, TimeoutError, SlackApiError) as exc:
             logger.warning("posting through the response URL failed: %s", type(exc).__name__)
-            return Posted("", shown=False, error=error)
+            return Posted(self.channel_id, "", shown=False, error=error)
         await self.private(
             ":information_source: I posted that through the slash command because I am "
             "not a member of this channel. Invite me with `/invite @Convoy` so my "
             "messages can be updated later."
         )
-        return Posted("", shown=True)
+        return Posted(self.channel_id, "", shown=True)
 
-    async def update(self, ts: str, text: str, blocks: Blocks) -> None:
+    async def update(self, ts: str, text: str, blocks: Blocks) -> Posted:
         """Rewrite the message a button was clicked on (its buttons go away).
 
         `chat.update` works at any age; a message the bot had to post through a response URL
@@ -95,7 +96,7 @@ class Replies:
                     channel=self.channel_id, ts=ts, text=text, blocks=blocks
                 )
                 self.metrics.slack_posts.labels("update", "ok").inc()
-                return
+                return Posted(self.channel_id, ts, shown=True)
             except (SlackApiError, ClientError, TimeoutError) as exc:
                 self.metrics.slack_posts.labels("update", "failed").inc()
                 logger.warning("chat.update failed: %s", type(exc).__name__)
@@ -103,6 +104,8 @@ class Replies:
             await self.respond(text=text, blocks=blocks, replace_original=True)
         except (ClientError, TimeoutError, SlackApiError) as exc:
             logger.warning("replacing the message failed: %s", type(exc).__name__)
+            return Posted(self.channel_id, "", shown=False, error=type(exc).__name__)
+        return Posted(self.channel_id, ts, shown=True)
 
     async def ephemeral_to(self, user_id: str, text: str) -> None:
         """A private notice in this channel for someone other than the clicker."""

@@ -3,79 +3,94 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.holds import Hold
-from bot.operations import AutoResume
-from bot.services import Services
-from handlers import blocks
+from bot.clock import Clock
+from bot.metrics import Metrics
+from bot.models import Hold
+from bot.results import AutoResume
+from handlers.announcer import Announcer, worth_announcing
+from handlers.blocks.changes import change_announcement, retry_actions, unchanged_message
+from handlers.blocks.kit import Message, note
+from handlers.blocks.timers import (
+    auto_resume_skipped_message,
+    auto_resumed_message,
+    reminder_message,
+)
+from handlers.replies import Posted
 
 logger = logging.getLogger(__name__)
 
 
-def scheduler_callbacks(
-    services: Services,
-) -> tuple[Callable[[AutoResume], Awaitable[None]], Callable[[Hold], Awaitable[None]]]:
-    """The two callbacks bot.scheduler.Scheduler takes, bound to the services."""
+class ThreadPoster:
+    """Posts in the thread of a pause's announcement; to the person who paused, as a direct
+    message, when the channel cannot be reached."""
 
-    async def on_resumed(result: AutoResume) -> None:
+    def __init__(self, slack: AsyncWebClient, metrics: Metrics) -> None:
+        self._slack = slack
+        self._metrics = metrics
+
+    async def post(self, hold: Hold, message: Message, *, broadcast: bool = False) -> Posted:
+        text, blocks = message
+        for channel, thread in ((hold.channel_id, hold.message_ts), (hold.actor, "")):
+            if not channel:
+                continue
+            try:
+                response = await self._slack.chat_postMessage(
+                    channel=channel,
+                    text=text,
+                    blocks=blocks or None,
+                    thread_ts=thread or None,
+                    reply_broadcast=broadcast and bool(thread),
+                    unfurl_links=False,
+                )
+                self._metrics.slack_posts.labels("timer", "ok").inc()
+                return Posted(channel, str(response.get("ts") or ""), shown=True)
+            except (SlackApiError, ClientError, TimeoutError) as exc:
+                self._metrics.slack_posts.labels("timer", "failed").inc()
+                logger.warning("timer post failed: %s", type(exc).__name__)
+        return Posted("", "", shown=False)
+
+
+class TimerReports:
+    """The two callbacks the scheduler takes: an auto-resume's report, and a reminder."""
+
+    def __init__(self, announcer: Announcer, poster: ThreadPoster, clock: Clock) -> None:
+        self._announcer = announcer
+        self._poster = poster
+        self._clock = clock
+
+    async def on_resumed(self, result: AutoResume) -> None:
         hold, change = result.hold, result.change
         if hold is None:
             return  # a timer of a pause that already ended: nothing to say
-        now = services.operations.clock.now()
         if change is None:
-            await _post(
-                services, hold, blocks.auto_resume_skipped_message(hold, result.skipped), []
-            )
+            await self._poster.post(hold, (auto_resume_skipped_message(hold, result.skipped), []))
             return
-        services.metrics.changes.labels("auto-resume", change.outcome.value).inc()
-        if not change.changed:
-            await _post(services, hold, blocks.unchanged_message(change), [])
-            return
-        text, message_blocks = blocks.auto_resumed_message(hold, change, now)
-        webhook = await services.webhooks.post(
-            change.endpoint.slack_webhook_url, text, message_blocks
+        at = self._clock.now()
+        if change.changed:
+            story = auto_resumed_message(hold, change, at)
+        else:  # did not go as asked: said as loudly as a change that did
+            story = change_announcement(change, hold.actor, hold.reason, at)
+
+        def for_people(summary: str) -> Message:
+            if not worth_announcing(change):
+                return unchanged_message(change), []
+            text, blocks = story
+            blocks = [*blocks, note(summary)]
+            if change.resumed is not None and change.resumed.discarded:
+                blocks.append(retry_actions(change.endpoint, change.resumed))
+            return text, blocks
+
+        async def in_thread(message: Message) -> Posted:
+            return await self._poster.post(hold, message, broadcast=worth_announcing(change))
+
+        await self._announcer.announce(
+            change, webhook=story, people=for_people, deliver=in_thread, kind="auto-resume"
         )
-        message_blocks.append(blocks.note(webhook.summary))
-        if change.resumed is not None and change.resumed.discarded:
-            message_blocks.append(blocks.retry_actions(change.endpoint, change.resumed))
-        await _post(services, hold, text, message_blocks, broadcast=True)
 
-    async def on_reminder(hold: Hold) -> None:
-        text, reminder_blocks = blocks.reminder_message(hold, services.operations.clock.now())
-        await _post(services, hold, text, reminder_blocks)
-
-    return on_resumed, on_reminder
-
-
-async def _post(
-    services: Services,
-    hold: Hold,
-    text: str,
-    message_blocks: list[dict[str, Any]],
-    *,
-    broadcast: bool = False,
-) -> None:
-    """In the thread of the pause's announcement (also in the channel when broadcast); to the
-    person who paused, as a direct message, when the channel cannot be reached."""
-    for channel, thread in ((hold.channel_id, hold.message_ts), (hold.actor, "")):
-        if not channel:
-            continue
-        try:
-            await services.slack.chat_postMessage(
-                channel=channel,
-                text=text,
-                blocks=message_blocks or None,
-                thread_ts=thread or None,
-                reply_broadcast=broadcast and bool(thread),
-                unfurl_links=False,
-            )
-            services.metrics.slack_posts.labels("timer", "ok").inc()
-            return
-        except (SlackApiError, ClientError, TimeoutError) as exc:
-            services.metrics.slack_posts.labels("timer", "failed").inc()
-            logger.warning("timer post failed: %s", type(exc).__name__)
+    async def on_reminder(self, hold: Hold) -> None:
+        await self._poster.post(hold, reminder_message(hold, self._clock.now()))

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from bot.roles import Role
 from handlers import ids
 from handlers.parsing import parse
-from tests.conftest import BotProcess, eventually, reply_to
+from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
+from tests.harness import BotProcess, eventually
 from tests.slack_requests import SlackSender, slack_signature
 
 OPERATOR = "U0OPERATOR"

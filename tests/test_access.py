@@ -8,20 +8,20 @@ from pathlib import Path
 import pytest
 
 from bot.roles import Role
-from tests.conftest import (
+from tests.conftest import reply_to
+from tests.fakes.convoy import FakeConvoy
+from tests.fakes.loopback import LoopbackServer, free_port
+from tests.fakes.slack import FakeSlack
+from tests.harness import (
     ADMIN,
     SIGNING_SECRET,
     BotProcess,
     RedisServer,
     bot_env,
     eventually,
-    reply_to,
     start_bot,
     start_redis,
 )
-from tests.fakes.convoy import FakeConvoy
-from tests.fakes.loopback import LoopbackServer, free_port
-from tests.fakes.slack import FakeSlack
 from tests.slack_requests import SlackSender
 
 

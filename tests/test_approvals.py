@@ -12,14 +12,10 @@ import pytest
 
 from bot.roles import Role
 from handlers import ids
-from tests.conftest import (
-    SIGNING_SECRET,
-    BotProcess,
-    eventually,
-    reply_to,
-)
+from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
+from tests.harness import SIGNING_SECRET, BotProcess, eventually
 from tests.slack_requests import SlackSender
 
 REQUESTER = "U0REQUESTER"

@@ -16,9 +16,10 @@ import pytest
 from bot.audit import AuditEntry
 from bot.roles import Role
 from handlers import ids
-from tests.conftest import PROJECT, RedisServer, eventually, reply_to
+from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
+from tests.harness import PROJECT, RedisServer, eventually
 from tests.slack_requests import SlackSender
 
 OPERATOR = "U0OPERATOR"

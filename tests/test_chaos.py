@@ -19,9 +19,9 @@ import pytest
 from bot.audit import AuditEntry
 from bot.roles import Role
 from handlers import ids
-from tests.conftest import SIGNING_SECRET, BotProcess, eventually
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
+from tests.harness import SIGNING_SECRET, BotProcess, eventually
 from tests.slack_requests import SlackSender
 
 OPERATOR = "U0CHAOS"

@@ -14,21 +14,21 @@ import redis
 from bot.embedded_redis import EmbeddedRedis
 from bot.locks import EndpointLocks
 from bot.roles import Role
-from bot.services import redis_client
-from tests.conftest import (
+from bot.wiring import redis_client
+from tests.conftest import reply_to
+from tests.fakes.convoy import FakeConvoy
+from tests.fakes.loopback import LoopbackServer, free_port
+from tests.fakes.slack import FakeSlack
+from tests.harness import (
     ADMIN,
     SIGNING_SECRET,
     BotProcess,
     RedisServer,
     bot_env,
     eventually,
-    reply_to,
     start_bot,
     start_redis,
 )
-from tests.fakes.convoy import FakeConvoy
-from tests.fakes.loopback import LoopbackServer, free_port
-from tests.fakes.slack import FakeSlack
 from tests.slack_requests import SlackSender
 
 OPERATOR = "U0OPERATOR"

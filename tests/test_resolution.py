@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.roles import Role
-from tests.conftest import PROJECT, eventually, reply_to
+from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
+from tests.harness import PROJECT, eventually
 from tests.slack_requests import SlackSender
 
 OPERATOR = "U0OPERATOR"

@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 from bot.audit import AuditEntry
 from bot.roles import Role
-from tests.conftest import ADMIN, PROJECT, SIGNING_SECRET, BotProcess, eventually, reply_to
+from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
+from tests.harness import ADMIN, PROJECT, SIGNING_SECRET, BotProcess, eventually
 from tests.slack_requests import SlackSender
 
 

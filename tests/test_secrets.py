@@ -10,9 +10,10 @@ import httpx
 from bot.audit import AuditEntry
 from bot.roles import Role
 from handlers import ids
-from tests.conftest import BotProcess, eventually, reply_to
+from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
+from tests.harness import BotProcess, eventually
 from tests.slack_requests import SlackSender
 
 MARKER = "zz-secret-marker-7f3a"

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import pytest
 
 from bot.roles import Role
-from tests.conftest import ADMIN, SIGNING_SECRET
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
+from tests.harness import ADMIN, SIGNING_SECRET
 from tests.slack_requests import SlackSender, slack_signature
 
 

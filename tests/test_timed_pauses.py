@@ -18,15 +18,24 @@ from typing import Any
 import pytest
 
 from bot import redis_keys
-from bot.app import build_scheduler
 from bot.audit import AuditEntry
-from bot.holds import HoldStore
+from bot.holds import HoldStore, TimerKind
 from bot.roles import Role
 from bot.scheduler import Scheduler
-from bot.services import Services, build_services, redis_client
 from bot.settings import Settings
+from bot.wiring import (
+    Infrastructure,
+    build_infrastructure,
+    build_scheduler,
+    build_use_cases,
+    redis_client,
+)
 from handlers import ids
-from tests.conftest import (
+from tests.conftest import reply_to
+from tests.fakes.convoy import FakeConvoy
+from tests.fakes.loopback import LoopbackServer
+from tests.fakes.slack import FakeSlack, SlackCall
+from tests.harness import (
     ADMIN,
     BOT_TOKEN,
     CONVOY_KEY,
@@ -35,38 +44,22 @@ from tests.conftest import (
     BotProcess,
     RedisServer,
     eventually,
-    reply_to,
 )
-from tests.fakes.convoy import FakeConvoy
-from tests.fakes.loopback import LoopbackServer
-from tests.fakes.slack import FakeSlack, SlackCall
 from tests.slack_requests import SlackSender
 
 OPERATOR = "U0OPERATOR"
 
 
-class MovableClock:
-    """A clock the test sets; starts at the real time."""
-
-    def __init__(self) -> None:
-        self.moment = datetime.now(UTC)
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def advance(self, delta: timedelta) -> None:
-        self.moment = datetime.now(UTC) + delta
-
-
 @dataclass
 class Replicas:
-    """Scheduler replicas in this process, as the bot's `serve` would build them."""
+    """Scheduler replicas in this process, as the bot's `serve` would build them, sharing one
+    clock offset in Redis that the test moves."""
 
-    clock: MovableClock
+    redis: Any
     schedulers: list[Scheduler]
 
     async def tick_all(self, at: timedelta) -> int:
-        self.clock.advance(at)
+        await self.redis.set(redis_keys.clock_offset(), at.total_seconds())
         return sum(await asyncio.gather(*(s.tick() for s in self.schedulers)))
 
 
@@ -87,20 +80,22 @@ def replica_settings(
         redis_url=redis_server.url,
         convoy_bot_admins=[ADMIN],
         slack_webhook_url_prefixes=[f"{slack_fake[1].url}/hooks/"],
+        convoy_bot_movable_clock=True,
     )
 
 
 @asynccontextmanager
 async def replicas(settings: Settings, count: int = 2) -> AsyncIterator[Replicas]:
-    clock = MovableClock()
-    services: list[Services] = [
-        build_services(settings, settings.redis_url or "", clock) for _ in range(count)
+    infras: list[Infrastructure] = [
+        build_infrastructure(settings, settings.redis_url or "") for _ in range(count)
     ]
     try:
-        yield Replicas(clock, [build_scheduler(s) for s in services])
+        schedulers = [build_scheduler(i, build_use_cases(i)) for i in infras]
+        yield Replicas(infras[0].redis, schedulers)
     finally:
-        for service in services:
-            await service.aclose()
+        await infras[0].redis.delete(redis_keys.clock_offset())
+        for infra in infras:
+            await infra.aclose()
 
 
 def run_replicas(settings: Settings, *steps: timedelta, count: int = 2) -> list[int]:
@@ -514,12 +509,12 @@ def test_keep_or_extend_during_a_leased_auto_resume_wins(redis_server: RedisServ
                 duration=timedelta(minutes=30),
             )
             due = now + timedelta(minutes=31)
-            leased, lease = await holds.claim_due("timers", due)
+            leased, lease = await holds.claim_due(TimerKind.RESUMES, due)
             assert sorted(leased) == sorted([kept.timer, moved.timer])
             await holds.keep(kept)  # clicked while the auto-resume runs
             await holds.extend(moved, moved.resume_at, timedelta(minutes=30), due)
-            await holds.settle("timers", kept.timer, lease, due + timedelta(minutes=1))
-            await holds.settle("timers", moved.timer, lease, None)
+            await holds.settle(TimerKind.RESUMES, kept.timer, lease, due + timedelta(minutes=1))
+            await holds.settle(TimerKind.RESUMES, moved.timer, lease, None)
             return (
                 await client.zscore(redis_keys.resume_timers(), kept.timer),
                 await client.zscore(redis_keys.resume_timers(), moved.timer),

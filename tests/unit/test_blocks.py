@@ -9,7 +9,7 @@ from pydantic import SecretStr
 from bot.changes import Action, Change, Outcome
 from bot.errors import EndpointNotFound, Forbidden
 from bot.models import Endpoint, EndpointStatus
-from handlers import blocks
+from handlers.blocks import changes, reads
 
 ENDPOINT = Endpoint(uid="01HXYZ", name="<!channel> & co", status=EndpointStatus.PAUSED)
 
@@ -18,7 +18,7 @@ def test_user_text_cannot_ping_or_link() -> None:
     """`<!channel>` or `<http://x|y>` in a name or reason is shown, not acted on."""
     change = Change(Action.PAUSE, Outcome.PAUSED, ENDPOINT, ENDPOINT)
 
-    text, built = blocks.change_announcement(
+    text, built = changes.change_announcement(
         change, "U1", "see <http://evil.test|here>", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     )
 
@@ -35,8 +35,8 @@ def test_channel_announcement_has_resume_button_only_after_pause() -> None:
     paused = Change(Action.PAUSE, Outcome.PAUSED, ENDPOINT, ENDPOINT)
     resumed = Change(Action.RESUME, Outcome.RESUMED, ENDPOINT, ENDPOINT)
 
-    _, with_button = blocks.channel_announcement(paused, "U1", "", moment, "no webhook")
-    _, without = blocks.channel_announcement(resumed, "U1", "", moment, "no webhook")
+    _, with_button = changes.channel_announcement(paused, "U1", "", moment, "no webhook")
+    _, without = changes.channel_announcement(resumed, "U1", "", moment, "no webhook")
 
     assert [b["type"] for b in with_button][-1] == "actions"
     assert "actions" not in [b["type"] for b in without]
@@ -46,7 +46,7 @@ def test_status_shows_host_not_url() -> None:
     """Only the receiver's host is shown: its path and query may carry tokens."""
     endpoint = Endpoint(uid="u", name="n", url=SecretStr("https://h.test/p?token=t"))
 
-    text, _ = blocks.status_message(endpoint)
+    text, _ = reads.status_message(endpoint)
 
     assert "`h.test`" in text
     assert "token" not in text
@@ -54,8 +54,8 @@ def test_status_shows_host_not_url() -> None:
 
 def test_forbidden_names_the_admins_and_other_errors_are_escaped() -> None:
     """A refusal mentions who can grant the role; user text in errors stays inert."""
-    refusal = blocks.error_message(Forbidden("needs *operator*", grantors=("U0ADMIN",)))
-    missing = blocks.error_message(EndpointNotFound("No endpoint matches '<!here>'"))
+    refusal = reads.error_message(Forbidden("needs *operator*", grantors=("U0ADMIN",)))
+    missing = reads.error_message(EndpointNotFound("No endpoint matches '<!here>'"))
 
     assert refusal == ":x: needs *operator* Admins: <@U0ADMIN>."
     assert "<!here>" not in missing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -15,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.services import Services
+from bot.metrics import Metrics
 
 MAX_BODY_BYTES = 64 * 1024  # Slack's payloads are far smaller; anything bigger is abuse
 
@@ -56,9 +57,14 @@ def bolt_request(request: Request, raw: bytes) -> AsyncBoltRequest:
     return bolt
 
 
-def create_server(app: AsyncApp, services: Services) -> Starlette:
-    secret = services.settings.slack_signing_secret
-    verifier = SignatureVerifier(secret.get_secret_value() if secret else "")
+def create_server(
+    app: AsyncApp,
+    signing_secret: str,
+    readiness: Callable[[], Awaitable[dict[str, str]]],
+    metrics: Metrics,
+) -> Starlette:
+    """Slack's events endpoint, health, readiness and metrics."""
+    verifier = SignatureVerifier(signing_secret)
 
     async def slack_events(request: Request) -> Response:
         declared = request.headers.get("content-length", "0")
@@ -85,20 +91,18 @@ def create_server(app: AsyncApp, services: Services) -> Starlette:
         return PlainTextResponse("ok")
 
     async def readyz(_: Request) -> Response:
-        checks = await services.readiness()
+        checks = await readiness()
         ready = all(value == "ok" for value in checks.values())
         return JSONResponse(checks, status_code=200 if ready else 503)
 
-    async def metrics(_: Request) -> Response:
-        return Response(
-            services.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
-        )
+    async def prometheus(_: Request) -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return Starlette(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics, methods=["GET"]),
+            Route("/metrics", prometheus, methods=["GET"]),
         ]
     )

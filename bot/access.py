@@ -1,0 +1,104 @@
+"""Who may do what: the role each verb needs, the per-user change limit, and who can grant roles."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bot.errors import AccessStoreUnavailable, Forbidden, TooManyChanges
+from bot.rate_limits import ChangeRateLimiter
+from bot.roles import GLOBAL_SCOPE, Role, RoleStore
+
+MAX_NAMED_ADMINS = 5
+
+
+class Verb(StrEnum):
+    """Everything a user can ask of the bot that needs a role."""
+
+    STATUS = "status"
+    LIST = "list"
+    PAUSE = "pause"
+    RESUME = "resume"
+    APPROVE = "approve"
+    DENY = "deny"
+    AUDIT = "audit"
+    PAUSED = "paused"
+    EXTEND = "extend"
+    KEEP_PAUSED = "keep paused"
+    RETRY_DISCARDED = "retry discarded"
+    ROLES = "roles"
+
+
+NEEDS: dict[Verb, Role] = {
+    Verb.STATUS: Role.VIEWER,
+    Verb.LIST: Role.VIEWER,
+    Verb.PAUSE: Role.REQUESTER,
+    Verb.RESUME: Role.REQUESTER,
+    Verb.APPROVE: Role.APPROVER,
+    Verb.DENY: Role.APPROVER,
+    Verb.AUDIT: Role.VIEWER,
+    Verb.PAUSED: Role.VIEWER,
+    Verb.EXTEND: Role.OPERATOR,
+    Verb.KEEP_PAUSED: Role.OPERATOR,
+    Verb.RETRY_DISCARDED: Role.OPERATOR,
+    Verb.ROLES: Role.ADMIN,
+}
+COUNTED = frozenset({Verb.PAUSE, Verb.RESUME})  # changes count against the per-minute limit
+
+
+class Access:
+    """Role checks for one project; refusals name the role needed and who can grant it."""
+
+    def __init__(self, roles: RoleStore, rate: ChangeRateLimiter, project: str) -> None:
+        self._roles = roles
+        self._rate = rate
+        self.project = project
+
+    async def role_of(self, user_id: str) -> Role:
+        """The caller's effective role in this project (Redis failing: AccessStoreUnavailable)."""
+        return await self._roles.effective_role(user_id, self.project)
+
+    async def require(self, user_id: str, verb: Verb, *, counted: bool = True) -> Role:
+        """The caller's role, or Forbidden naming the role needed and who grants it.
+
+        Changes (pause, resume) also count against the caller's per-minute limit; both
+        lookups go to Redis at once.
+        """
+        needed = NEEDS[verb]
+        counter = self._rate.counter(user_id) if counted and verb in COUNTED else None
+        role, used = await self._roles.effective_role_counting(user_id, self.project, counter)
+        if role >= needed and self._rate.exceeded(used):
+            raise TooManyChanges(
+                f"You have asked for more than {self._rate.limit} changes in a minute; "
+                "wait a moment and try again. Nothing was changed."
+            )
+        if role < needed:
+            has = f"your role is *{role.label}*" if role else "you have no role yet"
+            raise Forbidden(
+                f"`{verb}` needs the *{needed.label}* role in project {self.project}; "
+                f"{has}. An admin can grant it with `/convoy roles grant`. Nothing was changed.",
+                grantors=await self._admins(),
+            )
+        return role
+
+    async def require_operator(self, user_id: str, what: str) -> None:
+        """Some changes are never asked for by requesters: they need an operator's own click."""
+        if await self.require(user_id, Verb.RESUME) < Role.OPERATOR:
+            raise Forbidden(f"{what} needs the *operator* role. Nothing was changed.")
+
+    async def require_admin_of(self, actor: str, scope: str) -> None:
+        """Roles in a scope are managed by its admins: `*` by global admins only."""
+        await self.require(actor, Verb.ROLES)
+        if scope != self.project and await self._roles.effective_role(actor, scope) < Role.ADMIN:
+            where = "every project (`*`)" if scope == GLOBAL_SCOPE else f"project {scope}"
+            raise Forbidden(
+                f"Managing roles in {where} needs the *admin* role there. Nothing was changed."
+            )
+
+    async def _admins(self) -> tuple[str, ...]:
+        """Who can grant roles here: stored admins and bootstrap admins (a few, for a message)."""
+        try:
+            grants = await self._roles.grants(self.project)
+        except AccessStoreUnavailable:
+            return tuple(self._roles.bootstrap_admins[:MAX_NAMED_ADMINS])
+        admins = dict.fromkeys(g.user_id for g in grants if g.role is Role.ADMIN)
+        return tuple(admins)[:MAX_NAMED_ADMINS]

@@ -1,0 +1,41 @@
+"""A requester's change becomes an approval request, posted for approvers (SPEC §5)."""
+
+from __future__ import annotations
+
+from bot.approvals import ApprovalStore, NewRequest
+from bot.changes import Action, Caller, Intent
+from bot.clock import Clock
+from bot.models import Endpoint
+from bot.results import ApprovalAsked
+
+
+class Asking:
+    """Opens one request per endpoint and action at a time; a repeat finds the open one."""
+
+    def __init__(self, approvals: ApprovalStore, clock: Clock, project: str) -> None:
+        self._approvals = approvals
+        self._clock = clock
+        self.project = project
+
+    async def ask(
+        self, caller: Caller, action: Action, endpoint: Endpoint, intent: Intent
+    ) -> ApprovalAsked:
+        now = self._clock.now()
+        existing = await self._approvals.open_request_for(self.project, endpoint.uid, action, now)
+        if existing is not None:
+            return ApprovalAsked(existing, endpoint, already_open=True)
+        request = await self._approvals.create(
+            NewRequest(
+                action=action,
+                project=self.project,
+                endpoint_uid=endpoint.uid,
+                endpoint_name=endpoint.label,
+                endpoint_status=endpoint.status.value,
+                requester=caller.user_id,
+                reason=intent.reason,
+                channel_id=caller.channel_id,
+                duration_s=str(int(intent.duration.total_seconds())) if intent.duration else "",
+            ),
+            now,
+        )
+        return ApprovalAsked(request, endpoint, already_open=False)

@@ -1,0 +1,38 @@
+"""Reads for viewers and up: `/convoy status`, `/convoy list`, `/convoy audit`."""
+
+from __future__ import annotations
+
+from bot.access import Access, Verb
+from bot.audit import AuditEntry, AuditLog
+from bot.choices import Question
+from bot.models import Endpoint
+from bot.resolver import Finder
+from bot.results import Choice
+
+MAX_AUDIT_LIMIT = 50
+
+
+class Reading:
+    """Role-checked reads; refusals are audited, reads themselves are not."""
+
+    def __init__(self, access: Access, finder: Finder, audit: AuditLog) -> None:
+        self._access = access
+        self._finder = finder
+        self._audit = audit
+
+    async def status(self, user_id: str, text: str) -> Endpoint | Choice:
+        await self._require(user_id, Verb.STATUS)
+        return await self._finder.find_or_ask(user_id, Question.STATUS, text)
+
+    async def list_endpoints(self, user_id: str, search: str) -> list[Endpoint]:
+        await self._require(user_id, Verb.LIST)
+        return await self._finder.search(search)
+
+    async def audit_trail(self, user_id: str, endpoint: str, limit: int) -> list[AuditEntry]:
+        """The latest entries, newest first, optionally about one endpoint."""
+        await self._require(user_id, Verb.AUDIT)
+        return await self._audit.latest(max(1, min(limit, MAX_AUDIT_LIMIT)), endpoint)
+
+    async def _require(self, user_id: str, verb: Verb) -> None:
+        async with self._audit.audited(user_id, verb.value, self._access.project):
+            await self._access.require(user_id, verb)

@@ -1,0 +1,59 @@
+"""The Resume button under a pause announcement: the first authorised click acts, once."""
+
+from __future__ import annotations
+
+from bot.access import Access, Verb
+from bot.audit import AuditLog
+from bot.changes import Action, Caller, Change, Intent, Outcome
+from bot.claims import ButtonClaims
+from bot.errors import AlreadyHandled, BotError
+from bot.locked_change import same_hold
+from bot.results import ChangeResult
+from bot.roles import Role
+from bot.routing import ChangeRouter
+
+
+class ResumeButton:
+    """Operators resume (a button made for one pause never ends a later one); requesters ask."""
+
+    def __init__(
+        self, access: Access, claims: ButtonClaims, router: ChangeRouter, audit: AuditLog
+    ) -> None:
+        self._access = access
+        self._claims = claims
+        self._router = router
+        self._audit = audit
+
+    async def click(
+        self, caller: Caller, uid: str, hold_id: str, message_ts: str, action_id: str
+    ) -> ChangeResult:
+        """Role, state and claim are checked afresh; later clicks hear who acted."""
+        command = "resume button"
+        async with self._audit.audited(caller.user_id, command, self._access.project) as draft:
+            result = await self._click(caller, uid, hold_id, message_ts, action_id)
+            draft.result(result)
+        return result
+
+    async def _click(
+        self, caller: Caller, uid: str, hold_id: str, message_ts: str, action_id: str
+    ) -> ChangeResult:
+        role = await self._access.require(caller.user_id, Verb.RESUME)
+        intent = Intent(caller.user_id, "Resume button")
+        if role < Role.OPERATOR:
+            return await self._router.route(caller, Action.RESUME, uid, role, intent)
+        won, holder = await self._claims.take(
+            caller.channel_id, message_ts, action_id, caller.user_id
+        )
+        if not won:
+            raise AlreadyHandled("This Resume button was already used.", holder)
+        check = same_hold(hold_id) if hold_id else None
+        try:
+            result = await self._router.route(caller, Action.RESUME, uid, role, intent, check=check)
+        except BotError:
+            # Nothing was written (errors before a write raise; after one, a Change says so).
+            await self._claims.release(caller.channel_id, message_ts, action_id)
+            raise
+        if isinstance(result, Change) and result.outcome is Outcome.NOT_CHANGED:
+            # Convoy definitely did not change: the button may be tried again.
+            await self._claims.release(caller.channel_id, message_ts, action_id)
+        return result

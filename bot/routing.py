@@ -1,0 +1,68 @@
+"""Where a change goes by the caller's role: operators change now, requesters ask an approver,
+and resuming an endpoint Convoy disabled first asks the caller to confirm."""
+
+from __future__ import annotations
+
+from bot.asking import Asking
+from bot.changes import Action, Caller, Change, Intent, Outcome
+from bot.choices import ChoiceStore, PendingChoice, Question
+from bot.locked_change import HoldCheck, LockedChange
+from bot.models import Endpoint
+from bot.resolver import Finder
+from bot.results import ChangeResult, NeedsConfirmation
+from bot.roles import Role
+
+
+class ChangeRouter:
+    """One change, routed by role; everything that writes goes through the locked change."""
+
+    def __init__(
+        self,
+        change: LockedChange,
+        asking: Asking,
+        finder: Finder,
+        confirmations: ChoiceStore,
+    ) -> None:
+        self._change = change
+        self._asking = asking
+        self._finder = finder
+        self._confirmations = confirmations
+
+    async def route(
+        self,
+        caller: Caller,
+        action: Action,
+        target: Endpoint | str,
+        role: Role,
+        intent: Intent,
+        *,
+        check: HoldCheck | None = None,
+    ) -> ChangeResult:
+        """`target` is the endpoint, or just its uid: the read under the lock is the only one
+        an operator's change needs."""
+        if role < Role.OPERATOR:
+            endpoint = target if isinstance(target, Endpoint) else await self._finder.get(target)
+            return await self._asking.ask(caller, action, endpoint, intent)
+        uid, label = (target, target) if isinstance(target, str) else (target.uid, target.label)
+        change = await self._change.run(action, uid, label, intent, check=check)
+        return await self._confirm_if_inactive(caller, change, intent.reason)
+
+    async def reenable(self, uid: str, intent: Intent) -> Change:
+        """The confirmed resume of an endpoint Convoy disabled."""
+        return await self._change.run(Action.RESUME, uid, uid, intent, reenable_inactive=True)
+
+    async def _confirm_if_inactive(
+        self, caller: Caller, change: Change, reason: str
+    ) -> Change | NeedsConfirmation:
+        if change.action is not Action.RESUME or change.outcome is not Outcome.INACTIVE:
+            return change
+        confirmation_id = await self._confirmations.save(
+            PendingChoice(
+                user_id=caller.user_id,
+                verb=Question.REENABLE,
+                project=self._change.project,
+                reason=reason,
+                uids=[change.endpoint.uid],
+            )
+        )
+        return NeedsConfirmation(confirmation_id, change.endpoint, reason)

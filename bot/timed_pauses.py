@@ -1,0 +1,90 @@
+"""People acting on a timed pause: Extend, Keep paused, and where its messages live."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+from bot.access import Access, Verb
+from bot.audit import AuditEntry, AuditLog
+from bot.clock import Clock
+from bot.durations import describe
+from bot.errors import AccessStoreUnavailable, InvalidInput
+from bot.holds import HoldStore
+from bot.locks import EndpointLocks
+from bot.models import Hold
+
+
+class TimerControls:
+    """Moves or cancels a pause's auto-resume, under the endpoint's lock (never mid-resume)."""
+
+    def __init__(
+        self,
+        access: Access,
+        holds: HoldStore,
+        locks: EndpointLocks,
+        audit: AuditLog,
+        clock: Clock,
+        *,
+        max_pause: timedelta,
+    ) -> None:
+        self._access = access
+        self._holds = holds
+        self._locks = locks
+        self._audit = audit
+        self._clock = clock
+        self.max_pause = max_pause
+
+    @property
+    def project(self) -> str:
+        return self._access.project
+
+    def now(self) -> datetime:
+        """The shared time, for "resumes in N minutes" text."""
+        return self._clock.now()
+
+    async def extend(
+        self, user_id: str, uid: str, hold_id: str, seen_due: str, by: timedelta
+    ) -> tuple[Hold, datetime]:
+        """Push the auto-resume back (operator+), if nobody changed it since the click's view."""
+        async with self._current_hold(user_id, Verb.EXTEND, uid, hold_id) as (hold, draft):
+            if seen_due and float(seen_due) + by.total_seconds() - float(hold.paused_at) > (
+                self.max_pause.total_seconds()
+            ):
+                raise InvalidInput(
+                    f"A timed pause can last at most {describe(self.max_pause)} in all. "
+                    "Use Keep paused to hold it until someone resumes it."
+                )
+            due = await self._holds.extend(hold, seen_due, by, self._clock.now())
+            draft.outcome = f"auto-resume moved to {due.isoformat(timespec='seconds')}"
+        return hold, due
+
+    async def keep(self, user_id: str, uid: str, hold_id: str) -> Hold:
+        """Cancel the auto-resume (operator+): it stays paused until someone resumes it."""
+        async with self._current_hold(user_id, Verb.KEEP_PAUSED, uid, hold_id) as (hold, draft):
+            await self._holds.keep(hold)
+            draft.outcome = "auto-resume cancelled"
+        return hold
+
+    @contextlib.asynccontextmanager
+    async def _current_hold(
+        self, user_id: str, verb: Verb, uid: str, hold_id: str
+    ) -> AsyncIterator[tuple[Hold, AuditEntry]]:
+        """The pause a button was made for, audited, under the endpoint's lock (so never
+        while its auto-resume runs); InvalidInput when that pause is over."""
+        command = "extend pause" if verb is Verb.EXTEND else verb.value
+        async with self._audit.audited(user_id, command, self.project) as draft:
+            draft.endpoint_uid = uid
+            await self._access.require(user_id, verb)
+            async with self._locks.hold(self.project, uid, uid):
+                hold = await self._holds.get(self.project, uid)
+                if hold is None or hold.hold_id != hold_id:
+                    raise InvalidInput("That pause is over. Nothing was changed.")
+                draft.endpoint_name = hold.name
+                yield hold, draft
+
+    async def remember_thread(self, hold: Hold, channel_id: str, message_ts: str) -> None:
+        """Where a timed pause was announced: its reminder and report go in that thread."""
+        with contextlib.suppress(AccessStoreUnavailable):  # only the thread is lost
+            await self._holds.attach_message(hold, channel_id, message_ts)

@@ -1,0 +1,98 @@
+"""Messages of timed pauses: the auto-resume report, reminders, and `/convoy paused`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.changes import Change
+from bot.models import Hold
+from bot.results import HeldPause
+from handlers.blocks.changes import (
+    auto_resume_line,
+    auto_resume_when,
+    change_details,
+    extend_button,
+)
+from handlers.blocks.kit import (
+    Message,
+    actions,
+    endpoint_ref,
+    escape,
+    reason_text,
+    relative,
+    section,
+    sections,
+    stamp,
+    when,
+)
+
+
+def auto_resumed_message(hold: Hold, change: Change, at: datetime) -> Message:
+    """The channel record of a timer that resumed an endpoint."""
+    headline = (
+        f":alarm_clock: {endpoint_ref(change.endpoint)} was *resumed automatically*: the "
+        f"timed pause by <@{escape(hold.actor)}> ended."
+    )
+    text = f"{escape(change.endpoint.label)} was resumed automatically: the timed pause ended."
+    return text, [section(headline), *change_details(change, hold.reason, at)]
+
+
+def auto_resume_skipped_message(hold: Hold, why: str) -> str:
+    return (
+        f":information_source: The timed pause of {endpoint_ref(hold.endpoint)} "
+        f"by <@{escape(hold.actor)}> ran out, but the bot did not resume it: {escape(why)}. "
+        "Check it with `/convoy status`."
+    )
+
+
+def reminder_message(hold: Hold, now: datetime) -> Message:
+    due = hold.resumes_at or now
+    text = (
+        f":alarm_clock: *{escape(hold.name)}* resumes automatically in {relative(due, now)} "
+        f"({when(due)}). Extend the pause if the receiver is not ready."
+    )
+    return text, [section(text), actions("remind", extend_button(hold))]
+
+
+def paused_message(entries: Sequence[HeldPause], now: datetime) -> Message:
+    """What `/convoy paused` shows: the bot's pauses, with stale ones marked and dropped."""
+    if not entries:
+        text = "The bot holds no paused endpoints."
+        return text, [section(text)]
+    lines = []
+    for entry in entries:
+        hold = entry.hold
+        who = f"<@{escape(hold.actor)}>" + (
+            f" (approved by <@{escape(hold.approver)}>)" if hold.approver else ""
+        )
+        line = (
+            f"• {endpoint_ref(hold.endpoint)} paused by {who} "
+            f"{when(hold.paused_since)} — {reason_text(hold.reason)}"
+        )
+        if entry.stale:
+            line += " — _no longer paused in Convoy (resumed outside the bot); removed_"
+        else:
+            line += f" — Auto-resume: {auto_resume_when(hold, now)}"
+        lines.append(line)
+    header = f"*Paused by the bot* ({sum(not e.stale for e in entries)})"
+    return sections(header, lines)
+
+
+def extended_line(user_id: str, hold: Hold, now: datetime) -> str:
+    return f":alarm_clock: <@{user_id}> extended the pause. {auto_resume_line(hold, now)}"
+
+
+def kept_line(user_id: str) -> str:
+    return (
+        f":pushpin: <@{user_id}> cancelled the auto-resume: "
+        "it stays paused until someone resumes it."
+    )
+
+
+def resumed_line(user_id: str, at: datetime) -> str:
+    return f":arrow_forward: Resumed by <@{user_id}> at {stamp(at)}"
+
+
+def retried_line(user_id: str, count: int) -> str:
+    return f":repeat: <@{user_id}> asked Convoy to retry {count} discarded deliveries."

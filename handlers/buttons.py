@@ -1,0 +1,107 @@
+"""One codec for button values: each button's value has a type, written and read only here.
+
+A value only identifies things (an endpoint, a pause, a request); it grants nothing. Every
+click re-checks the role and the state, and a value that does not decode is refused with a
+clear message, never trusted.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bot.errors import InvalidInput
+
+
+class JsonValue(BaseModel):
+    """A button value carried as a small JSON object."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    damaged: ClassVar[str] = "That button is damaged; nothing was changed."
+
+    def encode(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def decode(cls, value: str) -> Self:
+        try:
+            return cls.model_validate_json(value)
+        except ValidationError as exc:
+            raise InvalidInput(cls.damaged) from exc
+
+
+class ResumeValue(JsonValue):
+    """Resume: the endpoint, and the pause (hold) the button was made for."""
+
+    damaged: ClassVar[str] = "That button is damaged; run `/convoy resume <endpoint>`."
+    uid: str
+    hold: str = ""
+
+
+class KeepValue(JsonValue):
+    """Keep paused: cancel this pause's auto-resume."""
+
+    uid: str
+    hold: str
+
+
+class ExtendValue(JsonValue):
+    """Extend: move this pause's auto-resume, from the due time the clicker saw."""
+
+    uid: str
+    hold: str
+    due: str  # epoch seconds, as the hold stores it
+
+
+class RetryValue(JsonValue):
+    """Retry discarded events: the endpoint and the window it was paused for (epoch s)."""
+
+    damaged: ClassVar[str] = "That button is damaged; nothing was retried."
+    uid: str
+    start: int
+    end: int
+
+    def window(self) -> tuple[datetime, datetime]:
+        try:
+            return (
+                datetime.fromtimestamp(self.start, UTC),
+                datetime.fromtimestamp(self.end, UTC),
+            )
+        except (ValueError, OverflowError, OSError) as exc:
+            raise InvalidInput(self.damaged) from exc
+
+
+class QuestionValue(BaseModel):
+    """A pick-one or confirm button: the stored question's id and the endpoint, `id:uid`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    question_id: str
+    uid: str
+
+    def encode(self) -> str:
+        return f"{self.question_id}:{self.uid}"
+
+    @classmethod
+    def decode(cls, value: str) -> Self:
+        question_id, _, uid = value.partition(":")
+        if not question_id or not uid:
+            raise InvalidInput("That button is damaged; run the command again.")
+        return cls(question_id=question_id, uid=uid)
+
+
+class RequestValue(BaseModel):
+    """Approve or Deny: the request's id, as it is."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str
+
+    def encode(self) -> str:
+        return self.request_id
+
+    @classmethod
+    def decode(cls, value: str) -> Self:
+        return cls(request_id=value)
