@@ -6,10 +6,14 @@ import asyncio
 import importlib.util
 import logging
 import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+
+from bot.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
 
@@ -108,3 +112,31 @@ class EmbeddedRedis:
         except TimeoutError:
             process.kill()
             await process.wait()
+
+
+@asynccontextmanager
+async def redis_url_for(settings: StoreSettings) -> AsyncIterator[str]:
+    """REDIS_URL when set; else the embedded server (reusing one a running bot started)."""
+    if settings.redis_url:
+        yield settings.redis_url
+        return
+    embedded = EmbeddedRedis(settings.convoy_bot_data_dir)
+    if await _answers(embedded.url):
+        yield embedded.url
+        return
+    logger.info("REDIS_URL is unset: starting an embedded Redis in %s", embedded.data_dir)
+    url = await embedded.start()
+    try:
+        yield url
+    finally:
+        await embedded.stop()
+
+
+async def _answers(url: str) -> bool:
+    client = aioredis.Redis.from_url(url, socket_connect_timeout=0.5)
+    try:
+        return bool(await client.ping())
+    except (RedisError, OSError):
+        return False
+    finally:
+        await client.aclose()

@@ -45,6 +45,7 @@ from bot.roles import RoleStore
 from bot.routing import ChangeRouter
 from bot.scheduler import Scheduler
 from bot.settings import Settings
+from bot.store import redis_client
 from bot.timed_pauses import TimerControls
 from bot.user_groups import SlackGroupDirectory
 from bot.webhooks import WebhookPoster, build_webhook_http_client
@@ -55,24 +56,6 @@ from handlers.outcomes import Reporter
 from handlers.server import create_server
 from handlers.timers import ThreadPoster, TimerReports
 from handlers.work import Worker
-
-
-def redis_client(url: str) -> aioredis.Redis:
-    """A pooled client with timeouts, so a dead Redis fails fast and closed.
-
-    The pool makes callers wait (briefly) for a free connection rather than fail at once
-    when a burst wants more connections than it holds.
-    """
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url,
-        max_connections=64,
-        timeout=5,
-        decode_responses=True,
-        socket_timeout=2.0,
-        socket_connect_timeout=2.0,
-        health_check_interval=30,
-    )
-    return aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
 
 
 @dataclass

@@ -12,7 +12,7 @@ import redis
 from bot.audit import AuditEntry, AuditLog
 from bot.clock import SharedClock
 from bot.roles import Role, RoleStore
-from bot.wiring import redis_client
+from bot.store import redis_client
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.loopback import LoopbackServer, free_port
 from tests.fakes.slack import FakeSlack, SlackCall

@@ -14,7 +14,7 @@ import redis
 from bot.embedded_redis import EmbeddedRedis
 from bot.locks import EndpointLocks
 from bot.roles import Role
-from bot.wiring import redis_client
+from bot.store import redis_client
 from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.loopback import LoopbackServer, free_port

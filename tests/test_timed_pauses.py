@@ -23,12 +23,12 @@ from bot.holds import HoldStore, TimerKind
 from bot.roles import Role
 from bot.scheduler import Scheduler
 from bot.settings import Settings
+from bot.store import redis_client
 from bot.wiring import (
     Infrastructure,
     build_infrastructure,
     build_scheduler,
     build_use_cases,
-    redis_client,
 )
 from handlers import ids
 from tests.conftest import reply_to
