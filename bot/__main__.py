@@ -30,7 +30,6 @@ from bot.wiring import (
 )
 
 logger = logging.getLogger("convoy_bot")
-SHUTDOWN_GRACE_SECONDS = 8.0
 
 
 class GracefulServer(uvicorn.Server):
@@ -105,7 +104,7 @@ async def serve(settings: Settings) -> None:
                 await _serve_http(app, infra)
             stop_timers.set()
             # Work acked before the signal (a pause in flight) finishes and is reported.
-            await infra.tasks.drain(SHUTDOWN_GRACE_SECONDS)
+            await infra.tasks.drain(settings.convoy_bot_shutdown_grace_seconds)
             await timers
         finally:
             await infra.aclose()

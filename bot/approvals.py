@@ -18,17 +18,24 @@ from pydantic import BaseModel
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
-from bot.changes import Action
+from bot.models import Action
 from bot.store import failing_closed
 
 # Kept this long after expiry so a late click still learns what became of the request.
 RECORD_GRACE = timedelta(days=2)
 
-# KEYS[1] request hash. ARGV: new state, decider, now (epoch s), decided_at (ISO).
-# Returns {verdict, state, decided_by}: verdict is one of ClaimVerdict.
+# KEYS[1] request hash. ARGV: new state, decider, now (epoch s), decided_at (ISO), lease end
+# (epoch s, for an approval being carried out). Returns {verdict, state, decided_by}: verdict
+# is one of ClaimVerdict. A request whose approver stopped mid-way (its lease ran out) is
+# pending again: its change either was never sent, or is in the in-flight journal, whose
+# record keeps a second write out until it is settled.
 _CLAIM = """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'missing', '', ''} end
+if state == 'approving' then
+  local lease = tonumber(redis.call('HGET', KEYS[1], 'lease_ts') or '') or 0
+  if lease > 0 and tonumber(ARGV[3]) >= lease then state = 'pending' end
+end
 if state ~= 'pending' then
   return {'taken', state, redis.call('HGET', KEYS[1], 'decided_by') or ''}
 end
@@ -36,7 +43,8 @@ if tonumber(ARGV[3]) >= tonumber(redis.call('HGET', KEYS[1], 'expires_ts')) then
   redis.call('HSET', KEYS[1], 'state', 'expired', 'decided_at', ARGV[4])
   return {'expired', 'expired', ''}
 end
-redis.call('HSET', KEYS[1], 'state', ARGV[1], 'decided_by', ARGV[2], 'decided_at', ARGV[4])
+redis.call('HSET', KEYS[1], 'state', ARGV[1], 'decided_by', ARGV[2], 'decided_at', ARGV[4],
+           'lease_ts', ARGV[5])
 return {'claimed', ARGV[1], ARGV[2]}
 """
 
@@ -50,6 +58,7 @@ class RequestState(StrEnum):
     DENIED = "denied"
     EXPIRED = "expired"
     WITHDRAWN = "withdrawn"  # it could not be posted, so nobody could decide it
+    OUTDATED = "outdated"  # the pause a resume was asked for is over: nothing to approve
 
 
 class ClaimVerdict(StrEnum):
@@ -73,6 +82,7 @@ class NewRequest(BaseModel):
     reason: str
     channel_id: str
     duration_s: str = ""  # a timed pause: its length in seconds, counted from approval
+    hold_id: str = ""  # a resume: the bot's pause it was asked for ("" when none)
 
     @property
     def duration(self) -> timedelta | None:
@@ -90,6 +100,7 @@ class ApprovalRequest(NewRequest):
     message_ts: str = ""
     decided_by: str = ""
     decided_at: str = ""
+    lease_ts: str = ""  # while being approved: when the approver's claim runs out
     outcome: str = ""
 
 
@@ -105,9 +116,10 @@ class Claim:
 class ApprovalStore:
     """Creates, reads, claims and closes approval requests."""
 
-    def __init__(self, redis: aioredis.Redis, ttl: timedelta) -> None:
+    def __init__(self, redis: aioredis.Redis, ttl: timedelta, lease: timedelta) -> None:
         self._redis = redis
         self.ttl = ttl
+        self.lease = lease  # longer than carrying out an approval can take (the lock's TTL)
         self._claim = redis.register_script(_CLAIM)
 
     async def open_request_for(
@@ -161,10 +173,11 @@ class ApprovalStore:
         self, request_id: str, new_state: RequestState, decider: str, now: datetime
     ) -> Claim:
         """Atomically move a pending, unexpired request to new_state on behalf of decider."""
+        lease = (now + self.lease).timestamp() if new_state is RequestState.APPROVING else 0
         with failing_closed():
             verdict, state, decided_by = await self._claim(
                 keys=[redis_keys.approval(request_id)],
-                args=[new_state.value, decider, int(now.timestamp()), now.isoformat()],
+                args=[new_state.value, decider, now.timestamp(), now.isoformat(), lease],
             )
         return Claim(ClaimVerdict(verdict), state, decided_by)
 

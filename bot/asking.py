@@ -3,24 +3,41 @@
 from __future__ import annotations
 
 from bot.approvals import ApprovalStore, NewRequest
-from bot.changes import Action, Caller, Intent
+from bot.changes import Caller, Intent
 from bot.clock import Clock
-from bot.models import Endpoint
+from bot.holds import HoldStore
+from bot.models import Action, Endpoint
 from bot.results import ApprovalAsked
 
 
 class Asking:
-    """Opens one request per endpoint and action at a time; a repeat finds the open one."""
+    """Opens one request per endpoint and action at a time; a repeat finds the open one.
 
-    def __init__(self, approvals: ApprovalStore, clock: Clock, project: str) -> None:
+    A resume request is bound to the bot's pause it was asked about: approved later, it
+    never ends a newer pause.
+    """
+
+    def __init__(
+        self, approvals: ApprovalStore, holds: HoldStore, clock: Clock, project: str
+    ) -> None:
         self._approvals = approvals
+        self._holds = holds
         self._clock = clock
         self.project = project
 
     async def ask(
-        self, caller: Caller, action: Action, endpoint: Endpoint, intent: Intent
+        self,
+        caller: Caller,
+        action: Action,
+        endpoint: Endpoint,
+        intent: Intent,
+        hold_id: str | None = None,
     ) -> ApprovalAsked:
+        """`hold_id`: the pause a Resume button was made for; else the current one."""
         now = self._clock.now()
+        if action is Action.RESUME and hold_id is None:
+            current = await self._holds.get(self.project, endpoint.uid)
+            hold_id = current.hold_id if current else ""
         existing = await self._approvals.open_request_for(self.project, endpoint.uid, action, now)
         if existing is not None:
             return ApprovalAsked(existing, endpoint, already_open=True)
@@ -35,6 +52,7 @@ class Asking:
                 reason=intent.reason,
                 channel_id=caller.channel_id,
                 duration_s=str(int(intent.duration.total_seconds())) if intent.duration else "",
+                hold_id=hold_id or "",
             ),
             now,
         )

@@ -12,12 +12,12 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from bot.audit import AuditLog
-from bot.changes import Action, Intent, Outcome
+from bot.changes import Intent, Outcome
 from bot.clock import Clock
 from bot.errors import BotError, EndpointNotFound, StaleHold
 from bot.holds import HoldStore, TimerKind, parse_member
-from bot.locked_change import LockedChange
-from bot.models import Hold
+from bot.locked_change import HoldCheck, LockedChange
+from bot.models import Action, Hold
 from bot.results import AutoResume
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,11 @@ class AutoResuming:
         hold = await self._holds.get(project, uid)
         if hold is None or not self._due(hold, hold_id):
             return AutoResume(None, None, GONE)
-        intent = Intent(hold.actor, f"auto-resume after a timed pause: {hold.reason}".strip())
+        intent = Intent(
+            hold.actor,
+            f"auto-resume after a timed pause: {hold.reason}".strip(),
+            change_id=f"timer-{hold.hold_id}",
+        )
         note = f"by the bot on behalf of {hold.actor}"
         async with self._audit.audited(hold.actor, "auto-resume", project) as draft:
             draft.endpoint_uid, draft.endpoint_name, draft.reason = hold.uid, hold.name, hold.reason
@@ -98,9 +102,9 @@ class AutoResuming:
             draft.outcome, draft.detail = "auto-resume skipped", f"{note}; {skipped}"
         return AutoResume(hold, None, skipped)
 
-    def _still_due(self, hold_id: str) -> Callable[[Hold | None], str]:
-        def check(current: Hold | None) -> str:
-            return "" if self._due(current, hold_id) else "kept or extended meanwhile"
+    def _still_due(self, hold_id: str) -> HoldCheck:
+        def check(current: Hold | None) -> StaleHold | None:
+            return None if self._due(current, hold_id) else StaleHold("kept or extended meanwhile")
 
         return check
 

@@ -42,9 +42,23 @@ class BackgroundTasks:
         return len(self._tasks)
 
     async def drain(self, grace_seconds: float) -> None:
-        """Wait for in-flight work (a pause being made) before the process exits."""
+        """Wait for in-flight work (a pause being made) before the process exits.
+
+        Work still running after the grace is cancelled, and given a moment to release its
+        locks; a write it had sent stays in the in-flight journal, where another replica (or
+        this one, restarted) settles and reports it.
+        """
         if not self._tasks:
             return
         _, still_running = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
+        if not still_running:
+            return
+        logger.warning(
+            "stopping with %d piece(s) of work still running after %.1f s; they are "
+            "cancelled, and a change they sent is settled by the next replica",
+            len(still_running),
+            grace_seconds,
+        )
         for task in still_running:
             task.cancel()
+        await asyncio.wait(still_running, timeout=2)

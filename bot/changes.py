@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.models import Endpoint, Hold
+from bot.models import Action, Endpoint, EndpointStatus, Hold, InFlight
 
 
 class Outcome(StrEnum):
@@ -17,35 +17,39 @@ class Outcome(StrEnum):
     ALREADY_PAUSED = "already paused"
     ALREADY_ACTIVE = "already active"
     INACTIVE = "inactive"  # Convoy disabled it: cannot pause; resume needs a confirmation
-    NOT_CHANGED = "not changed"  # the write failed; the status read back is unchanged
-    UNCONFIRMED = "unconfirmed"  # the write failed and the status could not be read back
+    NOT_CHANGED = "not changed"  # the write did not take effect (read back after settling)
+    UNCONFIRMED = "unconfirmed"  # the write got no clear answer: Convoy may still apply it
     UNEXPECTED = "unexpected"  # Convoy answered with a status other than the one asked for
-
-
-class Action(StrEnum):
-    """The two state changes the bot makes."""
-
-    PAUSE = "pause"
-    RESUME = "resume"
+    MOVED_ON = "moved on"  # the endpoint is no longer as it was when this was offered
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who clicked or typed, and where: approval requests are posted in that channel."""
+    """Who clicked or typed, and where: approval requests are posted in that channel.
+
+    `trigger` is Slack's id of this one command or click: the action's own identity.
+    """
 
     user_id: str
     channel_id: str
+    trigger: str = ""
 
 
 @dataclass(frozen=True)
 class Intent:
-    """Who asked for a change, why, and for how long (a timed pause)."""
+    """Who asked for a change, why, and for how long (a timed pause).
+
+    `change_id` is the action's own identity (Slack's trigger id for a command or click, the
+    timer for an auto-resume): it goes with the write to Convoy and on the messages about it.
+    """
 
     actor: str
     reason: str = ""
     duration: timedelta | None = None
     approver: str = ""
     channel_id: str = ""
+    change_id: str = ""
+    request_id: str = ""  # the approval request this change carries out
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class Change:
     write_status: str = ""  # Convoy's answer to the write: "202", "timeout", … ("" if none sent)
     hold: Hold | None = None  # after a pause: the bot's record of it (and its timer)
     resumed: ResumeSummary | None = None  # after a resume: how long, and what was discarded
+    in_flight: InFlight | None = None  # the write's journal record, until it is settled
+    settled: bool = False  # the result of a write whose answer was lost, read later
 
     @property
     def changed(self) -> bool:
@@ -84,5 +90,17 @@ class Change:
 
     @property
     def endpoint(self) -> Endpoint:
-        """The freshest view of the endpoint the bot has."""
+        """The freshest view of the endpoint the bot has (its name and uid are always right;
+        its status only when `status_now` is not None)."""
         return self.after or self.before
+
+    @property
+    def status_now(self) -> EndpointStatus | None:
+        """The status last read from Convoy, or None when it could not be read: never a
+        status from before a write that may have landed."""
+        return self.after.status if self.after is not None else None
+
+    @property
+    def in_doubt(self) -> bool:
+        """The write got no clear answer: it may still land; a later read settles it."""
+        return self.outcome is Outcome.UNCONFIRMED

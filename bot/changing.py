@@ -7,12 +7,12 @@ from datetime import timedelta
 
 from bot.access import Access, Verb
 from bot.audit import AuditLog
-from bot.changes import Action, Caller, Change, Intent
+from bot.changes import Caller, Change, Intent
 from bot.choices import ChoiceStore, Question
 from bot.convoy import looks_like_uid
 from bot.durations import describe
 from bot.errors import EndpointNotFound, InvalidInput
-from bot.models import Endpoint
+from bot.models import Action, Endpoint
 from bot.resolver import Finder
 from bot.results import ChangeResult, Choice
 from bot.roles import Role
@@ -48,7 +48,9 @@ class Changing:
         duration: timedelta | None = None,
     ) -> ChangeResult | Choice:
         """Pause (optionally for a while) or resume what the caller named, as their role allows."""
-        intent = Intent(caller.user_id, reason, duration, channel_id=caller.channel_id)
+        intent = Intent(
+            caller.user_id, reason, duration, channel_id=caller.channel_id, change_id=caller.trigger
+        )
         async with self._audit.audited(caller.user_id, action.value, self._access.project) as draft:
             draft.reason = reason
             # What was typed, until resolution names the endpoint (refusals come before that).
@@ -99,7 +101,13 @@ class Changing:
             if question is Question.STATUS:
                 return await self._finder.get(uid), reason  # a read: no audit entry
             duration = timedelta(seconds=duration_s) if duration_s else None
-            intent = Intent(caller.user_id, reason, duration, channel_id=caller.channel_id)
+            intent = Intent(
+                caller.user_id,
+                reason,
+                duration,
+                channel_id=caller.channel_id,
+                change_id=caller.trigger,
+            )
             result = await self._router.route(caller, Action(question.value), uid, role, intent)
             draft.result(result)
         return result, reason
@@ -113,6 +121,7 @@ class Changing:
                 raise InvalidInput("That button does not confirm anything.")
             draft.reason = picked.choice.reason
             await self._access.require_operator(caller.user_id, "Re-enabling an endpoint")
-            change = await self._router.reenable(uid, Intent(caller.user_id, picked.choice.reason))
+            intent = Intent(caller.user_id, picked.choice.reason, change_id=caller.trigger)
+            change = await self._router.reenable(uid, intent)
             draft.result(change)
         return change

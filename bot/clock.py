@@ -20,7 +20,14 @@ from bot.store import failing_closed
 
 
 class Clock(Protocol):
-    def now(self) -> datetime: ...
+    def now(self) -> datetime:
+        """The shared time as of the last sync, moved on by this machine's clock."""
+        ...
+
+    async def sync(self) -> datetime:
+        """Read the shared time now (a Redis round trip), for decisions that compare times
+        other replicas wrote (expiries, leases)."""
+        ...
 
 
 def wall_clock() -> datetime:

@@ -7,6 +7,7 @@ failure means, is `bot.locked_change`'s job.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,8 @@ from bot.errors import (
 from bot.models import Delivery, Endpoint, Item, Page
 
 CONVOY_VERSION = "2025-11-24"
+CHANGE_HEADER = "X-Convoy-Bot-Change"  # names the bot action a write belongs to, for audits
+POOL_SIZE = 50
 PAGE_SIZE = 100
 MAX_PAGES = 20  # 2,000 endpoints: a search wider than that is not a name lookup any more
 _UID_SHAPE = re.compile(
@@ -49,12 +52,11 @@ def build_http_client(base_url: str, api_key: str, timeout_seconds: float) -> ht
             "X-Convoy-Version": CONVOY_VERSION,
             "Accept": "application/json",
         },
-        # Each phase (connect, pool wait, write, read) is bounded; the lock TTL is sized for
-        # the sum (see Settings). No outer asyncio timeout: cancelling a request that waits
-        # for a pooled connection leaks the slot in httpcore and starves the pool for good.
+        # Each phase is bounded here, and the whole call by ConvoyClient's deadline: a reply
+        # that drips in a byte at a time never times out a phase.
         timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 5.0)),
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=20),
     )
 
 
@@ -86,11 +88,17 @@ def _convoy_message(response: httpx.Response) -> str:
 
 
 class ConvoyClient:
-    """Endpoint reads and the two writes, for one Convoy project."""
+    """Endpoint reads and the two writes, for one Convoy project, each within a deadline."""
 
-    def __init__(self, http: httpx.AsyncClient, project: str) -> None:
+    def __init__(self, http: httpx.AsyncClient, project: str, deadline_seconds: float) -> None:
         self._http = http
         self.project = project
+        self.deadline_seconds = deadline_seconds
+        # Never more requests than pooled connections: httpcore then never queues one, and
+        # a request the deadline cancels cannot strand a pool slot (encode/httpcore#1093,
+        # open in httpcore 1.0.9: a request cancelled while queued for a connection leaks
+        # it). Waiting here, on asyncio's own semaphore, is safe to cancel.
+        self._slots = asyncio.Semaphore(POOL_SIZE)
 
     async def get_endpoint(self, uid: str) -> Endpoint:
         """One endpoint by uid; EndpointNotFound when Convoy does not know it."""
@@ -144,18 +152,23 @@ class ConvoyClient:
             complete = page.pagination is None or not page.pagination.has_next_page
         return total, complete
 
-    async def retry_deliveries(self, uid: str, status: str, start: datetime, end: datetime) -> None:
+    async def retry_deliveries(
+        self, uid: str, status: str, start: datetime, end: datetime, change_id: str
+    ) -> None:
         """Ask Convoy to retry the endpoint's deliveries in [start, end] with this status."""
         path = self._project_path() + "/eventdeliveries/batchretry"
-        await self._call("POST", path, params=_delivery_filter(uid, status, start, end))
+        params = _delivery_filter(uid, status, start, end)
+        await self._call("POST", path, params=params, change_id=change_id)
 
-    async def toggle_pause(self, uid: str) -> Endpoint:
+    async def toggle_pause(self, uid: str, change_id: str) -> Endpoint:
         """Convoy's pause toggle (active ↔ paused): sent once, never retried."""
-        return self._endpoint(await self._call("PUT", self._endpoint_path(uid) + "/pause", uid))
+        path = self._endpoint_path(uid) + "/pause"
+        return self._endpoint(await self._call("PUT", path, uid, change_id=change_id))
 
-    async def activate(self, uid: str) -> Endpoint:
+    async def activate(self, uid: str, change_id: str) -> Endpoint:
         """Set a paused or inactive endpoint active."""
-        return self._endpoint(await self._call("POST", self._endpoint_path(uid) + "/activate", uid))
+        path = self._endpoint_path(uid) + "/activate"
+        return self._endpoint(await self._call("POST", path, uid, change_id=change_id))
 
     def _project_path(self) -> str:
         return f"/v1/projects/{quote(self.project, safe='')}"
@@ -177,11 +190,14 @@ class ConvoyClient:
         not_found: str | None = None,
         *,
         params: dict[str, str | int] | None = None,
+        change_id: str = "",
     ) -> Any:
-        """One request; returns the envelope's `data` or raises one of our errors."""
+        """One request within the deadline; the envelope's `data`, or one of our errors."""
+        headers = {CHANGE_HEADER: change_id} if change_id else None
         try:
-            response = await self._http.request(method, path, params=params)
-        except httpx.TimeoutException as exc:
+            async with asyncio.timeout(self.deadline_seconds), self._slots:
+                response = await self._http.request(method, path, params=params, headers=headers)
+        except (httpx.TimeoutException, TimeoutError) as exc:
             raise ConvoyUnavailable("Convoy did not answer in time.", "timeout") from exc
         except httpx.HTTPError as exc:
             raise ConvoyUnavailable("Convoy could not be reached.", "unreachable") from exc

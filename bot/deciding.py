@@ -7,11 +7,18 @@ import contextlib
 from bot.access import Access, Verb
 from bot.approvals import ApprovalRequest, ApprovalStore, ClaimVerdict, RequestState
 from bot.audit import AuditEntry, AuditLog
-from bot.changes import Intent
+from bot.changes import Caller, Change, Intent
 from bot.clock import Clock
-from bot.errors import AccessStoreUnavailable, AlreadyHandled, BotError, Forbidden, InvalidInput
-from bot.locked_change import LockedChange
-from bot.models import EndpointStatus
+from bot.errors import (
+    AccessStoreUnavailable,
+    AlreadyHandled,
+    BotError,
+    Forbidden,
+    InvalidInput,
+    StaleHold,
+)
+from bot.locked_change import LockedChange, same_hold
+from bot.models import Action, EndpointStatus
 from bot.results import Decision
 
 GONE = "This request no longer exists. Ask again if it is still needed."
@@ -34,10 +41,11 @@ class Deciding:
         self._audit = audit
         self._clock = clock
 
-    async def decide(self, user_id: str, request_id: str, *, approve: bool) -> Decision:
+    async def decide(self, caller: Caller, request_id: str, *, approve: bool) -> Decision:
         verb = Verb.APPROVE if approve else Verb.DENY
+        user_id = caller.user_id
         async with self._audit.audited(user_id, verb.value, self._access.project) as draft:
-            decision = await self._decide(user_id, request_id, verb, draft)
+            decision = await self._decide(caller, request_id, verb, draft)
             request = decision.request
             draft.actor, draft.approver, draft.reason = request.requester, user_id, request.reason
             draft.endpoint_uid, draft.endpoint_name = request.endpoint_uid, request.endpoint_name
@@ -50,8 +58,9 @@ class Deciding:
         return decision
 
     async def _decide(
-        self, user_id: str, request_id: str, verb: Verb, draft: AuditEntry
+        self, caller: Caller, request_id: str, verb: Verb, draft: AuditEntry
     ) -> Decision:
+        user_id = caller.user_id
         request = await self._approvals.get(request_id)
         if request is None:
             raise InvalidInput(GONE)
@@ -63,7 +72,9 @@ class Deciding:
             )
         await self._access.require(user_id, verb)
         wanted = RequestState.APPROVING if verb is Verb.APPROVE else RequestState.DENIED
-        claim = await self._approvals.claim(request_id, wanted, user_id, self._clock.now())
+        # Expiry and the approver's lease were written by other replicas: read the shared
+        # time itself, not this replica's last sync of it.
+        claim = await self._approvals.claim(request_id, wanted, user_id, await self._clock.sync())
         match claim.verdict:
             case ClaimVerdict.MISSING:
                 raise InvalidInput(GONE)
@@ -77,16 +88,20 @@ class Deciding:
         if verb is Verb.DENY:
             await self._approvals.close(decided, RequestState.DENIED, "denied")
             return Decision(decided, RequestState.DENIED, None)
-        return await self._carry_out(decided)
+        return await self._carry_out(decided, caller.trigger)
 
-    async def _carry_out(self, request: ApprovalRequest) -> Decision:
+    async def _carry_out(self, request: ApprovalRequest, trigger: str) -> Decision:
         intent = Intent(
             request.requester,
             request.reason,
             request.duration,
             request.decided_by,
             request.channel_id,
+            change_id=trigger,
+            request_id=request.id,
         )
+        # A resume is for the pause it was asked about: never a newer one.
+        check = same_hold(request.hold_id) if request.action is Action.RESUME else None
         try:
             change = await self._change.run(
                 request.action,
@@ -94,13 +109,25 @@ class Deciding:
                 request.endpoint_name,
                 intent,
                 reenable_inactive=request.endpoint_status == EndpointStatus.INACTIVE.value,
+                check=check,
             )
+        except StaleHold:
+            await self._approvals.close(request, RequestState.OUTDATED, "pause over")
+            outdated = request.model_copy(update={"state": RequestState.OUTDATED})
+            return Decision(outdated, RequestState.OUTDATED, None)
         except BotError:
             # Nothing was written: put the request back so an approver can try again.
             await self._approvals.set_fields(
-                request.id, state=RequestState.PENDING.value, decided_by=""
+                request.id, state=RequestState.PENDING.value, decided_by="", lease_ts=""
             )
             raise
+        if change.in_doubt:
+            # Convoy may still apply it: the request is closed when the change is settled.
+            return Decision(request, RequestState.APPROVING, change)
+        return await self.close_approved(request, change)
+
+    async def close_approved(self, request: ApprovalRequest, change: Change) -> Decision:
+        """Record that the approved change was made (or settled), and say what it did."""
         with contextlib.suppress(AccessStoreUnavailable):
             # The change happened: a store failure must not turn it into an error report.
             await self._approvals.close(request, RequestState.APPROVED, change.outcome.value)
@@ -108,6 +135,9 @@ class Deciding:
             update={"state": RequestState.APPROVED, "outcome": change.outcome.value}
         )
         return Decision(approved, RequestState.APPROVED, change)
+
+    async def request(self, request_id: str) -> ApprovalRequest | None:
+        return await self._approvals.get(request_id)
 
     async def withdraw(self, request: ApprovalRequest) -> None:
         """A request that could not be posted is taken back, so asking again works."""

@@ -10,6 +10,8 @@
     │   └── TooManyChanges        the caller hit the per-user rate limit
     ├── AccessStoreUnavailable    Redis is unreachable: fail closed
     ├── EndpointBusy              another change of this endpoint is in flight
+    │   ├── WriteInDoubt          an earlier write's answer was lost: no second one
+    │   └── LockLost              the lock ran out mid-change: nothing was sent
     └── ConvoyError               Convoy failed or refused
         ├── ConvoyRejected        400: Convoy refused the request as it stands
         ├── ConvoyAuthFailed      401/403: the bot's API key is wrong or lacks access
@@ -40,7 +42,15 @@ class InvalidInput(UserError):
 
 
 class StaleHold(InvalidInput):
-    """The pause a button or timer was made for is not the bot's current one: nothing was done."""
+    """The pause a button or timer was made for is not the bot's current one: nothing was done.
+
+    `record_gone`: the bot holds no record of any pause of the endpoint, so only Convoy can
+    say whether the pause is still in effect (its store may have lost the record).
+    """
+
+    def __init__(self, message: str, *, record_gone: bool = False) -> None:
+        super().__init__(message)
+        self.record_gone = record_gone
 
 
 class EndpointNotFound(UserError):
@@ -79,6 +89,15 @@ class AccessStoreUnavailable(BotError):
 
 class EndpointBusy(BotError):
     """Another change of the same endpoint holds its lock."""
+
+
+class WriteInDoubt(EndpointBusy):
+    """An earlier write to this endpoint got no clear answer; until it is settled by reading
+    Convoy, no other write may be sent."""
+
+
+class LockLost(EndpointBusy):
+    """The endpoint lock ran out while Convoy was slow; the write was not sent."""
 
 
 class ConvoyError(BotError):

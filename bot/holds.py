@@ -8,7 +8,7 @@ replicas polling at once, exactly one runs each timer; a crashed one's lease run
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import cast
@@ -74,6 +74,40 @@ return 'kept'
 """
 
 
+def _epoch(moment: datetime) -> str:
+    return f"{moment.timestamp():.3f}"
+
+
+def new_hold(
+    *,
+    project: str,
+    uid: str,
+    name: str,
+    actor: str,
+    reason: str,
+    paused_at: datetime,
+    duration: timedelta | None,
+    channel_id: str = "",
+    approver: str = "",
+) -> Hold:
+    """The record of a pause, with its own id (a button made for it names this id)."""
+    hold_id = secrets.token_urlsafe(9)
+    due = paused_at + duration if duration else None
+    return Hold(
+        hold_id=hold_id,
+        project=project,
+        uid=uid,
+        name=name,
+        actor=actor,
+        approver=approver,
+        reason=reason[:500],
+        paused_at=_epoch(paused_at),
+        resume_at=_epoch(due) if due else "",
+        channel_id=channel_id,
+        timer=member(project, uid, hold_id) if due else "",
+    )
+
+
 def member(project: str, uid: str, hold_id: str) -> str:
     return f"{project}|{uid}|{hold_id}"
 
@@ -98,10 +132,6 @@ class TimerKind(StrEnum):
         )
 
 
-def _epoch(moment: datetime) -> str:
-    return f"{moment.timestamp():.3f}"
-
-
 class HoldStore:
     """Records holds, schedules and moves their timers, and claims due ones."""
 
@@ -114,52 +144,26 @@ class HoldStore:
         self._settle = redis.register_script(_SETTLE)
         self._attach = redis.register_script(_ATTACH)
 
-    async def record(
-        self,
-        *,
-        project: str,
-        uid: str,
-        name: str,
-        actor: str,
-        reason: str,
-        now: datetime,
-        duration: timedelta | None,
-        channel_id: str = "",
-        approver: str = "",
-        also: Rider | None = None,
-    ) -> Hold:
+    async def record(self, hold: Hold, now: datetime, also: Sequence[Rider] = ()) -> Hold:
         """A new hold replaces any earlier one of the endpoint (and so orphans its timer).
 
-        `also` queues more writes in the same round trip (the endpoint lock's release)."""
-        hold_id = secrets.token_urlsafe(9)
-        due = now + duration if duration else None
-        hold = Hold(
-            hold_id=hold_id,
-            project=project,
-            uid=uid,
-            name=name,
-            actor=actor,
-            approver=approver,
-            reason=reason[:500],
-            paused_at=_epoch(now),
-            resume_at=_epoch(due) if due else "",
-            channel_id=channel_id,
-            timer=member(project, uid, hold_id) if due else "",
-        )
-        key = redis_keys.hold(project, uid)
+        `also` queues more writes in the same round trip (the endpoint lock's release, the
+        in-flight record's removal)."""
+        key = redis_keys.hold(hold.project, hold.uid)
         fields: dict[FieldT, EncodableT] = {k: v for k, v in hold.model_dump().items()}
+        due = hold.resumes_at
         with failing_closed():
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.delete(key)
                 pipe.hset(key, mapping=fields)
-                pipe.sadd(redis_keys.holds_index(), f"{project}|{uid}")
+                pipe.sadd(redis_keys.holds_index(), f"{hold.project}|{hold.uid}")
                 if due is not None:
                     pipe.zadd(redis_keys.resume_timers(), {hold.timer: due.timestamp()})
-                    remind = max(now, due - self.reminder_lead)
                     if due - self.reminder_lead > now:
+                        remind = due - self.reminder_lead
                         pipe.zadd(redis_keys.resume_reminders(), {hold.timer: remind.timestamp()})
-                if also is not None:
-                    also(pipe)
+                for rider in also:
+                    rider(pipe)
                 await pipe.execute()
         return hold
 
@@ -177,7 +181,7 @@ class HoldStore:
             )
 
     async def release(
-        self, project: str, uid: str, hold_id: str | None = None, also: Rider | None = None
+        self, project: str, uid: str, hold_id: str | None = None, also: Sequence[Rider] = ()
     ) -> Hold | None:
         """End the hold (the endpoint was resumed): its timer and reminder go too."""
         hold = await self.get(project, uid)
@@ -190,8 +194,8 @@ class HoldStore:
                 if hold.timer:
                     pipe.zrem(redis_keys.resume_timers(), hold.timer)
                     pipe.zrem(redis_keys.resume_reminders(), hold.timer)
-                if also is not None:
-                    also(pipe)
+                for rider in also:
+                    rider(pipe)
                 await pipe.execute()
         return hold
 

@@ -7,12 +7,19 @@ URL and the Slack webhook URL are kept as `SecretStr` because they often embed t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr
+
+
+class Action(StrEnum):
+    """The two state changes the bot makes."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
 
 
 class EndpointStatus(StrEnum):
@@ -113,3 +120,50 @@ class Hold(BaseModel):
     def endpoint(self) -> Endpoint:
         """The endpoint as the hold knows it: uid and name, nothing read from Convoy."""
         return Endpoint(uid=self.uid, name=self.name)
+
+
+class FlightState(StrEnum):
+    """Where a write is between being sent and being told."""
+
+    SENT = "sent"  # sent, or about to be: no answer yet
+    IN_DOUBT = "in doubt"  # its answer was lost: Convoy may still apply it
+    ANSWERED = "answered"  # Convoy's answer (or a settling read) is known; not told yet
+
+
+class InFlight(BaseModel):
+    """One change sent (or about to be sent) to Convoy, kept until it has been told."""
+
+    change_id: str  # the action's own identity: also sent to Convoy and put on messages
+    project: str
+    uid: str
+    name: str
+    action: Action
+    before: str  # the status read under the lock, before the write
+    actor: str
+    approver: str = ""
+    reason: str = ""
+    duration_s: str = ""  # a timed pause: counted from `started_at`
+    channel_id: str = ""
+    request_id: str = ""  # an approval request this change carries out
+    message_ts: str = ""  # where the "not confirmed" report was posted, once it was
+    started_at: str  # epoch seconds
+    settle_at: str  # epoch seconds: when a replica reads Convoy to settle it
+    state: FlightState = FlightState.SENT
+    told: bool = False  # people were told it is in doubt: its settled result may follow
+    note: str = ""  # what the writer learned (the failure), for the settled report
+
+    @property
+    def member(self) -> str:
+        return f"{self.project}|{self.uid}"
+
+    @property
+    def started(self) -> datetime:
+        return datetime.fromtimestamp(float(self.started_at), UTC)
+
+    @property
+    def settles_at(self) -> datetime:
+        return datetime.fromtimestamp(float(self.settle_at), UTC)
+
+    @property
+    def duration(self) -> timedelta | None:
+        return timedelta(seconds=int(self.duration_s)) if self.duration_s else None

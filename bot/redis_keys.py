@@ -92,3 +92,16 @@ def resume_reminders() -> str:
 def clock_offset() -> str:
     """Seconds a test moved the bots' shared clock by (read only with CONVOY_BOT_MOVABLE_CLOCK)."""
     return f"{PREFIX}:clock-offset"
+
+
+def in_flight(project: str, uid: str) -> str:
+    """Hash of a change the bot sent (or is about to send) to Convoy and has not settled.
+
+    It shares the endpoint lock's hash tag: taking the lock checks it in the same script.
+    """
+    return f"{PREFIX}:inflight:{{{project}:{uid}}}"
+
+
+def in_flight_due() -> str:
+    """Sorted set of unsettled changes: member `project|uid`, score = when to read Convoy."""
+    return f"{PREFIX}:inflight-due"

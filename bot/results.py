@@ -71,4 +71,13 @@ class HeldPause:
     stale: bool
 
 
+@dataclass(frozen=True)
+class RecordGone:
+    """A button's pause has no record any more (the store lost it), yet Convoy still reports
+    the endpoint paused: the caller is offered an ordinary resume (a stored question)."""
+
+    choice_id: str
+    endpoint: Endpoint
+
+
 ChangeResult = Change | ApprovalAsked | NeedsConfirmation

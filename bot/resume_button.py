@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from bot.access import Access, Verb
 from bot.audit import AuditLog
-from bot.changes import Action, Caller, Change, Intent, Outcome
+from bot.changes import Caller, Change, Intent, Outcome
 from bot.claims import ButtonClaims
-from bot.errors import AlreadyHandled, BotError
+from bot.errors import AlreadyHandled, BotError, InvalidInput, StaleHold
 from bot.locked_change import same_hold
-from bot.results import ChangeResult
+from bot.models import Action
+from bot.results import ChangeResult, RecordGone
 from bot.roles import Role
 from bot.routing import ChangeRouter
 
@@ -26,7 +27,7 @@ class ResumeButton:
 
     async def click(
         self, caller: Caller, uid: str, hold_id: str, message_ts: str, action_id: str
-    ) -> ChangeResult:
+    ) -> ChangeResult | RecordGone:
         """Role, state and claim are checked afresh; later clicks hear who acted."""
         command = "resume button"
         async with self._audit.audited(caller.user_id, command, self._access.project) as draft:
@@ -36,19 +37,32 @@ class ResumeButton:
 
     async def _click(
         self, caller: Caller, uid: str, hold_id: str, message_ts: str, action_id: str
-    ) -> ChangeResult:
+    ) -> ChangeResult | RecordGone:
         role = await self._access.require(caller.user_id, Verb.RESUME)
-        intent = Intent(caller.user_id, "Resume button")
+        if not hold_id:
+            raise InvalidInput(
+                "This Resume button does not say which pause it was made for (it was posted "
+                "while the bot could not record the pause), so it could end a later one. "
+                "Nothing was changed; use `/convoy resume <endpoint>`."
+            )
+        intent = Intent(caller.user_id, "Resume button", change_id=caller.trigger)
         if role < Role.OPERATOR:
-            return await self._router.route(caller, Action.RESUME, uid, role, intent)
+            return await self._router.route(
+                caller, Action.RESUME, uid, role, intent, hold_id=hold_id
+            )
         won, holder = await self._claims.take(
             caller.channel_id, message_ts, action_id, caller.user_id
         )
         if not won:
             raise AlreadyHandled("This Resume button was already used.", holder)
-        check = same_hold(hold_id) if hold_id else None
+        check = same_hold(hold_id)
         try:
             result = await self._router.route(caller, Action.RESUME, uid, role, intent, check=check)
+        except StaleHold as stale:
+            await self._claims.release(caller.channel_id, message_ts, action_id)
+            if not stale.record_gone:
+                raise
+            return await self._router.record_gone(caller, uid)
         except BotError:
             # Nothing was written (errors before a write raise; after one, a Change says so).
             await self._claims.release(caller.channel_id, message_ts, action_id)

@@ -4,12 +4,13 @@ and resuming an endpoint Convoy disabled first asks the caller to confirm."""
 from __future__ import annotations
 
 from bot.asking import Asking
-from bot.changes import Action, Caller, Change, Intent, Outcome
+from bot.changes import Caller, Change, Intent, Outcome
 from bot.choices import ChoiceStore, PendingChoice, Question
+from bot.errors import InvalidInput
 from bot.locked_change import HoldCheck, LockedChange
-from bot.models import Endpoint
+from bot.models import Action, Endpoint, EndpointStatus
 from bot.resolver import Finder
-from bot.results import ChangeResult, NeedsConfirmation
+from bot.results import ChangeResult, NeedsConfirmation, RecordGone
 from bot.roles import Role
 
 
@@ -37,15 +38,39 @@ class ChangeRouter:
         intent: Intent,
         *,
         check: HoldCheck | None = None,
+        hold_id: str | None = None,
     ) -> ChangeResult:
         """`target` is the endpoint, or just its uid: the read under the lock is the only one
-        an operator's change needs."""
+        an operator's change needs. `hold_id`: the pause a Resume button was made for (a
+        request made from it is bound to that pause)."""
         if role < Role.OPERATOR:
             endpoint = target if isinstance(target, Endpoint) else await self._finder.get(target)
-            return await self._asking.ask(caller, action, endpoint, intent)
+            return await self._asking.ask(caller, action, endpoint, intent, hold_id)
         uid, label = (target, target) if isinstance(target, str) else (target.uid, target.label)
         change = await self._change.run(action, uid, label, intent, check=check)
         return await self._confirm_if_inactive(caller, change, intent.reason)
+
+    async def record_gone(self, caller: Caller, uid: str) -> RecordGone:
+        """A button's pause has no record: ask Convoy, never assume the pause is over.
+
+        Still paused: offer the caller an ordinary resume (role-checked when clicked). Not
+        paused (or gone from Convoy): say so."""
+        endpoint = await self._finder.get(uid)
+        if endpoint.status is not EndpointStatus.PAUSED:
+            raise InvalidInput(
+                f"The pause this button was made for is over: Convoy reports *{endpoint.label}* "
+                f"{endpoint.status.value or 'in an unknown state'}. Nothing was changed."
+            )
+        choice_id = await self._confirmations.save(
+            PendingChoice(
+                user_id=caller.user_id,
+                verb=Question.RESUME,
+                project=self._change.project,
+                reason="resumed after the bot lost its record of the pause",
+                uids=[uid],
+            )
+        )
+        return RecordGone(choice_id, endpoint)
 
     async def reenable(self, uid: str, intent: Intent) -> Change:
         """The confirmed resume of an endpoint Convoy disabled."""

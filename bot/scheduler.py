@@ -1,4 +1,5 @@
-"""The background loop every replica runs: sync the shared clock, then what timers are due."""
+"""The background loop every replica runs: sync the shared clock, settle writes whose answer
+was lost, then run what timers are due."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from bot.clock import SharedClock
 from bot.errors import BotError
 from bot.models import Hold
 from bot.results import AutoResume
+from bot.settling import Settled, Settling
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -24,24 +26,29 @@ class Scheduler:
     def __init__(
         self,
         clock: SharedClock,
+        settling: Settling,
         timers: AutoResuming,
         *,
+        on_settled: Callable[[Settled], Awaitable[None]],
         on_resumed: Callable[[AutoResume], Awaitable[None]],
         on_reminder: Callable[[Hold], Awaitable[None]],
         interval_seconds: float,
     ) -> None:
         self._clock = clock
+        self._settling = settling
         self._timers = timers
+        self._on_settled = on_settled
         self._on_resumed = on_resumed
         self._on_reminder = on_reminder
         self._interval = interval_seconds
 
     async def tick(self) -> int:
-        """Run everything due now; how many reminders and auto-resumes this replica ran."""
+        """Run everything due now; how many settlements, reminders and auto-resumes ran."""
         await self._clock.sync()
+        settled = await self._settling.settle_due(_guarded(self._on_settled, "settled report"))
         reminded = await self._timers.remind_due(_guarded(self._on_reminder, "reminder"))
         resumed = await self._timers.resume_due(_guarded(self._on_resumed, "auto-resume report"))
-        return reminded + resumed
+        return settled + reminded + resumed
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick every interval until stop is set; a failing tick is logged, never fatal."""

@@ -49,18 +49,24 @@ class Settings(StoreSettings):
     convoy_api_key: SecretStr
     convoy_project_id: str = Field(min_length=1)
     # Not in SPEC §7's table: tuning knobs with safe defaults.
+    # The whole of one Convoy call: connecting, sending and reading the reply.
     convoy_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # After a write whose answer was lost, how long until the bot reads Convoy to settle it.
+    convoy_bot_settle_seconds: float = Field(default=20.0, gt=0, le=600)
 
     slack_webhook_url_prefixes: Annotated[list[str], NoDecode] = ["https://hooks.slack.com/"]
     # Longer than the worst case under the lock: read, write and read-back, each bounded by
     # CONVOY_TIMEOUT_SECONDS.
-    convoy_bot_lock_ttl_seconds: float = Field(default=120.0, gt=0)
+    convoy_bot_lock_ttl_seconds: float = Field(default=60.0, gt=0)
 
     convoy_bot_approval_ttl: timedelta = timedelta(minutes=30)
     convoy_bot_changes_per_minute: int = Field(default=10, ge=0)  # per user; 0 = no limit
     convoy_bot_max_pause: timedelta = timedelta(hours=24)
     convoy_bot_reminder_lead: timedelta = timedelta(minutes=5)
     convoy_bot_scheduler_interval_seconds: float = Field(default=5.0, gt=0, le=300)
+    # How long work acked before SIGTERM may run on; a change still running is then settled
+    # by the next replica (bot.settling).
+    convoy_bot_shutdown_grace_seconds: float = Field(default=8.0, ge=0, le=60)
     # For tests only: the shared clock adds an offset the test sets in Redis.
     convoy_bot_movable_clock: bool = False
 
@@ -109,16 +115,15 @@ class Settings(StoreSettings):
 
     @model_validator(mode="after")
     def _lock_outlives_the_work(self) -> Settings:
-        # Under one lock the bot makes up to four Convoy calls (read, write, read back, and
-        # the auto-resume's check); a lock that expired mid-way would let another replica
-        # read a stale status and send a second toggle.
-        # Each call may spend the timeout connecting, waiting for a pooled connection and
-        # reading: about 2.5 timeouts a call, 10 for four.
-        needed = 10 * self.convoy_timeout_seconds
+        # Under one lock the bot reads, then (renewing the lock right before it) writes and
+        # reads back: each call ends by CONVOY_TIMEOUT_SECONDS. A lock that ran out mid-way
+        # would let another replica read a stale status; the renewal refuses to write then,
+        # but the change would be lost, so the lock outlives the calls with room to spare.
+        needed = 3 * self.convoy_timeout_seconds + 1
         if self.convoy_bot_lock_ttl_seconds < needed:
             raise ValueError(
                 f"malformed setting CONVOY_BOT_LOCK_TTL_SECONDS (must be at least {needed:g}: "
-                "ten times CONVOY_TIMEOUT_SECONDS)"
+                "three times CONVOY_TIMEOUT_SECONDS, plus one)"
             )
         return self
 

@@ -10,7 +10,7 @@ from bot.access import Access, Verb
 from bot.audit import AuditEntry, AuditLog
 from bot.clock import Clock
 from bot.durations import describe
-from bot.errors import AccessStoreUnavailable, InvalidInput
+from bot.errors import InvalidInput
 from bot.holds import HoldStore
 from bot.locks import EndpointLocks
 from bot.models import Hold
@@ -83,8 +83,3 @@ class TimerControls:
                     raise InvalidInput("That pause is over. Nothing was changed.")
                 draft.endpoint_name = hold.name
                 yield hold, draft
-
-    async def remember_thread(self, hold: Hold, channel_id: str, message_ts: str) -> None:
-        """Where a timed pause was announced: its reminder and report go in that thread."""
-        with contextlib.suppress(AccessStoreUnavailable):  # only the thread is lost
-            await self._holds.attach_message(hold, channel_id, message_ts)

@@ -8,6 +8,7 @@ This module and `bot.__main__` are the only places in `bot/` that know the Slack
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 import redis.asyncio as aioredis
@@ -32,8 +33,10 @@ from bot.deciding import Deciding
 from bot.discarded import DiscardedRetry
 from bot.errors import ConvoyError
 from bot.holds import HoldStore
+from bot.inflight import InFlightJournal
 from bot.locked_change import LockedChange
 from bot.locks import EndpointLocks
+from bot.message_book import MessageBook
 from bot.metrics import Metrics
 from bot.paused_list import PausedList
 from bot.rate_limits import ChangeRateLimiter
@@ -45,6 +48,7 @@ from bot.roles import RoleStore
 from bot.routing import ChangeRouter
 from bot.scheduler import Scheduler
 from bot.settings import Settings
+from bot.settling import Settling
 from bot.store import redis_client
 from bot.timed_pauses import TimerControls
 from bot.user_groups import SlackGroupDirectory
@@ -54,8 +58,11 @@ from handlers.announcer import Announcer
 from handlers.app import create_app
 from handlers.outcomes import Reporter
 from handlers.server import create_server
+from handlers.settled import SettledReports
 from handlers.timers import ThreadPoster, TimerReports
 from handlers.work import Worker
+
+SLACK_TIMEOUT = 10  # seconds for one Slack Web API call
 
 
 @dataclass
@@ -104,6 +111,8 @@ class UseCases:
     deciding: Deciding
     timers: TimerControls
     auto_resuming: AutoResuming
+    settling: Settling
+    message_book: MessageBook
     paused: PausedList
     discarded: DiscardedRetry
     role_admin: RoleAdmin
@@ -120,7 +129,7 @@ def build_infrastructure(settings: Settings, redis_url: str) -> Infrastructure:
     slack = AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=str(settings.slack_api_url),
-        timeout=10,
+        timeout=SLACK_TIMEOUT,
         # A 429 means Slack did not post: waiting Retry-After and sending again is safe.
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
     )
@@ -128,7 +137,9 @@ def build_infrastructure(settings: Settings, redis_url: str) -> Infrastructure:
         settings=settings,
         redis=redis,
         slack=slack,
-        convoy=ConvoyClient(convoy_http, settings.convoy_project_id),
+        convoy=ConvoyClient(
+            convoy_http, settings.convoy_project_id, settings.convoy_timeout_seconds
+        ),
         webhooks=WebhookPoster(webhook_http, settings.slack_webhook_url_prefixes),
         clock=SharedClock(redis, movable=settings.convoy_bot_movable_clock),
         metrics=Metrics(),
@@ -149,27 +160,41 @@ def build_use_cases(infra: Infrastructure) -> UseCases:
     claims = ButtonClaims(redis)
     holds = HoldStore(redis, settings.convoy_bot_reminder_lead)
     locks = EndpointLocks(redis, settings.convoy_bot_lock_ttl_seconds)
-    approvals = ApprovalStore(redis, settings.convoy_bot_approval_ttl)
+    lease = timedelta(seconds=settings.convoy_bot_lock_ttl_seconds)
+    approvals = ApprovalStore(redis, settings.convoy_bot_approval_ttl, lease)
     finder = Finder(convoy, choices)
-    change = LockedChange(convoy, locks, holds, clock)
-    router = ChangeRouter(change, Asking(approvals, clock, project), finder, choices)
+    settle_after = timedelta(seconds=settings.convoy_bot_settle_seconds)
+    # Telling a change waits at most for Slack (its client's timeout) after the settle window.
+    journal = InFlightJournal(redis, report_within=settle_after + timedelta(seconds=SLACK_TIMEOUT))
+    change = LockedChange(
+        convoy,
+        locks,
+        holds,
+        journal,
+        clock,
+        settle_after=settle_after,
+    )
+    router = ChangeRouter(change, Asking(approvals, holds, clock, project), finder, choices)
     max_pause = settings.convoy_bot_max_pause
+    deciding = Deciding(access, approvals, change, audit, clock)
     return UseCases(
         access=access,
         reading=Reading(access, finder, audit),
         changing=Changing(access, finder, router, choices, audit, max_pause=max_pause),
         resume_button=ResumeButton(access, claims, router, audit),
-        deciding=Deciding(access, approvals, change, audit, clock),
+        deciding=deciding,
         timers=TimerControls(access, holds, locks, audit, clock, max_pause=max_pause),
         auto_resuming=AutoResuming(holds, change, audit, clock),
+        settling=Settling(journal, change, deciding, audit, clock),
+        message_book=MessageBook(holds, journal),
         paused=PausedList(access, holds, convoy, audit),
-        discarded=DiscardedRetry(access, claims, convoy, audit),
+        discarded=DiscardedRetry(access, claims, convoy, audit, settle_after=settle_after),
         role_admin=RoleAdmin(roles, audit, access),
     )
 
 
 def _announcer(infra: Infrastructure, cases: UseCases) -> Announcer:
-    return Announcer(infra.webhooks, infra.metrics, cases.timers)
+    return Announcer(infra.webhooks, infra.metrics, cases.message_book)
 
 
 def build_app(infra: Infrastructure, cases: UseCases) -> AsyncApp:
@@ -207,12 +232,14 @@ def build_server(app: AsyncApp, infra: Infrastructure) -> Starlette:
 
 def build_scheduler(infra: Infrastructure, cases: UseCases) -> Scheduler:
     """The timer loop, reporting in Slack through the same announcer as commands and clicks."""
-    reports = TimerReports(
-        _announcer(infra, cases), ThreadPoster(infra.slack, infra.metrics), infra.clock
-    )
+    poster = ThreadPoster(infra.slack, infra.metrics)
+    reports = TimerReports(_announcer(infra, cases), poster, infra.clock)
+    settled = SettledReports(_announcer(infra, cases), poster, infra.clock)
     return Scheduler(
         infra.clock,
+        cases.settling,
         cases.auto_resuming,
+        on_settled=settled.on_settled,
         on_resumed=reports.on_resumed,
         on_reminder=reports.on_reminder,
         interval_seconds=infra.settings.convoy_bot_scheduler_interval_seconds,

@@ -20,14 +20,21 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.changes import Caller, Change
 from bot.changing import Changing
 from bot.deciding import Deciding
-from bot.discarded import DiscardedRetry
+from bot.discarded import DiscardedRetry, RetryWindow
 from bot.errors import InvalidInput
 from bot.resume_button import ResumeButton
 from bot.timed_pauses import TimerControls
 from handlers import ids
 from handlers.blocks.changes import EXTEND_BY, resume_actions
 from handlers.blocks.kit import without_buttons
-from handlers.blocks.timers import extended_line, kept_line, resumed_line, retried_line
+from handlers.blocks.timers import (
+    extended_line,
+    kept_line,
+    resumed_line,
+    retried_line,
+    retried_notice,
+    retry_settled_notice,
+)
 from handlers.buttons import (
     ExtendValue,
     KeepValue,
@@ -73,7 +80,11 @@ class Click:
         user = body.get("user") or {}
         message = body.get("message") or {}
         return cls(
-            Caller(str(user.get("id", "")), str(channel.get("id", ""))),
+            Caller(
+                str(user.get("id", "")),
+                str(channel.get("id", "")),
+                str(body.get("trigger_id", "")),
+            ),
             str(action.get("action_id", "")),
             str(action.get("value", "")),
             message if isinstance(message, dict) else {},
@@ -150,7 +161,7 @@ async def decide(
     replies: Replies, click: Click, approve: bool, deciding: Deciding, reporter: Reporter
 ) -> str:
     request = RequestValue.decode(click.value)
-    decision = await deciding.decide(click.caller.user_id, request.request_id, approve=approve)
+    decision = await deciding.decide(click.caller, request.request_id, approve=approve)
     return await reporter.decision(replies, decision, click.message_ts)
 
 
@@ -219,11 +230,19 @@ async def keep_paused(replies: Replies, click: Click, timers: TimerControls) -> 
 
 
 async def retry_discarded(replies: Replies, click: Click, discarded: DiscardedRetry) -> str:
-    """Ask Convoy to retry the deliveries it discarded during the pause."""
+    """Ask Convoy to retry the deliveries it discarded during the pause, once."""
     value = RetryValue.decode(click.value)
     start, end = value.window()
-    count = await discarded.retry(click.caller.user_id, value.uid, start, end, click.message_ts)
-    line = retried_line(click.caller.user_id, count)
+    window = RetryWindow(value.uid, start, end, click.message_ts)
+    user_id = click.caller.user_id
+    retried = await discarded.retry(user_id, window, click.caller.trigger)
+    line = retried_line(user_id, retried)
     await replies.update(click.message_ts, click.text, click.without_buttons(line))
-    await replies.private(f":repeat: Convoy is retrying {count} discarded event deliveries.")
-    return "retried"
+    await replies.private(retried_notice(retried))
+    if retried.confirmed:
+        return "retried"
+    settled = await discarded.settle(user_id, window, retried)
+    await replies.private(retry_settled_notice(retried, settled))
+    if not settled.took:  # the button works again: put it back
+        await replies.update(click.message_ts, click.text, click.message.get("blocks", []))
+    return "retry settled"

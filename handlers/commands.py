@@ -15,10 +15,11 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import Access
-from bot.changes import Action, Caller
+from bot.changes import Caller
 from bot.changing import Changing
 from bot.clock import Clock
 from bot.errors import AccessStoreUnavailable
+from bot.models import Action
 from bot.paused_list import PausedList
 from bot.reading import Reading
 from bot.role_admin import RoleAdmin
@@ -82,7 +83,11 @@ async def convoy_command(  # noqa: PLR0917  # Bolt passes its own arguments by n
         await ack(response_type="ephemeral", text=working_note(parsed.verb, parsed.target))
     else:
         await ack()
-    caller = Caller(str(command.get("user_id", "")), str(command.get("channel_id", "")))
+    caller = Caller(
+        str(command.get("user_id", "")),
+        str(command.get("channel_id", "")),
+        str(command.get("trigger_id", "")),
+    )
     replies = worker.replies(respond, client, caller.channel_id)
     if not parsed.valid and parsed.verb != "help":
         worker.spawn(parsed.verb, replies, run_invalid(replies, parsed))

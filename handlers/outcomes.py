@@ -10,14 +10,22 @@ from bot.clock import Clock
 from bot.deciding import Deciding
 from bot.errors import AccessStoreUnavailable
 from bot.models import Endpoint
-from bot.results import ApprovalAsked, ChangeResult, Choice, Decision, NeedsConfirmation
-from handlers.announcer import Announcer, worth_announcing
+from bot.results import (
+    ApprovalAsked,
+    ChangeResult,
+    Choice,
+    Decision,
+    NeedsConfirmation,
+    RecordGone,
+)
+from handlers.announcer import Announcer, Metadata, worth_announcing
 from handlers.blocks.changes import (
     change_announcement,
     channel_announcement,
     choice_message,
     confirmation_message,
     not_posted_message,
+    record_gone_message,
     unchanged_message,
 )
 from handlers.blocks.kit import Message
@@ -33,7 +41,7 @@ from handlers.blocks.requests import (
 )
 from handlers.replies import Posted, Replies
 
-Result = ChangeResult | Choice | Endpoint
+Result = ChangeResult | Choice | Endpoint | RecordGone
 
 
 class Reporter:
@@ -58,6 +66,9 @@ class Reporter:
                 return "choice offered"
             case ApprovalAsked():
                 return await self._post_request(replies, result)
+            case RecordGone():
+                await replies.private(*record_gone_message(result))
+                return "record gone"
             case NeedsConfirmation():
                 await replies.private(
                     *confirmation_message(result.endpoint, result.confirmation_id)
@@ -72,13 +83,13 @@ class Reporter:
     ) -> None:
         at = self._clock.now()
 
-        async def to_channel(message: Message) -> Posted:
-            posted = await replies.channel(*message)
+        async def to_channel(message: Message, metadata: Metadata) -> Posted:
+            posted = await replies.channel(*message, metadata=metadata)
             if not posted.shown:
                 await replies.private(not_posted_message(message[0], posted.error))
             return posted
 
-        async def to_caller(message: Message) -> Posted:
+        async def to_caller(message: Message, _: Metadata) -> Posted:
             await replies.private(*message)
             return Posted(replies.channel_id, "", shown=True)
 
@@ -120,8 +131,8 @@ class Reporter:
         at = self._clock.now()
         ts = request.message_ts or message_ts
 
-        async def in_place(message: Message) -> Posted:
-            return await replies.update(ts, *message)
+        async def in_place(message: Message, metadata: Metadata | None = None) -> Posted:
+            return await replies.update(ts, *message, metadata=metadata)
 
         if change is None:
             await in_place(decision_message(request, state, None, at))

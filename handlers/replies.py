@@ -50,7 +50,9 @@ class Replies:
             self.metrics.slack_posts.labels("private", "failed").inc()
             logger.warning("private reply failed: %s", type(exc).__name__)
 
-    async def channel(self, text: str, blocks: Blocks) -> Posted:
+    async def channel(
+        self, text: str, blocks: Blocks, *, metadata: dict[str, Any] | None = None
+    ) -> Posted:
         """Post in the channel so the message can be updated later.
 
         When the bot is not in the channel, the message still goes in via the response URL
@@ -59,7 +61,11 @@ class Replies:
         """
         try:
             response = await self.client.chat_postMessage(
-                channel=self.channel_id, text=text, blocks=blocks, unfurl_links=False
+                channel=self.channel_id,
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                metadata=metadata,
             )
             self.metrics.slack_posts.labels("channel", "ok").inc()
             ts = response.get("ts")
@@ -84,7 +90,9 @@ class Replies:
         )
         return Posted(self.channel_id, "", shown=True)
 
-    async def update(self, ts: str, text: str, blocks: Blocks) -> Posted:
+    async def update(
+        self, ts: str, text: str, blocks: Blocks, *, metadata: dict[str, Any] | None = None
+    ) -> Posted:
         """Rewrite the message a button was clicked on (its buttons go away).
 
         `chat.update` works at any age; a message the bot had to post through a response URL
@@ -93,7 +101,7 @@ class Replies:
         if ts:
             try:
                 await self.client.chat_update(
-                    channel=self.channel_id, ts=ts, text=text, blocks=blocks
+                    channel=self.channel_id, ts=ts, text=text, blocks=blocks, metadata=metadata
                 )
                 self.metrics.slack_posts.labels("update", "ok").inc()
                 return Posted(self.channel_id, ts, shown=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
@@ -12,7 +13,7 @@ from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.models import Hold
 from bot.results import AutoResume
-from handlers.announcer import Announcer, worth_announcing
+from handlers.announcer import Announcer, Metadata, worth_announcing
 from handlers.blocks.changes import change_announcement, retry_actions, unchanged_message
 from handlers.blocks.kit import Message, note
 from handlers.blocks.timers import (
@@ -26,16 +27,44 @@ logger = logging.getLogger(__name__)
 
 
 class ThreadPoster:
-    """Posts in the thread of a pause's announcement; to the person who paused, as a direct
-    message, when the channel cannot be reached."""
+    """Posts outside any request's context: in the thread of an earlier message, or to the
+    person concerned, as a direct message, when the channel cannot be reached."""
 
     def __init__(self, slack: AsyncWebClient, metrics: Metrics) -> None:
         self._slack = slack
         self._metrics = metrics
 
-    async def post(self, hold: Hold, message: Message, *, broadcast: bool = False) -> Posted:
+    async def post(
+        self,
+        hold: Hold,
+        message: Message,
+        *,
+        broadcast: bool = False,
+        metadata: dict[str, Any] | None = None,
+    ) -> Posted:
+        """In the hold's thread (or to the pauser directly)."""
+        return await self.post_in(
+            hold.channel_id,
+            hold.message_ts,
+            hold.actor,
+            message,
+            broadcast=broadcast,
+            metadata=metadata,
+        )
+
+    async def post_in(
+        self,
+        channel_id: str,
+        thread_ts: str,
+        fallback_user: str,
+        message: Message,
+        *,
+        broadcast: bool = False,
+        metadata: dict[str, Any] | None = None,
+    ) -> Posted:
+        """In a channel's thread; to `fallback_user` directly when the channel fails."""
         text, blocks = message
-        for channel, thread in ((hold.channel_id, hold.message_ts), (hold.actor, "")):
+        for channel, thread in ((channel_id, thread_ts), (fallback_user, "")):
             if not channel:
                 continue
             try:
@@ -46,6 +75,7 @@ class ThreadPoster:
                     thread_ts=thread or None,
                     reply_broadcast=broadcast and bool(thread),
                     unfurl_links=False,
+                    metadata=metadata,
                 )
                 self._metrics.slack_posts.labels("timer", "ok").inc()
                 return Posted(channel, str(response.get("ts") or ""), shown=True)
@@ -53,6 +83,16 @@ class ThreadPoster:
                 self._metrics.slack_posts.labels("timer", "failed").inc()
                 logger.warning("timer post failed: %s", type(exc).__name__)
         return Posted("", "", shown=False)
+
+    async def update(self, channel_id: str, ts: str, message: Message) -> None:
+        """Rewrite a message the bot posted earlier (an approval request, once settled)."""
+        text, blocks = message
+        try:
+            await self._slack.chat_update(channel=channel_id, ts=ts, text=text, blocks=blocks)
+            self._metrics.slack_posts.labels("update", "ok").inc()
+        except (SlackApiError, ClientError, TimeoutError) as exc:
+            self._metrics.slack_posts.labels("update", "failed").inc()
+            logger.warning("chat.update failed: %s", type(exc).__name__)
 
 
 class TimerReports:
@@ -85,8 +125,9 @@ class TimerReports:
                 blocks.append(retry_actions(change.endpoint, change.resumed))
             return text, blocks
 
-        async def in_thread(message: Message) -> Posted:
-            return await self._poster.post(hold, message, broadcast=worth_announcing(change))
+        async def in_thread(message: Message, metadata: Metadata) -> Posted:
+            broadcast = worth_announcing(change)
+            return await self._poster.post(hold, message, broadcast=broadcast, metadata=metadata)
 
         await self._announcer.announce(
             change, webhook=story, people=for_people, deliver=in_thread, kind="auto-resume"

@@ -103,6 +103,10 @@ def bot_env(convoy_url: str, slack_url: str, redis_url: str, port: int) -> dict[
             "CONVOY_API_KEY": CONVOY_KEY,
             "CONVOY_PROJECT_ID": PROJECT,
             "CONVOY_TIMEOUT_SECONDS": "1.5",
+            # A write whose answer was lost is read again this soon (production: 20 s), by a
+            # scheduler that ticks often enough to notice.
+            "CONVOY_BOT_SETTLE_SECONDS": "1",
+            "CONVOY_BOT_SCHEDULER_INTERVAL_SECONDS": "0.2",
             "REDIS_URL": redis_url,
             "CONVOY_BOT_ADMINS": ADMIN,
             "SLACK_WEBHOOK_URL_PREFIXES": f"{slack_url}/hooks/",

@@ -58,7 +58,9 @@ def test_tampered_button_values_are_not_trusted(
 
     made_up = sender.click(OPERATOR, ids.APPROVE_BUTTON, "no-such-request")
     ghost = sender.click(
-        OPERATOR, ids.RESUME_BUTTON, json.dumps({"uid": "01HNOSUCHENDPOINT000000000"})
+        OPERATOR,
+        ids.RESUME_BUTTON,
+        json.dumps({"uid": "01HNOSUCHENDPOINT000000000", "hold": "a-pause-id"}),
     )
     junk = sender.click(OPERATOR, ids.RESUME_BUTTON, "{{{")
     pick = sender.click(OPERATOR, f"{ids.PICK_ENDPOINT}_0", f"forged:{real['uid']}")

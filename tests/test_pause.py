@@ -102,22 +102,28 @@ def test_pause_timeout_is_never_retried_and_reports_real_status(
     assert "status read back from Convoy: paused" in posts[0].text
 
 
-def test_pause_timeout_that_did_not_apply_is_reported_as_not_changed(
+def test_pause_that_did_not_apply_is_not_confirmed_then_settled(
     convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
 ) -> None:
-    """A PUT lost before Convoy applied it: one PUT only; the user hears it did not take effect."""
+    """A PUT lost before Convoy applied it (503): one PUT only; the channel hears "not
+    confirmed" (Convoy may still apply it), then, read again, that it did not take effect."""
     endpoint = convoy.add_endpoint("orders-api")
     grant(OPERATOR, Role.OPERATOR)
     convoy.set_fault("pause", status=503, times=1)
 
-    sent = sender.command(OPERATOR, "pause orders-api")
+    sender.command(OPERATOR, "pause orders-api")
 
-    (reply,) = reply_to(slack, sent.token)
-    assert "did not take effect" in reply
-    assert "status read back from Convoy: active" in reply
+    posts = eventually(
+        lambda: (found := slack.api_calls("chat.postMessage"))[1:] and found,
+        what="the report and its settled result",
+    )
+    doubt, settled = posts
+    assert "is *not confirmed*" in doubt.text
+    assert "status read back from Convoy: active" in doubt.text
+    assert "*did not take effect*" in settled.text
+    assert settled.payload["thread_ts"] == doubt.answer["ts"]
     assert len(convoy.writes()) == 1
     assert convoy.endpoint(endpoint["uid"])["status"] == "active"
-    assert slack.api_calls("chat.postMessage") == []
 
 
 def test_webhook_not_on_allow_list_is_not_called(

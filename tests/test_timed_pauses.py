@@ -19,7 +19,7 @@ import pytest
 
 from bot import redis_keys
 from bot.audit import AuditEntry
-from bot.holds import HoldStore, TimerKind
+from bot.holds import HoldStore, TimerKind, new_hold
 from bot.roles import Role
 from bot.scheduler import Scheduler
 from bot.settings import Settings
@@ -490,24 +490,21 @@ def test_keep_or_extend_during_a_leased_auto_resume_wins(redis_server: RedisServ
         holds = HoldStore(client, timedelta(minutes=5))
         now = datetime.now(UTC)
         try:
-            kept = await holds.record(
-                project="P",
-                uid="KEPT",
-                name="kept",
-                actor="U1",
-                reason="",
-                now=now,
-                duration=timedelta(minutes=30),
-            )
-            moved = await holds.record(
-                project="P",
-                uid="MOVED",
-                name="moved",
-                actor="U1",
-                reason="",
-                now=now,
-                duration=timedelta(minutes=30),
-            )
+            kept, moved = [
+                await holds.record(
+                    new_hold(
+                        project="P",
+                        uid=uid,
+                        name=uid.lower(),
+                        actor="U1",
+                        reason="",
+                        paused_at=now,
+                        duration=timedelta(minutes=30),
+                    ),
+                    now,
+                )
+                for uid in ("KEPT", "MOVED")
+            ]
             due = now + timedelta(minutes=31)
             leased, lease = await holds.claim_due(TimerKind.RESUMES, due)
             assert sorted(leased) == sorted([kept.timer, moved.timer])

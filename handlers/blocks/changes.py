@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from bot.changes import Action, Change, Outcome, ResumeSummary
+from bot.changes import Change, Outcome, ResumeSummary
 from bot.durations import describe
-from bot.models import Endpoint, Hold
-from bot.results import Choice
+from bot.models import Action, Endpoint, Hold
+from bot.results import Choice, RecordGone
 from handlers import ids
 from handlers.blocks.kit import (
     Block,
@@ -42,24 +43,46 @@ def _credit(actor_id: str, approver_id: str) -> str:
     return f"<@{actor_id}>{approved}"
 
 
+def status_text(change: Change) -> str:
+    """The status last read from Convoy: never one from before a write that may have landed."""
+    if change.status_now is None:
+        return "unknown (it could not be read)"
+    return status_word(change.status_now)
+
+
 def _headline(change: Change, actor_id: str, approver_id: str) -> str:
     ref, by = endpoint_ref(change.endpoint), _credit(actor_id, approver_id)
+    asked = change.action.value
+    if change.settled and change.changed:
+        return (
+            f":white_check_mark: The {asked} of {ref} by {by} *took effect*: Convoy reports "
+            f"it {status_text(change)}, read again after its answer was lost."
+        )
+    if change.settled:
+        return (
+            f":information_source: The {asked} of {ref} by {by} *did not take effect*: "
+            f"read again after its answer was lost, Convoy reports it {status_text(change)}."
+        )
     if change.changed:
         icon = ":double_vertical_bar:" if change.action is Action.PAUSE else ":arrow_forward:"
         return f"{icon} {ref} was *{_past(change.action)}* by {by}"
+    if change.in_doubt:
+        return (
+            f":warning: The {asked} of {ref} by {by} is *not confirmed*: Convoy did not answer "
+            "clearly and may still apply it. The bot sends nothing more, reads the status "
+            "again and reports the result here."
+        )
     # The write went wrong in a way that may have changed the endpoint: say so loudly.
     return (
-        f":warning: The {change.action.value} of {ref} by {by} did not go as asked. "
-        f"Status now: *{status_word(change.endpoint.status)}*. Check it and act again if needed."
+        f":warning: The {asked} of {ref} by {by} did not go as asked. "
+        f"Status now: *{status_text(change)}*. Check it and act again if needed."
     )
 
 
 def change_details(change: Change, reason: str, at: datetime) -> list[Block]:
     """What follows a change's headline: status, reason, time, timer, cost, and any caveat."""
     body = (
-        f"*New status:* {status_word(change.endpoint.status)}\n"
-        f"*Reason:* {reason_text(reason)}\n"
-        f"*When:* {when(at)}"
+        f"*New status:* {status_text(change)}\n*Reason:* {reason_text(reason)}\n*When:* {when(at)}"
     )
     if change.hold is not None and change.hold.resume_at:
         body += "\n" + auto_resume_line(change.hold, at)
@@ -71,21 +94,42 @@ def change_details(change: Change, reason: str, at: datetime) -> list[Block]:
     return details
 
 
+def _summary_verb(change: Change) -> str:
+    past = _past(change.action)
+    if change.changed:
+        return past
+    if change.in_doubt:
+        return f"perhaps {past} (not confirmed yet)"
+    return f"not {past} as asked"
+
+
 def change_announcement(
     change: Change, actor_id: str, reason: str, at: datetime, approver_id: str = ""
 ) -> Message:
     """The record of a pause or resume that happened, or may have (no buttons)."""
     endpoint = change.endpoint
-    verb = _past(change.action) if change.changed else f"not {_past(change.action)} as asked"
     text = (
-        f"{escape(endpoint.label)} ({escape(endpoint.uid)}) was {verb} by "
-        f"{_credit(actor_id, approver_id)}. New status: {status_word(endpoint.status)}. "
+        f"{escape(endpoint.label)} ({escape(endpoint.uid)}) was {_summary_verb(change)} by "
+        f"{_credit(actor_id, approver_id)}. New status: {status_text(change)}. "
         f"Reason: {escape(reason) or 'none given'}."
     )
-    return text, [
-        section(_headline(change, actor_id, approver_id)),
-        *change_details(change, reason, at),
-    ]
+    headline = section(_headline(change, actor_id, approver_id))
+    return text, [headline, *change_details(change, reason, at)]
+
+
+def change_metadata(change: Change) -> dict[str, Any]:
+    """Slack message metadata naming the action and what it left: machines read this."""
+    return {
+        "event_type": "convoy_endpoint_change",
+        "event_payload": {
+            "change_id": change.in_flight.change_id if change.in_flight else "",
+            "endpoint": change.endpoint.uid,
+            "action": change.action.value,
+            "outcome": change.outcome.value,
+            "status": change.status_now.value if change.status_now else "unknown",
+            "settled": change.settled,
+        },
+    }
 
 
 def change_buttons(change: Change) -> list[Block]:
@@ -99,10 +143,16 @@ def change_buttons(change: Change) -> list[Block]:
 
 
 def channel_announcement(
-    change: Change, actor_id: str, reason: str, at: datetime, webhook_summary: str
+    change: Change,
+    actor_id: str,
+    reason: str,
+    at: datetime,
+    webhook_summary: str,
+    *,
+    approver_id: str = "",
 ) -> Message:
     """The announcement plus the webhook result and the buttons that act on it."""
-    text, blocks = change_announcement(change, actor_id, reason, at)
+    text, blocks = change_announcement(change, actor_id, reason, at, approver_id)
     blocks = [*blocks, context(escape(webhook_summary)), *change_buttons(change)]
     return f"{text} {webhook_summary}", blocks
 
@@ -168,7 +218,7 @@ def resume_summary_line(summary: ResumeSummary) -> str:
 def unchanged_sentence(change: Change) -> str:
     """Why a pause or resume changed nothing (or nothing as asked), without an icon."""
     ref = endpoint_ref(change.endpoint)
-    status = status_word(change.endpoint.status)
+    status = status_text(change)
     detail = f" {escape(change.detail)}" if change.detail else ""
     match change.outcome:
         case Outcome.ALREADY_PAUSED:
@@ -190,7 +240,13 @@ def unchanged_sentence(change: Change) -> str:
         case Outcome.NOT_CHANGED:
             return f"The {change.action.value} of {ref} did not take effect.{detail}"
         case Outcome.UNCONFIRMED:
-            return f"The {change.action.value} of {ref} could not be confirmed.{detail}"
+            return f"The {change.action.value} of {ref} is not confirmed yet.{detail}"
+        case Outcome.MOVED_ON:
+            return (
+                f"{ref} is *{status}* now, not inactive as when re-enabling was offered: a "
+                "paused endpoint is resumed with Resume, by whoever owns that pause. "
+                "Nothing was changed."
+            )
         case _:
             return f"{ref} is now *{status}*, not what was asked.{detail}"
 
@@ -199,6 +255,7 @@ _UNCHANGED_ICON = {
     Outcome.ALREADY_PAUSED: ":information_source:",
     Outcome.ALREADY_ACTIVE: ":information_source:",
     Outcome.INACTIVE: ":no_entry:",
+    Outcome.MOVED_ON: ":no_entry:",
     Outcome.NOT_CHANGED: ":x:",
 }
 
@@ -232,6 +289,22 @@ def choice_message(choice: Choice) -> Message:
         for index, e in enumerate(candidates.endpoints)
     ]
     return text, [section(text), actions("pick", *buttons)]
+
+
+def record_gone_message(gone: RecordGone) -> Message:
+    """The button's pause has no record, but Convoy says it is still paused: offer a resume."""
+    endpoint = gone.endpoint
+    text = (
+        f":warning: The bot has no record of the pause this button was made for (its store "
+        f"lost it), but Convoy reports {endpoint_ref(endpoint)} still *paused*. Resume it now?"
+    )
+    offer = button(
+        f"{ids.PICK_ENDPOINT}_0",
+        f"Resume {endpoint.label[:60]}",
+        QuestionValue(question_id=gone.choice_id, uid=endpoint.uid).encode(),
+        "primary",
+    )
+    return text, [section(text), actions("pick", offer)]
 
 
 def confirmation_message(endpoint: Endpoint, confirmation_id: str) -> Message:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.approvals import ApprovalRequest, RequestState
-from bot.changes import Action, Change
+from bot.changes import Change
 from bot.durations import describe
-from bot.models import EndpointStatus
+from bot.models import Action, EndpointStatus
 from handlers import ids
 from handlers.blocks.changes import (
     auto_resume_line,
     change_buttons,
     resume_summary_line,
+    status_text,
     unchanged_message,
     unchanged_sentence,
 )
@@ -26,10 +27,14 @@ from handlers.blocks.kit import (
     escape,
     reason_text,
     section,
-    status_word,
     when,
 )
 from handlers.buttons import RequestValue
+
+OUTDATED = (
+    "The pause this request was about is over (the endpoint was resumed, or paused again "
+    "since), so there is nothing to approve. Nothing was changed."
+)
 
 
 def request_ref(request: ApprovalRequest) -> str:
@@ -89,10 +94,12 @@ def _decision_outcome(
         return ":hourglass:", f"Expired at {when(request.expires_at)}. Nothing was changed."
     if state is RequestState.DENIED:
         return ":no_entry_sign:", f"*Denied* by {decider} at {when(at)}. Nothing was changed."
+    if state is RequestState.OUTDATED:
+        return ":information_source:", OUTDATED
     approved = f"*Approved* by {decider} at {when(at)}"
     if change is not None and change.changed:
         done = "paused" if change.action is Action.PAUSE else "resumed"
-        status = status_word(change.endpoint.status)
+        status = status_text(change)
         return (
             ":white_check_mark:",
             f"{approved}: {endpoint_ref(change.endpoint)} was *{done}*. New status: {status}.",
@@ -160,7 +167,15 @@ def requester_notice(request: ApprovalRequest, state: RequestState, change: Chan
             f":hourglass: Your request to {request.action.value} {ref} expired "
             "before anyone decided."
         )
-    result = status_word(change.endpoint.status) if change else "unknown"
+    if state is RequestState.OUTDATED:
+        return f":information_source: Your request to {request.action.value} {ref}: {OUTDATED}"
+    if change is not None and change.in_doubt:
+        return (
+            f":warning: <@{request.decided_by}> approved your request to "
+            f"{request.action.value} {ref}, but Convoy has not confirmed it yet; the bot "
+            "reports the result in the channel."
+        )
+    result = status_text(change) if change else "unknown"
     return (
         f":white_check_mark: <@{request.decided_by}> approved your request to "
         f"{request.action.value} {ref}. Its status is now *{result}*."
@@ -172,8 +187,10 @@ def decider_notice(state: RequestState, change: Change | None) -> str:
         return ":hourglass: This request has expired. Nothing was changed."
     if state is RequestState.DENIED:
         return ":no_entry_sign: You denied the request. Nothing was changed."
+    if state is RequestState.OUTDATED:
+        return f":information_source: {OUTDATED}"
     if change is not None and change.changed:
-        status = status_word(change.endpoint.status)
+        status = status_text(change)
         return f":white_check_mark: Done: {endpoint_ref(change.endpoint)} is now *{status}*."
     if change is not None:
         return unchanged_message(change)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.changes import Change
+from bot.discarded import Retried, RetrySettled
 from bot.models import Hold
 from bot.results import HeldPause
 from handlers.blocks.changes import (
@@ -94,5 +95,32 @@ def resumed_line(user_id: str, at: datetime) -> str:
     return f":arrow_forward: Resumed by <@{user_id}> at {stamp(at)}"
 
 
-def retried_line(user_id: str, count: int) -> str:
-    return f":repeat: <@{user_id}> asked Convoy to retry {count} discarded deliveries."
+def retried_line(user_id: str, retried: Retried) -> str:
+    if retried.confirmed:
+        return f":repeat: <@{user_id}> asked Convoy to retry {retried.count} discarded deliveries."
+    return (
+        f":warning: <@{user_id}> asked Convoy to retry {retried.count} discarded deliveries; "
+        "Convoy has not confirmed it yet, so the bot will not send it again."
+    )
+
+
+def retried_notice(retried: Retried) -> str:
+    if retried.confirmed:
+        return f":repeat: Convoy is retrying {retried.count} discarded event deliveries."
+    return (
+        f":warning: The retry of {retried.count} discarded deliveries is not confirmed: "
+        f"{escape(retried.problem)} Convoy may still be retrying them, so the bot sends "
+        "nothing more; it counts them again shortly and tells you."
+    )
+
+
+def retry_settled_notice(retried: Retried, settled: RetrySettled) -> str:
+    if settled.took:
+        return (
+            f":repeat: Convoy took the retry: {settled.remaining} of {retried.count} "
+            "deliveries are still discarded."
+        )
+    return (
+        f":x: Convoy did not take the retry: all {settled.remaining} deliveries are still "
+        "discarded. Nothing was retried; the button works again."
+    )

@@ -10,6 +10,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.fakes.openapi_contract import (
@@ -101,6 +102,8 @@ class _Fault:
     retry_after: int | None
     malformed_json: bool
     remaining: int | None
+    drip: float = 0.0  # seconds between the reply's bytes: each read is quick, the whole is not
+    skip: int = 0  # requests to let through untouched before the fault applies
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,13 @@ def _success(status: int, message: str, data: Any) -> _Reply:
 
 def _timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+async def _dripping(body: bytes, interval: float) -> AsyncIterator[bytes]:
+    """The body a byte at a time: a slow network, or a server stuck mid-reply."""
+    for index in range(len(body)):
+        yield body[index : index + 1]
+        await asyncio.sleep(interval)
 
 
 def _ilike(pattern: str, text: str) -> bool:
@@ -479,6 +489,8 @@ class FakeConvoy:
         retry_after: int | None = None,
         malformed_json: bool = False,
         times: int | None = None,
+        drip: float = 0.0,
+        skip: int = 0,
     ) -> None:
         """Make the next `times` (None: all) `operation` requests misbehave; replaces its fault.
 
@@ -487,6 +499,8 @@ class FakeConvoy:
         sleep if `apply_before_delay`, else after it, so a client timeout stays ambiguous.
         `malformed_json`: send a body that is not JSON, with `status` if given, else with the
         status of the real work, which is done.
+        `drip`: send the reply one byte every `drip` seconds (a per-read timeout never fires).
+        `skip`: answer the first `skip` requests normally (the fault counts from the next one).
         """
         if operation not in OPERATIONS:
             raise ValueError(f"operation must be one of {sorted(OPERATIONS)}, not {operation!r}")
@@ -496,7 +510,15 @@ class FakeConvoy:
             message = _DEFAULT_FAULT_MESSAGES.get(status or 500, "internal server error")
         with self._lock:
             self._faults[operation] = _Fault(
-                status, message, delay, apply_before_delay, retry_after, malformed_json, times
+                status,
+                message,
+                delay,
+                apply_before_delay,
+                retry_after,
+                malformed_json,
+                times,
+                drip,
+                skip,
             )
 
     def clear_faults(self) -> None:
@@ -557,6 +579,9 @@ class FakeConvoy:
     def _take_fault(self, operation: str) -> _Fault | None:
         fault = self._faults.get(operation)
         if fault is None:
+            return None
+        if fault.skip > 0:
+            fault.skip -= 1
             return None
         if fault.remaining is not None:
             fault.remaining -= 1
@@ -756,6 +781,13 @@ class FakeConvoy:
                 response_errors(
                     contract_request, ContractResponse(status, reply_body, response_headers)
                 ),
+            )
+        if fault is not None and fault.drip:
+            return StreamingResponse(
+                _dripping(reply_body, fault.drip),
+                status_code=status,
+                headers=reply.headers,
+                media_type="application/json",
             )
         return Response(
             reply_body, status_code=status, headers=reply.headers, media_type="application/json"

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from pydantic import SecretStr
 
-from bot.changes import Action, Change, Outcome
+from bot.changes import Change, Outcome
 from bot.errors import EndpointNotFound, Forbidden
-from bot.models import Endpoint, EndpointStatus
+from bot.models import Action, Endpoint, EndpointStatus
 from handlers.blocks import changes, reads
 
 ENDPOINT = Endpoint(uid="01HXYZ", name="<!channel> & co", status=EndpointStatus.PAUSED)

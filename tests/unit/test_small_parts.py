@@ -65,7 +65,7 @@ def test_role_names() -> None:
 
 
 def test_lock_must_outlive_the_convoy_calls_under_it() -> None:
-    """A lock TTL shorter than ten Convoy timeouts is refused at start-up."""
+    """A lock TTL shorter than three Convoy deadlines (plus a second) is refused at start-up."""
     with pytest.raises(ValidationError, match="CONVOY_BOT_LOCK_TTL_SECONDS"):
         Settings(
             _env_file=None,
@@ -73,6 +73,6 @@ def test_lock_must_outlive_the_convoy_calls_under_it() -> None:
             slack_signing_secret="s",
             convoy_api_key="k",
             convoy_project_id="p",
-            convoy_timeout_seconds=20,
+            convoy_timeout_seconds=40,
             convoy_bot_lock_ttl_seconds=120,
         )
