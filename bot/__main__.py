@@ -89,6 +89,7 @@ async def serve(settings: Settings) -> None:
         try:
             try:
                 await infra.clock.sync()
+                await infra.watch.at_start()
             except BotError as exc:
                 raise StartupError(
                     "convoy-bot: cannot reach Redis at REDIS_URL; start it or unset REDIS_URL "

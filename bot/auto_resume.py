@@ -3,16 +3,21 @@
 Due timers are leased (bot.holds), so of several replicas exactly one runs each. A timer is
 settled only after its auto-resume ran: a crash in between leaves its lease to run out, and
 the next replica finds the hold (or finds it gone) and acts once.
+
+A timed pause is a promise, and while the endpoint is paused Convoy discards its events: an
+auto-resume that fails (Convoy down, a lock held, a write in doubt) is tried again, backing
+off from 30 s to 15 min, until it succeeds or a person acts (Resume, Keep paused, a change
+outside the bot). The timer is never dropped while the promise stands.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.audit import AuditLog
-from bot.changes import Intent, Outcome
+from bot.changes import Change, Intent, Outcome
 from bot.clock import Clock
 from bot.errors import BotError, EndpointNotFound, StaleHold
 from bot.holds import HoldStore, TimerKind, parse_member
@@ -22,8 +27,15 @@ from bot.results import AutoResume
 
 logger = logging.getLogger(__name__)
 
-RETRY_AFTER_FAILURE = timedelta(minutes=1)
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_RETRY = timedelta(minutes=15)
 GONE = "the pause it belonged to is over"
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """How long after the `attempt`-th failure to try again: doubling, capped."""
+    doubled: timedelta = FIRST_RETRY * 2 ** max(attempt - 1, 0)
+    return min(doubled, LONGEST_RETRY)
 
 
 class AutoResuming:
@@ -58,16 +70,30 @@ class AutoResuming:
             try:
                 result = await self.auto_resume(timer)
             except BotError as exc:
-                # Leased but not done (Convoy or the lock said no): try again a bit later.
-                logger.warning("auto-resume failed, retrying in a minute: %s", exc.message)
-                again = now + RETRY_AFTER_FAILURE
-                await self._holds.settle(TimerKind.RESUMES, timer, lease, again)
-                continue
-            await self._holds.settle(TimerKind.RESUMES, timer, lease, None)
+                result = await self._failed(timer, exc.message)
+            # A result with `retry_at` keeps the timer (the promise stands); else it is done.
+            await self._holds.settle(TimerKind.RESUMES, timer, lease, result.retry_at)
             if result.hold is not None:
                 ran += 1
                 await report(result)
         return ran
+
+    async def _failed(self, timer: str, why: str) -> AutoResume:
+        """Count the failure on the hold and say when the next attempt comes."""
+        project, uid, hold_id = parse_member(timer)
+        hold = await self._holds.get(project, uid)
+        if hold is None or hold.hold_id != hold_id:
+            return AutoResume(None, None, GONE)
+        attempt = await self._holds.failed_attempt(hold)
+        retry_at = self._clock.now() + retry_delay(attempt)
+        logger.warning(
+            "auto-resume of %s failed (attempt %d), trying again at %s: %s",
+            uid,
+            attempt,
+            retry_at.isoformat(timespec="seconds"),
+            why,
+        )
+        return AutoResume(hold, None, "", failed=why, retry_at=retry_at, attempt=attempt)
 
     async def auto_resume(self, timer: str) -> AutoResume:
         """Run one due timer: resume only if the bot's hold is still the pause, still due."""
@@ -97,10 +123,19 @@ class AutoResuming:
                 if not skipped:
                     draft.result(change)
                     draft.detail = f"{note}; {change.detail}" if change.detail else note
-                    return AutoResume(hold, change, "")
+                    return AutoResume(hold, change, "", retry_at=self._next_look(change))
             await self._holds.release(project, uid, hold_id)
             draft.outcome, draft.detail = "auto-resume skipped", f"{note}; {skipped}"
         return AutoResume(hold, None, skipped)
+
+    def _next_look(self, change: Change) -> datetime | None:
+        """When to try again: after a write in doubt is settled (if it resumed the endpoint,
+        the hold is gone by then and the timer ends); after Convoy's odd answer, soon."""
+        if change.in_doubt and change.in_flight is not None:
+            return change.in_flight.settles_at + FIRST_RETRY
+        if not change.changed:
+            return self._clock.now() + FIRST_RETRY
+        return None
 
     def _still_due(self, hold_id: str) -> HoldCheck:
         def check(current: Hold | None) -> StaleHold | None:

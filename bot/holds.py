@@ -18,6 +18,7 @@ from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
+from bot.clock import Clock
 from bot.errors import AlreadyHandled, InvalidInput
 from bot.models import Hold
 from bot.store import failing_closed
@@ -56,11 +57,35 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return 1
 """
 
-# KEYS: hold hash. ARGV: hold id, channel, ts. Only the hold it was meant for is touched.
+# KEYS: hold hash. ARGV: hold id, then field, value pairs. Only the hold it was meant for
+# is touched: a message of an earlier pause never lands on a later one.
 _ATTACH = """
 if redis.call('HGET', KEYS[1], 'hold_id') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'channel_id', ARGV[2], 'message_ts', ARGV[3])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 return 1
+"""
+
+# KEYS: hold hash. ARGV: hold id. Counts a failed auto-resume of this hold; 0 if gone.
+_FAILED = """
+if redis.call('HGET', KEYS[1], 'hold_id') ~= ARGV[1] then return 0 end
+return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+"""
+
+# KEYS: hold hash, holds index, timers, reminders. ARGV: hold id ("" = whichever), index
+# member. Compare and delete in one step: a newer pause's hold (and timer) is never removed
+# by a caller who looked at an older one. Returns the hold's fields, or {} if none matched.
+_RELEASE = """
+local id = redis.call('HGET', KEYS[1], 'hold_id')
+if not id or (ARGV[1] ~= '' and id ~= ARGV[1]) then return {} end
+local fields = redis.call('HGETALL', KEYS[1])
+local timer = redis.call('HGET', KEYS[1], 'timer')
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[2])
+if timer and timer ~= '' then
+  redis.call('ZREM', KEYS[3], timer)
+  redis.call('ZREM', KEYS[4], timer)
+end
+return fields
 """
 
 # KEYS: hold hash, timers, reminders. ARGV: hold id. Cancels the hold's timer, once.
@@ -135,14 +160,16 @@ class TimerKind(StrEnum):
 class HoldStore:
     """Records holds, schedules and moves their timers, and claims due ones."""
 
-    def __init__(self, redis: aioredis.Redis, reminder_lead: timedelta) -> None:
+    def __init__(self, redis: aioredis.Redis, reminder_lead: timedelta, clock: Clock) -> None:
         self._redis = redis
         self.reminder_lead = reminder_lead
+        self._clock = clock
         self._extend = redis.register_script(_EXTEND)
         self._keep = redis.register_script(_KEEP)
         self._lease = redis.register_script(_LEASE)
         self._settle = redis.register_script(_SETTLE)
         self._attach = redis.register_script(_ATTACH)
+        self._failed = redis.register_script(_FAILED)
 
     async def record(self, hold: Hold, now: datetime, also: Sequence[Rider] = ()) -> Hold:
         """A new hold replaces any earlier one of the endpoint (and so orphans its timer).
@@ -172,39 +199,59 @@ class HoldStore:
             fields = await self._redis.hgetall(redis_keys.hold(project, uid))
         return Hold.model_validate(fields) if fields else None
 
-    async def attach_message(self, hold: Hold, channel_id: str, message_ts: str) -> None:
-        """Where the pause was announced: reminders go in its thread."""
+    async def attach_message(
+        self, hold: Hold, channel_id: str, message_ts: str, blocks_json: str = ""
+    ) -> None:
+        """Where the pause was announced (and how): reminders go in its thread, and Extend
+        or Keep paused on any message of the pause re-time this one too."""
+        await self._attach_fields(
+            hold, channel_id=channel_id, message_ts=message_ts, announcement=blocks_json
+        )
+
+    async def attach_reminder(self, hold: Hold, reminder_ts: str) -> None:
+        await self._attach_fields(hold, reminder_ts=reminder_ts)
+
+    async def _attach_fields(self, hold: Hold, **fields: str) -> None:
+        pairs: list[EncodableT] = [hold.hold_id]
+        for key, value in fields.items():
+            pairs += [key, value]
         with failing_closed():
-            await self._attach(
-                keys=[redis_keys.hold(hold.project, hold.uid)],
-                args=[hold.hold_id, channel_id, message_ts],
+            await self._attach(keys=[redis_keys.hold(hold.project, hold.uid)], args=pairs)
+
+    async def failed_attempt(self, hold: Hold) -> int:
+        """Count a failed auto-resume of this pause; how many so far (0: the hold is gone)."""
+        with failing_closed():
+            count = await self._failed(
+                keys=[redis_keys.hold(hold.project, hold.uid)], args=[hold.hold_id]
             )
+        return int(count)
 
     async def release(
-        self, project: str, uid: str, hold_id: str | None = None, also: Sequence[Rider] = ()
+        self, project: str, uid: str, hold_id: str = "", also: Sequence[Rider] = ()
     ) -> Hold | None:
-        """End the hold (the endpoint was resumed): its timer and reminder go too."""
-        hold = await self.get(project, uid)
-        if hold is None or (hold_id is not None and hold.hold_id != hold_id):
-            return None
+        """End the hold (the endpoint was resumed, or is no longer paused): its timer and
+        reminder go too, in one step that compares the hold id; None if it did not match."""
+        keys = [
+            redis_keys.hold(project, uid),
+            redis_keys.holds_index(),
+            redis_keys.resume_timers(),
+            redis_keys.resume_reminders(),
+        ]
         with failing_closed():
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.delete(redis_keys.hold(project, uid))
-                pipe.srem(redis_keys.holds_index(), f"{project}|{uid}")
-                if hold.timer:
-                    pipe.zrem(redis_keys.resume_timers(), hold.timer)
-                    pipe.zrem(redis_keys.resume_reminders(), hold.timer)
+                pipe.eval(_RELEASE, len(keys), *keys, hold_id, f"{project}|{uid}")
                 for rider in also:
                     rider(pipe)
-                await pipe.execute()
-        return hold
+                flat, *_ = await pipe.execute()
+        fields = dict(zip(flat[::2], flat[1::2], strict=True))
+        return Hold.model_validate(fields) if fields else None
 
-    async def extend(self, hold: Hold, seen_due: str, by: timedelta, now: datetime) -> datetime:
+    async def extend(self, hold: Hold, seen_due: str, by: timedelta) -> datetime:
         """Move the timer by `by`, if nobody moved or cancelled it since the clicker looked."""
         if not hold.resume_at:
             raise InvalidInput("This pause has no auto-resume to extend.")
         due = float(seen_due) + by.total_seconds()
-        remind = max(now.timestamp(), due - self.reminder_lead.total_seconds())
+        remind = max(self._clock.now().timestamp(), due - self.reminder_lead.total_seconds())
         keys = self._keys(hold)
         with failing_closed():
             verdict = await self._extend(

@@ -302,8 +302,7 @@ class LockedChange:
             if change.outcome is Outcome.RESUMED and released is not None:
                 summary = ResumeSummary(released.paused_since, self._clock.now(), True, None)
                 return replace(change, resumed=summary)
-            if released is not None:
-                return change
+            return change
         if change.in_flight is not None:
             await self._journal.answered(change.in_flight, self._clock.now())
         return change

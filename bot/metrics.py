@@ -29,5 +29,11 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.redis_data_losses = Counter(
+            "convoy_bot_redis_data_losses",
+            "Times this replica found Redis emptied under it (holds, timers, requests lost)",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

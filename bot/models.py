@@ -105,8 +105,11 @@ class Hold(BaseModel):
     paused_at: str  # epoch seconds
     resume_at: str = ""  # epoch seconds, or "" without a timer
     channel_id: str = ""
-    message_ts: str = ""
+    message_ts: str = ""  # the announcement (or the approved request) in `channel_id`
+    reminder_ts: str = ""  # the reminder posted in its thread, once it was
+    announcement: str = ""  # the announcement's blocks (JSON), to re-time it from any message
     timer: str = ""  # the member in the timer sets
+    attempts: str = "0"  # auto-resumes tried and failed so far
 
     @property
     def paused_since(self) -> datetime:

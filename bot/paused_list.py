@@ -5,20 +5,29 @@ from __future__ import annotations
 from bot.access import Access, Verb
 from bot.audit import AuditLog
 from bot.convoy import ConvoyClient
-from bot.errors import EndpointNotFound
+from bot.errors import EndpointBusy, EndpointNotFound
 from bot.holds import HoldStore
-from bot.models import EndpointStatus
+from bot.locks import EndpointLocks
+from bot.models import EndpointStatus, Hold
 from bot.results import HeldPause
 
 
 class PausedList:
-    """The bot's holds in this project; one that Convoy says is over is dropped."""
+    """The bot's holds in this project; one that Convoy says is over is dropped, under the
+    endpoint's lock and only if it is still that same hold (a newer pause's hold, and its
+    timer, are never removed by a look at an older one)."""
 
     def __init__(
-        self, access: Access, holds: HoldStore, convoy: ConvoyClient, audit: AuditLog
+        self,
+        access: Access,
+        holds: HoldStore,
+        locks: EndpointLocks,
+        convoy: ConvoyClient,
+        audit: AuditLog,
     ) -> None:
         self._access = access
         self._holds = holds
+        self._locks = locks
         self._convoy = convoy
         self._audit = audit
 
@@ -29,12 +38,30 @@ class PausedList:
         for hold in await self._holds.all():
             if hold.project != self._access.project:
                 continue
-            try:
-                endpoint = await self._convoy.get_endpoint(hold.uid)
-                stale = endpoint.status is not EndpointStatus.PAUSED
-            except EndpointNotFound:
-                stale = True
-            if stale:
-                await self._holds.release(hold.project, hold.uid, hold.hold_id)
-            found.append(HeldPause(hold, stale))
+            if await self._still_paused(hold):
+                found.append(HeldPause(hold, stale=False))
+            else:
+                found.append(await self._release_if_over(hold))
         return found
+
+    async def _still_paused(self, hold: Hold) -> bool:
+        try:
+            endpoint = await self._convoy.get_endpoint(hold.uid)
+        except EndpointNotFound:
+            return False
+        return endpoint.status is EndpointStatus.PAUSED
+
+    async def _release_if_over(self, hold: Hold) -> HeldPause:
+        """Under the lock, read again: release the bot's current hold if Convoy says its
+        pause is over (compare-and-delete by its id); show it as it is now either way."""
+        try:
+            async with self._locks.hold(self._access.project, hold.uid, hold.name):
+                current = await self._holds.get(hold.project, hold.uid)
+                if current is None:
+                    return HeldPause(hold, stale=True)  # released by someone meanwhile
+                if await self._still_paused(current):
+                    return HeldPause(current, stale=False)  # paused again meanwhile
+                await self._holds.release(current.project, current.uid, current.hold_id)
+                return HeldPause(current, stale=True)
+        except EndpointBusy:
+            return HeldPause(hold, stale=False)  # being changed: that change books it

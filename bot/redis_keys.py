@@ -105,3 +105,8 @@ def in_flight(project: str, uid: str) -> str:
 def in_flight_due() -> str:
     """Sorted set of unsettled changes: member `project|uid`, score = when to read Convoy."""
     return f"{PREFIX}:inflight-due"
+
+
+def alive() -> str:
+    """A marker kept while the bot runs: its disappearance means Redis lost its data."""
+    return f"{PREFIX}:alive"

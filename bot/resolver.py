@@ -7,9 +7,9 @@ import difflib
 from bot.changes import Intent
 from bot.choices import ChoiceStore, PendingChoice, Question
 from bot.convoy import ConvoyClient, looks_like_uid
-from bot.errors import EndpointNotFound
-from bot.models import Endpoint
-from bot.results import Candidates, Choice
+from bot.errors import EndpointNotFound, InvalidInput
+from bot.models import Endpoint, EndpointStatus
+from bot.results import Candidates, Choice, RecordGone
 
 MAX_CANDIDATES = 5
 
@@ -51,6 +51,27 @@ class Finder:
             )
         )
         return Choice(choice_id, verb, found)
+
+    async def offer_resume(self, user_id: str, uid: str, *, timer_lost: bool = False) -> RecordGone:
+        """A button's pause has no record (the store lost it): ask Convoy, never assume the
+        pause is over. Still paused: a stored one-endpoint question offering an ordinary
+        resume (role-checked when clicked). Not paused, or gone: InvalidInput saying so."""
+        endpoint = await self._convoy.get_endpoint(uid)
+        if endpoint.status is not EndpointStatus.PAUSED:
+            raise InvalidInput(
+                f"The pause this button was made for is over: Convoy reports *{endpoint.label}* "
+                f"{endpoint.status.value or 'in an unknown state'}. Nothing was changed."
+            )
+        choice_id = await self._choices.save(
+            PendingChoice(
+                user_id=user_id,
+                verb=Question.RESUME,
+                project=self.project,
+                reason="resumed after the bot lost its record of the pause",
+                uids=[uid],
+            )
+        )
+        return RecordGone(choice_id, endpoint, timer_lost)
 
     async def resolve(self, text: str) -> Endpoint | Candidates:
         """Exact uid, else one case-insensitive exact name, else candidates (or not found)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.approvals import ApprovalRequest, RequestState
 from bot.changes import Change
@@ -56,11 +57,15 @@ class Decision:
 
 @dataclass(frozen=True)
 class AutoResume:
-    """What a due timer did: the hold it ended and the change, or why it did nothing."""
+    """What a due timer did: the hold it ended and the change, or why it did nothing, or
+    that it failed and when it is tried again (`retry_at`: the timer stands)."""
 
     hold: Hold | None
     change: Change | None
     skipped: str
+    failed: str = ""
+    retry_at: datetime | None = None
+    attempt: int = 0
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,7 @@ class RecordGone:
 
     choice_id: str
     endpoint: Endpoint
+    timer_lost: bool = False  # an Extend or Keep button: no auto-resume will come either
 
 
 ChangeResult = Change | ApprovalAsked | NeedsConfirmation

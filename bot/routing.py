@@ -6,9 +6,8 @@ from __future__ import annotations
 from bot.asking import Asking
 from bot.changes import Caller, Change, Intent, Outcome
 from bot.choices import ChoiceStore, PendingChoice, Question
-from bot.errors import InvalidInput
 from bot.locked_change import HoldCheck, LockedChange
-from bot.models import Action, Endpoint, EndpointStatus
+from bot.models import Action, Endpoint
 from bot.resolver import Finder
 from bot.results import ChangeResult, NeedsConfirmation, RecordGone
 from bot.roles import Role
@@ -51,26 +50,8 @@ class ChangeRouter:
         return await self._confirm_if_inactive(caller, change, intent.reason)
 
     async def record_gone(self, caller: Caller, uid: str) -> RecordGone:
-        """A button's pause has no record: ask Convoy, never assume the pause is over.
-
-        Still paused: offer the caller an ordinary resume (role-checked when clicked). Not
-        paused (or gone from Convoy): say so."""
-        endpoint = await self._finder.get(uid)
-        if endpoint.status is not EndpointStatus.PAUSED:
-            raise InvalidInput(
-                f"The pause this button was made for is over: Convoy reports *{endpoint.label}* "
-                f"{endpoint.status.value or 'in an unknown state'}. Nothing was changed."
-            )
-        choice_id = await self._confirmations.save(
-            PendingChoice(
-                user_id=caller.user_id,
-                verb=Question.RESUME,
-                project=self._change.project,
-                reason="resumed after the bot lost its record of the pause",
-                uids=[uid],
-            )
-        )
-        return RecordGone(choice_id, endpoint)
+        """A Resume button's pause has no record: ask Convoy (bot.resolver.Finder)."""
+        return await self._finder.offer_resume(caller.user_id, uid)
 
     async def reenable(self, uid: str, intent: Intent) -> Change:
         """The confirmed resume of an endpoint Convoy disabled."""

@@ -15,6 +15,7 @@ from bot.errors import BotError
 from bot.models import Hold
 from bot.results import AutoResume
 from bot.settling import Settled, Settling
+from bot.vitals import DataLossWatch
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -26,6 +27,7 @@ class Scheduler:
     def __init__(
         self,
         clock: SharedClock,
+        watch: DataLossWatch,
         settling: Settling,
         timers: AutoResuming,
         *,
@@ -35,6 +37,7 @@ class Scheduler:
         interval_seconds: float,
     ) -> None:
         self._clock = clock
+        self._watch = watch
         self._settling = settling
         self._timers = timers
         self._on_settled = on_settled
@@ -45,6 +48,7 @@ class Scheduler:
     async def tick(self) -> int:
         """Run everything due now; how many settlements, reminders and auto-resumes ran."""
         await self._clock.sync()
+        await self._watch.check()
         settled = await self._settling.settle_due(_guarded(self._on_settled, "settled report"))
         reminded = await self._timers.remind_due(_guarded(self._on_reminder, "reminder"))
         resumed = await self._timers.resume_due(_guarded(self._on_resumed, "auto-resume report"))

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.access import Access, Verb
 from bot.audit import AuditEntry, AuditLog
-from bot.clock import Clock
 from bot.durations import describe
 from bot.errors import InvalidInput
 from bot.holds import HoldStore
 from bot.locks import EndpointLocks
 from bot.models import Hold
+from bot.resolver import Finder
+from bot.results import RecordGone
 
 
 class TimerControls:
@@ -24,31 +25,30 @@ class TimerControls:
         access: Access,
         holds: HoldStore,
         locks: EndpointLocks,
+        finder: Finder,
         audit: AuditLog,
-        clock: Clock,
         *,
         max_pause: timedelta,
     ) -> None:
         self._access = access
         self._holds = holds
         self._locks = locks
+        self._finder = finder  # asks Convoy when the bot lost its record of a pause
         self._audit = audit
-        self._clock = clock
         self.max_pause = max_pause
 
     @property
     def project(self) -> str:
         return self._access.project
 
-    def now(self) -> datetime:
-        """The shared time, for "resumes in N minutes" text."""
-        return self._clock.now()
-
     async def extend(
         self, user_id: str, uid: str, hold_id: str, seen_due: str, by: timedelta
-    ) -> tuple[Hold, datetime]:
-        """Push the auto-resume back (operator+), if nobody changed it since the click's view."""
+    ) -> Hold | RecordGone:
+        """Push the auto-resume back (operator+), if nobody changed it since the click's view;
+        the hold as it is now (with where its messages are)."""
         async with self._current_hold(user_id, Verb.EXTEND, uid, hold_id) as (hold, draft):
+            if hold is None:
+                return await self._finder.offer_resume(user_id, uid, timer_lost=True)
             if seen_due and float(seen_due) + by.total_seconds() - float(hold.paused_at) > (
                 self.max_pause.total_seconds()
             ):
@@ -56,30 +56,33 @@ class TimerControls:
                     f"A timed pause can last at most {describe(self.max_pause)} in all. "
                     "Use Keep paused to hold it until someone resumes it."
                 )
-            due = await self._holds.extend(hold, seen_due, by, self._clock.now())
+            due = await self._holds.extend(hold, seen_due, by)
             draft.outcome = f"auto-resume moved to {due.isoformat(timespec='seconds')}"
-        return hold, due
+        return hold.model_copy(update={"resume_at": f"{due.timestamp():.3f}"})
 
-    async def keep(self, user_id: str, uid: str, hold_id: str) -> Hold:
+    async def keep(self, user_id: str, uid: str, hold_id: str) -> Hold | RecordGone:
         """Cancel the auto-resume (operator+): it stays paused until someone resumes it."""
         async with self._current_hold(user_id, Verb.KEEP_PAUSED, uid, hold_id) as (hold, draft):
+            if hold is None:
+                return await self._finder.offer_resume(user_id, uid, timer_lost=True)
             await self._holds.keep(hold)
             draft.outcome = "auto-resume cancelled"
-        return hold
+        return hold.model_copy(update={"resume_at": ""})
 
     @contextlib.asynccontextmanager
     async def _current_hold(
         self, user_id: str, verb: Verb, uid: str, hold_id: str
-    ) -> AsyncIterator[tuple[Hold, AuditEntry]]:
+    ) -> AsyncIterator[tuple[Hold | None, AuditEntry]]:
         """The pause a button was made for, audited, under the endpoint's lock (so never
-        while its auto-resume runs); InvalidInput when that pause is over."""
+        while its auto-resume runs); InvalidInput when a later pause replaced it, None when
+        the bot holds no record of any pause of the endpoint (only Convoy can tell)."""
         command = "extend pause" if verb is Verb.EXTEND else verb.value
         async with self._audit.audited(user_id, command, self.project) as draft:
             draft.endpoint_uid = uid
             await self._access.require(user_id, verb)
             async with self._locks.hold(self.project, uid, uid):
                 hold = await self._holds.get(self.project, uid)
-                if hold is None or hold.hold_id != hold_id:
+                if hold is not None and hold.hold_id != hold_id:
                     raise InvalidInput("That pause is over. Nothing was changed.")
-                draft.endpoint_name = hold.name
+                draft.endpoint_name = hold.name if hold else ""
                 yield hold, draft

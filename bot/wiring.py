@@ -18,6 +18,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
+from bot import redis_keys
 from bot.access import Access
 from bot.approvals import ApprovalStore
 from bot.asking import Asking
@@ -52,6 +53,7 @@ from bot.settling import Settling
 from bot.store import redis_client
 from bot.timed_pauses import TimerControls
 from bot.user_groups import SlackGroupDirectory
+from bot.vitals import DataLossWatch
 from bot.webhooks import WebhookPoster, build_webhook_http_client
 from handlers import actions, commands
 from handlers.announcer import Announcer
@@ -76,6 +78,7 @@ class Infrastructure:
     webhooks: WebhookPoster
     clock: SharedClock
     metrics: Metrics
+    watch: DataLossWatch
     tasks: BackgroundTasks
     http_clients: tuple[httpx.AsyncClient, ...]
 
@@ -93,6 +96,28 @@ class Infrastructure:
         except ConvoyError as exc:
             checks["convoy"] = exc.message
         return checks
+
+    async def status(self) -> dict[str, object]:
+        """The body of `/status`: what this replica sees, without secrets."""
+        checks = await self.readiness()
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.zcard(redis_keys.in_flight_due())
+                pipe.zcard(redis_keys.resume_timers())
+                in_flight, timers = await pipe.execute()
+            background: dict[str, object] = {"writes_unsettled": in_flight, "timers": timers}
+        except RedisError:
+            background = {}
+        lost = self.watch.seen
+        return {
+            **checks,
+            "clock": self.clock.now().isoformat(timespec="seconds"),
+            "background": background,
+            "redis_data_lost": {
+                "times": lost.times,
+                "last": lost.last.isoformat(timespec="seconds") if lost.last else None,
+            },
+        }
 
     async def aclose(self) -> None:
         for client in self.http_clients:
@@ -133,6 +158,8 @@ def build_infrastructure(settings: Settings, redis_url: str) -> Infrastructure:
         # A 429 means Slack did not post: waiting Retry-After and sending again is safe.
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
     )
+    clock = SharedClock(redis, movable=settings.convoy_bot_movable_clock)
+    metrics = Metrics()
     return Infrastructure(
         settings=settings,
         redis=redis,
@@ -141,8 +168,9 @@ def build_infrastructure(settings: Settings, redis_url: str) -> Infrastructure:
             convoy_http, settings.convoy_project_id, settings.convoy_timeout_seconds
         ),
         webhooks=WebhookPoster(webhook_http, settings.slack_webhook_url_prefixes),
-        clock=SharedClock(redis, movable=settings.convoy_bot_movable_clock),
-        metrics=Metrics(),
+        clock=clock,
+        metrics=metrics,
+        watch=DataLossWatch(redis, metrics, clock),
         tasks=BackgroundTasks(),
         http_clients=(convoy_http, webhook_http),
     )
@@ -158,7 +186,7 @@ def build_use_cases(infra: Infrastructure) -> UseCases:
     audit = AuditLog(redis, clock)
     choices = ChoiceStore(redis)
     claims = ButtonClaims(redis)
-    holds = HoldStore(redis, settings.convoy_bot_reminder_lead)
+    holds = HoldStore(redis, settings.convoy_bot_reminder_lead, clock)
     locks = EndpointLocks(redis, settings.convoy_bot_lock_ttl_seconds)
     lease = timedelta(seconds=settings.convoy_bot_lock_ttl_seconds)
     approvals = ApprovalStore(redis, settings.convoy_bot_approval_ttl, lease)
@@ -183,11 +211,11 @@ def build_use_cases(infra: Infrastructure) -> UseCases:
         changing=Changing(access, finder, router, choices, audit, max_pause=max_pause),
         resume_button=ResumeButton(access, claims, router, audit),
         deciding=deciding,
-        timers=TimerControls(access, holds, locks, audit, clock, max_pause=max_pause),
+        timers=TimerControls(access, holds, locks, finder, audit, max_pause=max_pause),
         auto_resuming=AutoResuming(holds, change, audit, clock),
         settling=Settling(journal, change, deciding, audit, clock),
         message_book=MessageBook(holds, journal),
-        paused=PausedList(access, holds, convoy, audit),
+        paused=PausedList(access, holds, locks, convoy, audit),
         discarded=DiscardedRetry(access, claims, convoy, audit, settle_after=settle_after),
         role_admin=RoleAdmin(roles, audit, access),
     )
@@ -227,16 +255,19 @@ def build_app(infra: Infrastructure, cases: UseCases) -> AsyncApp:
 
 
 def build_server(app: AsyncApp, infra: Infrastructure) -> Starlette:
-    return create_server(app, infra.settings.signing_secret, infra.readiness, infra.metrics)
+    return create_server(
+        app, infra.settings.signing_secret, infra.readiness, infra.status, infra.metrics
+    )
 
 
 def build_scheduler(infra: Infrastructure, cases: UseCases) -> Scheduler:
     """The timer loop, reporting in Slack through the same announcer as commands and clicks."""
     poster = ThreadPoster(infra.slack, infra.metrics)
-    reports = TimerReports(_announcer(infra, cases), poster, infra.clock)
+    reports = TimerReports(_announcer(infra, cases), poster, cases.message_book, infra.clock)
     settled = SettledReports(_announcer(infra, cases), poster, infra.clock)
     return Scheduler(
         infra.clock,
+        infra.watch,
         cases.settling,
         cases.auto_resuming,
         on_settled=settled.on_settled,

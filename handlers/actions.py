@@ -6,9 +6,11 @@ use case it calls, and every value is decoded by `handlers.buttons`, never trust
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -22,15 +24,19 @@ from bot.changing import Changing
 from bot.deciding import Deciding
 from bot.discarded import DiscardedRetry, RetryWindow
 from bot.errors import InvalidInput
+from bot.models import Hold
+from bot.results import RecordGone
 from bot.resume_button import ResumeButton
 from bot.timed_pauses import TimerControls
 from handlers import ids
-from handlers.blocks.changes import EXTEND_BY, resume_actions
+from handlers.blocks.changes import EXTEND_BY
 from handlers.blocks.kit import without_buttons
 from handlers.blocks.timers import (
     extended_line,
     kept_line,
+    reminder_message,
     resumed_line,
+    retimed,
     retried_line,
     retried_notice,
     retry_settled_notice,
@@ -130,8 +136,8 @@ def register(
         "confirm",
         partial(confirm_reenable, changing=changing, reporter=reporter),
     )
-    on(ids.EXTEND_BUTTON, "extend", partial(extend_pause, timers=timers))
-    on(ids.KEEP_BUTTON, "keep paused", partial(keep_paused, timers=timers))
+    on(ids.EXTEND_BUTTON, "extend", partial(extend_pause, timers=timers, reporter=reporter))
+    on(ids.KEEP_BUTTON, "keep paused", partial(keep_paused, timers=timers, reporter=reporter))
     on(ids.RETRY_DISCARDED, "retry discarded", partial(retry_discarded, discarded=discarded))
     on(
         re.compile(rf"^{ids.PICK_ENDPOINT}_\d+$"),
@@ -205,28 +211,51 @@ async def unknown_button(replies: Replies, click: Click) -> str:
     raise InvalidInput("That button is not one this bot knows. Nothing was changed.")
 
 
-async def extend_pause(replies: Replies, click: Click, timers: TimerControls) -> str:
-    """Push the auto-resume back by 30 minutes, once per time the clicker saw."""
+async def extend_pause(
+    replies: Replies, click: Click, timers: TimerControls, reporter: Reporter
+) -> str:
+    """Push the auto-resume back by 30 minutes, once per time the clicker saw; every message
+    of the pause shows the new time."""
     value = ExtendValue.decode(click.value)
     user_id = click.caller.user_id
-    hold, new_due = await timers.extend(user_id, value.uid, value.hold, value.due, EXTEND_BY)
-    moved = hold.model_copy(update={"resume_at": f"{new_due.timestamp():.3f}"})
-    kept = click.without_buttons(extended_line(user_id, moved, timers.now()))
-    if not click.in_thread:
-        kept.append(resume_actions(moved.endpoint, moved))  # the announcement keeps its buttons
-    await replies.update(click.message_ts, click.text, kept)
+    result = await timers.extend(user_id, value.uid, value.hold, value.due, EXTEND_BY)
+    if isinstance(result, RecordGone):
+        return await reporter.report(replies, result, user_id, "")
+    now = reporter.now()
+    await _retime(replies, click, result, extended_line(user_id, result, now), now)
     return "extended"
 
 
-async def keep_paused(replies: Replies, click: Click, timers: TimerControls) -> str:
-    """Cancel the auto-resume; the Resume button stays."""
+async def keep_paused(
+    replies: Replies, click: Click, timers: TimerControls, reporter: Reporter
+) -> str:
+    """Cancel the auto-resume; the Resume button stays, on every message of the pause."""
     value = KeepValue.decode(click.value)
-    hold = await timers.keep(click.caller.user_id, value.uid, value.hold)
-    kept = click.without_buttons(kept_line(click.caller.user_id))
-    still = hold.model_copy(update={"resume_at": ""})  # the Resume button stays tied to it
-    kept.append(resume_actions(still.endpoint, still))
-    await replies.update(click.message_ts, click.text, kept)
+    user_id = click.caller.user_id
+    result = await timers.keep(user_id, value.uid, value.hold)
+    if isinstance(result, RecordGone):
+        return await reporter.report(replies, result, user_id, "")
+    await _retime(replies, click, result, kept_line(user_id), reporter.now())
     return "kept paused"
+
+
+async def _retime(replies: Replies, click: Click, hold: Hold, note: str, now: datetime) -> None:
+    """The announcement and the reminder of the pause, whichever was clicked, show its timer
+    as it is now: none of them keeps promising a time that no longer holds."""
+    announced = hold.message_ts or ("" if click.in_thread else click.message_ts)
+    if announced:
+        if hold.announcement and announced == hold.message_ts:
+            story = json.loads(hold.announcement)  # as posted: the clicked copy may be the reminder
+        else:
+            story = click.message.get("blocks", [])
+        channel = hold.channel_id or click.caller.channel_id
+        await replies.update_in(channel, announced, note, retimed(story, hold, now, note))
+    if hold.reminder_ts:
+        text, blocks = reminder_message(hold, now, note)
+        await replies.update_in(hold.channel_id, hold.reminder_ts, text, blocks)
+    elif click.in_thread:  # a reminder the bot could not record: the clicked copy is it
+        text, blocks = reminder_message(hold, now, note)
+        await replies.update(click.message_ts, text, blocks)
 
 
 async def retry_discarded(replies: Replies, click: Click, discarded: DiscardedRetry) -> str:

@@ -57,6 +57,7 @@ class Announcer:
             summary = (
                 await self._webhooks.post(change.endpoint.slack_webhook_url, text, blocks)
             ).summary
-        posted = await deliver(people(summary), change_metadata(change))
-        await self._book.told(change, posted.channel_id, posted.ts)
+        message = people(summary)
+        posted = await deliver(message, change_metadata(change))
+        await self._book.told(change, posted.channel_id, posted.anchor, message[1])
         return posted

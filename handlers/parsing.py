@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.durations import parse_duration
+from bot.durations import looks_like_a_duration, take_duration
 
 VERBS = ("help", "status", "list", "pause", "resume", "roles", "audit", "paused")
 NEEDS_ENDPOINT = ("status", "pause", "resume")
@@ -57,18 +57,37 @@ def parse(raw_text: str) -> Command:
 
 
 def _split_duration(text: str) -> tuple[timedelta | None, str, str]:
-    """(duration, reason, problem): `for 30m …` first, or `--for 30m` anywhere."""
+    """(duration, reason, problem): `for 30m …` first, or `--for 30m` anywhere.
+
+    After `for`, a word starting with a number is meant as a duration: one the bot does not
+    understand is a problem, never silently part of the reason ("for the incident" is a
+    reason)."""
     flag = _FOR_FLAG.search(text)
     if flag:
-        duration = parse_duration(flag.group(1))
+        duration, after = take_duration(text[flag.end() :])
         if duration is None:
-            return None, "", f"`--for {flag.group(1)[:20]}` is not a duration; try `--for 30m`."
-        return duration, (text[: flag.start()] + " " + text[flag.end() :]).strip(), ""
-    words = text.split(maxsplit=2)
-    if len(words) >= 2 and words[0].lower() == "for":
-        duration = parse_duration(words[1])
-        if duration is not None:  # else "for" just starts the reason: "for the incident"
-            return duration, words[2].strip() if len(words) > 2 else "", ""
+            given = after.split(maxsplit=1)[0][:20] if after else ""
+            return None, "", f"`--for {given}` is not a duration; try `--for 30m`."
+        return duration, (text[: flag.start()] + " " + after).strip(), ""
+    head, tail = _first_word(text)
+    if head.lower() != "for" or not tail:
+        return None, text, ""
+    duration, reason = take_duration(tail)
+    if duration is not None:
+        return duration, reason, ""
+    word = tail.split(maxsplit=1)[0]
+    if looks_like_a_duration(word):
+        number = re.match(r"\d+", word)
+        suggestion = f"for {number.group() if number else '30'}m"
+        return (
+            None,
+            "",
+            (
+                f"`for {word[:20]}` is not a duration I understand. Did you mean `{suggestion}`? "
+                "Durations look like `30m`, `30 minutes`, `1h`, `1 hour` or `1h30m`. "
+                "Nothing was changed."
+            ),
+        )
     return None, text, ""
 
 
@@ -97,7 +116,7 @@ def _first_word(text: str) -> tuple[str, str]:
     return parts[0], (parts[1].strip() if len(parts) > 1 else "")
 
 
-_FOR_FLAG = re.compile(r"(?:^|\s)--for(?:\s+|=)(\S*)")
+_FOR_FLAG = re.compile(r"(?:^|\s)--for(?:\s+|=)")
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]+)$")
 _GROUP = re.compile(r"^<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>$|^(S[A-Z0-9]+)$")
 _LIMIT = re.compile(r"(?:^|\s)--limit(?:\s+|=)(\S*)")

@@ -28,6 +28,12 @@ class Posted:
     ts: str
     shown: bool
     error: str = ""
+    thread_ts: str = ""  # the thread it went into, if any
+
+    @property
+    def anchor(self) -> str:
+        """The message later replies about the same thing should thread under."""
+        return self.thread_ts or self.ts
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,15 @@ class Replies:
             logger.warning("replacing the message failed: %s", type(exc).__name__)
             return Posted(self.channel_id, "", shown=False, error=type(exc).__name__)
         return Posted(self.channel_id, ts, shown=True)
+
+    async def update_in(self, channel_id: str, ts: str, text: str, blocks: Blocks) -> None:
+        """Rewrite another message the bot posted (the same pause's other message)."""
+        try:
+            await self.client.chat_update(channel=channel_id, ts=ts, text=text, blocks=blocks)
+            self.metrics.slack_posts.labels("update", "ok").inc()
+        except (SlackApiError, ClientError, TimeoutError) as exc:
+            self.metrics.slack_posts.labels("update", "failed").inc()
+            logger.warning("chat.update failed: %s", type(exc).__name__)
 
     async def ephemeral_to(self, user_id: str, text: str) -> None:
         """A private notice in this channel for someone other than the clicker."""

@@ -61,9 +61,10 @@ def create_server(
     app: AsyncApp,
     signing_secret: str,
     readiness: Callable[[], Awaitable[dict[str, str]]],
+    status: Callable[[], Awaitable[dict[str, object]]],
     metrics: Metrics,
 ) -> Starlette:
-    """Slack's events endpoint, health, readiness and metrics."""
+    """Slack's events endpoint, health, readiness, status and metrics."""
     verifier = SignatureVerifier(signing_secret)
 
     async def slack_events(request: Request) -> Response:
@@ -95,6 +96,9 @@ def create_server(
         ready = all(value == "ok" for value in checks.values())
         return JSONResponse(checks, status_code=200 if ready else 503)
 
+    async def status_report(_: Request) -> Response:
+        return JSONResponse(await status())
+
     async def prometheus(_: Request) -> Response:
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
@@ -103,6 +107,7 @@ def create_server(
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/status", status_report, methods=["GET"]),
             Route("/metrics", prometheus, methods=["GET"]),
         ]
     )

@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
+from bot.message_book import MessageBook
 from bot.metrics import Metrics
 from bot.models import Hold
 from bot.results import AutoResume
@@ -17,6 +18,7 @@ from handlers.announcer import Announcer, Metadata, worth_announcing
 from handlers.blocks.changes import change_announcement, retry_actions, unchanged_message
 from handlers.blocks.kit import Message, note
 from handlers.blocks.timers import (
+    auto_resume_failed_message,
     auto_resume_skipped_message,
     auto_resumed_message,
     reminder_message,
@@ -78,7 +80,8 @@ class ThreadPoster:
                     metadata=metadata,
                 )
                 self._metrics.slack_posts.labels("timer", "ok").inc()
-                return Posted(channel, str(response.get("ts") or ""), shown=True)
+                ts = str(response.get("ts") or "")
+                return Posted(channel, ts, shown=True, thread_ts=thread)
             except (SlackApiError, ClientError, TimeoutError) as exc:
                 self._metrics.slack_posts.labels("timer", "failed").inc()
                 logger.warning("timer post failed: %s", type(exc).__name__)
@@ -98,15 +101,24 @@ class ThreadPoster:
 class TimerReports:
     """The two callbacks the scheduler takes: an auto-resume's report, and a reminder."""
 
-    def __init__(self, announcer: Announcer, poster: ThreadPoster, clock: Clock) -> None:
+    def __init__(
+        self, announcer: Announcer, poster: ThreadPoster, book: MessageBook, clock: Clock
+    ) -> None:
         self._announcer = announcer
         self._poster = poster
+        self._book = book  # where the reminder went: Extend and Keep paused re-time it
         self._clock = clock
 
     async def on_resumed(self, result: AutoResume) -> None:
         hold, change = result.hold, result.change
         if hold is None:
             return  # a timer of a pause that already ended: nothing to say
+        if result.failed and result.retry_at is not None:
+            failed = auto_resume_failed_message(
+                hold, result.failed, result.retry_at, result.attempt
+            )
+            await self._poster.post(hold, (failed, []))
+            return
         if change is None:
             await self._poster.post(hold, (auto_resume_skipped_message(hold, result.skipped), []))
             return
@@ -134,4 +146,6 @@ class TimerReports:
         )
 
     async def on_reminder(self, hold: Hold) -> None:
-        await self._poster.post(hold, reminder_message(hold, self._clock.now()))
+        posted = await self._poster.post(hold, reminder_message(hold, self._clock.now()))
+        if posted.ts and posted.channel_id == hold.channel_id:
+            await self._book.reminded(hold, posted.ts)

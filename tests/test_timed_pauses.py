@@ -13,12 +13,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from bot import redis_keys
 from bot.audit import AuditEntry
+from bot.clock import SharedClock
 from bot.holds import HoldStore, TimerKind, new_hold
 from bot.roles import Role
 from bot.scheduler import Scheduler
@@ -44,6 +47,7 @@ from tests.harness import (
     BotProcess,
     RedisServer,
     eventually,
+    start_redis,
 )
 from tests.slack_requests import SlackSender
 
@@ -487,7 +491,7 @@ def test_keep_or_extend_during_a_leased_auto_resume_wins(redis_server: RedisServ
 
     async def scenario() -> tuple[float | None, float | None]:
         client = redis_client(redis_server.url)
-        holds = HoldStore(client, timedelta(minutes=5))
+        holds = HoldStore(client, timedelta(minutes=5), SharedClock(client))
         now = datetime.now(UTC)
         try:
             kept, moved = [
@@ -509,7 +513,7 @@ def test_keep_or_extend_during_a_leased_auto_resume_wins(redis_server: RedisServ
             leased, lease = await holds.claim_due(TimerKind.RESUMES, due)
             assert sorted(leased) == sorted([kept.timer, moved.timer])
             await holds.keep(kept)  # clicked while the auto-resume runs
-            await holds.extend(moved, moved.resume_at, timedelta(minutes=30), due)
+            await holds.extend(moved, moved.resume_at, timedelta(minutes=30))
             await holds.settle(TimerKind.RESUMES, kept.timer, lease, due + timedelta(minutes=1))
             await holds.settle(TimerKind.RESUMES, moved.timer, lease, None)
             return (
@@ -545,3 +549,274 @@ def test_timer_messages_reach_the_pauser_when_the_channel_cannot(
         (OPERATOR, True),
     ]
     assert convoy.endpoint(str(endpoint["uid"]))["status"] == "active"
+
+
+# --- timers that survive faults ---------------------------------------------------------
+
+
+def _thread_posts(slack: FakeSlack, announcement: SlackCall, needle: str) -> list[SlackCall]:
+    return [
+        c
+        for c in slack.api_calls("chat.postMessage")
+        if c.payload.get("thread_ts") == announcement.answer["ts"] and needle in c.text
+    ]
+
+
+def test_a_failed_auto_resume_is_retried_until_it_works(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+    replica_settings: Settings,
+) -> None:
+    """Convoy fails the auto-resume twice: each failure is said once in the thread with the
+    next attempt's time, the timer stands meanwhile, and the third attempt resumes, once."""
+    uid, post = _timed_pause(convoy, slack, sender)
+    convoy.set_fault("get", status=500, times=2)  # the reads under the auto-resume's lock
+
+    run_replicas(
+        replica_settings,
+        timedelta(minutes=31),  # attempt 1 fails: next in 30 s
+        timedelta(minutes=31, seconds=40),  # attempt 2 fails: next in 1 min
+        timedelta(minutes=32),  # not due yet: nothing
+        timedelta(minutes=33),  # attempt 3 resumes
+    )
+
+    failures = _thread_posts(slack, post, "The auto-resume of")
+    assert ["(attempt 1)" in failures[0].text, "(attempt 2)" in failures[1].text] == [True, True]
+    assert len(failures) == 2
+    assert all("tries again at" in f.text and "still paused" in f.text for f in failures)
+    assert [w.operation for w in convoy.writes()] == ["pause", "activate"]
+    assert convoy.endpoint(uid)["status"] == "active"
+    assert len(_thread_posts(slack, post, "resumed automatically")) == 1
+
+
+def test_an_auto_resume_whose_write_did_not_land_is_tried_again(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+    replica_settings: Settings,
+) -> None:
+    """`/activate` answers 500 and did not apply: "not confirmed", then (read again) "did not
+    take effect", and the timer, still standing, resumes it on its next attempt."""
+    uid, post = _timed_pause(convoy, slack, sender)
+    convoy.set_fault("activate", status=500, times=1)
+    settle = replica_settings.model_copy(update={"convoy_bot_settle_seconds": 20.0})
+
+    run_replicas(
+        settle,
+        timedelta(minutes=31),  # the write's answer is lost: in doubt
+        timedelta(minutes=31, seconds=45),  # settled (deadline 10 s + 20 s): did not take effect
+        timedelta(minutes=32, seconds=30),  # the timer, still standing, tries again
+    )
+
+    assert _thread_posts(slack, post, "is *not confirmed*")
+    assert _thread_posts(slack, post, "*did not take effect*")
+    assert [w.operation for w in convoy.writes()] == ["pause", "activate", "activate"]
+    assert convoy.endpoint(uid)["status"] == "active"
+    assert len(_thread_posts(slack, post, "resumed automatically")) == 1
+
+
+def test_replicas_whose_clocks_disagree_resume_on_time(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+    replica_settings: Settings,
+) -> None:
+    """A replica whose own clock runs ten minutes ahead reads Redis's time: it does not
+    resume a 30-minute pause at minute 25; the pause resumes at its due time, once."""
+    uid, _ = _timed_pause(convoy, slack, sender)
+
+    def ahead() -> datetime:
+        return datetime.now(UTC) + timedelta(minutes=10)
+
+    async def scenario() -> list[list[str]]:
+        infra = build_infrastructure(replica_settings, replica_settings.redis_url or "")
+        infra.clock = SharedClock(infra.redis, movable=True, wall=ahead)
+        scheduler = build_scheduler(infra, build_use_cases(infra))
+        seen = []
+        try:
+            for minutes in (25, 31):
+                await infra.redis.set(redis_keys.clock_offset(), minutes * 60)
+                await scheduler.tick()
+                seen.append([w.operation for w in convoy.writes()])
+        finally:
+            await infra.redis.delete(redis_keys.clock_offset())
+            await infra.aclose()
+        return seen
+
+    at_25, at_31 = asyncio.run(scenario())
+
+    assert at_25 == ["pause"], "resumed early by a replica whose clock runs ahead"
+    assert at_31 == ["pause", "activate"]
+    assert convoy.endpoint(uid)["status"] == "active"
+
+
+def test_extend_on_the_reminder_retimes_the_announcement(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+    replica_settings: Settings,
+) -> None:
+    """Extend clicked on the reminder moves the time on the announcement too: no message of
+    the pause keeps promising the old time."""
+    _, post = _timed_pause(convoy, slack, sender)
+    run_replicas(replica_settings, timedelta(minutes=26))
+    reminder = _post_with(slack, "resumes automatically in")
+    extend = _button(reminder, ids.EXTEND_BUTTON)
+    old_due = int(float(json.loads(extend["value"])["due"]))
+
+    click = sender.click(operator, ids.EXTEND_BUTTON, extend["value"], message=_message(reminder))
+    updates = eventually(
+        lambda: (found := slack.api_calls("chat.update"))[1:] and found, what="two updates"
+    )
+
+    by_ts = {u.payload["ts"]: u for u in updates}
+    announcement, renewed = by_ts[post.answer["ts"]], by_ts[reminder.answer["ts"]]
+    new_due = f"<!date^{old_due + 1800}^"
+    assert new_due in announcement.text
+    assert f"<!date^{old_due}^" not in announcement.text
+    assert "extended the pause" in announcement.text
+    assert "*Auto-resume:*" in announcement.text
+    assert _button_in(announcement, ids.EXTEND_BUTTON)
+    assert new_due in renewed.text
+    assert slack.replies(click.token) == []
+
+
+def test_keep_paused_on_the_announcement_retimes_the_reminder(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+    replica_settings: Settings,
+) -> None:
+    """Keep paused on the announcement: the reminder no longer promises an auto-resume either."""
+    _, post = _timed_pause(convoy, slack, sender)
+    run_replicas(replica_settings, timedelta(minutes=26))
+    reminder = _post_with(slack, "resumes automatically in")
+    keep = _button(post, ids.KEEP_BUTTON)
+
+    sender.click(operator, ids.KEEP_BUTTON, keep["value"], message=_message(post))
+    updates = eventually(
+        lambda: (found := slack.api_calls("chat.update"))[1:] and found, what="two updates"
+    )
+
+    by_ts = {u.payload["ts"]: u for u in updates}
+    announcement, renewed = by_ts[post.answer["ts"]], by_ts[reminder.answer["ts"]]
+    assert "*Auto-resume:* none" in announcement.text
+    assert _button_in(announcement, ids.RESUME_BUTTON)
+    assert not _button_in(announcement, ids.EXTEND_BUTTON)
+    assert "will not be resumed automatically" in renewed.text
+    assert not _button_in(renewed, ids.EXTEND_BUTTON)
+
+
+def _button_in(call: SlackCall, action_id: str) -> bool:
+    return any(
+        element.get("action_id") == action_id
+        for block in call.payload.get("blocks", [])
+        for element in block.get("elements", [])
+    )
+
+
+def test_redis_data_loss_is_noticed_and_old_buttons_ask_convoy(
+    tmp_path: Path,
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    bot_factory: Callable[..., BotProcess],
+) -> None:
+    """Redis comes back empty under a running bot: the bot says so (log, /metrics, /status)
+    and writes its marker again; the Resume and Extend buttons of a pause still in effect ask
+    Convoy and offer an ordinary resume, never claiming the pause is over."""
+    own = start_redis(tmp_path / "redis")
+    try:
+        bot = bot_factory(REDIS_URL=own.url)
+        sender = SlackSender(bot.url, SIGNING_SECRET, slack.url)
+        uid, post = _timed_pause(convoy, slack, sender, user=ADMIN)
+        own.client().flushdb()  # Redis restarted without its data
+
+        def lost() -> int:
+            return int(httpx.get(f"{bot.url}/status").json()["redis_data_lost"]["times"])
+
+        eventually(lambda: lost() == 1, what="the bot noticing the loss")
+        resume = sender.click(
+            ADMIN,
+            ids.RESUME_BUTTON,
+            _button(post, ids.RESUME_BUTTON)["value"],
+            message=_message(post),
+        )
+        offer = eventually(lambda: slack.replies(resume.token), what="the offer")[0]
+        extend = sender.click(
+            ADMIN,
+            ids.EXTEND_BUTTON,
+            _button(post, ids.EXTEND_BUTTON)["value"],
+            message=_message(post),
+        )
+        extended = reply_to(slack, extend.token)[0]  # its lock is released before the resume
+        sender.click(
+            ADMIN, f"{ids.PICK_ENDPOINT}_0", _button(offer, f"{ids.PICK_ENDPOINT}_0")["value"]
+        )
+        resumed = _post_with(slack, "was *resumed*")
+        sender.http.close()
+    finally:
+        own.stop()
+
+    assert "starting with an empty Redis state" in bot.log()
+    assert "Redis lost its data under the running bot" in bot.log()
+    assert "convoy_bot_redis_data_losses_total 1.0" in httpx.get(f"{bot.url}/metrics").text
+    assert "has no record of the pause this button was made for" in offer.text
+    assert "still *paused*" in offer.text
+    assert "No auto-resume will come" in extended
+    assert "by <@U0ADMIN>" in resumed.text
+    assert [w.operation for w in convoy.writes()] == ["pause", "activate"]
+    assert convoy.endpoint(uid)["status"] == "active"
+
+
+def test_paused_never_releases_a_newer_pause(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+    replica_settings: Settings,
+) -> None:
+    """`/convoy paused` finds a pause ended outside the bot while a new one is being made:
+    it releases nothing of the new pause, shows it, and its timer still resumes it."""
+    uid, _ = _timed_pause(convoy, slack, sender)
+    convoy.set_status(uid, "active")  # resumed in Convoy's dashboard
+    convoy.set_fault("get", delay=1.0, times=1)  # the listing's look at Convoy is slow
+
+    listing = sender.command(operator, "paused")
+    eventually(lambda: [r for r in convoy.requests if r.operation == "get"], what="its GET")
+    sender.command(operator, "pause orders-api for 30m second incident")
+    _post_with(slack, "second incident")
+    (shown,) = reply_to(slack, listing.token)
+
+    assert "second incident" in shown
+    assert "no longer paused in Convoy" not in shown
+    run_replicas(replica_settings, timedelta(minutes=31))
+    assert [w.operation for w in convoy.writes()] == ["pause", "pause", "activate"]
+    assert convoy.endpoint(uid)["status"] == "active"
+
+
+@pytest.mark.parametrize(("typed", "seconds"), [("30 minutes", 1800), ("1 hour", 3600)])
+def test_a_duration_in_words_makes_a_timed_pause(
+    typed: str,
+    seconds: int,
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+) -> None:
+    """`for 30 minutes` and `for 1 hour` set the timer; the words are not in the reason."""
+    convoy.add_endpoint("orders-api")
+
+    asked_at = datetime.now(UTC).timestamp()
+    sender.command(operator, f"pause orders-api for {typed} customer fixing TLS")
+    post = _post_with(slack, "was *paused*")
+
+    due = float(json.loads(_button(post, ids.EXTEND_BUTTON)["value"])["due"])
+    assert "*Auto-resume:*" in post.text
+    assert asked_at + seconds <= due < asked_at + seconds + 60  # counted from the pause
+    assert "*Reason:* customer fixing TLS" in post.text

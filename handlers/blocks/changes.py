@@ -84,9 +84,9 @@ def change_details(change: Change, reason: str, at: datetime) -> list[Block]:
     body = (
         f"*New status:* {status_text(change)}\n*Reason:* {reason_text(reason)}\n*When:* {when(at)}"
     )
-    if change.hold is not None and change.hold.resume_at:
-        body += "\n" + auto_resume_line(change.hold, at)
     details = [section(body)]
+    if change.hold is not None and change.hold.resume_at:
+        details.append(auto_resume_block(change.hold, at))
     if change.resumed is not None:
         details.append(section(resume_summary_line(change.resumed)))
     if change.detail:
@@ -168,7 +168,7 @@ def resume_actions(endpoint: Endpoint, hold: Hold | None = None) -> Block:
         buttons.append(extend_button(hold))
         keep = KeepValue(uid=hold.uid, hold=hold.hold_id)
         buttons.append(button(ids.KEEP_BUTTON, "Keep paused", keep.encode()))
-    return actions("resume", *buttons)
+    return actions(RESUME_BLOCK, *buttons)
 
 
 def extend_button(hold: Hold) -> Block:
@@ -194,6 +194,16 @@ def auto_resume_when(hold: Hold, now: datetime) -> str:
 
 def auto_resume_line(hold: Hold, now: datetime) -> str:
     return f"*Auto-resume:* {auto_resume_when(hold, now)}"
+
+
+AUTO_RESUME_BLOCK = "auto-resume"  # block ids that Extend and Keep paused replace
+TIMER_NOTE_BLOCK = "timer-note"
+RESUME_BLOCK = "resume"
+
+
+def auto_resume_block(hold: Hold, now: datetime) -> Block:
+    """The timed pause's promise, in a block of its own so that it can be re-timed."""
+    return {**section(auto_resume_line(hold, now)), "block_id": AUTO_RESUME_BLOCK}
 
 
 def resume_summary_line(summary: ResumeSummary) -> str:
@@ -294,9 +304,15 @@ def choice_message(choice: Choice) -> Message:
 def record_gone_message(gone: RecordGone) -> Message:
     """The button's pause has no record, but Convoy says it is still paused: offer a resume."""
     endpoint = gone.endpoint
+    timer = (
+        " No auto-resume will come: it stays paused until someone resumes it."
+        if gone.timer_lost
+        else ""
+    )
     text = (
         f":warning: The bot has no record of the pause this button was made for (its store "
-        f"lost it), but Convoy reports {endpoint_ref(endpoint)} still *paused*. Resume it now?"
+        f"lost it), but Convoy reports {endpoint_ref(endpoint)} still *paused*.{timer} "
+        "Resume it now?"
     )
     offer = button(
         f"{ids.PICK_ENDPOINT}_0",

@@ -10,7 +10,7 @@ from bot.durations import describe
 from bot.models import Action, EndpointStatus
 from handlers import ids
 from handlers.blocks.changes import (
-    auto_resume_line,
+    auto_resume_block,
     change_buttons,
     resume_summary_line,
     status_text,
@@ -124,7 +124,7 @@ def decision_message(
     if webhook_summary:
         blocks.append(context(escape(webhook_summary)))
     if change is not None and change.hold is not None and change.hold.resume_at:
-        blocks.append(section(auto_resume_line(change.hold, at)))
+        blocks.append(auto_resume_block(change.hold, at))
     if change is not None and change.resumed is not None:
         blocks.append(section(resume_summary_line(change.resumed)))
     if change is not None:

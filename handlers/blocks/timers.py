@@ -10,14 +10,21 @@ from bot.discarded import Retried, RetrySettled
 from bot.models import Hold
 from bot.results import HeldPause
 from handlers.blocks.changes import (
+    AUTO_RESUME_BLOCK,
+    RESUME_BLOCK,
+    TIMER_NOTE_BLOCK,
+    auto_resume_block,
     auto_resume_line,
     auto_resume_when,
     change_details,
     extend_button,
+    resume_actions,
 )
 from handlers.blocks.kit import (
+    Block,
     Message,
     actions,
+    context,
     endpoint_ref,
     escape,
     reason_text,
@@ -47,13 +54,58 @@ def auto_resume_skipped_message(hold: Hold, why: str) -> str:
     )
 
 
-def reminder_message(hold: Hold, now: datetime) -> Message:
-    due = hold.resumes_at or now
-    text = (
-        f":alarm_clock: *{escape(hold.name)}* resumes automatically in {relative(due, now)} "
-        f"({when(due)}). Extend the pause if the receiver is not ready."
+def auto_resume_failed_message(hold: Hold, why: str, retry_at: datetime, attempt: int) -> str:
+    """An auto-resume that failed: said once per failure, with when the next try comes."""
+    return (
+        f":warning: The auto-resume of {endpoint_ref(hold.endpoint)} failed (attempt "
+        f"{attempt}): {escape(why)} It is still paused, and Convoy discards its events "
+        f"meanwhile. The bot tries again at {when(retry_at)}, and keeps trying until it "
+        "works or someone resumes it or clicks *Keep paused*."
     )
-    return text, [section(text), actions("remind", extend_button(hold))]
+
+
+def reminder_message(hold: Hold, now: datetime, note: str = "") -> Message:
+    """The reminder before an auto-resume; re-drawn when the pause is extended or kept."""
+    due = hold.resumes_at
+    if due is None:
+        text = (
+            f":pushpin: *{escape(hold.name)}* will not be resumed automatically: it stays "
+            "paused until someone resumes it."
+        )
+        blocks = [section(text)]
+    else:
+        text = (
+            f":alarm_clock: *{escape(hold.name)}* resumes automatically in {relative(due, now)} "
+            f"({when(due)}). Extend the pause if the receiver is not ready."
+        )
+        blocks = [section(text), actions("remind", extend_button(hold))]
+    if note:
+        blocks.append(timer_note(note))
+    return text, blocks
+
+
+def timer_note(line: str) -> Block:
+    """Who last moved or cancelled the timer (mrkdwn of our own making)."""
+    return {**context(line), "block_id": TIMER_NOTE_BLOCK}
+
+
+def retimed(message_blocks: Sequence[Block], hold: Hold, now: datetime, note: str) -> list[Block]:
+    """A pause's announcement (as posted) with its timer, its note and its buttons re-drawn
+    for the hold as it is now: blocks replaced in place by id, never text edited."""
+    timer = [auto_resume_block(hold, now), timer_note(note)]
+    buttons = resume_actions(hold.endpoint, hold)
+    redrawn: list[Block] = []
+    for block in message_blocks:
+        block_id = block.get("block_id")
+        if block_id == AUTO_RESUME_BLOCK:
+            redrawn += timer
+            timer = []
+        elif block_id == RESUME_BLOCK:
+            redrawn += [*timer, buttons]  # a message from before timers had their own block
+            timer = []
+        elif block_id != TIMER_NOTE_BLOCK:
+            redrawn.append(block)
+    return redrawn + timer
 
 
 def paused_message(entries: Sequence[HeldPause], now: datetime) -> Message:

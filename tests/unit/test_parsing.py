@@ -96,3 +96,41 @@ def test_timed_pause(text: str, target: str, reason: str, minutes: float | None)
 def test_bad_duration_flag_is_a_problem() -> None:
     """`--for soon` is refused rather than guessed."""
     assert "is not a duration" in parse("pause x --for soon").problem
+
+
+@pytest.mark.parametrize(
+    ("typed", "minutes"),
+    [
+        ("30m", 30),
+        ("30min", 30),
+        ("30 mins", 30),
+        ("30 minutes", 30),
+        ("1h", 60),
+        ("1 hour", 60),
+        ("2 hours", 120),
+        ("1h30m", 90),
+        ("1h 30m", 90),
+        ("1 hour 30 minutes", 90),
+        ("90s", 1.5),
+        ("45 seconds", 0.75),
+    ],
+)
+def test_durations_in_the_forms_people_type(typed: str, minutes: float) -> None:
+    """Each form is the pause's length, and nothing of it is left in the reason."""
+    command = parse(f"pause orders-api for {typed} receiver down\nsince 02:10")
+
+    assert command.problem == ""
+    assert command.duration is not None
+    assert command.duration.total_seconds() == minutes * 60
+    assert command.rest == "receiver down\nsince 02:10"
+
+
+@pytest.mark.parametrize("typed", ["30", "30 quicklies", "2x", "1.5h"])
+def test_a_duration_not_understood_asks_instead_of_guessing(typed: str) -> None:
+    """Text after `for` that starts like a duration but is not one gets "did you mean", and
+    is never silently taken as the reason (the pause would have no timer)."""
+    command = parse(f"pause orders-api for {typed} receiver down")
+
+    assert not command.valid
+    assert "Did you mean `for " in command.problem
+    assert "Nothing was changed." in command.problem
