@@ -446,14 +446,20 @@ def test_validator_accepts_null_optional_objects_but_not_wrong_types() -> None:
 def test_a_request_the_spec_rejects_is_a_contract_error(
     fake: FakeConvoy, client: httpx.Client
 ) -> None:
-    """A query parameter of the wrong type or value is recorded, so the suite fails on it."""
-    client.get(f"/api/v1/projects/{PROJECT}/endpoints", params={"perPage": "many"})
-    client.get(f"/api/v1/projects/{PROJECT}/endpoints", params={"direction": "sideways"})
+    """A query parameter of the wrong type or value is recorded, naming it; valid ones are not."""
+    client.get("/endpoints", params={"perPage": 5, "direction": "next"})
+    client.get("/endpoints", params={"perPage": "many"})
+    client.get("/endpoints", params={"direction": "sideways"})
 
     errors = fake.contract_errors
 
-    assert len(errors) == 2
-    assert all("GET" in error for error in errors)
+    assert len(errors) == 2, errors
+    wrong_type, wrong_value = errors
+    assert wrong_type.startswith("request GET /api/v1/projects/")
+    assert "Query parameter error: perPage" in wrong_type
+    assert "Failed to cast value to integer type: many" in wrong_type
+    assert "Invalid query parameter: direction" in wrong_value
+    assert "'sideways' is not one of ['next', 'prev']" in wrong_value
 
 
 # --- event deliveries ---------------------------------------------------------------------------
