@@ -15,18 +15,19 @@ from bot.roles import Role, RoleStore
 from bot.store import redis_client
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.loopback import LoopbackServer, free_port
-from tests.fakes.slack import FakeSlack, SlackCall
+from tests.fakes.slack import FakeSlack
 from tests.harness import (
     CONVOY_KEY,
     PROJECT,
     SIGNING_SECRET,
     BotProcess,
+    OwnRedisBot,
     RedisServer,
     bot_env,
-    eventually,
     start_bot,
     start_redis,
 )
+from tests.helpers import APPROVER, OPERATOR, REQUESTER, VIEWER
 from tests.slack_requests import SlackSender
 
 
@@ -136,9 +137,43 @@ def store(redis_server: RedisServer) -> Iterator[redis.Redis]:
 
 @pytest.fixture
 def sender(bot: BotProcess, slack_fake: tuple[FakeSlack, LoopbackServer]) -> Iterator[SlackSender]:
-    client = SlackSender(bot.url, SIGNING_SECRET, slack_fake[1].url)
-    yield client
-    client.http.close()
+    """Sends signed commands and clicks to the session's bot."""
+    with SlackSender(bot.url, SIGNING_SECRET, slack_fake[1].url) as client:
+        yield client
+
+
+@pytest.fixture
+def sender_to(
+    slack_fake: tuple[FakeSlack, LoopbackServer],
+) -> Iterator[Callable[[BotProcess], SlackSender]]:
+    """Senders of signed requests to other bot processes; all are closed afterwards."""
+    made: list[SlackSender] = []
+
+    def make(process: BotProcess) -> SlackSender:
+        made.append(SlackSender(process.url, SIGNING_SECRET, slack_fake[1].url))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()
+
+
+@pytest.fixture
+def own_redis_bot(
+    tmp_path: Path,
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
+    slack_fake: tuple[FakeSlack, LoopbackServer],
+) -> Iterator[OwnRedisBot]:
+    """A bot whose Redis the test may kill; the bot and every Redis are stopped afterwards."""
+    redis_dir = tmp_path / "redis"
+    server = start_redis(redis_dir)
+    env = bot_env(convoy_fake[1].url, slack_fake[1].url, server.url, free_port())
+    own = OwnRedisBot(start_bot(env, tmp_path / "bot"), server, redis_dir)
+    yield own
+    own.bot.stop()
+    for handle in (own.redis, *own.restarted):
+        if handle.process.poll() is None:
+            handle.stop()
 
 
 @pytest.fixture
@@ -175,12 +210,17 @@ def audit_entries(store: redis.Redis, redis_server: RedisServer) -> Callable[...
     return read
 
 
-def reply_to(slack: FakeSlack, token: str, count: int = 1) -> list[str]:
-    """Wait for `count` private replies to one command or click; return their texts."""
+@pytest.fixture
+def operator(grant: Callable[..., None]) -> str:
+    """The test operator, granted the operator role everywhere."""
+    grant(OPERATOR, Role.OPERATOR)
+    return OPERATOR
 
-    def enough() -> list[SlackCall] | None:
-        found = slack.replies(token)
-        return found if len(found) >= count else None
 
-    calls = eventually(enough, what=f"{count} reply(ies) on the response URL")
-    return [call.text for call in calls]
+@pytest.fixture
+def team(grant: Callable[..., None]) -> None:
+    """A requester, an approver, an operator and a viewer, each with that role everywhere."""
+    grant(REQUESTER, Role.REQUESTER)
+    grant(APPROVER, Role.APPROVER)
+    grant(OPERATOR, Role.OPERATOR)
+    grant(VIEWER, Role.VIEWER)

@@ -42,6 +42,15 @@ class SlackSender:
         self.fake_slack_url = fake_slack_url
         self.http = httpx.Client(timeout=10)
 
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> SlackSender:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def post(
         self,
         body: bytes,

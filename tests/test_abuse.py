@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from bot.roles import Role
 from handlers import ids
 from handlers.parsing import parse
-from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
 from tests.harness import BotProcess, eventually
+from tests.helpers import button, reply_to
 from tests.slack_requests import SlackSender, slack_signature
 
 OPERATOR = "U0OPERATOR"
@@ -79,8 +79,7 @@ def test_button_value_grants_no_authority(
     convoy.add_endpoint("orders-api")
     sender.command("U0REQUESTER", "pause orders-api")
     post = eventually(lambda: slack.api_calls("chat.postMessage"), what="the request")[0]
-    (actions,) = [b for b in post.payload["blocks"] if b["type"] == "actions"]
-    request_id = actions["elements"][0]["value"]
+    request_id = button(post, ids.APPROVE_BUTTON)["value"]
 
     click = sender.click("U0VIEWER", ids.APPROVE_BUTTON, request_id)
 

@@ -9,50 +9,30 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.audit import AuditEntry
 from bot.roles import Role
 from handlers import ids
-from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
-from tests.harness import PROJECT, RedisServer, eventually
+from tests.harness import PROJECT, RedisServer
+from tests.helpers import (
+    APPROVER,
+    OPERATOR,
+    REQUESTER,
+    button,
+    channel_posts,
+    message,
+    reply_to,
+)
 from tests.slack_requests import SlackSender
-
-OPERATOR = "U0OPERATOR"
-REQUESTER = "U0REQUESTER"
-APPROVER = "U0APPROVER"
-
-
-@pytest.fixture
-def team(grant: Callable[..., None]) -> None:
-    grant(OPERATOR, Role.OPERATOR)
-    grant(REQUESTER, Role.REQUESTER)
-    grant(APPROVER, Role.APPROVER)
-    grant("U0VIEWER", Role.VIEWER)
-
-
-def _button(call: SlackCall, prefix: str) -> dict[str, Any]:
-    for block in call.payload["blocks"]:
-        for element in block.get("elements", []):
-            if str(element.get("action_id", "")).startswith(prefix):
-                return dict(element)
-    raise AssertionError(f"no {prefix} button")
-
-
-def _message(call: SlackCall) -> dict[str, Any]:
-    return {"ts": call.answer["ts"], **call.payload}
 
 
 def _wait_post(slack: FakeSlack, count: int = 1) -> SlackCall:
-    def enough() -> list[SlackCall] | None:
-        calls = slack.api_calls("chat.postMessage")
-        return calls if len(calls) >= count else None
-
-    return eventually(enough, what=f"{count} channel post(s)")[count - 1]
+    """The `count`-th channel post, once it has arrived."""
+    return channel_posts(slack, count)[count - 1]
 
 
 @dataclass(frozen=True)
@@ -104,32 +84,30 @@ def _request(w: World) -> None:
 
 def _approve(w: World) -> None:
     post = _wait_post(w.slack)
-    value = _button(post, ids.APPROVE_BUTTON)["value"]
+    value = button(post, ids.APPROVE_BUTTON)["value"]
     reply_to(
-        w.slack, w.sender.click(APPROVER, ids.APPROVE_BUTTON, value, message=_message(post)).token
+        w.slack, w.sender.click(APPROVER, ids.APPROVE_BUTTON, value, message=message(post)).token
     )
 
 
 def _deny(w: World) -> None:
     post = _wait_post(w.slack)
-    value = _button(post, ids.DENY_BUTTON)["value"]
-    reply_to(
-        w.slack, w.sender.click(APPROVER, ids.DENY_BUTTON, value, message=_message(post)).token
-    )
+    value = button(post, ids.DENY_BUTTON)["value"]
+    reply_to(w.slack, w.sender.click(APPROVER, ids.DENY_BUTTON, value, message=message(post)).token)
 
 
 def _self_approve(w: World) -> None:
     post = _wait_post(w.slack)
-    value = _button(post, ids.APPROVE_BUTTON)["value"]
+    value = button(post, ids.APPROVE_BUTTON)["value"]
     reply_to(
-        w.slack, w.sender.click(REQUESTER, ids.APPROVE_BUTTON, value, message=_message(post)).token
+        w.slack, w.sender.click(REQUESTER, ids.APPROVE_BUTTON, value, message=message(post)).token
     )
 
 
 def _resume_button(w: World) -> None:
     post = _wait_post(w.slack)
-    value = _button(post, ids.RESUME_BUTTON)["value"]
-    w.sender.click(OPERATOR, ids.RESUME_BUTTON, value, message=_message(post))
+    value = button(post, ids.RESUME_BUTTON)["value"]
+    w.sender.click(OPERATOR, ids.RESUME_BUTTON, value, message=message(post))
     _wait_post(w.slack, 2)
 
 

@@ -20,8 +20,9 @@ from bot.audit import AuditEntry
 from bot.roles import Role
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
-from tests.fakes.slack import FakeSlack, SlackCall
-from tests.harness import SIGNING_SECRET, BotProcess, eventually
+from tests.fakes.slack import FakeSlack
+from tests.harness import BotProcess, eventually
+from tests.helpers import find_button, message
 from tests.slack_requests import SlackSender
 
 OPERATOR = "U0CHAOS"
@@ -87,17 +88,10 @@ def _wait_report(slack: FakeSlack, token: str) -> Report:
     return eventually(finished, timeout=15, what="the action's report")
 
 
-def _resume_value(post: SlackCall) -> str | None:
-    for block in post.payload.get("blocks", []):
-        for element in block.get("elements", []):
-            if element.get("action_id") == ids.RESUME_BUTTON:
-                return str(element["value"])
-    return None
-
-
 @pytest.mark.chaos
 def test_chaos_run_keeps_reports_true(
     bot_factory: Callable[..., BotProcess],
+    sender_to: Callable[[BotProcess], SlackSender],
     convoy: FakeConvoy,
     slack: FakeSlack,
     grant: Callable[..., None],
@@ -106,7 +100,7 @@ def test_chaos_run_keeps_reports_true(
     """Random faults never make the bot's last word on an endpoint differ from Convoy's state."""
     rng = random.Random(SEED)
     bot = bot_factory(CONVOY_TIMEOUT_SECONDS="0.3", CONVOY_BOT_CHANGES_PER_MINUTE="0")
-    sender = SlackSender(bot.url, SIGNING_SECRET, slack.url)
+    sender = sender_to(bot)
     grant(OPERATOR, Role.OPERATOR)
     uids = [str(convoy.add_endpoint(f"chaos-{n}")["uid"]) for n in range(4)]
     uids.append(str(convoy.add_endpoint("chaos-disabled", status="inactive")["uid"]))
@@ -119,8 +113,8 @@ def test_chaos_run_keeps_reports_true(
         _inject_faults(rng, convoy, slack)
         writes_before = len(convoy.writes())
         if uid in buttons and rng.random() < 0.3:
-            button_value, message = buttons.pop(uid)
-            token = sender.click(OPERATOR, ids.RESUME_BUTTON, button_value, message=message).token
+            button_value, clicked = buttons.pop(uid)
+            token = sender.click(OPERATOR, ids.RESUME_BUTTON, button_value, message=clicked).token
         else:
             verb = rng.choice(["pause", "resume"])
             token = sender.command(OPERATOR, f"{verb} {uid} chaos").token
@@ -132,9 +126,9 @@ def test_chaos_run_keeps_reports_true(
         if reported is not None:
             expected[uid] = reported
         for post in slack.api_calls("chat.postMessage"):
-            value = _resume_value(post)
-            if value and post.answer.get("ok"):
-                buttons[uid] = (value, {"ts": post.answer["ts"], **post.payload})
+            resume = find_button(post, ids.RESUME_BUTTON)
+            if resume and post.answer.get("ok"):
+                buttons[uid] = (str(resume["value"]), message(post))
 
     convoy.clear_faults()
     print(f"chaos: {actions} actions, {len(convoy.writes())} writes, statuses {expected}")  # noqa: T201
@@ -149,4 +143,3 @@ def test_chaos_run_keeps_reports_true(
     ]
     assert len(changes) == actions
     assert not json.dumps(convoy.contract_errors)[2:], convoy.contract_errors
-    sender.http.close()

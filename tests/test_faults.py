@@ -3,55 +3,39 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-import redis
 
-from bot.embedded_redis import EmbeddedRedis
 from bot.locks import EndpointLocks
-from bot.roles import Role
 from bot.store import redis_client
-from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
-from tests.fakes.loopback import LoopbackServer, free_port
+from tests.fakes.loopback import free_port
 from tests.fakes.slack import FakeSlack
 from tests.harness import (
     ADMIN,
-    SIGNING_SECRET,
     BotProcess,
+    OwnRedisBot,
     RedisServer,
-    bot_env,
     eventually,
-    start_bot,
-    start_redis,
 )
+from tests.helpers import reply_to
 from tests.slack_requests import SlackSender
-
-OPERATOR = "U0OPERATOR"
-
-
-@pytest.fixture
-def operator(grant: Callable[..., None]) -> str:
-    grant(OPERATOR, Role.OPERATOR)
-    return OPERATOR
-
 
 # --- Convoy -------------------------------------------------------------------------------
 
 
 def test_convoy_connection_refused(
-    bot_factory: Callable[..., BotProcess], slack: FakeSlack, operator: str
+    bot_factory: Callable[..., BotProcess],
+    sender_to: Callable[[BotProcess], SlackSender],
+    slack: FakeSlack,
+    operator: str,
 ) -> None:
     """Nothing listening at CONVOY_API_URL: 'could not be reached', no channel post."""
     dead = bot_factory(CONVOY_API_URL=f"http://127.0.0.1:{free_port()}/api")
-    sender = SlackSender(dead.url, SIGNING_SECRET, slack.url)
 
-    sent = sender.command(operator, "pause orders-api")
-    sender.http.close()
+    sent = sender_to(dead).command(operator, "pause orders-api")
 
     assert "Convoy could not be reached." in reply_to(slack, sent.token)[0]
     assert slack.api_calls("chat.postMessage") == []
@@ -127,68 +111,37 @@ def test_convoy_429_is_surfaced_not_retried(
 # --- Redis --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def own_redis_bot(
-    tmp_path: Path,
-    convoy_fake: tuple[FakeConvoy, LoopbackServer],
-    slack_fake: tuple[FakeSlack, LoopbackServer],
-) -> tuple[BotProcess, RedisServer, Path]:
-    redis_dir = tmp_path / "redis"
-    server = start_redis(redis_dir)
-    env = bot_env(convoy_fake[1].url, slack_fake[1].url, server.url, free_port())
-    return start_bot(env, tmp_path / "bot"), server, redis_dir
-
-
 def test_redis_killed_mid_pause_then_restarted(
-    own_redis_bot: tuple[BotProcess, RedisServer, Path], convoy: FakeConvoy, slack: FakeSlack
+    own_redis_bot: OwnRedisBot,
+    sender_to: Callable[[BotProcess], SlackSender],
+    convoy: FakeConvoy,
+    slack: FakeSlack,
 ) -> None:
     """A pause already checked and locked finishes; then the bot fails closed; then recovers."""
-    process, server, redis_dir = own_redis_bot
     endpoint = convoy.add_endpoint("orders-api")
-    sender = SlackSender(process.url, SIGNING_SECRET, slack.url)
+    sender = sender_to(own_redis_bot.bot)
     convoy.set_fault("get", delay=0.8, times=1)
-    try:
-        sender.command(ADMIN, f"pause {endpoint['uid']}")
-        eventually(lambda: convoy.requests, what="the GET under the lock")
-        server.stop()
-        eventually(lambda: slack.api_calls("chat.postMessage"), what="the announcement")
-        assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
 
-        denied = sender.command(ADMIN, f"resume {endpoint['uid']}")
-        assert "The access store (Redis) is unavailable" in reply_to(slack, denied.token)[0]
-        assert len(convoy.writes()) == 1
+    sender.command(ADMIN, f"pause {endpoint['uid']}")
+    eventually(lambda: convoy.requests, what="the GET under the lock")
+    own_redis_bot.redis.stop()
+    eventually(lambda: slack.api_calls("chat.postMessage"), what="the announcement")
+    assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
 
-        again = _restart_on_port(server, redis_dir)
-        resumed = sender.command(ADMIN, f"resume {endpoint['uid']}")
-        eventually(lambda: len(slack.api_calls("chat.postMessage")) == 2, what="the resume")
-        assert resumed.response.status_code == 200
-        assert convoy.endpoint(endpoint["uid"])["status"] == "active"
-        again.stop()
-    finally:
-        sender.http.close()
-        process.stop()
+    denied = sender.command(ADMIN, f"resume {endpoint['uid']}")
+    assert "The access store (Redis) is unavailable" in reply_to(slack, denied.token)[0]
+    assert len(convoy.writes()) == 1
 
-
-def _restart_on_port(old: RedisServer, data_dir: Path) -> RedisServer:
-    """A new redis-server on the port the bot was configured with."""
-    command = EmbeddedRedis(data_dir, port=old.port, persist=False).command()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    server = RedisServer(process, old.url, old.port)
-    client = server.client()
-    eventually(lambda: _pings(client), what="the restarted redis-server")
-    client.close()
-    return server
-
-
-def _pings(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
+    own_redis_bot.restart_redis()
+    resumed = sender.command(ADMIN, f"resume {endpoint['uid']}")
+    eventually(lambda: len(slack.api_calls("chat.postMessage")) == 2, what="the resume")
+    assert resumed.response.status_code == 200
+    assert convoy.endpoint(endpoint["uid"])["status"] == "active"
 
 
 def test_stale_lock_of_a_crashed_replica_expires(
     bot_factory: Callable[..., BotProcess],
+    sender_to: Callable[[BotProcess], SlackSender],
     redis_server: RedisServer,
     convoy: FakeConvoy,
     slack: FakeSlack,
@@ -197,7 +150,7 @@ def test_stale_lock_of_a_crashed_replica_expires(
     """A lock left by a replica that died mid-change blocks only until its TTL runs out."""
     endpoint = convoy.add_endpoint("orders-api")
     quick = bot_factory(CONVOY_BOT_LOCK_TTL_SECONDS="1", CONVOY_TIMEOUT_SECONDS="0.1")
-    sender = SlackSender(quick.url, SIGNING_SECRET, slack.url)
+    sender = sender_to(quick)
 
     async def crash_holding_the_lock() -> None:
         client = redis_client(redis_server.url)
@@ -212,7 +165,6 @@ def test_stale_lock_of_a_crashed_replica_expires(
     assert convoy.writes() == []
     time.sleep(1.2)
     sender.command(operator, f"pause {endpoint['uid']}")
-    sender.http.close()
 
     eventually(lambda: slack.api_calls("chat.postMessage"), what="the pause after expiry")
     assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
@@ -285,18 +237,21 @@ def test_webhook_faults_are_reported_never_followed(
 
 
 def test_per_user_rate_limit(
-    bot_factory: Callable[..., BotProcess], convoy: FakeConvoy, slack: FakeSlack, operator: str
+    bot_factory: Callable[..., BotProcess],
+    sender_to: Callable[[BotProcess], SlackSender],
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    operator: str,
 ) -> None:
     """The third change in a minute (limit 2) is refused clearly; Convoy sees two writes."""
     limited = bot_factory(CONVOY_BOT_CHANGES_PER_MINUTE="2")
-    sender = SlackSender(limited.url, SIGNING_SECRET, slack.url)
+    sender = sender_to(limited)
     endpoints = [convoy.add_endpoint(f"svc-{n}") for n in range(3)]
 
     for endpoint in endpoints[:2]:
         sender.command(operator, f"pause {endpoint['uid']}")
     eventually(lambda: len(slack.api_calls("chat.postMessage")) == 2, what="two pauses")
     third = sender.command(operator, f"pause {endpoints[2]['uid']}")
-    sender.http.close()
 
     assert "more than 2 changes in a minute" in reply_to(slack, third.token)[0]
     assert len(convoy.writes()) == 2

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 from bot.audit import AuditEntry
 from bot.roles import Role
-from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
-from tests.harness import ADMIN, PROJECT, SIGNING_SECRET, BotProcess, eventually
+from tests.harness import ADMIN, PROJECT, BotProcess, eventually
+from tests.helpers import reply_to
 from tests.slack_requests import SlackSender
 
 
@@ -108,10 +108,11 @@ def test_last_admin_cannot_remove_themselves(
     slack: FakeSlack,
     grant: Callable[..., None],
     bot_factory: Callable[..., BotProcess],
+    sender_to: Callable[[BotProcess], SlackSender],
 ) -> None:
     """Without bootstrap admins, the only admin can neither revoke nor demote themselves."""
     lonely = bot_factory(CONVOY_BOT_ADMINS="")
-    sender = SlackSender(lonely.url, SIGNING_SECRET, slack.url)
+    sender = sender_to(lonely)
     grant("U0SOLE", Role.ADMIN)
 
     revoke = sender.command("U0SOLE", "roles revoke <@U0SOLE>")
@@ -121,7 +122,6 @@ def test_last_admin_cannot_remove_themselves(
     handover = sender.command("U0SOLE", "roles grant <@U0NEXT> admin")
     reply_to(slack, handover.token)
     leave = sender.command("U0SOLE", "roles revoke <@U0SOLE>")
-    sender.http.close()
 
     assert "no longer has a role" in reply_to(slack, leave.token)[0]
 

@@ -31,7 +31,6 @@ from bot.wiring import (
     build_use_cases,
 )
 from handlers import ids
-from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.loopback import LoopbackServer
 from tests.fakes.slack import FakeSlack, SlackCall
@@ -45,9 +44,8 @@ from tests.harness import (
     RedisServer,
     eventually,
 )
+from tests.helpers import OPERATOR, button, message, post_with, reply_to
 from tests.slack_requests import SlackSender
-
-OPERATOR = "U0OPERATOR"
 
 
 @dataclass
@@ -108,37 +106,12 @@ def run_replicas(settings: Settings, *steps: timedelta, count: int = 2) -> list[
     return asyncio.run(scenario())
 
 
-@pytest.fixture
-def operator(grant: Callable[..., None]) -> str:
-    grant(OPERATOR, Role.OPERATOR)
-    return OPERATOR
-
-
-def _post_with(slack: FakeSlack, needle: str) -> SlackCall:
-    def find() -> SlackCall | None:
-        return next((c for c in slack.api_calls("chat.postMessage") if needle in c.text), None)
-
-    return eventually(find, what=f"a channel post with {needle!r}")
-
-
-def _button(call: SlackCall, action_id: str) -> dict[str, Any]:
-    for block in call.payload.get("blocks", []):
-        for element in block.get("elements", []):
-            if element.get("action_id") == action_id:
-                return dict(element)
-    raise AssertionError(f"no {action_id} button")
-
-
-def _message(call: SlackCall) -> dict[str, Any]:
-    return {"ts": call.answer["ts"], **call.payload}
-
-
 def _timed_pause(
     convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, user: str = OPERATOR
 ) -> tuple[str, SlackCall]:
     endpoint = convoy.add_endpoint("orders-api", slack_webhook_url=slack.hook())
     sender.command(user, "pause orders-api for 30m customer fixing their TLS")
-    return str(endpoint["uid"]), _post_with(slack, "was *paused*")
+    return str(endpoint["uid"]), post_with(slack, "was *paused*")
 
 
 def test_timed_pause_announces_time_and_buttons(
@@ -150,7 +123,7 @@ def test_timed_pause_announces_time_and_buttons(
     assert "*Auto-resume:*" in post.text
     assert ", in 30m" in post.text or ", in 29m" in post.text
     labels = [
-        _button(post, a)["text"]["text"]
+        button(post, a)["text"]["text"]
         for a in (ids.RESUME_BUTTON, ids.EXTEND_BUTTON, ids.KEEP_BUTTON)
     ]
     assert labels == ["Resume now", "Extend 30m", "Keep paused"]
@@ -200,6 +173,7 @@ def test_timer_fires_once_across_two_replicas(
 
 def test_restart_between_pause_and_due_time_still_resumes(
     bot_factory: Callable[..., BotProcess],
+    sender_to: Callable[[BotProcess], SlackSender],
     convoy: FakeConvoy,
     slack: FakeSlack,
     operator: str,
@@ -207,9 +181,7 @@ def test_restart_between_pause_and_due_time_still_resumes(
 ) -> None:
     """The timer lives in Redis: a bot stopped after the pause does not lose it."""
     short_lived = bot_factory()
-    sender = SlackSender(short_lived.url, SIGNING_SECRET, slack.url)
-    uid, _ = _timed_pause(convoy, slack, sender)
-    sender.http.close()
+    uid, _ = _timed_pause(convoy, slack, sender_to(short_lived))
     assert short_lived.stop() == 0
 
     assert run_replicas(replica_settings, timedelta(minutes=20), timedelta(minutes=31)) == [0, 1]
@@ -225,15 +197,15 @@ def test_extend_moves_the_timer_once_per_click(
 ) -> None:
     """Extend: +30m; a double click on the same message does not add another 30m."""
     uid, post = _timed_pause(convoy, slack, sender)
-    extend = _button(post, ids.EXTEND_BUTTON)["value"]
+    extend = button(post, ids.EXTEND_BUTTON)["value"]
 
-    first = sender.click(operator, ids.EXTEND_BUTTON, extend, message=_message(post))
+    first = sender.click(operator, ids.EXTEND_BUTTON, extend, message=message(post))
     update = eventually(lambda: slack.api_calls("chat.update"), what="the update")[0]
-    second = sender.click(operator, ids.EXTEND_BUTTON, extend, message=_message(post))
+    second = sender.click(operator, ids.EXTEND_BUTTON, extend, message=message(post))
 
     assert "extended the pause" in update.text
     assert "in 1h" in update.text or "in 59m" in update.text
-    assert _button(update, ids.EXTEND_BUTTON)["value"] != extend, (
+    assert button(update, ids.EXTEND_BUTTON)["value"] != extend, (
         "the new buttons carry the new time"
     )
     assert "already changed" in reply_to(slack, second.token)[0]
@@ -253,12 +225,12 @@ def test_keep_paused_cancels_the_timer(
     uid, post = _timed_pause(convoy, slack, sender)
 
     sender.click(
-        operator, ids.KEEP_BUTTON, _button(post, ids.KEEP_BUTTON)["value"], message=_message(post)
+        operator, ids.KEEP_BUTTON, button(post, ids.KEEP_BUTTON)["value"], message=message(post)
     )
     update = eventually(lambda: slack.api_calls("chat.update"), what="the update")[0]
 
     assert "cancelled the auto-resume" in update.text
-    assert _button(update, ids.RESUME_BUTTON)["text"]["text"] == "Resume"
+    assert button(update, ids.RESUME_BUTTON)["text"]["text"] == "Resume"
     assert ids.EXTEND_BUTTON not in json.dumps(update.payload["blocks"])
     assert run_replicas(replica_settings, timedelta(hours=25)) == [0]
     assert convoy.endpoint(uid)["status"] == "paused"
@@ -280,11 +252,11 @@ def test_timer_buttons_need_an_operator(
     extend = sender.click(
         "U0VIEWER",
         ids.EXTEND_BUTTON,
-        _button(post, ids.EXTEND_BUTTON)["value"],
-        message=_message(post),
+        button(post, ids.EXTEND_BUTTON)["value"],
+        message=message(post),
     )
     keep = sender.click(
-        "U0VIEWER", ids.KEEP_BUTTON, _button(post, ids.KEEP_BUTTON)["value"], message=_message(post)
+        "U0VIEWER", ids.KEEP_BUTTON, button(post, ids.KEEP_BUTTON)["value"], message=message(post)
     )
 
     assert "needs the *operator* role" in reply_to(slack, extend.token)[0]
@@ -302,7 +274,7 @@ def test_manual_resume_cancels_the_timer(
     """After `/convoy resume`, the old timer does nothing."""
     _timed_pause(convoy, slack, sender)
     sender.command(operator, "resume orders-api receiver is back")
-    _post_with(slack, "was *resumed*")
+    post_with(slack, "was *resumed*")
 
     assert run_replicas(replica_settings, timedelta(minutes=31)) == [0]
     assert [w.operation for w in convoy.writes()] == ["pause", "activate"]
@@ -339,7 +311,7 @@ def test_pause_ended_outside_the_bot_is_not_auto_resumed(
 
     assert run_replicas(replica_settings, timedelta(minutes=31)) == [1]
     assert [w.operation for w in convoy.writes()] == ["pause"]
-    notice = _post_with(slack, "did not resume it")
+    notice = post_with(slack, "did not resume it")
     assert "it is active now, not paused: someone changed it outside the bot" in notice.text
     assert notice.payload["thread_ts"] == post.answer["ts"]
     assert run_replicas(replica_settings, timedelta(minutes=40)) == [0], "said once"
@@ -356,9 +328,9 @@ def test_reminder_in_the_thread_before_auto_resume(
     _, post = _timed_pause(convoy, slack, sender)
 
     assert run_replicas(replica_settings, timedelta(minutes=26)) == [1]
-    reminder = _post_with(slack, "resumes automatically in")
+    reminder = post_with(slack, "resumes automatically in")
     assert reminder.payload["thread_ts"] == post.answer["ts"]
-    assert _button(reminder, ids.EXTEND_BUTTON)
+    assert button(reminder, ids.EXTEND_BUTTON)
     assert run_replicas(replica_settings, timedelta(minutes=27)) == [0], "reminded once"
 
 
@@ -400,7 +372,7 @@ def test_resume_reports_discarded_deliveries_and_retries_them(
     delivered = convoy.add_event_delivery(uid, status="Success", created_at=now)
 
     sender.command(operator, "resume orders-api")
-    post = _post_with(slack, "was *resumed*")
+    post = post_with(slack, "was *resumed*")
 
     assert "Convoy *discarded 3 event deliveries* meanwhile" in post.text
     assert "Paused for " in post.text
@@ -411,9 +383,9 @@ def test_resume_reports_discarded_deliveries_and_retries_them(
     assert len(start) == len(end) == len("2006-01-02T15:04:05")  # Convoy's Go layout, no zone
     assert datetime.fromisoformat(start + "+00:00") < datetime.fromisoformat(end + "+00:00")
 
-    retry = _button(post, ids.RETRY_DISCARDED)
-    click = sender.click(operator, ids.RETRY_DISCARDED, retry["value"], message=_message(post))
-    again = sender.click(operator, ids.RETRY_DISCARDED, retry["value"], message=_message(post))
+    retry = button(post, ids.RETRY_DISCARDED)
+    click = sender.click(operator, ids.RETRY_DISCARDED, retry["value"], message=message(post))
+    again = sender.click(operator, ids.RETRY_DISCARDED, retry["value"], message=message(post))
 
     assert "retrying 3 discarded event deliveries" in reply_to(slack, click.token)[0]
     assert "already sent for retry" in reply_to(slack, again.token)[0]
@@ -433,7 +405,7 @@ def test_resume_of_a_pause_the_bot_did_not_make_claims_no_window(
     convoy.add_endpoint("orders-api", status="paused")
 
     sender.command(operator, "resume orders-api")
-    post = _post_with(slack, "was *resumed*")
+    post = post_with(slack, "was *resumed*")
 
     assert "Paused for" not in post.text
     assert ids.RETRY_DISCARDED not in json.dumps(post.payload["blocks"])
@@ -452,11 +424,11 @@ def test_approved_timed_pause_starts_its_timer_at_approval(
     grant("U0APPROVER", Role.APPROVER)
     endpoint = convoy.add_endpoint("orders-api")
     sender.command("U0REQUESTER", "pause orders-api for 30m flapping")
-    request = _post_with(slack, "asks to *pause*")
+    request = post_with(slack, "asks to *pause*")
     assert "for *30m*" in request.text
 
-    approve = _button(request, ids.APPROVE_BUTTON)["value"]
-    sender.click("U0APPROVER", ids.APPROVE_BUTTON, approve, message=_message(request))
+    approve = button(request, ids.APPROVE_BUTTON)["value"]
+    sender.click("U0APPROVER", ids.APPROVE_BUTTON, approve, message=message(request))
     update = eventually(lambda: slack.api_calls("chat.update"), what="the approval")[0]
 
     assert "*Auto-resume:*" in update.text
@@ -470,12 +442,12 @@ def test_resume_button_of_an_old_pause_does_not_end_a_new_one(
     """Resumed by command, paused again later: the first message's Resume button is void."""
     uid, first = _timed_pause(convoy, slack, sender)
     sender.command(operator, "resume orders-api")
-    _post_with(slack, "was *resumed*")
+    post_with(slack, "was *resumed*")
     sender.command(operator, "pause orders-api a new incident")
     eventually(lambda: len(slack.api_calls("chat.postMessage")) == 3, what="the new pause")
 
-    old = _button(first, ids.RESUME_BUTTON)["value"]
-    click = sender.click(operator, ids.RESUME_BUTTON, old, message=_message(first))
+    old = button(first, ids.RESUME_BUTTON)["value"]
+    click = sender.click(operator, ids.RESUME_BUTTON, old, message=message(first))
 
     assert "That message's pause is over" in reply_to(slack, click.token)[0]
     assert convoy.endpoint(uid)["status"] == "paused"
