@@ -17,6 +17,7 @@ from tests.fakes.convoy import FakeConvoy
 from tests.fakes.loopback import LoopbackServer, free_port
 from tests.fakes.slack import FakeSlack
 from tests.harness import (
+    BOT_TOKEN,
     CONVOY_KEY,
     PROJECT,
     SIGNING_SECRET,
@@ -48,7 +49,7 @@ def convoy_fake() -> Iterator[tuple[FakeConvoy, LoopbackServer]]:
 
 @pytest.fixture(scope="session")
 def slack_fake() -> Iterator[tuple[FakeSlack, LoopbackServer]]:
-    fake = FakeSlack()
+    fake = FakeSlack(bot_token=BOT_TOKEN)
     server = LoopbackServer(fake.app).start()
     fake.url = server.url
     yield fake, server
@@ -138,7 +139,8 @@ def store(redis_server: RedisServer) -> Iterator[redis.Redis]:
 @pytest.fixture
 def sender(bot: BotProcess, slack_fake: tuple[FakeSlack, LoopbackServer]) -> Iterator[SlackSender]:
     """Sends signed commands and clicks to the session's bot."""
-    with SlackSender(bot.url, SIGNING_SECRET, slack_fake[1].url) as client:
+    fake, server = slack_fake
+    with SlackSender(bot.url, SIGNING_SECRET, server.url, fake.issue_response_url) as client:
         yield client
 
 
@@ -150,7 +152,8 @@ def sender_to(
     made: list[SlackSender] = []
 
     def make(process: BotProcess) -> SlackSender:
-        made.append(SlackSender(process.url, SIGNING_SECRET, slack_fake[1].url))
+        fake, server = slack_fake
+        made.append(SlackSender(process.url, SIGNING_SECRET, server.url, fake.issue_response_url))
         return made[-1]
 
     yield make

@@ -7,6 +7,7 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -36,11 +37,25 @@ class Sent:
 class SlackSender:
     """Posts signed requests to the bot's `/slack/events` as Slack would."""
 
-    def __init__(self, bot_url: str, signing_secret: str, fake_slack_url: str) -> None:
+    def __init__(
+        self,
+        bot_url: str,
+        signing_secret: str,
+        fake_slack_url: str,
+        issue: Callable[[str], str] | None = None,
+    ) -> None:
+        """`issue` registers a response URL token with the fake Slack and returns its URL, as
+        Slack issues one with every command and click (without it, URLs are only built)."""
         self.bot_url = bot_url
         self.signing_secret = signing_secret
         self.fake_slack_url = fake_slack_url
+        self.issue = issue
         self.http = httpx.Client(timeout=10)
+
+    def response_url(self, token: str) -> str:
+        if self.issue is not None:
+            return self.issue(token)
+        return f"{self.fake_slack_url}/response/{token}"
 
     def close(self) -> None:
         self.http.close()
@@ -81,7 +96,7 @@ class SlackSender:
                 "text": slack_escape(text),
                 "api_app_id": "A0CONVOY",
                 "is_enterprise_install": "false",
-                "response_url": f"{self.fake_slack_url}/response/{token}",
+                "response_url": self.response_url(token),
                 "trigger_id": f"trigger-{token}",
             }
         ).encode()
@@ -109,7 +124,7 @@ class SlackSender:
             "container": {"type": "message", "channel_id": channel_id, "is_ephemeral": False},
             "trigger_id": f"trigger-{token}",
             "channel": {"id": channel_id, "name": "incidents"},
-            "response_url": f"{self.fake_slack_url}/response/{token}",
+            "response_url": self.response_url(token),
             "actions": [
                 {
                     "type": "button",

@@ -272,7 +272,7 @@ def test_bot_not_in_channel_falls_back_and_says_how_to_invite(
 ) -> None:
     """not_in_channel: the request still reaches the channel; the asker learns how to invite."""
     convoy.add_endpoint("orders-api")
-    slack.fail_method("chat.postMessage", "not_in_channel")
+    slack.remove_bot("C0INCIDENT")
 
     sent = sender.command(REQUESTER, "pause orders-api")
 

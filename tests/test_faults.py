@@ -193,16 +193,29 @@ def test_channel_post_failures_leave_the_pause_and_tell_the_user(
 ) -> None:
     """The pause stands whatever Slack says; the user learns what could not be posted."""
     endpoint = convoy.add_endpoint("orders-api")
-    slack.fail_method("chat.postMessage", error)
+    channel = "C0INCIDENT"
+    if error == "invalid_auth":
+        slack.fail_method("chat.postMessage", error)  # a token revoked while the bot runs
+    elif error == "channel_not_found":
+        channel = "C0PRIVATE"  # a private channel the bot was never added to
+    else:
+        slack.remove_bot()
 
-    sent = sender.command(operator, "pause orders-api")
+    sent = sender.command(operator, "pause orders-api", channel_id=channel)
 
     replies = reply_to(slack, sent.token, count=2 if error != "invalid_auth" else 1)
     assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+    tried = slack.api_calls("chat.postMessage")
+    assert [(c.payload["channel"], c.answer["error"]) for c in tried] == [(channel, error)]
     if error == "invalid_auth":
         assert f"could not post it in the channel ({error})" in replies[0]
         assert "was *paused*" in replies[0] or "was paused" in replies[0]
     else:
+        public = [
+            c for c in slack.replies(sent.token) if c.payload["response_type"] == "in_channel"
+        ]
+        assert len(public) == 1
+        assert "was *paused* by <@U0OPERATOR>" in public[0].text
         assert any("Invite me with `/invite @Convoy`" in r for r in replies)
 
 
