@@ -121,6 +121,14 @@ def convoy(convoy_fake: tuple[FakeConvoy, LoopbackServer]) -> Iterator[FakeConvo
     assert fake.contract_errors == [], "a request or response broke Convoy's OpenAPI spec"
 
 
+@pytest.fixture(autouse=True)
+def _convoy_contract(request: pytest.FixtureRequest) -> None:
+    """Every test that can reach the fake Convoy, itself or through a bot, gets the `convoy`
+    fixture's reset and contract check, whether or not it names that fixture."""
+    if "convoy_fake" in request.fixturenames:
+        request.getfixturevalue("convoy")
+
+
 @pytest.fixture
 def slack(slack_fake: tuple[FakeSlack, LoopbackServer]) -> FakeSlack:
     slack_fake[0].reset()

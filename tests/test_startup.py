@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -14,7 +15,8 @@ import pytest
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.loopback import LoopbackServer, free_port
 from tests.fakes.slack import FakeSlack
-from tests.harness import RedisServer, bot_env, eventually, start_bot
+from tests.harness import ADMIN, BotProcess, RedisServer, bot_env, eventually, start_bot
+from tests.slack_requests import SlackSender
 
 
 def _run_bot(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -103,6 +105,7 @@ def test_unreachable_redis_url_stops_startup(tmp_path: Path) -> None:
 
 def test_embedded_redis_starts_persists_and_stops(
     tmp_path: Path,
+    convoy: FakeConvoy,
     convoy_fake: tuple[FakeConvoy, LoopbackServer],
     slack_fake: tuple[FakeSlack, LoopbackServer],
 ) -> None:
@@ -117,7 +120,8 @@ def test_embedded_redis_starts_persists_and_stops(
     bot.process.send_signal(signal.SIGTERM)
     code = bot.process.wait(timeout=20)
 
-    assert ready.json()["redis"] == "ok"
+    assert ready.json() == {"redis": "ok", "convoy": "ok"}
+    assert [r.operation for r in convoy.requests] == ["list"], "readiness asked Convoy once"
     assert socket_path.parent.is_dir()
     assert "starting an embedded Redis" in bot.log()
     assert grant.returncode == 0, grant.stderr
@@ -157,26 +161,19 @@ def test_roles_cli_grants_lists_and_revokes(redis_server: RedisServer, tmp_path:
 def test_sigterm_lets_a_pause_in_flight_finish(
     tmp_path: Path,
     redis_server: RedisServer,
+    convoy: FakeConvoy,
+    slack: FakeSlack,
     convoy_fake: tuple[FakeConvoy, LoopbackServer],
-    slack_fake: tuple[FakeSlack, LoopbackServer],
+    sender_to: Callable[[BotProcess], SlackSender],
 ) -> None:
     """A pause acked just before SIGTERM is still made and announced; then the bot exits 0."""
-    from bot.roles import Role  # noqa: PLC0415
-    from tests.slack_requests import SlackSender  # noqa: PLC0415
-
-    convoy, slack = convoy_fake[0], slack_fake[0]
-    convoy.reset()
-    slack.reset()
     endpoint = convoy.add_endpoint("orders-api")
     convoy.set_fault("get", delay=0.8, times=1)
     bot = start_bot(bot_env(convoy_fake[1].url, slack.url, redis_server.url, free_port()), tmp_path)
-    sender = SlackSender(bot.url, "signing-secret-for-tests", slack.url)
-    del Role
 
-    sent = sender.command("U0ADMIN", f"pause {endpoint['uid']}")
+    sent = sender_to(bot).command(ADMIN, f"pause {endpoint['uid']}")
     bot.process.send_signal(signal.SIGTERM)
     code = bot.process.wait(timeout=20)
-    sender.http.close()
 
     assert sent.response.status_code == 200
     assert code == 0
