@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import redis
 
+# Helpers assert too; their failures should say what differed, as the tests' own asserts do.
+pytest.register_assert_rewrite("tests.helpers")
+
+from bot import redis_keys
 from bot.audit import AuditEntry, AuditLog
 from bot.clock import SharedClock
 from bot.roles import Role, RoleStore
@@ -219,6 +224,20 @@ def audit_entries(store: redis.Redis, redis_server: RedisServer) -> Callable[...
         return asyncio.run(run())
 
     return read
+
+
+@pytest.fixture
+def move_clock(redis_server: RedisServer) -> Iterator[Callable[[timedelta], None]]:
+    """Move the shared clock of bots started with CONVOY_BOT_MOVABLE_CLOCK=true (each reads it
+    at start-up and at every scheduler tick); it is put back afterwards."""
+    client = redis_server.client()
+
+    def move(by: timedelta) -> None:
+        client.set(redis_keys.clock_offset(), by.total_seconds())
+
+    yield move
+    client.delete(redis_keys.clock_offset())
+    client.close()
 
 
 @pytest.fixture

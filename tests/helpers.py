@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
-from tests.harness import eventually
+from tests.harness import ADMIN, eventually
+from tests.slack_requests import SlackSender
 
 OPERATOR = "U0OPERATOR"
 REQUESTER = "U0REQUESTER"
@@ -69,3 +71,19 @@ def buttons(call: SlackCall) -> list[dict[str, Any]]:
 def message(call: SlackCall) -> dict[str, Any]:
     """A posted message as Slack shows it in a click payload, with the ts Slack gave it."""
     return {"ts": call.answer["ts"], **call.payload}
+
+
+def nothing_else_happened(convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender) -> None:
+    """Only a probe sent now reaches Convoy and Slack: nothing sent before it did.
+
+    The probe, a signed `/convoy status orders-api` (the endpoint must exist), starts the way a
+    pause does (role check, then a Convoy search for the name). The bot takes requests in
+    order, so once the probe is answered, a request sent before it that was wrongly acted on
+    would have reached Convoy and Slack too.
+    """
+    probe = sender.command(ADMIN, "status orders-api")
+    reply_to(slack, probe.token)
+    assert [(r.operation, r.query.get("q")) for r in convoy.requests] == [("list", ["orders-api"])]
+    # auth.test is Bolt asking Slack who the bot is, once, on the first request it serves.
+    seen = [c for c in slack.calls if c.name != "auth.test"]
+    assert [(c.kind, c.name) for c in seen] == [("response_url", probe.token)]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 
@@ -122,18 +122,19 @@ def test_self_approval_and_viewer_clicks_are_refused(
 def test_expired_request_changes_nothing(
     bot_factory: Callable[..., BotProcess],
     sender_to: Callable[[BotProcess], SlackSender],
+    move_clock: Callable[[timedelta], None],
     convoy: FakeConvoy,
     slack: FakeSlack,
+    sender: SlackSender,
 ) -> None:
     """A click after expiry: no Convoy write; the message and the clicker say expired."""
     convoy.add_endpoint("orders-api")
-    short_lived = bot_factory(CONVOY_BOT_APPROVAL_TTL="1s")
-    sender = sender_to(short_lived)
-    request = _ask(sender, slack)
+    request = _ask(sender, slack)  # requests live 30 minutes
     value = button(request, ids.APPROVE_BUTTON)["value"]
 
-    time.sleep(1.5)  # let the one-second request expire
-    click = sender.click(APPROVER, ids.APPROVE_BUTTON, value, message=message(request))
+    move_clock(timedelta(minutes=31))
+    later = bot_factory(CONVOY_BOT_MOVABLE_CLOCK="true")  # reads the clock before it serves
+    click = sender_to(later).click(APPROVER, ids.APPROVE_BUTTON, value, message=message(request))
 
     assert "has expired. Nothing was changed." in reply_to(slack, click.token)[0]
     update = eventually(lambda: slack.api_calls("chat.update"), what="the update")[0]

@@ -90,12 +90,11 @@ def test_status_changed_between_read_and_write_is_reported(
     endpoint = convoy.add_endpoint("orders-api", slack_webhook_url=slack.hook())
     grant(OPERATOR, Role.OPERATOR)
     # Someone pauses it in Convoy's UI while the bot's PUT is on its way: the toggle un-pauses.
-    convoy.set_fault("pause", delay=0.3, apply_before_delay=False, times=1)
+    convoy.set_fault(
+        "pause", meanwhile=lambda: convoy.set_status(endpoint["uid"], "paused"), times=1
+    )
 
     sender.command(OPERATOR, f"pause {endpoint['uid']}")
-
-    eventually(convoy.writes, what="the PUT")
-    convoy.set_status(endpoint["uid"], "paused")
 
     post = eventually(lambda: slack.api_calls("chat.postMessage"), what="the warning")[0]
     assert "did not go as asked. Status now: *active*" in post.text

@@ -344,6 +344,27 @@ def test_delay_applied_after_lands_only_once_the_delay_is_over(
     wait_for_status(fake, uid, "paused")
 
 
+def test_meanwhile_runs_after_the_request_arrives_and_before_convoy_acts(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """A PUT whose `meanwhile` pauses the endpoint first toggles it back: the answer says active."""
+    uid = fake.add_endpoint("orders")["uid"]
+    seen: list[int] = []
+
+    def someone_pauses_it() -> None:
+        seen.append(len(fake.requests))
+        fake.set_status(uid, "paused")
+
+    fake.set_fault("pause", meanwhile=someone_pauses_it, times=1)
+
+    toggled = client.put(f"/endpoints/{uid}/pause")
+
+    assert seen == [1], "the request was recorded before meanwhile ran"
+    assert (toggled.status_code, data(toggled)["status"]) == (202, "active")
+    assert fake.endpoint(uid)["status"] == "active"
+    assert fake.contract_errors == []
+
+
 def test_malformed_json_fault_sends_a_body_that_is_not_json(
     fake: FakeConvoy, client: httpx.Client
 ) -> None:

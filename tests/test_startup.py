@@ -168,11 +168,11 @@ def test_sigterm_lets_a_pause_in_flight_finish(
 ) -> None:
     """A pause acked just before SIGTERM is still made and announced; then the bot exits 0."""
     endpoint = convoy.add_endpoint("orders-api")
-    convoy.set_fault("get", delay=0.8, times=1)
     bot = start_bot(bot_env(convoy_fake[1].url, slack.url, redis_server.url, free_port()), tmp_path)
+    # SIGTERM arrives while the pause's GET is at Convoy, after the command was acked.
+    convoy.set_fault("get", meanwhile=lambda: bot.process.send_signal(signal.SIGTERM), times=1)
 
     sent = sender_to(bot).command(ADMIN, f"pause {endpoint['uid']}")
-    bot.process.send_signal(signal.SIGTERM)
     code = bot.process.wait(timeout=20)
 
     assert sent.response.status_code == 200

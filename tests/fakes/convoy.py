@@ -14,6 +14,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -111,6 +112,7 @@ class _Fault:
     retry_after: int | None
     malformed_json: bool
     remaining: int | None
+    meanwhile: Callable[[], object] | None = None
 
 
 @dataclass(frozen=True)
@@ -521,8 +523,13 @@ class FakeConvoy:
         retry_after: int | None = None,
         malformed_json: bool = False,
         times: int | None = None,
+        meanwhile: Callable[[], object] | None = None,
     ) -> None:
         """Make the next `times` (None: all) `operation` requests misbehave; replaces its fault.
+
+        `meanwhile`: run this (in a worker thread) when the request has arrived, before Convoy
+        acts on it or answers: someone changing the endpoint at that moment, a neighbour going
+        down, or a gate the test opens later (`gate.wait`) to hold the request until then.
 
         `status`: answer with that status and Convoy's error envelope, change nothing.
         `delay`: sleep before answering; without `status`, a write still happens, before the
@@ -538,7 +545,14 @@ class FakeConvoy:
             message = _DEFAULT_FAULT_MESSAGES.get(status or 500, "internal server error")
         with self._lock:
             self._faults[operation] = _Fault(
-                status, message, delay, apply_before_delay, retry_after, malformed_json, times
+                status,
+                message,
+                delay,
+                apply_before_delay,
+                retry_after,
+                malformed_json,
+                times,
+                meanwhile,
             )
 
     def clear_faults(self) -> None:
@@ -843,6 +857,8 @@ class FakeConvoy:
             fault = self._take_fault(operation)
         if fault is None:
             return self._perform(operation, project, uid, query), None
+        if fault.meanwhile is not None:
+            await asyncio.to_thread(fault.meanwhile)
         if fault.status is not None:
             await asyncio.sleep(fault.delay)
             extra: dict[str, str] = {}
