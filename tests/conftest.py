@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,8 +15,6 @@ import redis
 pytest.register_assert_rewrite("tests.helpers")
 
 from bot import redis_keys
-from bot.audit import AuditEntry, AuditLog
-from bot.clock import SharedClock
 from bot.roles import Role, RoleStore
 from bot.store import redis_client
 from tests.fakes.convoy import FakeConvoy
@@ -30,10 +29,12 @@ from tests.harness import (
     OwnRedisBot,
     RedisServer,
     bot_env,
+    clean_env,
+    run_cli,
     start_bot,
     start_redis,
 )
-from tests.helpers import APPROVER, OPERATOR, REQUESTER, VIEWER
+from tests.helpers import APPROVER, OPERATOR, REQUESTER, VIEWER, AuditRecord
 from tests.slack_requests import SlackSender
 
 
@@ -210,18 +211,16 @@ def grant(store: redis.Redis, redis_server: RedisServer) -> Callable[..., None]:
 
 
 @pytest.fixture
-def audit_entries(store: redis.Redis, redis_server: RedisServer) -> Callable[..., list[AuditEntry]]:
-    """Read the audit trail (newest first) through the bot's own AuditLog."""
+def audit_entries(redis_server: RedisServer, tmp_path: Path) -> Callable[..., list[AuditRecord]]:
+    """The audit trail, newest first, as `convoy-bot audit --json` prints it for a SIEM."""
 
-    def read(endpoint: str = "", limit: int = 100) -> list[AuditEntry]:
-        async def run() -> list[AuditEntry]:
-            client = redis_client(redis_server.url)
-            try:
-                return await AuditLog(client, SharedClock(client)).latest(limit, endpoint)
-            finally:
-                await client.aclose()
-
-        return asyncio.run(run())
+    def read(endpoint: str = "", limit: int = 100) -> list[AuditRecord]:
+        args = ["audit", "--json", "--limit", str(limit)]
+        if endpoint:
+            args += ["--endpoint", endpoint]
+        result = run_cli({**clean_env(), "REDIS_URL": redis_server.url}, tmp_path, *args)
+        assert result.returncode == 0, result.stderr
+        return [AuditRecord(**entry) for entry in json.loads(result.stdout)]
 
     return read
 

@@ -93,8 +93,27 @@ class BotProcess:
         return self.process.wait(timeout=20)
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without any of the bot's settings."""
+    prefixes = ("SLACK_", "CONVOY_", "REDIS_")
+    return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+
+
+def run_cli(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot <args>` run to the end, as a user runs `convoy-bot` in a shell."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def bot_env(convoy_url: str, slack_url: str, redis_url: str, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONVOY_"))}
+    env = clean_env()
     env.update(
         {
             "SLACK_BOT_TOKEN": BOT_TOKEN,

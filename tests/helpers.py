@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from tests.fakes.convoy import FakeConvoy
@@ -13,6 +14,24 @@ OPERATOR = "U0OPERATOR"
 REQUESTER = "U0REQUESTER"
 APPROVER = "U0APPROVER"
 VIEWER = "U0VIEWER"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One audit entry as `convoy-bot audit --json` prints it for a SIEM."""
+
+    entry_id: str
+    time: str
+    actor: str
+    approver: str
+    command: str
+    outcome: str
+    endpoint_uid: str
+    endpoint_name: str
+    project: str
+    convoy_status: str
+    reason: str
+    detail: str
 
 
 def reply_to(slack: FakeSlack, token: str, count: int = 1) -> list[str]:

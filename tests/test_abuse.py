@@ -141,7 +141,9 @@ def test_arbitrary_text_never_breaks_the_bot(
     assert response.status_code == 200
     said = reply_to(slack, token)[0]
     assert "Traceback" not in said
+    assert {c.payload["response_type"] for c in slack.replies(token)} == {"ephemeral"}
     assert len(convoy.writes()) == writes_before
+    assert slack.api_calls("chat.postMessage") == [], "a viewer never makes the bot post"
     assert "Traceback" not in bot.log()
 
 
@@ -170,5 +172,7 @@ def test_operator_text_that_is_not_a_change_writes_nothing(
 
     assert response.status_code == 200
     assert "Traceback" not in reply_to(slack, token)[0]
+    assert {c.payload["response_type"] for c in slack.replies(token)} == {"ephemeral"}
     assert convoy.writes() == []
+    assert slack.api_calls("chat.postMessage") == []
     assert convoy.endpoint(FIXED_UID)["status"] == "active"

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bot.audit import AuditEntry
 from bot.roles import Role
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
-from tests.harness import PROJECT, RedisServer
+from tests.harness import PROJECT, RedisServer, clean_env, run_cli
 from tests.helpers import (
     APPROVER,
     OPERATOR,
     REQUESTER,
+    AuditRecord,
     button,
     channel_posts,
     message,
@@ -184,19 +181,18 @@ def test_every_path_leaves_exactly_one_entry(
     convoy: FakeConvoy,
     slack: FakeSlack,
     sender: SlackSender,
-    audit_entries: Callable[..., list[AuditEntry]],
+    audit_entries: Callable[..., list[AuditRecord]],
 ) -> None:
     """Each path appends one entry with who, what, which endpoint, outcome and Convoy status."""
     endpoint = convoy.add_endpoint("orders-api")
     world = World(convoy, slack, sender, str(endpoint["uid"]))
     for run in setup:
-        run(world)
-    before = len(audit_entries())
+        run(world)  # each setup step is a path of its own here: one entry each
 
     step(world)
 
-    entries = audit_entries()
-    assert len(entries) == before + 1, f"{name}: {entries[: len(entries) - before]}"
+    entries = audit_entries()  # read as an export would: `convoy-bot audit --json`
+    assert len(entries) == len(setup) + 1, f"{name}: {entries}"
     entry = entries[0]
     assert entry.project == PROJECT
     assert entry.time.endswith("+00:00")
@@ -244,27 +240,8 @@ def test_cli_audit_json_parses(
     sender.command(OPERATOR, "pause orders-api")
     _wait_post(slack)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONVOY_"))}
-    env["REDIS_URL"] = redis_server.url
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "audit",
-            "--endpoint",
-            "orders-api",
-            "--since",
-            "24h",
-            "--json",
-        ],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    env = {**clean_env(), "REDIS_URL": redis_server.url}
+    result = run_cli(env, tmp_path, "audit", "--endpoint", "orders-api", "--since", "24h", "--json")
 
     assert result.returncode == 0, result.stderr
     entries = json.loads(result.stdout)

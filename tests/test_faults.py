@@ -212,7 +212,7 @@ def test_channel_post_failures_leave_the_pause_and_tell_the_user(
     assert [(c.payload["channel"], c.answer["error"]) for c in tried] == [(channel, error)]
     if error == "invalid_auth":
         assert f"could not post it in the channel ({error})" in replies[0]
-        assert "was *paused*" in replies[0] or "was paused" in replies[0]
+        assert "was paused by <@U0OPERATOR>. New status: paused." in replies[0]
     else:
         public = [
             c for c in slack.replies(sent.token) if c.payload["response_type"] == "in_channel"

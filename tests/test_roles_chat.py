@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.audit import AuditEntry
 from bot.roles import Role
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
 from tests.harness import ADMIN, PROJECT, BotProcess, eventually
-from tests.helpers import reply_to
+from tests.helpers import AuditRecord, reply_to
 from tests.slack_requests import SlackSender
 
 
@@ -50,7 +49,7 @@ def test_non_admin_roles_grant_is_refused_and_audited(
     slack: FakeSlack,
     sender: SlackSender,
     grant: Callable[..., None],
-    audit_entries: Callable[..., list[AuditEntry]],
+    audit_entries: Callable[..., list[AuditRecord]],
 ) -> None:
     """An approver cannot grant roles; nothing changes and the refusal is in the audit trail."""
     grant("U0APPROVER", Role.APPROVER)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,7 +19,6 @@ from typing import Any
 import pytest
 
 from bot import redis_keys
-from bot.audit import AuditEntry
 from bot.holds import HoldStore, TimerKind
 from bot.roles import Role
 from bot.scheduler import Scheduler
@@ -44,7 +44,7 @@ from tests.harness import (
     RedisServer,
     eventually,
 )
-from tests.helpers import OPERATOR, button, message, post_with, reply_to
+from tests.helpers import OPERATOR, AuditRecord, button, message, post_with, reply_to
 from tests.slack_requests import SlackSender
 
 
@@ -56,9 +56,9 @@ class Replicas:
     redis: Any
     schedulers: list[Scheduler]
 
-    async def tick_all(self, at: timedelta) -> int:
+    async def tick_all(self, at: timedelta) -> None:
         await self.redis.set(redis_keys.clock_offset(), at.total_seconds())
-        return sum(await asyncio.gather(*(s.tick() for s in self.schedulers)))
+        await asyncio.gather(*(s.tick() for s in self.schedulers))
 
 
 @pytest.fixture
@@ -96,12 +96,23 @@ async def replicas(settings: Settings, count: int = 2) -> AsyncIterator[Replicas
             await infra.aclose()
 
 
-def run_replicas(settings: Settings, *steps: timedelta, count: int = 2) -> list[int]:
-    """Tick every replica at each offset from now; how many timers ran at each."""
+def run_replicas(
+    settings: Settings, slack: FakeSlack, *steps: timedelta, count: int = 2
+) -> list[int]:
+    """Tick every replica at each offset from now; how many messages people got at each (the
+    chat.postMessage calls Slack took: auto-resume reports, notices and reminders)."""
+
+    def shown() -> int:
+        return sum(call.accepted for call in slack.api_calls("chat.postMessage"))
 
     async def scenario() -> list[int]:
+        seen = []
         async with replicas(settings, count) as group:
-            return [await group.tick_all(step) for step in steps]
+            for step in steps:
+                before = shown()
+                await group.tick_all(step)  # the reports are posted before a tick returns
+                seen.append(shown() - before)
+        return seen
 
     return asyncio.run(scenario())
 
@@ -148,12 +159,12 @@ def test_timer_fires_once_across_two_replicas(
     sender: SlackSender,
     operator: str,
     replica_settings: Settings,
-    audit_entries: Callable[..., list[AuditEntry]],
+    audit_entries: Callable[..., list[AuditRecord]],
 ) -> None:
     """Two replicas ticking at the due time: one activate, one thread post, one audit entry."""
     uid, post = _timed_pause(convoy, slack, sender)
 
-    ran = run_replicas(replica_settings, timedelta(minutes=31))
+    ran = run_replicas(replica_settings, slack, timedelta(minutes=31))
 
     assert ran == [1]
     assert [w.operation for w in convoy.writes()] == ["pause", "activate"]
@@ -164,7 +175,8 @@ def test_timer_fires_once_across_two_replicas(
     assert resumed.payload["thread_ts"] == post.answer["ts"]
     assert resumed.payload["reply_broadcast"] is True
     assert "timed pause by <@U0OPERATOR> ended" in resumed.text
-    assert "Paused for 3" in resumed.text  # 31m by the replicas' clock
+    # 31m by the replicas' clock, and the seconds the test took
+    assert re.search(r"Paused for 31m( \d{1,2}s)? \(since ", resumed.text), resumed.text
     (entry,) = [e for e in audit_entries() if e.command == "auto-resume"]
     assert (entry.actor, entry.outcome) == (OPERATOR, "resumed")
     assert entry.detail == "by the bot on behalf of U0OPERATOR"
@@ -184,7 +196,8 @@ def test_restart_between_pause_and_due_time_still_resumes(
     uid, _ = _timed_pause(convoy, slack, sender_to(short_lived))
     assert short_lived.stop() == 0
 
-    assert run_replicas(replica_settings, timedelta(minutes=20), timedelta(minutes=31)) == [0, 1]
+    posted = run_replicas(replica_settings, slack, timedelta(minutes=20), timedelta(minutes=31))
+    assert posted == [0, 1]
     assert convoy.endpoint(uid)["status"] == "active"
 
 
@@ -210,7 +223,8 @@ def test_extend_moves_the_timer_once_per_click(
     )
     assert "already changed" in reply_to(slack, second.token)[0]
     assert slack.replies(first.token) == []
-    assert run_replicas(replica_settings, timedelta(minutes=31), timedelta(minutes=61)) == [0, 1]
+    posted = run_replicas(replica_settings, slack, timedelta(minutes=31), timedelta(minutes=61))
+    assert posted == [0, 1]
     assert convoy.endpoint(uid)["status"] == "active"
 
 
@@ -232,7 +246,7 @@ def test_keep_paused_cancels_the_timer(
     assert "cancelled the auto-resume" in update.text
     assert button(update, ids.RESUME_BUTTON)["text"]["text"] == "Resume"
     assert ids.EXTEND_BUTTON not in json.dumps(update.payload["blocks"])
-    assert run_replicas(replica_settings, timedelta(hours=25)) == [0]
+    assert run_replicas(replica_settings, slack, timedelta(hours=25)) == [0]
     assert convoy.endpoint(uid)["status"] == "paused"
     listing = sender.command(operator, "paused")
     assert "Auto-resume: none (stays paused" in reply_to(slack, listing.token)[0]
@@ -276,7 +290,7 @@ def test_manual_resume_cancels_the_timer(
     sender.command(operator, "resume orders-api receiver is back")
     post_with(slack, "was *resumed*")
 
-    assert run_replicas(replica_settings, timedelta(minutes=31)) == [0]
+    assert run_replicas(replica_settings, slack, timedelta(minutes=31)) == [0]
     assert [w.operation for w in convoy.writes()] == ["pause", "activate"]
 
 
@@ -293,7 +307,8 @@ def test_old_timer_never_resumes_a_new_pause(
     sender.command(operator, "pause orders-api second incident")
     eventually(lambda: len(slack.api_calls("chat.postMessage")) == 2, what="the second pause")
 
-    assert run_replicas(replica_settings, timedelta(minutes=31)) == [0]  # claimed, found void
+    # The old timer is claimed and found void: nothing is posted, nothing written.
+    assert run_replicas(replica_settings, slack, timedelta(minutes=31)) == [0]
     assert convoy.endpoint(uid)["status"] == "paused"
     assert [w.operation for w in convoy.writes()] == ["pause", "pause"]
 
@@ -309,12 +324,12 @@ def test_pause_ended_outside_the_bot_is_not_auto_resumed(
     uid, post = _timed_pause(convoy, slack, sender)
     convoy.set_status(uid, "active")
 
-    assert run_replicas(replica_settings, timedelta(minutes=31)) == [1]
+    assert run_replicas(replica_settings, slack, timedelta(minutes=31)) == [1]
     assert [w.operation for w in convoy.writes()] == ["pause"]
     notice = post_with(slack, "did not resume it")
     assert "it is active now, not paused: someone changed it outside the bot" in notice.text
     assert notice.payload["thread_ts"] == post.answer["ts"]
-    assert run_replicas(replica_settings, timedelta(minutes=40)) == [0], "said once"
+    assert run_replicas(replica_settings, slack, timedelta(minutes=40)) == [0], "said once"
 
 
 def test_reminder_in_the_thread_before_auto_resume(
@@ -327,11 +342,11 @@ def test_reminder_in_the_thread_before_auto_resume(
     """Five minutes before the due time a reminder with Extend arrives in the pause's thread."""
     _, post = _timed_pause(convoy, slack, sender)
 
-    assert run_replicas(replica_settings, timedelta(minutes=26)) == [1]
+    assert run_replicas(replica_settings, slack, timedelta(minutes=26)) == [1]
     reminder = post_with(slack, "resumes automatically in")
     assert reminder.payload["thread_ts"] == post.answer["ts"]
     assert button(reminder, ids.EXTEND_BUTTON)
-    assert run_replicas(replica_settings, timedelta(minutes=27)) == [0], "reminded once"
+    assert run_replicas(replica_settings, slack, timedelta(minutes=27)) == [0], "reminded once"
 
 
 def test_paused_lists_and_reconciles(
@@ -385,9 +400,10 @@ def test_resume_reports_discarded_deliveries_and_retries_them(
 
     retry = button(post, ids.RETRY_DISCARDED)
     click = sender.click(operator, ids.RETRY_DISCARDED, retry["value"], message=message(post))
+    first = reply_to(slack, click.token)[0]  # the second click comes after; else either may win
     again = sender.click(operator, ids.RETRY_DISCARDED, retry["value"], message=message(post))
 
-    assert "retrying 3 discarded event deliveries" in reply_to(slack, click.token)[0]
+    assert "retrying 3 discarded event deliveries" in first
     assert "already sent for retry" in reply_to(slack, again.token)[0]
     (batch,) = [r for r in convoy.requests if r.operation == "batchretry"]
     assert (batch.query["endpointId"], batch.query["status"]) == ([uid], ["Discarded"])
@@ -432,7 +448,7 @@ def test_approved_timed_pause_starts_its_timer_at_approval(
     update = eventually(lambda: slack.api_calls("chat.update"), what="the approval")[0]
 
     assert "*Auto-resume:*" in update.text
-    assert run_replicas(replica_settings, timedelta(minutes=31)) == [1]
+    assert run_replicas(replica_settings, slack, timedelta(minutes=31)) == [1]
     assert convoy.endpoint(str(endpoint["uid"]))["status"] == "active"
 
 
@@ -454,32 +470,33 @@ def test_resume_button_of_an_old_pause_does_not_end_a_new_one(
     assert [w.operation for w in convoy.writes()] == ["pause", "activate", "pause"]
 
 
-def test_keep_or_extend_during_a_leased_auto_resume_wins(redis_server: RedisServer) -> None:
+def test_keep_or_extend_during_a_leased_auto_resume_wins(
+    redis_server: RedisServer,
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    replica_settings: Settings,
+) -> None:
     """A replica's lease never undoes a Keep paused or an Extend clicked while it ran."""
+    kept_uid = str(convoy.add_endpoint("kept", status="paused")["uid"])
+    moved_uid = str(convoy.add_endpoint("moved", status="paused")["uid"])
 
-    async def scenario() -> tuple[float | None, float | None]:
+    async def clicked_while_leased() -> None:
         client = redis_client(redis_server.url)
         holds = HoldStore(client, timedelta(minutes=5))
         now = datetime.now(UTC)
         try:
-            kept = await holds.record(
-                project="P",
-                uid="KEPT",
-                name="kept",
-                actor="U1",
-                reason="",
-                now=now,
-                duration=timedelta(minutes=30),
-            )
-            moved = await holds.record(
-                project="P",
-                uid="MOVED",
-                name="moved",
-                actor="U1",
-                reason="",
-                now=now,
-                duration=timedelta(minutes=30),
-            )
+            kept, moved = [
+                await holds.record(
+                    project=PROJECT,
+                    uid=uid,
+                    name=name,
+                    actor=OPERATOR,
+                    reason="",
+                    now=now,
+                    duration=timedelta(minutes=30),
+                )
+                for uid, name in ((kept_uid, "kept"), (moved_uid, "moved"))
+            ]
             due = now + timedelta(minutes=31)
             leased, lease = await holds.claim_due(TimerKind.RESUMES, due)
             assert sorted(leased) == sorted([kept.timer, moved.timer])
@@ -487,17 +504,16 @@ def test_keep_or_extend_during_a_leased_auto_resume_wins(redis_server: RedisServ
             await holds.extend(moved, moved.resume_at, timedelta(minutes=30), due)
             await holds.settle(TimerKind.RESUMES, kept.timer, lease, due + timedelta(minutes=1))
             await holds.settle(TimerKind.RESUMES, moved.timer, lease, None)
-            return (
-                await client.zscore(redis_keys.resume_timers(), kept.timer),
-                await client.zscore(redis_keys.resume_timers(), moved.timer),
-            )
         finally:
             await client.aclose()
 
-    kept_score, moved_score = asyncio.run(scenario())
+    asyncio.run(clicked_while_leased())
+    run_replicas(replica_settings, slack, timedelta(hours=2))  # past every due time
 
-    assert kept_score is None, "Keep paused stays cancelled"
-    assert moved_score is not None, "the extended timer survives the finished lease"
+    assert [(w.operation, w.endpoint_uid) for w in convoy.writes()] == [("activate", moved_uid)], (
+        "Keep paused stays cancelled; the extended timer survives the finished lease"
+    )
+    assert convoy.endpoint(kept_uid)["status"] == "paused"
 
 
 def test_timer_messages_reach_the_pauser_when_the_channel_cannot(
@@ -513,7 +529,7 @@ def test_timer_messages_reach_the_pauser_when_the_channel_cannot(
     sent = sender.command(operator, "pause orders-api for 30m")
     reply_to(slack, sent.token, count=2)  # the announcement via the response URL, the hint
 
-    assert run_replicas(replica_settings, timedelta(minutes=31)) == [1]
+    assert run_replicas(replica_settings, slack, timedelta(minutes=31)) == [1]
     tried = [c for c in slack.api_calls("chat.postMessage") if "resumed automatically" in c.text]
     assert [(c.payload["channel"], c.answer["ok"]) for c in tried] == [
         ("C0INCIDENT", False),
