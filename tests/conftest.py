@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import secrets
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -36,6 +38,19 @@ from tests.harness import (
 )
 from tests.helpers import APPROVER, OPERATOR, REQUESTER, VIEWER, AuditRecord
 from tests.slack_requests import SlackSender
+
+# The chaos run's seed: a new one each session, unless CHAOS_SEED replays an earlier run.
+CHAOS_SEED = int(os.environ.get("CHAOS_SEED") or secrets.randbelow(2**32))
+
+
+def pytest_report_header() -> str:
+    return f"chaos seed: {CHAOS_SEED} (replay this run's chaos with CHAOS_SEED={CHAOS_SEED})"
+
+
+@pytest.fixture(scope="session")
+def chaos_seed() -> int:
+    """The seed of the chaos run's random choices (see CHAOS_SEED above)."""
+    return CHAOS_SEED
 
 
 @pytest.fixture(scope="session")
