@@ -191,21 +191,29 @@ def sender_to(
 
 
 @pytest.fixture
-def own_redis_bot(
+def bot_with_own_redis(
     tmp_path: Path,
     convoy_fake: tuple[FakeConvoy, LoopbackServer],
     slack_fake: tuple[FakeSlack, LoopbackServer],
-) -> Iterator[OwnRedisBot]:
-    """A bot whose Redis the test may kill; the bot and every Redis are stopped afterwards."""
-    redis_dir = tmp_path / "redis"
-    server = start_redis(redis_dir)
-    env = bot_env(convoy_fake[1].url, slack_fake[1].url, server.url, free_port())
-    own = OwnRedisBot(start_bot(env, tmp_path / "bot"), server, redis_dir)
-    yield own
-    own.bot.stop()
-    for handle in (own.redis, *own.restarted):
-        if handle.process.poll() is None:
-            handle.stop()
+) -> Iterator[Callable[..., OwnRedisBot]]:
+    """Start a bot, with some settings changed, on a Redis of its own that the test may stop,
+    freeze or restart; the bot and every Redis are stopped afterwards."""
+    started: list[OwnRedisBot] = []
+
+    def start(**overrides: str) -> OwnRedisBot:
+        where = tmp_path / f"own{len(started)}"
+        server = start_redis(where / "redis")
+        env = bot_env(convoy_fake[1].url, slack_fake[1].url, server.url, free_port())
+        env.update(overrides)
+        started.append(OwnRedisBot(start_bot(env, where / "bot"), server, where / "redis"))
+        return started[-1]
+
+    yield start
+    for own in started:
+        own.bot.stop()
+        for handle in (own.redis, *own.restarted):
+            if handle.process.poll() is None:
+                handle.stop()
 
 
 @pytest.fixture

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
-from tests.harness import ADMIN, eventually
+from tests.harness import ADMIN, BotProcess, eventually
 from tests.slack_requests import SlackSender
 
 OPERATOR = "U0OPERATOR"
@@ -106,3 +109,13 @@ def nothing_else_happened(convoy: FakeConvoy, slack: FakeSlack, sender: SlackSen
     # auth.test is Bolt asking Slack who the bot is, once, on the first request it serves.
     seen = [c for c in slack.calls if c.name != "auth.test"]
     assert [(c.kind, c.name) for c in seen] == [("response_url", probe.token)]
+
+
+def metric(bot: BotProcess, name: str, **labels: str) -> float:
+    """One sample of the bot's /metrics, whatever the order of its labels (0 if not counted)."""
+    sample = re.compile(rf"^{re.escape(name)}\{{(.*)\}} (\S+)$")
+    for line in httpx.get(f"{bot.url}/metrics", timeout=5).text.splitlines():
+        found = sample.match(line)
+        if found and dict(re.findall(r'(\w+)="([^"]*)"', found.group(1))) == labels:
+            return float(found.group(2))
+    return 0.0

@@ -87,15 +87,16 @@ def test_bootstrap_admin_may_pause(
 
 
 def test_redis_down_denies_with_clear_message(
-    own_redis_bot: OwnRedisBot,
+    bot_with_own_redis: Callable[..., OwnRedisBot],
     sender_to: Callable[[BotProcess], SlackSender],
     convoy: FakeConvoy,
     slack: FakeSlack,
 ) -> None:
     """With Redis gone, even a bootstrap admin's pause is denied and Convoy sees no write."""
-    process = own_redis_bot.bot
+    own = bot_with_own_redis()
+    process = own.bot
     endpoint = convoy.add_endpoint("orders-api")
-    own_redis_bot.redis.stop()
+    own.redis.stop()
     sender = sender_to(process)
 
     sent = sender.command(ADMIN, "pause orders-api")

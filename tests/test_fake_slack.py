@@ -86,7 +86,8 @@ def test_posts_go_only_where_the_bot_is_a_member(fake: FakeSlack, api: httpx.Cli
 def test_update_needs_a_message_the_bot_posted_in_that_channel(
     fake: FakeSlack, api: httpx.Client
 ) -> None:
-    """chat.update of the bot's own message works; any other ts or channel: `message_not_found`."""
+    """chat.update of the bot's own message works; another ts or channel, or a deleted message,
+    is `message_not_found`."""
     fake.add_channel("C0OTHER")
     posted = call(api, "chat.postMessage", channel="C0INCIDENT", text="hi")
 
@@ -99,6 +100,10 @@ def test_update_needs_a_message_the_bot_posted_in_that_channel(
     assert (updated["ok"], updated["ts"]) == (True, posted["ts"])
     assert made_up == elsewhere == {"ok": False, "error": "message_not_found"}
     assert left == {"ok": False, "error": "not_in_channel"}
+    fake.reset()
+    fake.delete_message("C0INCIDENT", posted["ts"])
+    deleted = call(api, "chat.update", channel="C0INCIDENT", ts=posted["ts"], text="edited")
+    assert deleted == {"ok": False, "error": "message_not_found"}
 
 
 def test_ephemeral_messages_reach_only_users_in_the_channel(

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import signal
 from collections.abc import Callable
+from datetime import timedelta
 
+import httpx
 import pytest
 import redis
 
+from bot import redis_keys
 from bot.locks import EndpointLocks
+from bot.roles import Role
 from bot.settings import Settings
 from bot.store import redis_client
+from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.loopback import free_port
 from tests.fakes.slack import FakeSlack
@@ -21,7 +29,16 @@ from tests.harness import (
     RedisServer,
     eventually,
 )
-from tests.helpers import reply_to
+from tests.helpers import (
+    APPROVER,
+    REQUESTER,
+    button,
+    channel_posts,
+    message,
+    metric,
+    post_with,
+    reply_to,
+)
 from tests.slack_requests import SlackSender
 
 # --- Convoy -------------------------------------------------------------------------------
@@ -113,16 +130,17 @@ def test_convoy_429_is_surfaced_not_retried(
 
 
 def test_redis_killed_mid_pause_then_restarted(
-    own_redis_bot: OwnRedisBot,
+    bot_with_own_redis: Callable[..., OwnRedisBot],
     sender_to: Callable[[BotProcess], SlackSender],
     convoy: FakeConvoy,
     slack: FakeSlack,
 ) -> None:
     """A pause already checked and locked finishes; then the bot fails closed; then recovers."""
+    own = bot_with_own_redis()
     endpoint = convoy.add_endpoint("orders-api")
-    sender = sender_to(own_redis_bot.bot)
+    sender = sender_to(own.bot)
     # Redis dies while the GET under the lock is at Convoy: after the checks, before the write.
-    convoy.set_fault("get", meanwhile=own_redis_bot.redis.stop, times=1)
+    convoy.set_fault("get", meanwhile=own.redis.stop, times=1)
 
     sender.command(ADMIN, f"pause {endpoint['uid']}")
     eventually(lambda: slack.api_calls("chat.postMessage"), what="the announcement")
@@ -132,10 +150,45 @@ def test_redis_killed_mid_pause_then_restarted(
     assert "The access store (Redis) is unavailable" in reply_to(slack, denied.token)[0]
     assert len(convoy.writes()) == 1
 
-    own_redis_bot.restart_redis()
+    own.restart_redis()
     resumed = sender.command(ADMIN, f"resume {endpoint['uid']}")
     eventually(lambda: len(slack.api_calls("chat.postMessage")) == 2, what="the resume")
     assert resumed.response.status_code == 200
+    assert convoy.endpoint(endpoint["uid"])["status"] == "active"
+
+
+def test_scheduler_survives_failing_ticks_and_later_ticks_work(
+    bot_with_own_redis: Callable[..., OwnRedisBot],
+    sender_to: Callable[[BotProcess], SlackSender],
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+) -> None:
+    """Redis freezing under a running bot: its scheduler ticks fail and say so in the log, the
+    bot keeps serving, and once Redis is back a timed pause that fell due is resumed."""
+    own = bot_with_own_redis(
+        CONVOY_BOT_MOVABLE_CLOCK="true", CONVOY_BOT_SCHEDULER_INTERVAL_SECONDS="0.1"
+    )
+    endpoint = convoy.add_endpoint("orders-api")
+    sender_to(own.bot).command(ADMIN, "pause orders-api for 30m deploy")
+    paused = post_with(slack, "was *paused*")
+
+    os.kill(own.redis.process.pid, signal.SIGSTOP)  # frozen: every Redis call times out
+    try:
+        eventually(
+            lambda: "scheduler tick failed" in own.bot.log(), timeout=30, what="a failed tick"
+        )
+        health = httpx.get(f"{own.bot.url}/healthz", timeout=10)
+        ready = httpx.get(f"{own.bot.url}/readyz", timeout=10)
+    finally:
+        os.kill(own.redis.process.pid, signal.SIGCONT)
+    client = own.redis.client()
+    client.set(redis_keys.clock_offset(), timedelta(minutes=31).total_seconds())
+    client.close()
+
+    resumed = post_with(slack, "resumed automatically")
+    assert (health.status_code, ready.status_code) == (200, 503)
+    assert resumed.payload["thread_ts"] == paused.answer["ts"]
+    assert [w.operation for w in convoy.writes()] == ["pause", "activate"]
     assert convoy.endpoint(endpoint["uid"])["status"] == "active"
 
 
@@ -250,6 +303,105 @@ def test_webhook_faults_are_reported_never_followed(
     assert expected in post.text
     assert slack.elsewhere() == [], "a redirect was followed"
     assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+
+
+PRIVATE_FAILED = {"target": "private", "result": "failed"}
+SLACK_POSTS = "convoy_bot_slack_posts_total"
+
+
+def test_private_replies_refused_by_slack_are_counted_and_stop_nothing(
+    bot: BotProcess, convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, operator: str
+) -> None:
+    """Slack refusing the response URL: /metrics counts the lost private reply; a pause still
+    lands and is announced in the channel."""
+    endpoint = convoy.add_endpoint("orders-api")
+    lost_before = metric(bot, SLACK_POSTS, **PRIVATE_FAILED)
+    slack.fail_response_urls(status=500, body="internal_error")
+
+    status = sender.command(operator, "status orders-api")
+    eventually(lambda: slack.refused_replies(status.token), what="the refused reply")
+    sender.command(operator, "pause orders-api")
+    post = channel_posts(slack)[0]
+
+    assert slack.replies(status.token) == []
+    eventually(lambda: metric(bot, SLACK_POSTS, **PRIVATE_FAILED) > lost_before, what="a count")
+    assert metric(bot, SLACK_POSTS, **PRIVATE_FAILED) == lost_before + 1
+    assert "was *paused* by <@U0OPERATOR>" in post.text
+    assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+
+
+@pytest.mark.usefixtures("team")
+def test_request_updated_through_the_click_when_chat_update_is_refused(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """Bot removed from the channel after posting a request: chat.update is refused, and the
+    Approve click's own response URL replaces the message instead."""
+    convoy.add_endpoint("orders-api")
+    sender.command(REQUESTER, "pause orders-api")
+    request = channel_posts(slack)[0]
+    slack.remove_bot()
+
+    approve = button(request, ids.APPROVE_BUTTON)["value"]
+    click = sender.click(APPROVER, ids.APPROVE_BUTTON, approve, message=message(request))
+
+    reply_to(slack, click.token, count=2)
+    (update,) = slack.api_calls("chat.update")
+    assert update.answer == {"ok": False, "error": "not_in_channel"}
+    (replaced,) = [c for c in slack.replies(click.token) if c.payload.get("replace_original")]
+    assert "*Approved* by <@U0APPROVER>" in replaced.text
+    assert "was *paused*" in replaced.text
+    assert ids.APPROVE_BUTTON not in json.dumps(replaced.payload["blocks"])
+    assert any("Done:" in c.text for c in slack.replies(click.token))
+    assert [w.operation for w in convoy.writes()] == ["pause"]
+
+
+@pytest.mark.usefixtures("team")
+def test_approval_stands_when_slack_refuses_the_update_and_its_fallback(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
+) -> None:
+    """Request message deleted and the click's response URL down: one PUT, the requester still
+    hears, and a later click is told the request was already approved."""
+    endpoint = convoy.add_endpoint("orders-api")
+    sender.command(REQUESTER, "pause orders-api")
+    request = channel_posts(slack)[0]
+    approve = button(request, ids.APPROVE_BUTTON)["value"]
+    slack.delete_message("C0INCIDENT", request.answer["ts"])
+    slack.fail_response_urls(status=500, body="internal_error")
+
+    click = sender.click(APPROVER, ids.APPROVE_BUTTON, approve, message=message(request))
+
+    notice = eventually(lambda: slack.api_calls("chat.postEphemeral"), what="requester notice")
+    assert (notice[0].payload["user"], notice[0].accepted) == (REQUESTER, True)
+    assert "approved your request" in notice[0].text
+    assert [c.answer["error"] for c in slack.api_calls("chat.update")] == ["message_not_found"]
+    assert slack.replies(click.token) == []
+    assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+    slack.reset()  # Slack is back
+    grant("U0APPROVER2", Role.APPROVER)
+    late = sender.click("U0APPROVER2", ids.APPROVE_BUTTON, approve, message=message(request))
+    assert "already approved by <@U0APPROVER>" in reply_to(slack, late.token)[0]
+    assert [w.operation for w in convoy.writes()] == ["pause"]
+
+
+@pytest.mark.usefixtures("team")
+def test_request_nobody_could_see_is_withdrawn(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """Bot not in the channel and the response URL down: the request is taken back, so asking
+    again once Slack is back posts it instead of saying it was already asked."""
+    convoy.add_endpoint("orders-api")
+    slack.remove_bot()
+    slack.fail_response_urls(status=500, body="internal_error")
+
+    first = sender.command(REQUESTER, "pause orders-api")
+    # The request through the response URL, then the private answer: both refused.
+    eventually(lambda: len(slack.refused_replies(first.token)) >= 2, what="two refused posts")
+    slack.reset()  # Slack is back, and the bot in the channel
+    again = sender.command(REQUESTER, "pause orders-api")
+
+    assert "is posted in this channel" in reply_to(slack, again.token)[0]
+    assert button(channel_posts(slack)[0], ids.APPROVE_BUTTON)
+    assert convoy.writes() == []
 
 
 def test_per_user_rate_limit(

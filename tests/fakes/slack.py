@@ -161,6 +161,11 @@ class FakeSlack:
         with self._lock:
             self._closed_channels[channel] = error
 
+    def delete_message(self, channel: str, ts: str) -> None:
+        """Someone deleted a message the bot posted: chat.update of it is `message_not_found`."""
+        with self._lock:
+            self._messages.discard((channel, ts))
+
     def set_group(self, group_id: str, members: list[str]) -> None:
         """What usergroups.users.list answers for one user group."""
         with self._lock:
