@@ -55,6 +55,44 @@ def test_convoy_error_is_private_and_nothing_claims_success(
     )
 
 
+BAD_GATEWAY_PAGE = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+
+
+@pytest.mark.parametrize(
+    ("operation", "status", "expected"),
+    [
+        ("get", 502, "Convoy had an internal error (HTTP 502)"),
+        ("list", 401, "Convoy rejected the bot's credentials (HTTP 401)"),
+        ("list", 429, "Convoy is rate-limiting the bot (HTTP 429). Try again in 7 s."),
+    ],
+)
+def test_convoy_error_page_that_is_not_json_is_told_by_its_status(
+    operation: str,
+    status: int,
+    expected: str,
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    grant: Callable[..., None],
+) -> None:
+    """An HTML error page (a proxy in front of Convoy): the status is told, the page is not."""
+    endpoint = convoy.add_endpoint("orders-api")
+    grant(OPERATOR, Role.OPERATOR)
+    convoy.set_fault(
+        operation, status=status, html=BAD_GATEWAY_PAGE, retry_after=7 if status == 429 else None
+    )
+    target = endpoint["uid"] if operation == "get" else "orders-api"
+
+    sent = sender.command(OPERATOR, f"pause {target}")
+
+    (reply,) = reply_to(slack, sent.token)
+    assert expected in reply
+    assert "<html" not in reply
+    assert "nginx" not in reply
+    assert convoy.writes() == []
+    assert slack.api_calls("chat.postMessage") == []
+
+
 def test_convoy_unreachable_is_explained(
     convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
 ) -> None:

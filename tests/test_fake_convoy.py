@@ -380,6 +380,22 @@ def test_malformed_json_fault_sends_a_body_that_is_not_json(
     assert fake.contract_errors == []
 
 
+def test_html_fault_answers_with_a_proxys_page(fake: FakeConvoy, client: httpx.Client) -> None:
+    """An html fault sends that page as text/html with its status, and changes nothing."""
+    uid = fake.add_endpoint("orders")["uid"]
+    fake.set_fault("pause", status=502, html="<html>Bad Gateway</html>", times=1)
+
+    response = client.put(f"/endpoints/{uid}/pause")
+
+    assert response.status_code == 502
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.text == "<html>Bad Gateway</html>"
+    assert fake.endpoint(uid)["status"] == "active"
+    with pytest.raises(ValueError, match="with a status"):
+        fake.set_fault("get", html="<html></html>")
+    assert fake.contract_errors == []
+
+
 def test_status_changed_behind_the_bots_back_shows_in_get(
     fake: FakeConvoy, client: httpx.Client
 ) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from bot.roles import Role
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
 from tests.harness import ADMIN, PROJECT, BotProcess, eventually
-from tests.helpers import AuditRecord, reply_to
+from tests.helpers import AuditRecord, channel_posts, reply_to
 from tests.slack_requests import SlackSender
 
 
@@ -86,6 +88,38 @@ def test_user_group_grant_uses_slack_membership_with_a_cache(
     lookups = slack.api_calls("usergroups.users.list")
     assert len(lookups) == 1
     assert lookups[0].payload["usergroup"] == "S0ONCALL"
+
+
+@pytest.mark.parametrize("failure", ["missing_scope", "ratelimited"])
+def test_user_group_lookup_failing_denies_until_slack_answers(
+    failure: str,
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    grant: Callable[..., None],
+) -> None:
+    """Slack failing usergroups.users.list: the member is refused and nothing changes; the
+    failure is not remembered, so once Slack answers the member may pause."""
+    endpoint = convoy.add_endpoint("orders-api")
+    grant("S0ONCALL", Role.OPERATOR)
+    if failure == "missing_scope":  # an app created before the manifest asked for the scope
+        slack.fail_method("usergroups.users.list", failure)
+    else:  # Slack's 429 on every try, the client's own retries included
+        slack.rate_limit("usergroups.users.list", times=3, retry_after=0)
+
+    refused = sender.command("U0MEMBER", "pause orders-api")
+    assert "you have no role yet" in reply_to(slack, refused.token)[0]
+    assert convoy.writes() == []
+    assert slack.api_calls("chat.postMessage") == []
+    assert slack.api_calls("usergroups.users.list"), "Slack was asked"
+    slack.reset()  # Slack answers again
+    slack.set_group("S0ONCALL", ["U0MEMBER"])
+    sender.command("U0MEMBER", "pause orders-api")
+
+    post = channel_posts(slack)[0]
+    assert "was *paused* by <@U0MEMBER>" in post.text
+    assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+    assert [c.accepted for c in slack.api_calls("usergroups.users.list")] == [True]
 
 
 def test_effective_role_is_the_highest_of_user_and_group(

@@ -113,6 +113,7 @@ class _Fault:
     malformed_json: bool
     remaining: int | None
     meanwhile: Callable[[], object] | None = None
+    html: str | None = None
 
 
 @dataclass(frozen=True)
@@ -524,6 +525,7 @@ class FakeConvoy:
         malformed_json: bool = False,
         times: int | None = None,
         meanwhile: Callable[[], object] | None = None,
+        html: str | None = None,
     ) -> None:
         """Make the next `times` (None: all) `operation` requests misbehave; replaces its fault.
 
@@ -536,9 +538,13 @@ class FakeConvoy:
         sleep if `apply_before_delay`, else after it, so a client timeout stays ambiguous.
         `malformed_json`: send a body that is not JSON, with `status` if given, else with the
         status of the real work, which is done.
+        `html`: with `status`, answer with this HTML page instead of Convoy's envelope, as a
+        proxy or load balancer in front of Convoy does.
         """
         if operation not in OPERATIONS:
             raise ValueError(f"operation must be one of {sorted(OPERATIONS)}, not {operation!r}")
+        if html is not None and status is None:
+            raise ValueError("an html page is sent with a status")
         if times is not None and times < 1:
             raise ValueError("times must be at least 1 (or None for until cleared)")
         if message is None:
@@ -553,6 +559,7 @@ class FakeConvoy:
                 malformed_json,
                 times,
                 meanwhile,
+                html,
             )
 
     def clear_faults(self) -> None:
@@ -832,9 +839,12 @@ class FakeConvoy:
         else:
             reply, fault = await self._respond(operation, acting, uid, query)
         status, reply_body = reply.status, reply.body()
+        media_type = "application/json"
         if fault is not None and fault.malformed_json:
             reply_body = _MALFORMED_BODY
-        response_headers = {"content-type": "application/json", **reply.headers}
+        if fault is not None and fault.html is not None:
+            reply_body, media_type = fault.html.encode(), "text/html"
+        response_headers = {"content-type": media_type, **reply.headers}
         # A fault-shaped response is exempt from the spec on purpose: malformed bodies break it by
         # design, and Convoy sends statuses (403, 429, 5xx) that its spec does not list.
         if self.check_contract and (
@@ -847,7 +857,7 @@ class FakeConvoy:
                 ),
             )
         return Response(
-            reply_body, status_code=status, headers=reply.headers, media_type="application/json"
+            reply_body, status_code=status, headers=reply.headers, media_type=media_type
         )
 
     async def _respond(
