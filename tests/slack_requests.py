@@ -73,13 +73,18 @@ class SlackSender:
         timestamp: str | None = None,
         signature: str | None = None,
         content_type: str = "application/x-www-form-urlencoded",
+        extra_headers: dict[str, str] | None = None,
+        signed: bool = True,
     ) -> httpx.Response:
-        stamp = timestamp or str(int(time.time()))
-        headers = {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": signature or slack_signature(self.signing_secret, stamp, body),
-        }
+        """POST body to /slack/events, signed as Slack signs it unless `signed` is False;
+        `timestamp` and `signature` replace the right ones, `extra_headers` are added."""
+        headers = {"Content-Type": content_type, **(extra_headers or {})}
+        if signed:
+            stamp = timestamp or str(int(time.time()))
+            headers["X-Slack-Request-Timestamp"] = stamp
+            headers["X-Slack-Signature"] = signature or slack_signature(
+                self.signing_secret, stamp, body
+            )
         return self.http.post(f"{self.bot_url}/slack/events", content=body, headers=headers)
 
     def command_body(self, user_id: str, text: str, channel_id: str, token: str) -> bytes:

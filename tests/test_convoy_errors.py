@@ -15,37 +15,51 @@ from tests.helpers import reply_to
 from tests.slack_requests import SlackSender
 
 OPERATOR = "U0OPERATOR"
+# What a proxy or load balancer in front of Convoy answers instead of Convoy's JSON envelope.
+BAD_GATEWAY_PAGE = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 
 
 @pytest.mark.parametrize(
-    ("operation", "status", "expected"),
+    ("operation", "status", "page", "expected"),
     [
-        ("list", 401, "Convoy rejected the bot's credentials (HTTP 401)"),
-        ("get", 403, "Convoy rejected the bot's credentials (HTTP 403)"),
-        ("list", 429, "Convoy is rate-limiting the bot (HTTP 429). Try again in 7 s."),
-        ("get", 500, "Convoy had an internal error (HTTP 500)"),
-        ("pause", 401, "Convoy rejected the bot's credentials (HTTP 401)"),
-        ("pause", 429, "Convoy is rate-limiting the bot (HTTP 429). Try again in 7 s."),
+        ("list", 401, None, "Convoy rejected the bot's credentials (HTTP 401)"),
+        ("get", 403, None, "Convoy rejected the bot's credentials (HTTP 403)"),
+        ("list", 429, None, "Convoy is rate-limiting the bot (HTTP 429). Try again in 7 s."),
+        ("get", 500, None, "Convoy had an internal error (HTTP 500)"),
+        ("pause", 401, None, "Convoy rejected the bot's credentials (HTTP 401)"),
+        ("pause", 429, None, "Convoy is rate-limiting the bot (HTTP 429). Try again in 7 s."),
+        ("get", 502, BAD_GATEWAY_PAGE, "Convoy had an internal error (HTTP 502)"),
+        ("list", 401, BAD_GATEWAY_PAGE, "Convoy rejected the bot's credentials (HTTP 401)"),
+        (
+            "list",
+            429,
+            BAD_GATEWAY_PAGE,
+            "Convoy is rate-limiting the bot (HTTP 429). Try again in 7 s.",
+        ),
     ],
 )
 def test_convoy_error_is_private_and_nothing_claims_success(
     operation: str,
     status: int,
+    page: str | None,
     expected: str,
     convoy: FakeConvoy,
     slack: FakeSlack,
     sender: SlackSender,
     grant: Callable[..., None],
 ) -> None:
-    """401/403/429/500 from Convoy: a specific private message; no channel post, no webhook."""
+    """401/403/429/5xx from Convoy, as its JSON or as a proxy's HTML page: a specific private
+    message that shows no page; no channel post, no webhook."""
     endpoint = convoy.add_endpoint("orders-api", slack_webhook_url=slack.hook())
     grant(OPERATOR, Role.OPERATOR)
-    convoy.set_fault(operation, status=status, retry_after=7 if status == 429 else None)
+    convoy.set_fault(operation, status=status, html=page, retry_after=7 if status == 429 else None)
 
     sent = sender.command(OPERATOR, "pause orders-api")
 
     (reply,) = reply_to(slack, sent.token)
     assert expected in reply
+    assert "<html" not in reply
+    assert "nginx" not in reply
     assert slack.api_calls("chat.postMessage") == []
     assert slack.webhooks() == []
     assert convoy.endpoint(endpoint["uid"])["status"] == "active"
@@ -53,44 +67,6 @@ def test_convoy_error_is_private_and_nothing_claims_success(
     assert writes == (["pause"] if operation == "pause" else []), (
         "a refused toggle is never re-sent"
     )
-
-
-BAD_GATEWAY_PAGE = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
-
-
-@pytest.mark.parametrize(
-    ("operation", "status", "expected"),
-    [
-        ("get", 502, "Convoy had an internal error (HTTP 502)"),
-        ("list", 401, "Convoy rejected the bot's credentials (HTTP 401)"),
-        ("list", 429, "Convoy is rate-limiting the bot (HTTP 429). Try again in 7 s."),
-    ],
-)
-def test_convoy_error_page_that_is_not_json_is_told_by_its_status(
-    operation: str,
-    status: int,
-    expected: str,
-    convoy: FakeConvoy,
-    slack: FakeSlack,
-    sender: SlackSender,
-    grant: Callable[..., None],
-) -> None:
-    """An HTML error page (a proxy in front of Convoy): the status is told, the page is not."""
-    endpoint = convoy.add_endpoint("orders-api")
-    grant(OPERATOR, Role.OPERATOR)
-    convoy.set_fault(
-        operation, status=status, html=BAD_GATEWAY_PAGE, retry_after=7 if status == 429 else None
-    )
-    target = endpoint["uid"] if operation == "get" else "orders-api"
-
-    sent = sender.command(OPERATOR, f"pause {target}")
-
-    (reply,) = reply_to(slack, sent.token)
-    assert expected in reply
-    assert "<html" not in reply
-    assert "nginx" not in reply
-    assert convoy.writes() == []
-    assert slack.api_calls("chat.postMessage") == []
 
 
 def test_convoy_unreachable_is_explained(
