@@ -11,8 +11,15 @@ PYTEST_ARGS ?=
 run: $(VENV)/.installed
 	$(BIN)/convoy-bot serve
 
+# Coverage is measured in the test process and in every Python process it starts (the bots,
+# `python -m bot serve`, and the CLI), each writing its own data file (pyproject.toml,
+# [tool.coverage]); they are combined and reported. The floor there holds for a whole run;
+# a run narrowed with PYTEST_ARGS only reports.
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	rm -f .coverage .coverage.*
+	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
+	$(BIN)/coverage combine --quiet
+	$(BIN)/coverage report $(if $(PYTEST_ARGS),--fail-under=0)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -38,7 +45,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 # Keeps .convoy-bot/: it holds the embedded Redis data, including the role grants.
 clean:
-	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info .coverage .coverage.*
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # The long randomised fault run (the default test run has a short one).

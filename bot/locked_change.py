@@ -38,7 +38,7 @@ from bot.errors import (
 from bot.holds import HoldStore, Rider, new_hold
 from bot.inflight import InFlightJournal
 from bot.locks import EndpointLocks, HeldLock
-from bot.models import Action, Endpoint, EndpointStatus, Hold, InFlight
+from bot.models import Action, Endpoint, EndpointStatus, FlightState, Hold, InFlight
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +152,12 @@ class LockedChange:
             change = Change(
                 record.action, outcome, before, after, detail, in_flight=current, settled=True
             )
+            if current.state is FlightState.ANSWERED:
+                # Booked already by its writer, who stopped before telling it: tell it now,
+                # with the pause the writer recorded (its buttons name that hold).
+                await self._journal.answered(current, self._clock.now())
+                hold = await self._holds.get(self.project, record.uid)
+                return replace(change, hold=hold if outcome is Outcome.PAUSED else None)
             intent = Intent(
                 record.actor,
                 record.reason,

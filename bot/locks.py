@@ -7,6 +7,7 @@ unanswered one.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator
@@ -22,17 +23,21 @@ from bot.errors import EndpointBusy, WriteInDoubt
 from bot.store import failing_closed
 
 # KEYS: lock, in-flight record. ARGV: token, ttl ms, "settle" to take it despite the record.
-# Returns {verdict, action, settle_at}: verdict taken | busy | doubt. A record whose answer
-# is known but not yet told keeps writers out too (busy): changes are told in their order.
+# Returns {verdict, action, settle_at}: verdict taken | busy | telling | doubt. A record whose
+# answer is known but not yet told keeps writers out too (telling): changes are told in the
+# order Convoy made them.
 _TAKE = """
 if ARGV[3] ~= 'settle' and redis.call('EXISTS', KEYS[2]) == 1 then
-  if redis.call('HGET', KEYS[2], 'state') == 'answered' then return {'busy', '', ''} end
+  if redis.call('HGET', KEYS[2], 'state') == 'answered' then return {'telling', '', ''} end
   return {'doubt', redis.call('HGET', KEYS[2], 'action') or '',
           redis.call('HGET', KEYS[2], 'settle_at') or ''}
 end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'taken', '', ''} end
 return {'busy', '', ''}
 """
+
+TELLING_WAITS = 40  # times 50 ms: a change's announcement normally takes a few milliseconds
+TELLING_PAUSE = 0.05
 
 # Delete the lock only if it is still ours: after a TTL expiry someone else may hold it.
 _RELEASE = """
@@ -78,11 +83,17 @@ class EndpointLocks:
         """
         key = redis_keys.endpoint_lock(project, uid)
         token = secrets.token_hex(16)
-        with failing_closed():
-            verdict, action, settle_at = await self._take(
-                keys=[key, redis_keys.in_flight(project, uid)],
-                args=[token, self._ttl_ms, "settle" if settling else "write"],
-            )
+        for _ in range(TELLING_WAITS):
+            with failing_closed():
+                verdict, action, settle_at = await self._take(
+                    keys=[key, redis_keys.in_flight(project, uid)],
+                    args=[token, self._ttl_ms, "settle" if settling else "write"],
+                )
+            if verdict != "telling":
+                break
+            # The previous change is being announced (milliseconds): wait for it, so that
+            # people hear the two changes in the order Convoy made them.
+            await asyncio.sleep(TELLING_PAUSE)
         if verdict == "doubt":
             raise WriteInDoubt(_doubt_message(label, action, settle_at))
         if verdict != "taken":

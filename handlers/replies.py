@@ -19,6 +19,11 @@ Blocks = list[dict[str, Any]]
 _NOT_A_MEMBER = ("not_in_channel", "channel_not_found")
 
 
+class ResponseUrlRefused(Exception):
+    """Slack answered a response-URL post with an error status (used up, expired, or down):
+    nothing was shown. Bolt's `respond` returns such answers instead of raising."""
+
+
 @dataclass(frozen=True)
 class Posted:
     """Where a message went: its channel and ts when it can be updated later, and whether it
@@ -45,14 +50,19 @@ class Replies:
     channel_id: str
     metrics: Metrics
 
+    async def _respond(self, **message: Any) -> None:
+        response = await self.respond(**message)
+        if response.status_code != 200:
+            raise ResponseUrlRefused(response.status_code)
+
     async def private(self, text: str, blocks: Blocks | None = None) -> None:
         """An ephemeral reply seen only by the caller."""
         try:
-            await self.respond(
+            await self._respond(
                 text=text, blocks=blocks or None, response_type="ephemeral", replace_original=False
             )
             self.metrics.slack_posts.labels("private", "ok").inc()
-        except (ClientError, TimeoutError, SlackApiError) as exc:
+        except (ClientError, TimeoutError, SlackApiError, ResponseUrlRefused) as exc:
             self.metrics.slack_posts.labels("private", "failed").inc()
             logger.warning("private reply failed: %s", type(exc).__name__)
 
@@ -85,8 +95,8 @@ class Replies:
         if error not in _NOT_A_MEMBER:
             return Posted(self.channel_id, "", shown=False, error=error)
         try:
-            await self.respond(text=text, blocks=blocks, response_type="in_channel")
-        except (ClientError, TimeoutError, SlackApiError) as exc:
+            await self._respond(text=text, blocks=blocks, response_type="in_channel")
+        except (ClientError, TimeoutError, SlackApiError, ResponseUrlRefused) as exc:
             logger.warning("posting through the response URL failed: %s", type(exc).__name__)
             return Posted(self.channel_id, "", shown=False, error=error)
         await self.private(
@@ -115,8 +125,8 @@ class Replies:
                 self.metrics.slack_posts.labels("update", "failed").inc()
                 logger.warning("chat.update failed: %s", type(exc).__name__)
         try:
-            await self.respond(text=text, blocks=blocks, replace_original=True)
-        except (ClientError, TimeoutError, SlackApiError) as exc:
+            await self._respond(text=text, blocks=blocks, replace_original=True)
+        except (ClientError, TimeoutError, SlackApiError, ResponseUrlRefused) as exc:
             logger.warning("replacing the message failed: %s", type(exc).__name__)
             return Posted(self.channel_id, "", shown=False, error=type(exc).__name__)
         return Posted(self.channel_id, ts, shown=True)

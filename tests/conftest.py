@@ -3,31 +3,54 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import secrets
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import redis
 
-from bot.audit import AuditEntry, AuditLog
-from bot.clock import SharedClock
+# Helpers assert too; their failures should say what differed, as the tests' own asserts do.
+pytest.register_assert_rewrite("tests.helpers")
+
+from bot import redis_keys
 from bot.roles import Role, RoleStore
 from bot.store import redis_client
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.loopback import LoopbackServer, free_port
-from tests.fakes.slack import FakeSlack, SlackCall
+from tests.fakes.slack import FakeSlack
 from tests.harness import (
+    BOT_TOKEN,
     CONVOY_KEY,
     PROJECT,
     SIGNING_SECRET,
     BotProcess,
+    OwnRedisBot,
     RedisServer,
     bot_env,
-    eventually,
+    clean_env,
+    run_cli,
     start_bot,
     start_redis,
 )
+from tests.helpers import APPROVER, OPERATOR, REQUESTER, VIEWER, AuditRecord
 from tests.slack_requests import SlackSender
+
+# The chaos run's seed: a new one each session, unless CHAOS_SEED replays an earlier run.
+CHAOS_SEED = int(os.environ.get("CHAOS_SEED") or secrets.randbelow(2**32))
+
+
+def pytest_report_header() -> str:
+    return f"chaos seed: {CHAOS_SEED} (replay this run's chaos with CHAOS_SEED={CHAOS_SEED})"
+
+
+@pytest.fixture(scope="session")
+def chaos_seed() -> int:
+    """The seed of the chaos run's random choices (see CHAOS_SEED above)."""
+    return CHAOS_SEED
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +70,7 @@ def convoy_fake() -> Iterator[tuple[FakeConvoy, LoopbackServer]]:
 
 @pytest.fixture(scope="session")
 def slack_fake() -> Iterator[tuple[FakeSlack, LoopbackServer]]:
-    fake = FakeSlack()
+    fake = FakeSlack(bot_token=BOT_TOKEN)
     server = LoopbackServer(fake.app).start()
     fake.url = server.url
     yield fake, server
@@ -119,6 +142,14 @@ def convoy(convoy_fake: tuple[FakeConvoy, LoopbackServer]) -> Iterator[FakeConvo
     assert fake.contract_errors == [], "a request or response broke Convoy's OpenAPI spec"
 
 
+@pytest.fixture(autouse=True)
+def _convoy_contract(request: pytest.FixtureRequest) -> None:
+    """Every test that can reach the fake Convoy, itself or through a bot, gets the `convoy`
+    fixture's reset and contract check, whether or not it names that fixture."""
+    if "convoy_fake" in request.fixturenames:
+        request.getfixturevalue("convoy")
+
+
 @pytest.fixture
 def slack(slack_fake: tuple[FakeSlack, LoopbackServer]) -> FakeSlack:
     slack_fake[0].reset()
@@ -136,9 +167,53 @@ def store(redis_server: RedisServer) -> Iterator[redis.Redis]:
 
 @pytest.fixture
 def sender(bot: BotProcess, slack_fake: tuple[FakeSlack, LoopbackServer]) -> Iterator[SlackSender]:
-    client = SlackSender(bot.url, SIGNING_SECRET, slack_fake[1].url)
-    yield client
-    client.http.close()
+    """Sends signed commands and clicks to the session's bot."""
+    fake, server = slack_fake
+    with SlackSender(bot.url, SIGNING_SECRET, server.url, fake.issue_response_url) as client:
+        yield client
+
+
+@pytest.fixture
+def sender_to(
+    slack_fake: tuple[FakeSlack, LoopbackServer],
+) -> Iterator[Callable[[BotProcess], SlackSender]]:
+    """Senders of signed requests to other bot processes; all are closed afterwards."""
+    made: list[SlackSender] = []
+
+    def make(process: BotProcess) -> SlackSender:
+        fake, server = slack_fake
+        made.append(SlackSender(process.url, SIGNING_SECRET, server.url, fake.issue_response_url))
+        return made[-1]
+
+    yield make
+    for client in made:
+        client.close()
+
+
+@pytest.fixture
+def bot_with_own_redis(
+    tmp_path: Path,
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
+    slack_fake: tuple[FakeSlack, LoopbackServer],
+) -> Iterator[Callable[..., OwnRedisBot]]:
+    """Start a bot, with some settings changed, on a Redis of its own that the test may stop,
+    freeze or restart; the bot and every Redis are stopped afterwards."""
+    started: list[OwnRedisBot] = []
+
+    def start(**overrides: str) -> OwnRedisBot:
+        where = tmp_path / f"own{len(started)}"
+        server = start_redis(where / "redis")
+        env = bot_env(convoy_fake[1].url, slack_fake[1].url, server.url, free_port())
+        env.update(overrides)
+        started.append(OwnRedisBot(start_bot(env, where / "bot"), server, where / "redis"))
+        return started[-1]
+
+    yield start
+    for own in started:
+        own.bot.stop()
+        for handle in (own.redis, *own.restarted):
+            if handle.process.poll() is None:
+                handle.stop()
 
 
 @pytest.fixture
@@ -159,28 +234,45 @@ def grant(store: redis.Redis, redis_server: RedisServer) -> Callable[..., None]:
 
 
 @pytest.fixture
-def audit_entries(store: redis.Redis, redis_server: RedisServer) -> Callable[..., list[AuditEntry]]:
-    """Read the audit trail (newest first) through the bot's own AuditLog."""
+def audit_entries(redis_server: RedisServer, tmp_path: Path) -> Callable[..., list[AuditRecord]]:
+    """The audit trail, newest first, as `convoy-bot audit --json` prints it for a SIEM."""
 
-    def read(endpoint: str = "", limit: int = 100) -> list[AuditEntry]:
-        async def run() -> list[AuditEntry]:
-            client = redis_client(redis_server.url)
-            try:
-                return await AuditLog(client, SharedClock(client)).latest(limit, endpoint)
-            finally:
-                await client.aclose()
-
-        return asyncio.run(run())
+    def read(endpoint: str = "", limit: int = 100) -> list[AuditRecord]:
+        args = ["audit", "--json", "--limit", str(limit)]
+        if endpoint:
+            args += ["--endpoint", endpoint]
+        result = run_cli({**clean_env(), "REDIS_URL": redis_server.url}, tmp_path, *args)
+        assert result.returncode == 0, result.stderr
+        return [AuditRecord(**entry) for entry in json.loads(result.stdout)]
 
     return read
 
 
-def reply_to(slack: FakeSlack, token: str, count: int = 1) -> list[str]:
-    """Wait for `count` private replies to one command or click; return their texts."""
+@pytest.fixture
+def move_clock(redis_server: RedisServer) -> Iterator[Callable[[timedelta], None]]:
+    """Move the shared clock of bots started with CONVOY_BOT_MOVABLE_CLOCK=true (each reads it
+    at start-up and at every scheduler tick); it is put back afterwards."""
+    client = redis_server.client()
 
-    def enough() -> list[SlackCall] | None:
-        found = slack.replies(token)
-        return found if len(found) >= count else None
+    def move(by: timedelta) -> None:
+        client.set(redis_keys.clock_offset(), by.total_seconds())
 
-    calls = eventually(enough, what=f"{count} reply(ies) on the response URL")
-    return [call.text for call in calls]
+    yield move
+    client.delete(redis_keys.clock_offset())
+    client.close()
+
+
+@pytest.fixture
+def operator(grant: Callable[..., None]) -> str:
+    """The test operator, granted the operator role everywhere."""
+    grant(OPERATOR, Role.OPERATOR)
+    return OPERATOR
+
+
+@pytest.fixture
+def team(grant: Callable[..., None]) -> None:
+    """A requester, an approver, an operator and a viewer, each with that role everywhere."""
+    grant(REQUESTER, Role.REQUESTER)
+    grant(APPROVER, Role.APPROVER)
+    grant(OPERATOR, Role.OPERATOR)
+    grant(VIEWER, Role.VIEWER)

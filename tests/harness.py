@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -56,8 +56,9 @@ class RedisServer:
         self.process.wait(timeout=10)
 
 
-def start_redis(data_dir: Path) -> RedisServer:
-    port = free_port()
+def start_redis(data_dir: Path, port: int | None = None) -> RedisServer:
+    """A redis-server without persistence, on `port` (a free one when None)."""
+    port = port or free_port()
     server = EmbeddedRedis(data_dir, port=port, persist=False)
     data_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(server.command(), stdout=subprocess.DEVNULL)
@@ -92,8 +93,27 @@ class BotProcess:
         return self.process.wait(timeout=20)
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without any of the bot's settings."""
+    prefixes = ("SLACK_", "CONVOY_", "REDIS_")
+    return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+
+
+def run_cli(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot <args>` run to the end, as a user runs `convoy-bot` in a shell."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def bot_env(convoy_url: str, slack_url: str, redis_url: str, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONVOY_"))}
+    env = clean_env()
     env.update(
         {
             "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -148,3 +168,18 @@ def start_bot(
 
     eventually(healthy, timeout=30, what=f"the {name} to serve /healthz")
     return bot
+
+
+@dataclass
+class OwnRedisBot:
+    """A bot process with a Redis of its own, which the test may stop and start again."""
+
+    bot: BotProcess
+    redis: RedisServer
+    redis_dir: Path
+    restarted: list[RedisServer] = field(default_factory=list)
+
+    def restart_redis(self) -> RedisServer:
+        """A new redis-server on the port the bot was configured with (its data is gone)."""
+        self.restarted.append(start_redis(self.redis_dir, port=self.redis.port))
+        return self.restarted[-1]

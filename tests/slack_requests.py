@@ -7,6 +7,7 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -36,11 +37,34 @@ class Sent:
 class SlackSender:
     """Posts signed requests to the bot's `/slack/events` as Slack would."""
 
-    def __init__(self, bot_url: str, signing_secret: str, fake_slack_url: str) -> None:
+    def __init__(
+        self,
+        bot_url: str,
+        signing_secret: str,
+        fake_slack_url: str,
+        issue: Callable[[str], str] | None = None,
+    ) -> None:
+        """`issue` registers a response URL token with the fake Slack and returns its URL, as
+        Slack issues one with every command and click (without it, URLs are only built)."""
         self.bot_url = bot_url
         self.signing_secret = signing_secret
         self.fake_slack_url = fake_slack_url
+        self.issue = issue
         self.http = httpx.Client(timeout=10)
+
+    def response_url(self, token: str) -> str:
+        if self.issue is not None:
+            return self.issue(token)
+        return f"{self.fake_slack_url}/response/{token}"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> SlackSender:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def post(
         self,
@@ -49,13 +73,18 @@ class SlackSender:
         timestamp: str | None = None,
         signature: str | None = None,
         content_type: str = "application/x-www-form-urlencoded",
+        extra_headers: dict[str, str] | None = None,
+        signed: bool = True,
     ) -> httpx.Response:
-        stamp = timestamp or str(int(time.time()))
-        headers = {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": signature or slack_signature(self.signing_secret, stamp, body),
-        }
+        """POST body to /slack/events, signed as Slack signs it unless `signed` is False;
+        `timestamp` and `signature` replace the right ones, `extra_headers` are added."""
+        headers = {"Content-Type": content_type, **(extra_headers or {})}
+        if signed:
+            stamp = timestamp or str(int(time.time()))
+            headers["X-Slack-Request-Timestamp"] = stamp
+            headers["X-Slack-Signature"] = signature or slack_signature(
+                self.signing_secret, stamp, body
+            )
         return self.http.post(f"{self.bot_url}/slack/events", content=body, headers=headers)
 
     def command_body(self, user_id: str, text: str, channel_id: str, token: str) -> bytes:
@@ -72,7 +101,7 @@ class SlackSender:
                 "text": slack_escape(text),
                 "api_app_id": "A0CONVOY",
                 "is_enterprise_install": "false",
-                "response_url": f"{self.fake_slack_url}/response/{token}",
+                "response_url": self.response_url(token),
                 "trigger_id": f"trigger-{token}",
             }
         ).encode()
@@ -100,7 +129,7 @@ class SlackSender:
             "container": {"type": "message", "channel_id": channel_id, "is_ephemeral": False},
             "trigger_id": f"trigger-{token}",
             "channel": {"id": channel_id, "name": "incidents"},
-            "response_url": f"{self.fake_slack_url}/response/{token}",
+            "response_url": self.response_url(token),
             "actions": [
                 {
                     "type": "button",

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from bot.roles import Role
-from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
-from tests.fakes.loopback import LoopbackServer, free_port
 from tests.fakes.slack import FakeSlack
 from tests.harness import (
     ADMIN,
-    SIGNING_SECRET,
     BotProcess,
-    RedisServer,
-    bot_env,
+    OwnRedisBot,
     eventually,
-    start_bot,
-    start_redis,
 )
+from tests.helpers import reply_to
 from tests.slack_requests import SlackSender
 
 
@@ -92,42 +86,25 @@ def test_bootstrap_admin_may_pause(
     assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
 
 
-@pytest.fixture
-def bot_with_own_redis(
-    tmp_path: Path,
-    convoy_fake: tuple[FakeConvoy, LoopbackServer],
-    slack_fake: tuple[FakeSlack, LoopbackServer],
-) -> Iterator[tuple[BotProcess, RedisServer]]:
-    """A second bot whose Redis the test may kill."""
-    redis_server = start_redis(tmp_path / "redis")
-    env = bot_env(convoy_fake[1].url, slack_fake[1].url, redis_server.url, free_port())
-    process = start_bot(env, tmp_path / "bot")
-    yield process, redis_server
-    process.stop()
-    if redis_server.process.poll() is None:
-        redis_server.stop()
-
-
 def test_redis_down_denies_with_clear_message(
-    bot_with_own_redis: tuple[BotProcess, RedisServer],
+    bot_with_own_redis: Callable[..., OwnRedisBot],
+    sender_to: Callable[[BotProcess], SlackSender],
     convoy: FakeConvoy,
     slack: FakeSlack,
 ) -> None:
     """With Redis gone, even a bootstrap admin's pause is denied and Convoy sees no write."""
-    process, redis_server = bot_with_own_redis
+    own = bot_with_own_redis()
+    process = own.bot
     endpoint = convoy.add_endpoint("orders-api")
-    redis_server.stop()
-    sender = SlackSender(process.url, SIGNING_SECRET, slack.url)
+    own.redis.stop()
+    sender = sender_to(process)
 
     sent = sender.command(ADMIN, "pause orders-api")
-    sender.http.close()
 
     (reply,) = reply_to(slack, sent.token)
     assert "The access store (Redis) is unavailable" in reply
     assert "No change was made" in reply
-    helped = SlackSender(process.url, SIGNING_SECRET, slack.url)
-    usage = helped.command(ADMIN, "help")
-    helped.http.close()
+    usage = sender.command(ADMIN, "help")
     assert (
         "Your role: *unknown (the access store is unavailable)*" in reply_to(slack, usage.token)[0]
     )

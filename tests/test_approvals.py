@@ -3,57 +3,34 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from datetime import timedelta
 
 import pytest
 
 from bot.roles import Role
 from handlers import ids
-from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
-from tests.harness import SIGNING_SECRET, BotProcess, eventually
+from tests.harness import BotProcess, eventually
+from tests.helpers import (
+    APPROVER,
+    OPERATOR,
+    REQUESTER,
+    button,
+    channel_posts,
+    message,
+    reply_to,
+)
 from tests.slack_requests import SlackSender
-
-REQUESTER = "U0REQUESTER"
-APPROVER = "U0APPROVER"
-OPERATOR = "U0OPERATOR"
-
-
-@pytest.fixture
-def team(grant: Callable[..., None]) -> None:
-    grant(REQUESTER, Role.REQUESTER)
-    grant(APPROVER, Role.APPROVER)
-    grant(OPERATOR, Role.OPERATOR)
-    grant("U0VIEWER", Role.VIEWER)
-
-
-def _request_post(slack: FakeSlack) -> SlackCall:
-    posts = eventually(lambda: slack.api_calls("chat.postMessage"), what="the request post")
-    return posts[0]
-
-
-def _button(call: SlackCall, action_id: str) -> dict[str, Any]:
-    for block in call.payload["blocks"]:
-        for element in block.get("elements", []):
-            if element.get("action_id") == action_id:
-                return dict(element)
-    raise AssertionError(f"no {action_id} button in {call.payload['blocks']}")
-
-
-def _message(call: SlackCall) -> dict[str, Any]:
-    """The posted message as Slack shows it in a click payload, with the ts Slack gave it."""
-    return {"ts": call.answer["ts"], **call.payload}
 
 
 def _ask(
     sender: SlackSender, slack: FakeSlack, text: str = "pause orders-api bad payloads"
 ) -> SlackCall:
     sender.command(REQUESTER, text)
-    return _request_post(slack)
+    return channel_posts(slack)[0]
 
 
 @pytest.mark.usefixtures("team")
@@ -64,18 +41,18 @@ def test_requester_asks_and_approver_approves(
     endpoint = convoy.add_endpoint("orders-api", slack_webhook_url=slack.hook())
 
     sent = sender.command(REQUESTER, "pause orders-api bad payloads since 02:10")
-    request = _request_post(slack)
+    request = channel_posts(slack)[0]
 
     assert "<@U0REQUESTER> asks to *pause* *orders-api*" in request.text
     assert "bad payloads since 02:10" in request.text
     assert "*Status when asked:* active" in request.text
     assert "Expires" in request.text
-    approve = _button(request, ids.APPROVE_BUTTON)
-    assert _button(request, ids.DENY_BUTTON)["value"] == approve["value"]
+    approve = button(request, ids.APPROVE_BUTTON)
+    assert button(request, ids.DENY_BUTTON)["value"] == approve["value"]
     assert "is posted in this channel" in reply_to(slack, sent.token)[0]
     assert convoy.writes() == []
 
-    click = sender.click(APPROVER, ids.APPROVE_BUTTON, approve["value"], message=_message(request))
+    click = sender.click(APPROVER, ids.APPROVE_BUTTON, approve["value"], message=message(request))
 
     update = eventually(lambda: slack.api_calls("chat.update"), what="the update")[0]
     assert [w.operation for w in convoy.writes()] == ["pause"]
@@ -105,8 +82,8 @@ def test_deny_changes_nothing_and_tells_the_requester(
     sender.click(
         APPROVER,
         ids.DENY_BUTTON,
-        _button(request, ids.DENY_BUTTON)["value"],
-        message=_message(request),
+        button(request, ids.DENY_BUTTON)["value"],
+        message=message(request),
     )
 
     update = eventually(lambda: slack.api_calls("chat.update"), what="the update")[0]
@@ -127,34 +104,37 @@ def test_self_approval_and_viewer_clicks_are_refused(
     convoy.add_endpoint("orders-api")
     grant(REQUESTER, Role.REQUESTER)
     request = _ask(sender, slack)
-    value = _button(request, ids.APPROVE_BUTTON)["value"]
+    value = button(request, ids.APPROVE_BUTTON)["value"]
     grant(REQUESTER, Role.APPROVER)  # promoted since: still their own request
 
-    own = sender.click(REQUESTER, ids.APPROVE_BUTTON, value, message=_message(request))
-    viewer = sender.click("U0VIEWER", ids.APPROVE_BUTTON, value, message=_message(request))
+    own = sender.click(REQUESTER, ids.APPROVE_BUTTON, value, message=message(request))
+    viewer = sender.click("U0VIEWER", ids.APPROVE_BUTTON, value, message=message(request))
 
     assert "cannot approve or deny your own request" in reply_to(slack, own.token)[0]
     assert "needs the *approver* role" in reply_to(slack, viewer.token)[0]
     assert convoy.writes() == []
     assert slack.api_calls("chat.update") == []
-    late = sender.click(APPROVER, ids.APPROVE_BUTTON, value, message=_message(request))
+    late = sender.click(APPROVER, ids.APPROVE_BUTTON, value, message=message(request))
     assert "Done:" in reply_to(slack, late.token)[0], "the refusals did not use up the request"
 
 
 @pytest.mark.usefixtures("team")
 def test_expired_request_changes_nothing(
-    bot_factory: Callable[..., BotProcess], convoy: FakeConvoy, slack: FakeSlack
+    bot_factory: Callable[..., BotProcess],
+    sender_to: Callable[[BotProcess], SlackSender],
+    move_clock: Callable[[timedelta], None],
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
 ) -> None:
     """A click after expiry: no Convoy write; the message and the clicker say expired."""
     convoy.add_endpoint("orders-api")
-    short_lived = bot_factory(CONVOY_BOT_APPROVAL_TTL="1s")
-    sender = SlackSender(short_lived.url, SIGNING_SECRET, slack.url)
-    request = _ask(sender, slack)
-    value = _button(request, ids.APPROVE_BUTTON)["value"]
+    request = _ask(sender, slack)  # requests live 30 minutes
+    value = button(request, ids.APPROVE_BUTTON)["value"]
 
-    time.sleep(1.5)  # let the one-second request expire
-    click = sender.click(APPROVER, ids.APPROVE_BUTTON, value, message=_message(request))
-    sender.http.close()
+    move_clock(timedelta(minutes=31))
+    later = bot_factory(CONVOY_BOT_MOVABLE_CLOCK="true")  # reads the clock before it serves
+    click = sender_to(later).click(APPROVER, ids.APPROVE_BUTTON, value, message=message(request))
 
     assert "has expired. Nothing was changed." in reply_to(slack, click.token)[0]
     update = eventually(lambda: slack.api_calls("chat.update"), what="the update")[0]
@@ -169,6 +149,7 @@ def test_twenty_approvers_on_two_replicas_make_one_put(
     slack: FakeSlack,
     sender: SlackSender,
     second_bot: BotProcess,
+    sender_to: Callable[[BotProcess], SlackSender],
     grant: Callable[..., None],
 ) -> None:
     """20 simultaneous Approve clicks over two bot processes: one PUT, twenty answers."""
@@ -177,21 +158,20 @@ def test_twenty_approvers_on_two_replicas_make_one_put(
     for user in approvers:
         grant(user, Role.APPROVER)
     request = _ask(sender, slack)
-    value = _button(request, ids.APPROVE_BUTTON)["value"]
-    other = SlackSender(second_bot.url, SIGNING_SECRET, slack.url)
+    value = button(request, ids.APPROVE_BUTTON)["value"]
+    other = sender_to(second_bot)
     senders = [sender, other]
 
     def click(index: int) -> str:
         return (
             senders[index % 2]
-            .click(approvers[index], ids.APPROVE_BUTTON, value, message=_message(request))
+            .click(approvers[index], ids.APPROVE_BUTTON, value, message=message(request))
             .token
         )
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         tokens = list(pool.map(click, range(20)))
     answers = [reply_to(slack, token)[0] for token in tokens]
-    other.http.close()
 
     assert [w.operation for w in convoy.writes()] == ["pause"]
     assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
@@ -212,8 +192,8 @@ def test_request_for_endpoint_paused_meanwhile_resolves_as_already_paused(
     sender.click(
         APPROVER,
         ids.APPROVE_BUTTON,
-        _button(request, ids.APPROVE_BUTTON)["value"],
-        message=_message(request),
+        button(request, ids.APPROVE_BUTTON)["value"],
+        message=message(request),
     )
 
     update = eventually(lambda: slack.api_calls("chat.update"), what="the update")[0]
@@ -244,17 +224,17 @@ def test_requester_resume_button_asks_for_approval(
     """A requester's Resume click posts an approval request instead of resuming."""
     convoy.add_endpoint("orders-api")
     sender.command(OPERATOR, "pause orders-api")
-    paused = _request_post(slack)
+    paused = channel_posts(slack)[0]
     slack.reset()
 
     sender.click(
         REQUESTER,
         ids.RESUME_BUTTON,
-        _button(paused, ids.RESUME_BUTTON)["value"],
-        message=_message(paused),
+        button(paused, ids.RESUME_BUTTON)["value"],
+        message=message(paused),
     )
 
-    request = _request_post(slack)
+    request = channel_posts(slack)[0]
     assert "<@U0REQUESTER> asks to *resume*" in request.text
     assert [w.operation for w in convoy.writes()] == ["pause"]
 
@@ -271,7 +251,7 @@ def test_inactive_endpoint_resume_needs_confirmation(
     question = eventually(lambda: slack.replies(sent.token), what="the confirmation")[0]
     assert "Convoy disabled it after repeated delivery failures" in question.text
     assert convoy.writes() == []
-    confirm = _button(question, ids.CONFIRM_REENABLE)
+    confirm = button(question, ids.CONFIRM_REENABLE)
     assert confirm["style"] == "danger"
     assert "confirm" in confirm
 
@@ -293,7 +273,7 @@ def test_bot_not_in_channel_falls_back_and_says_how_to_invite(
 ) -> None:
     """not_in_channel: the request still reaches the channel; the asker learns how to invite."""
     convoy.add_endpoint("orders-api")
-    slack.fail_method("chat.postMessage", "not_in_channel")
+    slack.remove_bot("C0INCIDENT")
 
     sent = sender.command(REQUESTER, "pause orders-api")
 
@@ -302,7 +282,7 @@ def test_bot_not_in_channel_falls_back_and_says_how_to_invite(
         c for c in slack.replies(sent.token) if c.payload.get("response_type") == "in_channel"
     ]
     assert len(public) == 1
-    assert _button(public[0], ids.APPROVE_BUTTON)
+    assert button(public[0], ids.APPROVE_BUTTON)
     assert any("Invite me with `/invite @Convoy`" in text for text in replies)
     assert convoy.writes() == []
 
@@ -321,5 +301,5 @@ def test_request_that_could_not_be_posted_is_withdrawn(
     second = sender.command(REQUESTER, "pause orders-api")
 
     assert "is posted in this channel" in reply_to(slack, second.token)[0]
-    assert _request_post(slack)
+    assert channel_posts(slack)[0]
     assert convoy.writes() == []

@@ -3,56 +3,33 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bot.audit import AuditEntry
 from bot.roles import Role
 from handlers import ids
-from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
-from tests.harness import PROJECT, RedisServer, eventually
+from tests.harness import PROJECT, RedisServer, clean_env, run_cli
+from tests.helpers import (
+    APPROVER,
+    OPERATOR,
+    REQUESTER,
+    AuditRecord,
+    button,
+    channel_posts,
+    message,
+    reply_to,
+)
 from tests.slack_requests import SlackSender
-
-OPERATOR = "U0OPERATOR"
-REQUESTER = "U0REQUESTER"
-APPROVER = "U0APPROVER"
-
-
-@pytest.fixture
-def team(grant: Callable[..., None]) -> None:
-    grant(OPERATOR, Role.OPERATOR)
-    grant(REQUESTER, Role.REQUESTER)
-    grant(APPROVER, Role.APPROVER)
-    grant("U0VIEWER", Role.VIEWER)
-
-
-def _button(call: SlackCall, prefix: str) -> dict[str, Any]:
-    for block in call.payload["blocks"]:
-        for element in block.get("elements", []):
-            if str(element.get("action_id", "")).startswith(prefix):
-                return dict(element)
-    raise AssertionError(f"no {prefix} button")
-
-
-def _message(call: SlackCall) -> dict[str, Any]:
-    return {"ts": call.answer["ts"], **call.payload}
 
 
 def _wait_post(slack: FakeSlack, count: int = 1) -> SlackCall:
-    def enough() -> list[SlackCall] | None:
-        calls = slack.api_calls("chat.postMessage")
-        return calls if len(calls) >= count else None
-
-    return eventually(enough, what=f"{count} channel post(s)")[count - 1]
+    """The `count`-th channel post, once it has arrived."""
+    return channel_posts(slack, count)[count - 1]
 
 
 @dataclass(frozen=True)
@@ -104,32 +81,30 @@ def _request(w: World) -> None:
 
 def _approve(w: World) -> None:
     post = _wait_post(w.slack)
-    value = _button(post, ids.APPROVE_BUTTON)["value"]
+    value = button(post, ids.APPROVE_BUTTON)["value"]
     reply_to(
-        w.slack, w.sender.click(APPROVER, ids.APPROVE_BUTTON, value, message=_message(post)).token
+        w.slack, w.sender.click(APPROVER, ids.APPROVE_BUTTON, value, message=message(post)).token
     )
 
 
 def _deny(w: World) -> None:
     post = _wait_post(w.slack)
-    value = _button(post, ids.DENY_BUTTON)["value"]
-    reply_to(
-        w.slack, w.sender.click(APPROVER, ids.DENY_BUTTON, value, message=_message(post)).token
-    )
+    value = button(post, ids.DENY_BUTTON)["value"]
+    reply_to(w.slack, w.sender.click(APPROVER, ids.DENY_BUTTON, value, message=message(post)).token)
 
 
 def _self_approve(w: World) -> None:
     post = _wait_post(w.slack)
-    value = _button(post, ids.APPROVE_BUTTON)["value"]
+    value = button(post, ids.APPROVE_BUTTON)["value"]
     reply_to(
-        w.slack, w.sender.click(REQUESTER, ids.APPROVE_BUTTON, value, message=_message(post)).token
+        w.slack, w.sender.click(REQUESTER, ids.APPROVE_BUTTON, value, message=message(post)).token
     )
 
 
 def _resume_button(w: World) -> None:
     post = _wait_post(w.slack)
-    value = _button(post, ids.RESUME_BUTTON)["value"]
-    w.sender.click(OPERATOR, ids.RESUME_BUTTON, value, message=_message(post))
+    value = button(post, ids.RESUME_BUTTON)["value"]
+    w.sender.click(OPERATOR, ids.RESUME_BUTTON, value, message=message(post))
     _wait_post(w.slack, 2)
 
 
@@ -206,19 +181,18 @@ def test_every_path_leaves_exactly_one_entry(
     convoy: FakeConvoy,
     slack: FakeSlack,
     sender: SlackSender,
-    audit_entries: Callable[..., list[AuditEntry]],
+    audit_entries: Callable[..., list[AuditRecord]],
 ) -> None:
     """Each path appends one entry with who, what, which endpoint, outcome and Convoy status."""
     endpoint = convoy.add_endpoint("orders-api")
     world = World(convoy, slack, sender, str(endpoint["uid"]))
     for run in setup:
-        run(world)
-    before = len(audit_entries())
+        run(world)  # each setup step is a path of its own here: one entry each
 
     step(world)
 
-    entries = audit_entries()
-    assert len(entries) == before + 1, f"{name}: {entries[: len(entries) - before]}"
+    entries = audit_entries()  # read as an export would: `convoy-bot audit --json`
+    assert len(entries) == len(setup) + 1, f"{name}: {entries}"
     entry = entries[0]
     assert entry.project == PROJECT
     assert entry.time.endswith("+00:00")
@@ -266,27 +240,8 @@ def test_cli_audit_json_parses(
     sender.command(OPERATOR, "pause orders-api")
     _wait_post(slack)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONVOY_"))}
-    env["REDIS_URL"] = redis_server.url
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "audit",
-            "--endpoint",
-            "orders-api",
-            "--since",
-            "24h",
-            "--json",
-        ],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    env = {**clean_env(), "REDIS_URL": redis_server.url}
+    result = run_cli(env, tmp_path, "audit", "--endpoint", "orders-api", "--since", "24h", "--json")
 
     assert result.returncode == 0, result.stderr
     entries = json.loads(result.stdout)

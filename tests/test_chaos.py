@@ -9,8 +9,8 @@ Slack's trigger id of the command or click), and so does every channel message a
 (its metadata). Afterwards, once every write in doubt is settled: no action sent two toggles,
 and the last status the channel was told for each endpoint is Convoy's status.
 
-Each run draws a new seed and prints it; `CHAOS_SEED=<n>` replays one. `make chaos` runs it
-long (CHAOS_ACTIONS=400); the default run is a short variant.
+Each run draws a new seed, shown in pytest's header and printed; `CHAOS_SEED=<n>` replays
+one. `make chaos` runs it long (CHAOS_ACTIONS=400); the default run is a short variant.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from tests.slack_requests import SlackSender
 
 OPERATOR = "U0CHAOS"
 ACTIONS = int(os.environ.get("CHAOS_ACTIONS", "40"))
-SEED = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(2**32))
 REPLICA_SETTINGS = {
     "CONVOY_TIMEOUT_SECONDS": "0.3",
     "CONVOY_BOT_CHANGES_PER_MINUTE": "0",
@@ -67,19 +66,20 @@ class Cluster:
     """Two replicas sharing Redis, Convoy and Slack; one can be stopped and replaced."""
 
     start: Callable[..., BotProcess]
-    slack_url: str
+    slack: FakeSlack
     replicas: list[Replica] = field(default_factory=list)
     stopped: int = 0
 
     def add(self) -> None:
         bot = self.start(**REPLICA_SETTINGS)
-        self.replicas.append(Replica(bot, SlackSender(bot.url, SIGNING_SECRET, self.slack_url)))
+        sender = SlackSender(bot.url, SIGNING_SECRET, self.slack.url, self.slack.issue_response_url)
+        self.replicas.append(Replica(bot, sender))
 
     def stop(self, replica: Replica) -> None:
         """SIGTERM, as a deploy or a scale-down does, then a replacement."""
         replica.bot.process.send_signal(signal.SIGTERM)
         assert replica.bot.process.wait(timeout=20) == 0
-        replica.sender.http.close()
+        replica.sender.close()
         self.replicas.remove(replica)
         self.stopped += 1
         self.add()
@@ -87,7 +87,7 @@ class Cluster:
     def close(self) -> None:
         """Stop every replica gracefully: a report being posted is finished first."""
         for replica in self.replicas:
-            replica.sender.http.close()
+            replica.sender.close()
             if replica.bot.process.poll() is None:
                 replica.bot.process.send_signal(signal.SIGTERM)
                 replica.bot.process.wait(timeout=20)
@@ -135,12 +135,13 @@ def test_chaos_run_never_toggles_twice_and_ends_true(
     slack: FakeSlack,
     store: redis.Redis,
     grant: Callable[..., None],
+    chaos_seed: int,
 ) -> None:
     """Random faults and SIGTERMs: no action sends two toggles, and the channel's last word on
     every endpoint is Convoy's status, once every write in doubt is settled."""
-    print(f"chaos: seed {SEED} (replay with CHAOS_SEED={SEED})")  # noqa: T201
-    rng = random.Random(SEED)
-    cluster = Cluster(bot_factory, slack.url)
+    print(f"chaos: seed {chaos_seed} (replay with CHAOS_SEED={chaos_seed})")  # noqa: T201
+    rng = random.Random(chaos_seed)
+    cluster = Cluster(bot_factory, slack)
     cluster.add()
     cluster.add()
     grant(OPERATOR, Role.OPERATOR)

@@ -8,48 +8,65 @@ import pytest
 
 from bot.roles import Role
 from handlers import ids
-from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
 from tests.harness import eventually
+from tests.helpers import reply_to
 from tests.slack_requests import SlackSender
 
 OPERATOR = "U0OPERATOR"
+# What a proxy or load balancer in front of Convoy answers instead of Convoy's JSON envelope.
+BAD_GATEWAY_PAGE = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 
 
 @pytest.mark.parametrize(
-    ("operation", "status", "expected"),
+    ("operation", "status", "page", "expected"),
     [
-        ("list", 401, "Convoy rejected the bot's credentials (HTTP 401)"),
-        ("get", 403, "Convoy rejected the bot's credentials (HTTP 403)"),
-        ("list", 429, "Convoy is rate-limiting the bot (HTTP 429). Try again in 7 s."),
-        ("get", 500, "Convoy had an internal error (HTTP 500)"),
-        ("pause", 401, "Convoy rejected the bot's credentials (HTTP 401)"),
-        ("pause", 429, "Convoy is rate-limiting the bot (HTTP 429). Try again in 7 s."),
+        ("list", 401, None, "Convoy rejected the bot's credentials (HTTP 401)"),
+        ("get", 403, None, "Convoy rejected the bot's credentials (HTTP 403)"),
+        ("list", 429, None, "Convoy is rate-limiting the bot (HTTP 429). Try again in 7 s."),
+        ("get", 500, None, "Convoy had an internal error (HTTP 500)"),
+        ("pause", 401, None, "Convoy rejected the bot's credentials (HTTP 401)"),
+        ("pause", 429, None, "Convoy is rate-limiting the bot (HTTP 429). Try again in 7 s."),
+        ("get", 502, BAD_GATEWAY_PAGE, "Convoy had an internal error (HTTP 502)"),
+        ("list", 401, BAD_GATEWAY_PAGE, "Convoy rejected the bot's credentials (HTTP 401)"),
+        (
+            "list",
+            429,
+            BAD_GATEWAY_PAGE,
+            "Convoy is rate-limiting the bot (HTTP 429). Try again in 7 s.",
+        ),
     ],
 )
 def test_convoy_error_is_private_and_nothing_claims_success(
     operation: str,
     status: int,
+    page: str | None,
     expected: str,
     convoy: FakeConvoy,
     slack: FakeSlack,
     sender: SlackSender,
     grant: Callable[..., None],
 ) -> None:
-    """401/403/429/500 from Convoy: a specific private message; no channel post, no webhook."""
+    """401/403/429/5xx from Convoy, as its JSON or as a proxy's HTML page: a specific private
+    message that shows no page; no channel post, no webhook."""
     endpoint = convoy.add_endpoint("orders-api", slack_webhook_url=slack.hook())
     grant(OPERATOR, Role.OPERATOR)
-    convoy.set_fault(operation, status=status, retry_after=7 if status == 429 else None)
+    convoy.set_fault(operation, status=status, html=page, retry_after=7 if status == 429 else None)
 
     sent = sender.command(OPERATOR, "pause orders-api")
 
     (reply,) = reply_to(slack, sent.token)
     assert expected in reply
+    assert "<html" not in reply
+    assert "nginx" not in reply
     assert slack.api_calls("chat.postMessage") == []
     assert slack.webhooks() == []
     assert convoy.endpoint(endpoint["uid"])["status"] == "active"
-    assert len(convoy.writes()) <= 1, "a refused toggle is never sent again"
+    writes = [w.operation for w in convoy.writes()]
+    assert writes == (["pause"] if operation == "pause" else []), (
+        "a refused toggle is never re-sent"
+    )
 
 
 def test_convoy_unreachable_is_explained(
@@ -90,12 +107,11 @@ def test_status_changed_between_read_and_write_is_reported(
     endpoint = convoy.add_endpoint("orders-api", slack_webhook_url=slack.hook())
     grant(OPERATOR, Role.OPERATOR)
     # Someone pauses it in Convoy's UI while the bot's PUT is on its way: the toggle un-pauses.
-    convoy.set_fault("pause", delay=0.3, apply_before_delay=False, times=1)
+    convoy.set_fault(
+        "pause", meanwhile=lambda: convoy.set_status(endpoint["uid"], "paused"), times=1
+    )
 
     sender.command(OPERATOR, f"pause {endpoint['uid']}")
-
-    eventually(convoy.writes, what="the PUT")
-    convoy.set_status(endpoint["uid"], "paused")
 
     post = eventually(lambda: slack.api_calls("chat.postMessage"), what="the warning")[0]
     assert "did not go as asked. Status now: *active*" in post.text

@@ -344,6 +344,27 @@ def test_delay_applied_after_lands_only_once_the_delay_is_over(
     wait_for_status(fake, uid, "paused")
 
 
+def test_meanwhile_runs_after_the_request_arrives_and_before_convoy_acts(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """A PUT whose `meanwhile` pauses the endpoint first toggles it back: the answer says active."""
+    uid = fake.add_endpoint("orders")["uid"]
+    seen: list[int] = []
+
+    def someone_pauses_it() -> None:
+        seen.append(len(fake.requests))
+        fake.set_status(uid, "paused")
+
+    fake.set_fault("pause", meanwhile=someone_pauses_it, times=1)
+
+    toggled = client.put(f"/endpoints/{uid}/pause")
+
+    assert seen == [1], "the request was recorded before meanwhile ran"
+    assert (toggled.status_code, data(toggled)["status"]) == (202, "active")
+    assert fake.endpoint(uid)["status"] == "active"
+    assert fake.contract_errors == []
+
+
 def test_malformed_json_fault_sends_a_body_that_is_not_json(
     fake: FakeConvoy, client: httpx.Client
 ) -> None:
@@ -359,6 +380,22 @@ def test_malformed_json_fault_sends_a_body_that_is_not_json(
     assert fake.contract_errors == []
 
 
+def test_html_fault_answers_with_a_proxys_page(fake: FakeConvoy, client: httpx.Client) -> None:
+    """An html fault sends that page as text/html with its status, and changes nothing."""
+    uid = fake.add_endpoint("orders")["uid"]
+    fake.set_fault("pause", status=502, html="<html>Bad Gateway</html>", times=1)
+
+    response = client.put(f"/endpoints/{uid}/pause")
+
+    assert response.status_code == 502
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.text == "<html>Bad Gateway</html>"
+    assert fake.endpoint(uid)["status"] == "active"
+    with pytest.raises(ValueError, match="with a status"):
+        fake.set_fault("get", html="<html></html>")
+    assert fake.contract_errors == []
+
+
 def test_status_changed_behind_the_bots_back_shows_in_get(
     fake: FakeConvoy, client: httpx.Client
 ) -> None:
@@ -370,24 +407,12 @@ def test_status_changed_behind_the_bots_back_shows_in_get(
     assert data(client.get(f"/endpoints/{uid}"))["status"] == "inactive"
 
 
-def test_unknown_project_is_404(
-    fake: FakeConvoy, served: tuple[FakeConvoy, LoopbackServer]
-) -> None:
-    """A project other than the fake's own is a 404 envelope."""
-    response = httpx.get(
-        f"{served[1].url}/api/v1/projects/01OTHERPROJECT00000000000/endpoints",
-        headers={"Authorization": f"Bearer {API_KEY}"},
-    )
-
-    assert response.status_code == 404
-    assert error_message(response) == "Resource not found"
-
-
 def test_reset_forgets_endpoints_requests_faults_and_contract_errors(
-    fake: FakeConvoy, client: httpx.Client
+    fake: FakeConvoy, client: httpx.Client, served: tuple[FakeConvoy, LoopbackServer]
 ) -> None:
-    """reset leaves the fake as new."""
+    """reset leaves the fake as new, with only its own project and key."""
     uid = fake.add_endpoint("orders")["uid"]
+    fake.add_project(OTHER_PROJECT, OTHER_KEY)
     fake.set_fault("get", status=500)
     client.get("/nowhere")
 
@@ -395,6 +420,10 @@ def test_reset_forgets_endpoints_requests_faults_and_contract_errors(
 
     assert (fake.requests, fake.contract_errors) == ([], [])
     assert client.get(f"/endpoints/{uid}").status_code == 404
+    with as_bearer(served, OTHER_KEY, OTHER_PROJECT) as other:
+        assert other.get("/endpoints").status_code == 401
+    with pytest.raises(ValueError, match="unknown project"):
+        fake.add_endpoint("orders", project=OTHER_PROJECT)
 
 
 # third_party/convoy/SOURCE.md: the blob of docs/v3/openapi3.yaml at Convoy's commit 2b60cc6.
@@ -446,14 +475,20 @@ def test_validator_accepts_null_optional_objects_but_not_wrong_types() -> None:
 def test_a_request_the_spec_rejects_is_a_contract_error(
     fake: FakeConvoy, client: httpx.Client
 ) -> None:
-    """A query parameter of the wrong type or value is recorded, so the suite fails on it."""
-    client.get(f"/api/v1/projects/{PROJECT}/endpoints", params={"perPage": "many"})
-    client.get(f"/api/v1/projects/{PROJECT}/endpoints", params={"direction": "sideways"})
+    """A query parameter of the wrong type or value is recorded, naming it; valid ones are not."""
+    client.get("/endpoints", params={"perPage": 5, "direction": "next"})
+    client.get("/endpoints", params={"perPage": "many"})
+    client.get("/endpoints", params={"direction": "sideways"})
 
     errors = fake.contract_errors
 
-    assert len(errors) == 2
-    assert all("GET" in error for error in errors)
+    assert len(errors) == 2, errors
+    wrong_type, wrong_value = errors
+    assert wrong_type.startswith("request GET /api/v1/projects/")
+    assert "Query parameter error: perPage" in wrong_type
+    assert "Failed to cast value to integer type: many" in wrong_type
+    assert "Invalid query parameter: direction" in wrong_value
+    assert "'sideways' is not one of ['next', 'prev']" in wrong_value
 
 
 # --- event deliveries ---------------------------------------------------------------------------
@@ -694,3 +729,123 @@ def test_validator_checks_every_delivery_in_a_list_response() -> None:
 
     assert errors_for("Discarded") == []
     assert any("/data/content/0/status" in e for e in errors_for("discarded"))
+
+
+# --- projects, project API keys and personal access tokens ----------------------------------
+
+OTHER_PROJECT = "01PROJECTOTHER00000000000B"
+OTHER_KEY = "CO.other-project-key"
+PERSONAL_TOKEN = "CO.personal-access-token"
+UNKNOWN_PROJECT = "01PROJECTNOBODY0000000000C"
+
+
+def as_bearer(served: tuple[FakeConvoy, LoopbackServer], token: str, project: str) -> httpx.Client:
+    """A client that names `project` in its paths and sends `token`."""
+    return httpx.Client(
+        base_url=f"{served[1].url}/api/v1/projects/{project}",
+        headers={"Authorization": f"Bearer {token}", "X-Convoy-Version": VERSION},
+        timeout=5.0,
+    )
+
+
+def test_a_project_key_acts_on_its_own_project_whatever_the_path_names(
+    fake: FakeConvoy, served: tuple[FakeConvoy, LoopbackServer]
+) -> None:
+    """The default key, whatever project the path names, reads and writes its own project."""
+    fake.add_project(OTHER_PROJECT, OTHER_KEY)
+    mine = fake.add_endpoint("orders")["uid"]
+    theirs = fake.add_endpoint("billing", project=OTHER_PROJECT)["uid"]
+
+    with as_bearer(served, API_KEY, OTHER_PROJECT) as wrong_path:
+        listed = data(wrong_path.get("/endpoints"))
+        fetched = data(wrong_path.get(f"/endpoints/{mine}"))
+        paused = data(wrong_path.put(f"/endpoints/{mine}/pause"))
+        not_mine = wrong_path.get(f"/endpoints/{theirs}")
+        not_mine_toggle = wrong_path.put(f"/endpoints/{theirs}/pause")
+    with as_bearer(served, API_KEY, UNKNOWN_PROJECT) as no_such_project:
+        unknown_path = data(no_such_project.get("/endpoints"))
+
+    assert [e["uid"] for e in listed["content"]] == [mine]
+    assert (fetched["project_id"], paused["project_id"]) == (PROJECT, PROJECT)
+    assert fake.endpoint(mine)["status"] == "paused"
+    assert (not_mine.status_code, error_message(not_mine)) == (404, "Resource not found")
+    assert not_mine_toggle.status_code == 400
+    assert error_message(not_mine_toggle) == "failed to find endpoint"
+    assert fake.endpoint(theirs)["status"] == "active"
+    assert [e["uid"] for e in unknown_path["content"]] == [mine]
+    assert {r.project for r in fake.requests} == {PROJECT}
+    assert fake.contract_errors == []
+
+
+def test_each_project_key_sees_only_its_own_endpoints_and_deliveries(
+    fake: FakeConvoy, served: tuple[FakeConvoy, LoopbackServer]
+) -> None:
+    """Another project's key lists, retries and toggles only what belongs to that project."""
+    fake.add_project(OTHER_PROJECT, OTHER_KEY)
+    mine = fake.add_endpoint("orders")["uid"]
+    theirs = fake.add_endpoint("orders", project=OTHER_PROJECT)["uid"]
+    my_delivery = fake.add_event_delivery(mine, created_at=NOON)
+    their_delivery = fake.add_event_delivery(theirs, created_at=NOON)
+
+    with as_bearer(served, OTHER_KEY, OTHER_PROJECT) as other:
+        listed = data(other.get("/endpoints", params={"q": "orders"}))
+        deliveries = data(other.get("/eventdeliveries", params=window(NOON, NOON)))
+        retried = other.post("/eventdeliveries/batchretry", params=window(NOON, NOON))
+        toggled = data(other.put(f"/endpoints/{theirs}/pause"))
+
+    assert [e["uid"] for e in listed["content"]] == [theirs]
+    assert listed["content"][0]["project_id"] == OTHER_PROJECT
+    assert [d["uid"] for d in deliveries["content"]] == [their_delivery["uid"]]
+    assert deliveries["content"][0]["project_id"] == OTHER_PROJECT
+    assert retried.status_code == 200
+    statuses = {d["uid"]: d["status"] for d in fake.event_deliveries()}
+    assert statuses == {their_delivery["uid"]: "Scheduled", my_delivery["uid"]: "Discarded"}
+    assert toggled["status"] == "paused"
+    assert fake.endpoint(mine)["status"] == "active"
+    assert {r.project for r in fake.requests} == {OTHER_PROJECT}
+    assert fake.contract_errors == []
+
+
+def test_a_personal_access_token_acts_on_the_project_in_the_path(
+    fake: FakeConvoy, served: tuple[FakeConvoy, LoopbackServer]
+) -> None:
+    """A personal access token reads whichever known project the path names; unknown is a 400."""
+    fake.add_project(OTHER_PROJECT)
+    fake.add_personal_access_token(PERSONAL_TOKEN)
+    mine = fake.add_endpoint("orders")["uid"]
+    theirs = fake.add_endpoint("billing", project=OTHER_PROJECT)["uid"]
+
+    with as_bearer(served, PERSONAL_TOKEN, PROJECT) as first:
+        in_first = data(first.get("/endpoints"))
+    with as_bearer(served, PERSONAL_TOKEN, OTHER_PROJECT) as second:
+        in_second = data(second.get("/endpoints"))
+        paused = data(second.put(f"/endpoints/{theirs}/pause"))
+    with as_bearer(served, PERSONAL_TOKEN, UNKNOWN_PROJECT) as nowhere:
+        unknown = nowhere.get("/endpoints")
+        unknown_write = nowhere.put(f"/endpoints/{theirs}/pause")
+
+    assert [e["uid"] for e in in_first["content"]] == [mine]
+    assert [e["uid"] for e in in_second["content"]] == [theirs]
+    assert (paused["uid"], paused["status"]) == (theirs, "paused")
+    assert (unknown.status_code, error_message(unknown)) == (400, "project not found")
+    assert (unknown_write.status_code, error_message(unknown_write)) == (400, "project not found")
+    assert fake.endpoint(theirs)["status"] == "paused"
+    assert [r.project for r in fake.requests] == [PROJECT, OTHER_PROJECT, OTHER_PROJECT, None, None]
+    assert fake.contract_errors == []
+
+
+def test_a_key_of_no_project_is_401_even_with_a_known_project_in_the_path(
+    fake: FakeConvoy, served: tuple[FakeConvoy, LoopbackServer]
+) -> None:
+    """Only keys the fake was given open anything; a made-up one is refused in every project."""
+    fake.add_project(OTHER_PROJECT, OTHER_KEY)
+
+    with as_bearer(served, "CO.made-up", OTHER_PROJECT) as stranger:
+        refused = stranger.get("/endpoints")
+
+    assert (refused.status_code, error_message(refused)) == (401, "authorization failed")
+    assert fake.requests[0].project is None
+    with pytest.raises(ValueError, match="another project"):
+        fake.add_project("01PROJECTTHIRD00000000000D", OTHER_KEY)
+    with pytest.raises(ValueError, match="unknown project"):
+        fake.add_endpoint("orders", project=UNKNOWN_PROJECT)

@@ -3,55 +3,57 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import time
+import json
+import os
+import signal
 from collections.abc import Callable
-from pathlib import Path
+from datetime import timedelta
 
+import httpx
 import pytest
 import redis
 
-from bot.embedded_redis import EmbeddedRedis
+from bot import redis_keys
 from bot.locks import EndpointLocks
 from bot.roles import Role
+from bot.settings import Settings
 from bot.store import redis_client
-from tests.conftest import reply_to
+from handlers import ids
 from tests.fakes.convoy import FakeConvoy
-from tests.fakes.loopback import LoopbackServer, free_port
+from tests.fakes.loopback import free_port
 from tests.fakes.slack import FakeSlack
 from tests.harness import (
     ADMIN,
-    SIGNING_SECRET,
     BotProcess,
+    OwnRedisBot,
     RedisServer,
-    bot_env,
     eventually,
-    start_bot,
-    start_redis,
+)
+from tests.helpers import (
+    APPROVER,
+    REQUESTER,
+    button,
+    channel_posts,
+    message,
+    metric,
+    post_with,
+    reply_to,
 )
 from tests.slack_requests import SlackSender
-
-OPERATOR = "U0OPERATOR"
-
-
-@pytest.fixture
-def operator(grant: Callable[..., None]) -> str:
-    grant(OPERATOR, Role.OPERATOR)
-    return OPERATOR
-
 
 # --- Convoy -------------------------------------------------------------------------------
 
 
 def test_convoy_connection_refused(
-    bot_factory: Callable[..., BotProcess], slack: FakeSlack, operator: str
+    bot_factory: Callable[..., BotProcess],
+    sender_to: Callable[[BotProcess], SlackSender],
+    slack: FakeSlack,
+    operator: str,
 ) -> None:
     """Nothing listening at CONVOY_API_URL: 'could not be reached', no channel post."""
     dead = bot_factory(CONVOY_API_URL=f"http://127.0.0.1:{free_port()}/api")
-    sender = SlackSender(dead.url, SIGNING_SECRET, slack.url)
 
-    sent = sender.command(operator, "pause orders-api")
-    sender.http.close()
+    sent = sender_to(dead).command(operator, "pause orders-api")
 
     assert "Convoy could not be reached." in reply_to(slack, sent.token)[0]
     assert slack.api_calls("chat.postMessage") == []
@@ -132,96 +134,106 @@ def test_convoy_429_is_surfaced_not_retried(
 # --- Redis --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def own_redis_bot(
-    tmp_path: Path,
-    convoy_fake: tuple[FakeConvoy, LoopbackServer],
-    slack_fake: tuple[FakeSlack, LoopbackServer],
-) -> tuple[BotProcess, RedisServer, Path]:
-    redis_dir = tmp_path / "redis"
-    server = start_redis(redis_dir)
-    env = bot_env(convoy_fake[1].url, slack_fake[1].url, server.url, free_port())
-    return start_bot(env, tmp_path / "bot"), server, redis_dir
-
-
 def test_redis_killed_mid_pause_then_restarted(
-    own_redis_bot: tuple[BotProcess, RedisServer, Path], convoy: FakeConvoy, slack: FakeSlack
+    bot_with_own_redis: Callable[..., OwnRedisBot],
+    sender_to: Callable[[BotProcess], SlackSender],
+    convoy: FakeConvoy,
+    slack: FakeSlack,
 ) -> None:
-    """Redis dies while a pause reads Convoy under its lock: the bot cannot record the write
-    or confirm its lock, so it sends nothing and says so; then fails closed; then recovers."""
-    process, server, redis_dir = own_redis_bot
+    """Redis dies while a pause reads Convoy under its lock: the bot can neither confirm its
+    lock nor record the write, so it sends nothing and says so; then fails closed; then
+    recovers."""
+    own = bot_with_own_redis()
     endpoint = convoy.add_endpoint("orders-api")
-    sender = SlackSender(process.url, SIGNING_SECRET, slack.url)
-    convoy.set_fault("get", delay=0.8, times=1)
+    sender = sender_to(own.bot)
+    # Redis dies while the GET under the lock is at Convoy: after the checks, before the write.
+    convoy.set_fault("get", meanwhile=own.redis.stop, times=1)
+
+    cut_off = sender.command(ADMIN, f"pause {endpoint['uid']}")
+    assert "The access store (Redis) is unavailable" in reply_to(slack, cut_off.token)[0]
+    assert convoy.writes() == []
+    assert convoy.endpoint(endpoint["uid"])["status"] == "active"
+
+    denied = sender.command(ADMIN, f"resume {endpoint['uid']}")
+    assert "The access store (Redis) is unavailable" in reply_to(slack, denied.token)[0]
+    assert convoy.writes() == []
+
+    own.restart_redis()
+    paused = sender.command(ADMIN, f"pause {endpoint['uid']}")
+    eventually(lambda: slack.api_calls("chat.postMessage"), what="the pause")
+    assert paused.response.status_code == 200
+    assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+    assert len(convoy.writes()) == 1
+
+
+def test_scheduler_survives_failing_ticks_and_later_ticks_work(
+    bot_with_own_redis: Callable[..., OwnRedisBot],
+    sender_to: Callable[[BotProcess], SlackSender],
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+) -> None:
+    """Redis freezing under a running bot: its scheduler ticks fail and say so in the log, the
+    bot keeps serving, and once Redis is back a timed pause that fell due is resumed."""
+    own = bot_with_own_redis(
+        CONVOY_BOT_MOVABLE_CLOCK="true", CONVOY_BOT_SCHEDULER_INTERVAL_SECONDS="0.1"
+    )
+    endpoint = convoy.add_endpoint("orders-api")
+    sender_to(own.bot).command(ADMIN, "pause orders-api for 30m deploy")
+    paused = post_with(slack, "was *paused*")
+    eventually(  # the pause is told and booked: no write of it is left unsettled
+        lambda: httpx.get(f"{own.bot.url}/status").json()["background"]["writes_unsettled"] == 0,
+        what="the pause's bookkeeping",
+    )
+
+    os.kill(own.redis.process.pid, signal.SIGSTOP)  # frozen: every Redis call times out
     try:
-        cut_off = sender.command(ADMIN, f"pause {endpoint['uid']}")
-        eventually(lambda: convoy.requests, what="the GET under the lock")
-        server.stop()
-        told = reply_to(slack, cut_off.token)[0]
-        assert "The access store (Redis) is unavailable" in told
-        assert convoy.writes() == []
-        assert convoy.endpoint(endpoint["uid"])["status"] == "active"
-
-        denied = sender.command(ADMIN, f"resume {endpoint['uid']}")
-        assert "The access store (Redis) is unavailable" in reply_to(slack, denied.token)[0]
-        assert convoy.writes() == []
-
-        again = _restart_on_port(server, redis_dir)
-        paused = sender.command(ADMIN, f"pause {endpoint['uid']}")
-        eventually(lambda: slack.api_calls("chat.postMessage"), what="the pause")
-        assert paused.response.status_code == 200
-        assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
-        assert len(convoy.writes()) == 1
-        again.stop()
+        eventually(
+            lambda: "scheduler tick failed" in own.bot.log(), timeout=30, what="a failed tick"
+        )
+        health = httpx.get(f"{own.bot.url}/healthz", timeout=10)
+        ready = httpx.get(f"{own.bot.url}/readyz", timeout=10)
     finally:
-        sender.http.close()
-        process.stop()
-
-
-def _restart_on_port(old: RedisServer, data_dir: Path) -> RedisServer:
-    """A new redis-server on the port the bot was configured with."""
-    command = EmbeddedRedis(data_dir, port=old.port, persist=False).command()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    server = RedisServer(process, old.url, old.port)
-    client = server.client()
-    eventually(lambda: _pings(client), what="the restarted redis-server")
+        os.kill(own.redis.process.pid, signal.SIGCONT)
+    client = own.redis.client()
+    client.set(redis_keys.clock_offset(), timedelta(minutes=31).total_seconds())
     client.close()
-    return server
 
-
-def _pings(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
+    resumed = post_with(slack, "resumed automatically")
+    assert (health.status_code, ready.status_code) == (200, 503)
+    assert resumed.payload["thread_ts"] == paused.answer["ts"]
+    assert [w.operation for w in convoy.writes()] == ["pause", "activate"]
+    assert convoy.endpoint(endpoint["uid"])["status"] == "active"
 
 
 def test_stale_lock_of_a_crashed_replica_expires(
-    bot_factory: Callable[..., BotProcess],
     redis_server: RedisServer,
+    store: redis.Redis,
     convoy: FakeConvoy,
     slack: FakeSlack,
+    sender: SlackSender,
     operator: str,
 ) -> None:
     """A lock left by a replica that died mid-change blocks only until its TTL runs out."""
     endpoint = convoy.add_endpoint("orders-api")
-    quick = bot_factory(CONVOY_BOT_LOCK_TTL_SECONDS="1.5", CONVOY_TIMEOUT_SECONDS="0.1")
-    sender = SlackSender(quick.url, SIGNING_SECRET, slack.url)
+    ttl = Settings.model_fields["convoy_bot_lock_ttl_seconds"].default  # the bots' own TTL
 
-    async def crash_holding_the_lock() -> None:
+    async def crash_holding_the_lock() -> str:
         client = redis_client(redis_server.url)
-        locks = EndpointLocks(client, ttl_seconds=1)
+        locks = EndpointLocks(client, ttl_seconds=ttl)
         holder = locks.hold(convoy.project_id, endpoint["uid"], "orders-api")
-        await holder.__aenter__()  # never exited: the replica "crashed"
+        held = await holder.__aenter__()  # never exited: the replica "crashed"
         await client.aclose()
+        return held.key
 
-    asyncio.run(crash_holding_the_lock())
+    lock = asyncio.run(crash_holding_the_lock())
     busy = sender.command(operator, f"pause {endpoint['uid']}")
     assert "Someone is changing" in reply_to(slack, busy.token)[0]
     assert convoy.writes() == []
-    time.sleep(1.2)
+    # The lock carries Redis's own expiry (PX), so it does run out; when it does, Redis forgets
+    # the key. Deleting it is that moment, without waiting the two minutes.
+    assert 0 < store.pttl(lock) <= ttl * 1000
+    store.delete(lock)
     sender.command(operator, f"pause {endpoint['uid']}")
-    sender.http.close()
 
     eventually(lambda: slack.api_calls("chat.postMessage"), what="the pause after expiry")
     assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
@@ -250,16 +262,29 @@ def test_channel_post_failures_leave_the_pause_and_tell_the_user(
 ) -> None:
     """The pause stands whatever Slack says; the user learns what could not be posted."""
     endpoint = convoy.add_endpoint("orders-api")
-    slack.fail_method("chat.postMessage", error)
+    channel = "C0INCIDENT"
+    if error == "invalid_auth":
+        slack.fail_method("chat.postMessage", error)  # a token revoked while the bot runs
+    elif error == "channel_not_found":
+        channel = "C0PRIVATE"  # a private channel the bot was never added to
+    else:
+        slack.remove_bot()
 
-    sent = sender.command(operator, "pause orders-api")
+    sent = sender.command(operator, "pause orders-api", channel_id=channel)
 
     replies = reply_to(slack, sent.token, count=2 if error != "invalid_auth" else 1)
     assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+    tried = slack.api_calls("chat.postMessage")
+    assert [(c.payload["channel"], c.answer["error"]) for c in tried] == [(channel, error)]
     if error == "invalid_auth":
         assert f"could not post it in the channel ({error})" in replies[0]
-        assert "was *paused*" in replies[0] or "was paused" in replies[0]
+        assert "was paused by <@U0OPERATOR>. New status: paused." in replies[0]
     else:
+        public = [
+            c for c in slack.replies(sent.token) if c.payload["response_type"] == "in_channel"
+        ]
+        assert len(public) == 1
+        assert "was *paused* by <@U0OPERATOR>" in public[0].text
         assert any("Invite me with `/invite @Convoy`" in r for r in replies)
 
 
@@ -293,19 +318,121 @@ def test_webhook_faults_are_reported_never_followed(
     assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
 
 
+PRIVATE_FAILED = {"target": "private", "result": "failed"}
+SLACK_POSTS = "convoy_bot_slack_posts_total"
+
+
+def test_private_replies_refused_by_slack_are_counted_and_stop_nothing(
+    bot: BotProcess, convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, operator: str
+) -> None:
+    """Slack refusing the response URL: /metrics counts the lost private reply; a pause still
+    lands and is announced in the channel."""
+    endpoint = convoy.add_endpoint("orders-api")
+    lost_before = metric(bot, SLACK_POSTS, **PRIVATE_FAILED)
+    slack.fail_response_urls(status=500, body="internal_error")
+
+    status = sender.command(operator, "status orders-api")
+    eventually(lambda: slack.refused_replies(status.token), what="the refused reply")
+    sender.command(operator, "pause orders-api")
+    post = channel_posts(slack)[0]
+
+    assert slack.replies(status.token) == []
+    eventually(lambda: metric(bot, SLACK_POSTS, **PRIVATE_FAILED) > lost_before, what="a count")
+    assert metric(bot, SLACK_POSTS, **PRIVATE_FAILED) == lost_before + 1
+    assert "was *paused* by <@U0OPERATOR>" in post.text
+    assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+
+
+@pytest.mark.usefixtures("team")
+def test_request_updated_through_the_click_when_chat_update_is_refused(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """Bot removed from the channel after posting a request: chat.update is refused, and the
+    Approve click's own response URL replaces the message instead."""
+    convoy.add_endpoint("orders-api")
+    sender.command(REQUESTER, "pause orders-api")
+    request = channel_posts(slack)[0]
+    slack.remove_bot()
+
+    approve = button(request, ids.APPROVE_BUTTON)["value"]
+    click = sender.click(APPROVER, ids.APPROVE_BUTTON, approve, message=message(request))
+
+    reply_to(slack, click.token, count=2)
+    (update,) = slack.api_calls("chat.update")
+    assert update.answer == {"ok": False, "error": "not_in_channel"}
+    (replaced,) = [c for c in slack.replies(click.token) if c.payload.get("replace_original")]
+    assert "*Approved* by <@U0APPROVER>" in replaced.text
+    assert "was *paused*" in replaced.text
+    assert ids.APPROVE_BUTTON not in json.dumps(replaced.payload["blocks"])
+    assert any("Done:" in c.text for c in slack.replies(click.token))
+    assert [w.operation for w in convoy.writes()] == ["pause"]
+
+
+@pytest.mark.usefixtures("team")
+def test_approval_stands_when_slack_refuses_the_update_and_its_fallback(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
+) -> None:
+    """Request message deleted and the click's response URL down: one PUT, the requester still
+    hears, and a later click is told the request was already approved."""
+    endpoint = convoy.add_endpoint("orders-api")
+    sender.command(REQUESTER, "pause orders-api")
+    request = channel_posts(slack)[0]
+    approve = button(request, ids.APPROVE_BUTTON)["value"]
+    slack.delete_message("C0INCIDENT", request.answer["ts"])
+    slack.fail_response_urls(status=500, body="internal_error")
+
+    click = sender.click(APPROVER, ids.APPROVE_BUTTON, approve, message=message(request))
+
+    notice = eventually(lambda: slack.api_calls("chat.postEphemeral"), what="requester notice")
+    assert (notice[0].payload["user"], notice[0].accepted) == (REQUESTER, True)
+    assert "approved your request" in notice[0].text
+    assert [c.answer["error"] for c in slack.api_calls("chat.update")] == ["message_not_found"]
+    assert slack.replies(click.token) == []
+    assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+    slack.reset()  # Slack is back
+    grant("U0APPROVER2", Role.APPROVER)
+    late = sender.click("U0APPROVER2", ids.APPROVE_BUTTON, approve, message=message(request))
+    assert "already approved by <@U0APPROVER>" in reply_to(slack, late.token)[0]
+    assert [w.operation for w in convoy.writes()] == ["pause"]
+
+
+@pytest.mark.usefixtures("team")
+def test_request_nobody_could_see_is_withdrawn(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """Bot not in the channel and the response URL down: the request is taken back, so asking
+    again once Slack is back posts it instead of saying it was already asked."""
+    convoy.add_endpoint("orders-api")
+    slack.remove_bot()
+    slack.fail_response_urls(status=500, body="internal_error")
+
+    first = sender.command(REQUESTER, "pause orders-api")
+    # The request through the response URL, then the private answer: both refused.
+    eventually(lambda: len(slack.refused_replies(first.token)) >= 2, what="two refused posts")
+    slack.reset()  # Slack is back, and the bot in the channel
+    again = sender.command(REQUESTER, "pause orders-api")
+
+    assert "is posted in this channel" in reply_to(slack, again.token)[0]
+    assert button(channel_posts(slack)[0], ids.APPROVE_BUTTON)
+    assert convoy.writes() == []
+
+
 def test_per_user_rate_limit(
-    bot_factory: Callable[..., BotProcess], convoy: FakeConvoy, slack: FakeSlack, operator: str
+    bot_factory: Callable[..., BotProcess],
+    sender_to: Callable[[BotProcess], SlackSender],
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    operator: str,
 ) -> None:
     """The third change in a minute (limit 2) is refused clearly; Convoy sees two writes."""
     limited = bot_factory(CONVOY_BOT_CHANGES_PER_MINUTE="2")
-    sender = SlackSender(limited.url, SIGNING_SECRET, slack.url)
+    sender = sender_to(limited)
     endpoints = [convoy.add_endpoint(f"svc-{n}") for n in range(3)]
 
     for endpoint in endpoints[:2]:
         sender.command(operator, f"pause {endpoint['uid']}")
     eventually(lambda: len(slack.api_calls("chat.postMessage")) == 2, what="two pauses")
     third = sender.command(operator, f"pause {endpoints[2]['uid']}")
-    sender.http.close()
 
     assert "more than 2 changes in a minute" in reply_to(slack, third.token)[0]
     assert len(convoy.writes()) == 2

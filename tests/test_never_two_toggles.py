@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 import redis
@@ -19,16 +18,14 @@ import redis
 from bot import redis_keys
 from bot.roles import Role
 from handlers import ids
-from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
-from tests.harness import PROJECT, SIGNING_SECRET, BotProcess, eventually
+from tests.harness import PROJECT, BotProcess, eventually
+from tests.helpers import APPROVER, REQUESTER, button, message, post_with, reply_to
 from tests.slack_requests import SlackSender
 
 FIRST = "U0FIRSTOP"
 SECOND = "U0SECONDOP"
-REQUESTER = "U0REQUESTER"
-APPROVER = "U0APPROVER"
 OTHER_APPROVER = "U0OTHERAPPROVER"
 
 
@@ -41,38 +38,8 @@ def people(grant: Callable[..., None]) -> None:
     grant(OTHER_APPROVER, Role.APPROVER)
 
 
-@pytest.fixture
-def senders(slack: FakeSlack) -> Iterator[Callable[[BotProcess], SlackSender]]:
-    """A signed-request sender for each bot process a test starts, closed afterwards."""
-    made: list[SlackSender] = []
-
-    def to(bot: BotProcess) -> SlackSender:
-        made.append(SlackSender(bot.url, SIGNING_SECRET, slack.url))
-        return made[-1]
-
-    yield to
-    for sender in made:
-        sender.http.close()
-
-
 def _posts(slack: FakeSlack, needle: str) -> list[SlackCall]:
     return [c for c in slack.api_calls("chat.postMessage") if needle in c.text]
-
-
-def _post_with(slack: FakeSlack, needle: str) -> SlackCall:
-    return eventually(lambda: next(iter(_posts(slack, needle)), None), what=repr(needle))
-
-
-def _button(call: SlackCall, action_id: str) -> dict[str, Any]:
-    for block in call.payload.get("blocks", []):
-        for element in block.get("elements", []):
-            if element.get("action_id") == action_id:
-                return dict(element)
-    raise AssertionError(f"no {action_id} button")
-
-
-def _message(call: SlackCall) -> dict[str, Any]:
-    return {"ts": call.answer["ts"], **call.payload}
 
 
 def _statuses_told(slack: FakeSlack, uid: str) -> list[str]:
@@ -91,7 +58,7 @@ def test_a_reply_that_drips_in_never_outlives_the_lock(
     convoy: FakeConvoy,
     slack: FakeSlack,
     bot_factory: Callable[..., BotProcess],
-    senders: Callable[[BotProcess], SlackSender],
+    sender_to: Callable[[BotProcess], SlackSender],
 ) -> None:
     """Item 1: a GET dripping in past the lock's life ends at its deadline, so a second
     operator's pause is the only write; the first operator hears Convoy was too slow."""
@@ -100,7 +67,7 @@ def test_a_reply_that_drips_in_never_outlives_the_lock(
         CONVOY_BOT_LOCK_TTL_SECONDS="2.5",
         CONVOY_BOT_CHANGES_PER_MINUTE="0",  # the second operator retries until the lock is free
     )
-    sender = senders(bot)
+    sender = sender_to(bot)
     uid = str(convoy.add_endpoint("orders-api")["uid"])
     convoy.set_fault("get", drip=0.002, times=1)  # a reply trickling in for several seconds
 
@@ -151,12 +118,12 @@ def test_a_late_landing_write_is_not_followed_by_a_second(
     convoy: FakeConvoy,
     slack: FakeSlack,
     bot_factory: Callable[..., BotProcess],
-    senders: Callable[[BotProcess], SlackSender],
+    sender_to: Callable[[BotProcess], SlackSender],
 ) -> None:
     """Item 2: a PUT that times out and lands later: "not confirmed", no second PUT, then the
     settled truth; the channel's last word matches Convoy."""
     bot = bot_factory(CONVOY_TIMEOUT_SECONDS="0.5", CONVOY_BOT_SETTLE_SECONDS="2")
-    sender = senders(bot)
+    sender = sender_to(bot)
     uid = str(convoy.add_endpoint("orders-api", slack_webhook_url=slack.hook())["uid"])
     convoy.set_fault("pause", delay=1.5, apply_before_delay=False, times=1)
 
@@ -167,8 +134,8 @@ def test_a_late_landing_write_is_not_followed_by_a_second(
     eventually(lambda: len(convoy.requests) > 3, what="the late PUT landing and a read")
 
     assert [w.operation for w in convoy.writes()] == ["pause"]
-    settled = _post_with(slack, "*took effect*")
-    doubt = _post_with(slack, "is *not confirmed*")
+    settled = post_with(slack, "*took effect*")
+    doubt = post_with(slack, "is *not confirmed*")
     refused = reply_to(slack, second.token)[0]
     assert convoy.endpoint(uid)["status"] == "paused"
     assert "status read back from Convoy: active" in doubt.text
@@ -190,8 +157,8 @@ def test_a_status_nobody_read_is_never_stated(
     convoy.set_fault("get", status=503, skip=1, times=1)
 
     sender.command(FIRST, f"pause {uid}")
-    doubt = _post_with(slack, "is *not confirmed*")
-    settled = _post_with(slack, "*did not take effect*")
+    doubt = post_with(slack, "is *not confirmed*")
+    settled = post_with(slack, "*did not take effect*")
 
     told = [doubt.text, slack.webhooks()[0].text]
     assert all("New status: active" not in text for text in told)
@@ -210,14 +177,14 @@ def test_a_requester_is_never_told_a_status_nobody_read(
     and the request message say nothing of a status; the settled result closes the request."""
     uid = str(convoy.add_endpoint("orders-api")["uid"])
     sender.command(REQUESTER, f"pause {uid} please")
-    request = _post_with(slack, "asks to *pause*")
+    request = post_with(slack, "asks to *pause*")
     convoy.set_fault("pause", status=503, times=1)
     convoy.set_fault("get", status=503, skip=1, times=1)
 
-    approve = _button(request, ids.APPROVE_BUTTON)
-    sender.click(APPROVER, ids.APPROVE_BUTTON, approve["value"], message=_message(request))
+    approve = button(request, ids.APPROVE_BUTTON)
+    sender.click(APPROVER, ids.APPROVE_BUTTON, approve["value"], message=message(request))
     notice = eventually(lambda: slack.api_calls("chat.postEphemeral"), what="the notice")[0]
-    settled = _post_with(slack, "*did not take effect*")
+    settled = post_with(slack, "*did not take effect*")
     updates = eventually(lambda: len(slack.api_calls("chat.update")) >= 2 or None, what="2 updates")
 
     assert "has not confirmed it yet" in notice.text
@@ -235,7 +202,7 @@ def test_a_write_sent_before_sigterm_is_reported_by_the_next_replica(
     convoy: FakeConvoy,
     slack: FakeSlack,
     bot_factory: Callable[..., BotProcess],
-    senders: Callable[[BotProcess], SlackSender],
+    sender_to: Callable[[BotProcess], SlackSender],
 ) -> None:
     """Item 4: SIGTERM while the PUT is in flight past the grace: the stopping replica says so
     in its log, and the next replica reads Convoy and reports the change, once."""
@@ -244,19 +211,19 @@ def test_a_write_sent_before_sigterm_is_reported_by_the_next_replica(
     uid = str(convoy.add_endpoint("orders-api")["uid"])
     convoy.set_fault("pause", delay=10, apply_before_delay=True, times=1)
 
-    senders(stopping).command(FIRST, f"pause {uid} bad payloads")
+    sender_to(stopping).command(FIRST, f"pause {uid} bad payloads")
     eventually(convoy.writes, what="the PUT")
     stopping.process.send_signal(signal.SIGTERM)
     assert stopping.process.wait(timeout=20) == 0
     bot_factory(**settings)  # the next replica (or the same one, restarted)
-    settled = _post_with(slack, "*took effect*")
+    settled = post_with(slack, "*took effect*")
 
     assert "stopped during the pause" in stopping.log()
     assert "settled by the next replica" in stopping.log()
     assert "The pause of *orders-api*" in settled.text
     assert "by <@U0FIRSTOP>" in settled.text
     assert "bad payloads" in settled.text
-    assert _button(settled, ids.RESUME_BUTTON)
+    assert button(settled, ids.RESUME_BUTTON)
     assert len(convoy.writes()) == 1
     assert convoy.endpoint(uid)["status"] == "paused"
     assert len(_posts(slack, "orders-api")) == 1
@@ -268,28 +235,28 @@ def test_an_approval_interrupted_by_sigterm_can_be_approved_again(
     slack: FakeSlack,
     store: redis.Redis,
     bot_factory: Callable[..., BotProcess],
-    senders: Callable[[BotProcess], SlackSender],
+    sender_to: Callable[[BotProcess], SlackSender],
 ) -> None:
     """Item 5: the approver's replica stops mid-approval; once its claim's lease runs out (on
     the shared clock) another approver's click approves it: one PUT."""
     settings = {"CONVOY_TIMEOUT_SECONDS": "6", "CONVOY_BOT_LOCK_TTL_SECONDS": "60"}
     stopping = bot_factory(CONVOY_BOT_SHUTDOWN_GRACE_SECONDS="0.3", **settings)
     uid = str(convoy.add_endpoint("orders-api")["uid"])
-    senders(stopping).command(REQUESTER, f"pause {uid} please")
-    request = _post_with(slack, "asks to *pause*")
-    value = _button(request, ids.APPROVE_BUTTON)["value"]
+    sender_to(stopping).command(REQUESTER, f"pause {uid} please")
+    request = post_with(slack, "asks to *pause*")
+    value = button(request, ids.APPROVE_BUTTON)["value"]
     convoy.set_fault("get", delay=5, times=1)
 
-    senders(stopping).click(APPROVER, ids.APPROVE_BUTTON, value, message=_message(request))
+    sender_to(stopping).click(APPROVER, ids.APPROVE_BUTTON, value, message=message(request))
     eventually(lambda: [r for r in convoy.requests if r.operation == "get"], what="the GET")
     stopping.process.send_signal(signal.SIGTERM)
     assert stopping.process.wait(timeout=20) == 0
-    other = senders(bot_factory(CONVOY_BOT_MOVABLE_CLOCK="true", **settings))
-    early = other.click(OTHER_APPROVER, ids.APPROVE_BUTTON, value, message=_message(request))
+    other = sender_to(bot_factory(CONVOY_BOT_MOVABLE_CLOCK="true", **settings))
+    early = other.click(OTHER_APPROVER, ids.APPROVE_BUTTON, value, message=message(request))
     refused = reply_to(slack, early.token)[0]
     store.set(redis_keys.clock_offset(), 61)  # the first approver's lease has run out
     try:
-        late = other.click(OTHER_APPROVER, ids.APPROVE_BUTTON, value, message=_message(request))
+        late = other.click(OTHER_APPROVER, ids.APPROVE_BUTTON, value, message=message(request))
         done = reply_to(slack, late.token)[0]
     finally:
         store.delete(redis_keys.clock_offset())
@@ -310,17 +277,17 @@ def test_a_resume_request_never_ends_a_later_pause(
     that pause ended and a new one began, it changes nothing."""
     uid = str(convoy.add_endpoint("orders-api")["uid"])
     sender.command(FIRST, f"pause {uid} first incident")
-    first = _post_with(slack, "first incident")
-    resume = _button(first, ids.RESUME_BUTTON)["value"]
-    sender.click(REQUESTER, ids.RESUME_BUTTON, resume, message=_message(first))
-    request = _post_with(slack, "asks to *resume*")
+    first = post_with(slack, "first incident")
+    resume = button(first, ids.RESUME_BUTTON)["value"]
+    sender.click(REQUESTER, ids.RESUME_BUTTON, resume, message=message(first))
+    request = post_with(slack, "asks to *resume*")
     sender.command(FIRST, f"resume {uid}")
-    _post_with(slack, "was *resumed*")
+    post_with(slack, "was *resumed*")
     sender.command(SECOND, f"pause {uid} second incident")
-    _post_with(slack, "second incident")
+    post_with(slack, "second incident")
 
-    approve = _button(request, ids.APPROVE_BUTTON)["value"]
-    click = sender.click(APPROVER, ids.APPROVE_BUTTON, approve, message=_message(request))
+    approve = button(request, ids.APPROVE_BUTTON)["value"]
+    click = sender.click(APPROVER, ids.APPROVE_BUTTON, approve, message=message(request))
 
     assert "The pause this request was about is over" in reply_to(slack, click.token)[0]
     assert [w.operation for w in convoy.writes()] == ["pause", "activate", "pause"]
@@ -334,16 +301,16 @@ def test_a_typed_resume_request_is_bound_to_the_pause_it_saw(
     """Item 6: `/convoy resume` by a requester is for the bot's current pause, not a later one."""
     uid = str(convoy.add_endpoint("orders-api")["uid"])
     sender.command(FIRST, f"pause {uid} first incident")
-    _post_with(slack, "first incident")
+    post_with(slack, "first incident")
     sender.command(REQUESTER, f"resume {uid} fixed")
-    request = _post_with(slack, "asks to *resume*")
+    request = post_with(slack, "asks to *resume*")
     sender.command(FIRST, f"resume {uid}")
-    _post_with(slack, "was *resumed*")
+    post_with(slack, "was *resumed*")
     sender.command(SECOND, f"pause {uid} second incident")
-    _post_with(slack, "second incident")
+    post_with(slack, "second incident")
 
-    approve = _button(request, ids.APPROVE_BUTTON)["value"]
-    click = sender.click(APPROVER, ids.APPROVE_BUTTON, approve, message=_message(request))
+    approve = button(request, ids.APPROVE_BUTTON)["value"]
+    click = sender.click(APPROVER, ids.APPROVE_BUTTON, approve, message=message(request))
 
     assert "The pause this request was about is over" in reply_to(slack, click.token)[0]
     assert convoy.endpoint(uid)["status"] == "paused"
@@ -364,7 +331,7 @@ def test_a_stale_reenable_never_resumes_a_pause(
     )
     convoy.set_status(uid, "paused")  # someone re-enabled it and paused it meanwhile
 
-    value = _button(offer, ids.CONFIRM_REENABLE)["value"]
+    value = button(offer, ids.CONFIRM_REENABLE)["value"]
     click = sender.click(FIRST, ids.CONFIRM_REENABLE, value)
 
     assert "is *paused* now, not inactive" in reply_to(slack, click.token)[0]
@@ -392,26 +359,26 @@ def test_a_batch_retry_in_doubt_is_not_sent_twice(
     convoy: FakeConvoy,
     slack: FakeSlack,
     bot_factory: Callable[..., BotProcess],
-    senders: Callable[[BotProcess], SlackSender],
+    sender_to: Callable[[BotProcess], SlackSender],
 ) -> None:
     """Found by reading: a batch retry whose answer was lost keeps its claim: a second click
     sends nothing; counted again, the retry is reported as taken."""
     bot = bot_factory(CONVOY_TIMEOUT_SECONDS="0.5")
-    sender = senders(bot)
+    sender = sender_to(bot)
     uid = str(convoy.add_endpoint("orders-api")["uid"])
     sender.command(FIRST, f"pause {uid}")
-    _post_with(slack, "was *paused*")
+    post_with(slack, "was *paused*")
     now = datetime.now(UTC)
     for _ in range(3):
         convoy.add_event_delivery(uid, created_at=now)
     sender.command(FIRST, f"resume {uid}")
-    resumed = _post_with(slack, "was *resumed*")
-    retry = _button(resumed, ids.RETRY_DISCARDED)["value"]
+    resumed = post_with(slack, "was *resumed*")
+    retry = button(resumed, ids.RETRY_DISCARDED)["value"]
     convoy.set_fault("batchretry", delay=1.0, apply_before_delay=True, times=1)
 
-    first = sender.click(FIRST, ids.RETRY_DISCARDED, retry, message=_message(resumed))
+    first = sender.click(FIRST, ids.RETRY_DISCARDED, retry, message=message(resumed))
     doubt = reply_to(slack, first.token)[0]
-    second = sender.click(SECOND, ids.RETRY_DISCARDED, retry, message=_message(resumed))
+    second = sender.click(SECOND, ids.RETRY_DISCARDED, retry, message=message(resumed))
     settled = reply_to(slack, first.token, count=2)[1]
 
     assert "not confirmed" in doubt

@@ -8,10 +8,10 @@ from collections.abc import Callable
 import pytest
 
 from bot.roles import Role
-from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
 from tests.harness import eventually
+from tests.helpers import reply_to
 from tests.slack_requests import SlackSender, slack_escape
 
 OPERATOR = "U0OPERATOR"

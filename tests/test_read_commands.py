@@ -7,10 +7,10 @@ from collections.abc import Callable
 import httpx
 
 from bot.roles import Role
-from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
 from tests.harness import BotProcess
+from tests.helpers import reply_to
 from tests.slack_requests import SlackSender
 
 VIEWER = "U0VIEWER"

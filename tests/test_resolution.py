@@ -5,18 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.roles import Role
-from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
-from tests.fakes.slack import FakeSlack, SlackCall
+from tests.fakes.slack import FakeSlack
 from tests.harness import PROJECT, eventually
+from tests.helpers import buttons, reply_to
 from tests.slack_requests import SlackSender
 
 OPERATOR = "U0OPERATOR"
-
-
-def _buttons(call: SlackCall) -> list[dict[str, object]]:
-    (actions,) = [b for b in call.payload["blocks"] if b["type"] == "actions"]
-    return list(actions["elements"])
 
 
 def test_unknown_endpoint_is_named_with_close_matches(
@@ -75,9 +70,9 @@ def test_ambiguous_name_offers_buttons_and_the_click_pauses_that_one(
 
     offer = eventually(lambda: slack.replies(sent.token), what="the pick-one message")[0]
     assert "Several endpoints match 'orders'" in offer.text
-    buttons = _buttons(offer)
-    assert len(buttons) == 2
-    chosen = next(b for b in buttons if str(b["value"]).endswith(str(second["uid"])))
+    offered = buttons(offer)
+    assert len(offered) == 2
+    chosen = next(b for b in offered if str(b["value"]).endswith(str(second["uid"])))
     assert convoy.writes() == []
 
     sender.click(OPERATOR, str(chosen["action_id"]), str(chosen["value"]))
@@ -98,7 +93,7 @@ def test_pick_one_button_works_once_and_only_for_the_asker(
     grant("U0OTHER", Role.OPERATOR)
     sent = sender.command(OPERATOR, "pause orders")
     offer = eventually(lambda: slack.replies(sent.token), what="the pick-one message")[0]
-    button = _buttons(offer)[0]
+    button = buttons(offer)[0]
     action_id, value = str(button["action_id"]), str(button["value"])
 
     stranger = sender.click("U0OTHER", action_id, value)
@@ -124,7 +119,7 @@ def test_tampered_pick_value_is_refused(
     grant(OPERATOR, Role.OPERATOR)
     sent = sender.command(OPERATOR, "pause orders")
     offer = eventually(lambda: slack.replies(sent.token), what="the pick-one message")[0]
-    button = _buttons(offer)[0]
+    button = buttons(offer)[0]
     choice_id = str(button["value"]).split(":")[0]
 
     click = sender.click(OPERATOR, str(button["action_id"]), f"{choice_id}:{outsider['uid']}")

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 from bot.roles import Role
 from handlers import ids
-from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
-from tests.fakes.slack import FakeSlack
+from tests.fakes.slack import FakeSlack, SlackCall
 from tests.harness import eventually
+from tests.helpers import button, message, reply_to
 from tests.slack_requests import SlackSender
 
 OPERATOR = "U0OPERATOR"
@@ -53,19 +53,15 @@ def test_resume_of_active_endpoint_changes_nothing(
 
 def _pause_and_get_announcement(
     convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
-) -> tuple[str, dict[str, object]]:
+) -> tuple[str, SlackCall]:
     endpoint = convoy.add_endpoint("orders-api")
     sender.command(OPERATOR, "pause orders-api")
     post = eventually(lambda: slack.api_calls("chat.postMessage"), what="the pause post")[0]
-    message = {"ts": post.answer["ts"], **post.payload}
-    return str(endpoint["uid"]), message
+    return str(endpoint["uid"]), post
 
 
-def _resume_value(message: dict[str, object]) -> str:
-    blocks = message["blocks"]
-    assert isinstance(blocks, list)
-    (actions,) = [b for b in blocks if b["type"] == "actions"]
-    return str(actions["elements"][0]["value"])
+def _resume_value(post: SlackCall) -> str:
+    return str(button(post, ids.RESUME_BUTTON)["value"])
 
 
 def test_resume_button_resumes_and_retires_itself(
@@ -73,16 +69,16 @@ def test_resume_button_resumes_and_retires_itself(
 ) -> None:
     """The announcement's Resume button activates once and the message loses its button."""
     grant(OPERATOR, Role.OPERATOR)
-    uid, message = _pause_and_get_announcement(convoy, slack, sender)
+    uid, post = _pause_and_get_announcement(convoy, slack, sender)
     slack.reset()
 
-    click = sender.click(OPERATOR, ids.RESUME_BUTTON, _resume_value(message), message=message)
+    click = sender.click(OPERATOR, ids.RESUME_BUTTON, _resume_value(post), message=message(post))
 
     assert click.response.status_code == 200
     updates = eventually(lambda: slack.api_calls("chat.update"), what="the message update")
     assert [w.operation for w in convoy.writes()] == ["pause", "activate"]
     assert convoy.endpoint(uid)["status"] == "active"
-    assert updates[0].payload["ts"] == message["ts"]
+    assert updates[0].payload["ts"] == post.answer["ts"]
     assert "actions" not in json.dumps(updates[0].payload["blocks"])
     assert "Resumed by <@U0OPERATOR>" in updates[0].text
     assert "was *resumed* by <@U0OPERATOR>" in slack.api_calls("chat.postMessage")[0].text
@@ -93,12 +89,12 @@ def test_resume_button_twice_activates_once(
 ) -> None:
     """A second click is told who already used the button and sends nothing to Convoy."""
     grant(OPERATOR, Role.OPERATOR)
-    _, message = _pause_and_get_announcement(convoy, slack, sender)
-    value = _resume_value(message)
+    _, post = _pause_and_get_announcement(convoy, slack, sender)
+    value = _resume_value(post)
 
-    sender.click(OPERATOR, ids.RESUME_BUTTON, value, message=message)
+    sender.click(OPERATOR, ids.RESUME_BUTTON, value, message=message(post))
     eventually(lambda: slack.api_calls("chat.update"), what="the first click's update")
-    second = sender.click(OPERATOR, ids.RESUME_BUTTON, value, message=message)
+    second = sender.click(OPERATOR, ids.RESUME_BUTTON, value, message=message(post))
 
     (reply,) = reply_to(slack, second.token)
     assert "This Resume button was already used by <@U0OPERATOR>" in reply
@@ -111,9 +107,9 @@ def test_resume_button_refuses_a_viewer(
     """Whoever can see the button, a viewer's click changes nothing and names the role needed."""
     grant(OPERATOR, Role.OPERATOR)
     grant(VIEWER, Role.VIEWER)
-    uid, message = _pause_and_get_announcement(convoy, slack, sender)
+    uid, post = _pause_and_get_announcement(convoy, slack, sender)
 
-    click = sender.click(VIEWER, ids.RESUME_BUTTON, _resume_value(message), message=message)
+    click = sender.click(VIEWER, ids.RESUME_BUTTON, _resume_value(post), message=message(post))
 
     (reply,) = reply_to(slack, click.token)
     assert "needs the *requester* role" in reply

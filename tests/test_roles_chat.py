@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.audit import AuditEntry
+import pytest
+
 from bot.roles import Role
-from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
-from tests.harness import ADMIN, PROJECT, SIGNING_SECRET, BotProcess, eventually
+from tests.harness import ADMIN, PROJECT, BotProcess, eventually
+from tests.helpers import AuditRecord, channel_posts, reply_to
 from tests.slack_requests import SlackSender
 
 
@@ -50,7 +51,7 @@ def test_non_admin_roles_grant_is_refused_and_audited(
     slack: FakeSlack,
     sender: SlackSender,
     grant: Callable[..., None],
-    audit_entries: Callable[..., list[AuditEntry]],
+    audit_entries: Callable[..., list[AuditRecord]],
 ) -> None:
     """An approver cannot grant roles; nothing changes and the refusal is in the audit trail."""
     grant("U0APPROVER", Role.APPROVER)
@@ -89,6 +90,38 @@ def test_user_group_grant_uses_slack_membership_with_a_cache(
     assert lookups[0].payload["usergroup"] == "S0ONCALL"
 
 
+@pytest.mark.parametrize("failure", ["missing_scope", "ratelimited"])
+def test_user_group_lookup_failing_denies_until_slack_answers(
+    failure: str,
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    grant: Callable[..., None],
+) -> None:
+    """Slack failing usergroups.users.list: the member is refused and nothing changes; the
+    failure is not remembered, so once Slack answers the member may pause."""
+    endpoint = convoy.add_endpoint("orders-api")
+    grant("S0ONCALL", Role.OPERATOR)
+    if failure == "missing_scope":  # an app created before the manifest asked for the scope
+        slack.fail_method("usergroups.users.list", failure)
+    else:  # Slack's 429 on every try, the client's own retries included
+        slack.rate_limit("usergroups.users.list", times=3, retry_after=0)
+
+    refused = sender.command("U0MEMBER", "pause orders-api")
+    assert "you have no role yet" in reply_to(slack, refused.token)[0]
+    assert convoy.writes() == []
+    assert slack.api_calls("chat.postMessage") == []
+    assert slack.api_calls("usergroups.users.list"), "Slack was asked"
+    slack.reset()  # Slack answers again
+    slack.set_group("S0ONCALL", ["U0MEMBER"])
+    sender.command("U0MEMBER", "pause orders-api")
+
+    post = channel_posts(slack)[0]
+    assert "was *paused* by <@U0MEMBER>" in post.text
+    assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+    assert [c.accepted for c in slack.api_calls("usergroups.users.list")] == [True]
+
+
 def test_effective_role_is_the_highest_of_user_and_group(
     convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
 ) -> None:
@@ -108,10 +141,11 @@ def test_last_admin_cannot_remove_themselves(
     slack: FakeSlack,
     grant: Callable[..., None],
     bot_factory: Callable[..., BotProcess],
+    sender_to: Callable[[BotProcess], SlackSender],
 ) -> None:
     """Without bootstrap admins, the only admin can neither revoke nor demote themselves."""
     lonely = bot_factory(CONVOY_BOT_ADMINS="")
-    sender = SlackSender(lonely.url, SIGNING_SECRET, slack.url)
+    sender = sender_to(lonely)
     grant("U0SOLE", Role.ADMIN)
 
     revoke = sender.command("U0SOLE", "roles revoke <@U0SOLE>")
@@ -121,7 +155,6 @@ def test_last_admin_cannot_remove_themselves(
     handover = sender.command("U0SOLE", "roles grant <@U0NEXT> admin")
     reply_to(slack, handover.token)
     leave = sender.command("U0SOLE", "roles revoke <@U0SOLE>")
-    sender.http.close()
 
     assert "no longer has a role" in reply_to(slack, leave.token)[0]
 

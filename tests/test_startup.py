@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -14,25 +12,17 @@ import pytest
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.loopback import LoopbackServer, free_port
 from tests.fakes.slack import FakeSlack
-from tests.harness import RedisServer, bot_env, eventually, start_bot
-
-
-def _run_bot(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def _clean_env() -> dict[str, str]:
-    return {
-        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONVOY_", "REDIS_"))
-    }
+from tests.harness import (
+    ADMIN,
+    BotProcess,
+    RedisServer,
+    bot_env,
+    clean_env,
+    eventually,
+    run_cli,
+    start_bot,
+)
+from tests.slack_requests import SlackSender
 
 
 @pytest.mark.parametrize(
@@ -73,7 +63,7 @@ def test_bad_settings_stop_startup_with_one_line(
     settings: dict[str, str], line: str, tmp_path: Path
 ) -> None:
     """A missing or malformed setting: one line naming it on stderr, exit code 2, no traceback."""
-    result = _run_bot({**_clean_env(), **settings}, tmp_path, "serve")
+    result = run_cli({**clean_env(), **settings}, tmp_path, "serve")
 
     assert result.returncode == 2
     assert result.stderr.strip().startswith(line)
@@ -85,7 +75,7 @@ def test_bad_settings_stop_startup_with_one_line(
 def test_unreachable_redis_url_stops_startup(tmp_path: Path) -> None:
     """REDIS_URL pointing at nothing: a clear line and exit 2."""
     env = {
-        **_clean_env(),
+        **clean_env(),
         "SLACK_BOT_TOKEN": "xoxb-1",
         "SLACK_SIGNING_SECRET": "s",
         "CONVOY_API_KEY": "k",
@@ -94,7 +84,7 @@ def test_unreachable_redis_url_stops_startup(tmp_path: Path) -> None:
         "PORT": str(free_port()),
     }
 
-    result = _run_bot(env, tmp_path, "serve")
+    result = run_cli(env, tmp_path, "serve")
 
     assert result.returncode == 2
     assert "cannot reach Redis at REDIS_URL" in result.stderr
@@ -103,6 +93,7 @@ def test_unreachable_redis_url_stops_startup(tmp_path: Path) -> None:
 
 def test_embedded_redis_starts_persists_and_stops(
     tmp_path: Path,
+    convoy: FakeConvoy,
     convoy_fake: tuple[FakeConvoy, LoopbackServer],
     slack_fake: tuple[FakeSlack, LoopbackServer],
 ) -> None:
@@ -113,11 +104,12 @@ def test_embedded_redis_starts_persists_and_stops(
     socket_path = tmp_path / ".convoy-bot" / "redis.sock"
 
     ready = httpx.get(f"{bot.url}/readyz", timeout=5)
-    grant = _run_bot(_clean_env(), tmp_path, "roles", "grant", "U0CLI", "operator")
+    grant = run_cli(clean_env(), tmp_path, "roles", "grant", "U0CLI", "operator")
     bot.process.send_signal(signal.SIGTERM)
     code = bot.process.wait(timeout=20)
 
-    assert ready.json()["redis"] == "ok"
+    assert ready.json() == {"redis": "ok", "convoy": "ok"}
+    assert [r.operation for r in convoy.requests] == ["list"], "readiness asked Convoy once"
     assert socket_path.parent.is_dir()
     assert "starting an embedded Redis" in bot.log()
     assert grant.returncode == 0, grant.stderr
@@ -126,21 +118,21 @@ def test_embedded_redis_starts_persists_and_stops(
     assert (tmp_path / ".convoy-bot" / "appendonly.aof").exists() or any(
         (tmp_path / ".convoy-bot").glob("appendonlydir*")
     )
-    again = _run_bot(_clean_env(), tmp_path, "roles", "list")
+    again = run_cli(clean_env(), tmp_path, "roles", "list")
     assert "U0CLI\t*\toperator" in again.stdout, "the grant survived the restart"
 
 
 def test_roles_cli_grants_lists_and_revokes(redis_server: RedisServer, tmp_path: Path) -> None:
     """`convoy-bot roles` writes the same store the bot reads, per project and globally."""
-    env = {**_clean_env(), "REDIS_URL": redis_server.url, "CONVOY_BOT_ADMINS": "U0BOOT"}
+    env = {**clean_env(), "REDIS_URL": redis_server.url, "CONVOY_BOT_ADMINS": "U0BOOT"}
     redis_server.client().flushdb()
 
-    granted = _run_bot(env, tmp_path, "roles", "grant", "U0ALICE", "approver", "--project", "P1")
-    _run_bot(env, tmp_path, "roles", "grant", "U0BOB", "viewer")
-    listed = _run_bot(env, tmp_path, "roles", "list", "--project", "P1")
-    revoked = _run_bot(env, tmp_path, "roles", "revoke", "U0ALICE", "--project", "P1")
-    after = _run_bot(env, tmp_path, "roles", "list")
-    wrong = _run_bot(env, tmp_path, "roles", "grant", "U0BOB", "superuser")
+    granted = run_cli(env, tmp_path, "roles", "grant", "U0ALICE", "approver", "--project", "P1")
+    run_cli(env, tmp_path, "roles", "grant", "U0BOB", "viewer")
+    listed = run_cli(env, tmp_path, "roles", "list", "--project", "P1")
+    revoked = run_cli(env, tmp_path, "roles", "revoke", "U0ALICE", "--project", "P1")
+    after = run_cli(env, tmp_path, "roles", "list")
+    wrong = run_cli(env, tmp_path, "roles", "grant", "U0BOB", "superuser")
 
     assert granted.stdout.strip() == "granted approver to U0ALICE in P1"
     assert listed.stdout.splitlines() == [
@@ -157,26 +149,19 @@ def test_roles_cli_grants_lists_and_revokes(redis_server: RedisServer, tmp_path:
 def test_sigterm_lets_a_pause_in_flight_finish(
     tmp_path: Path,
     redis_server: RedisServer,
+    convoy: FakeConvoy,
+    slack: FakeSlack,
     convoy_fake: tuple[FakeConvoy, LoopbackServer],
-    slack_fake: tuple[FakeSlack, LoopbackServer],
+    sender_to: Callable[[BotProcess], SlackSender],
 ) -> None:
     """A pause acked just before SIGTERM is still made and announced; then the bot exits 0."""
-    from bot.roles import Role  # noqa: PLC0415
-    from tests.slack_requests import SlackSender  # noqa: PLC0415
-
-    convoy, slack = convoy_fake[0], slack_fake[0]
-    convoy.reset()
-    slack.reset()
     endpoint = convoy.add_endpoint("orders-api")
-    convoy.set_fault("get", delay=0.8, times=1)
     bot = start_bot(bot_env(convoy_fake[1].url, slack.url, redis_server.url, free_port()), tmp_path)
-    sender = SlackSender(bot.url, "signing-secret-for-tests", slack.url)
-    del Role
+    # SIGTERM arrives while the pause's GET is at Convoy, after the command was acked.
+    convoy.set_fault("get", meanwhile=lambda: bot.process.send_signal(signal.SIGTERM), times=1)
 
-    sent = sender.command("U0ADMIN", f"pause {endpoint['uid']}")
-    bot.process.send_signal(signal.SIGTERM)
+    sent = sender_to(bot).command(ADMIN, f"pause {endpoint['uid']}")
     code = bot.process.wait(timeout=20)
-    sender.http.close()
 
     assert sent.response.status_code == 200
     assert code == 0

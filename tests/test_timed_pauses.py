@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,7 +21,6 @@ import httpx
 import pytest
 
 from bot import redis_keys
-from bot.audit import AuditEntry
 from bot.clock import SharedClock
 from bot.holds import HoldStore, TimerKind, new_hold
 from bot.roles import Role
@@ -34,7 +34,6 @@ from bot.wiring import (
     build_use_cases,
 )
 from handlers import ids
-from tests.conftest import reply_to
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.loopback import LoopbackServer
 from tests.fakes.slack import FakeSlack, SlackCall
@@ -49,9 +48,16 @@ from tests.harness import (
     eventually,
     start_redis,
 )
+from tests.helpers import (
+    OPERATOR,
+    AuditRecord,
+    button,
+    find_button,
+    message,
+    post_with,
+    reply_to,
+)
 from tests.slack_requests import SlackSender
-
-OPERATOR = "U0OPERATOR"
 
 
 @dataclass
@@ -62,9 +68,9 @@ class Replicas:
     redis: Any
     schedulers: list[Scheduler]
 
-    async def tick_all(self, at: timedelta) -> int:
+    async def tick_all(self, at: timedelta) -> None:
         await self.redis.set(redis_keys.clock_offset(), at.total_seconds())
-        return sum(await asyncio.gather(*(s.tick() for s in self.schedulers)))
+        await asyncio.gather(*(s.tick() for s in self.schedulers))
 
 
 @pytest.fixture
@@ -102,39 +108,25 @@ async def replicas(settings: Settings, count: int = 2) -> AsyncIterator[Replicas
             await infra.aclose()
 
 
-def run_replicas(settings: Settings, *steps: timedelta, count: int = 2) -> list[int]:
-    """Tick every replica at each offset from now; how many timers ran at each."""
+def run_replicas(
+    settings: Settings, slack: FakeSlack, *steps: timedelta, count: int = 2
+) -> list[int]:
+    """Tick every replica at each offset from now; how many messages people got at each (the
+    chat.postMessage calls Slack took: auto-resume reports, notices and reminders)."""
+
+    def shown() -> int:
+        return sum(call.accepted for call in slack.api_calls("chat.postMessage"))
 
     async def scenario() -> list[int]:
+        seen = []
         async with replicas(settings, count) as group:
-            return [await group.tick_all(step) for step in steps]
+            for step in steps:
+                before = shown()
+                await group.tick_all(step)  # the reports are posted before a tick returns
+                seen.append(shown() - before)
+        return seen
 
     return asyncio.run(scenario())
-
-
-@pytest.fixture
-def operator(grant: Callable[..., None]) -> str:
-    grant(OPERATOR, Role.OPERATOR)
-    return OPERATOR
-
-
-def _post_with(slack: FakeSlack, needle: str) -> SlackCall:
-    def find() -> SlackCall | None:
-        return next((c for c in slack.api_calls("chat.postMessage") if needle in c.text), None)
-
-    return eventually(find, what=f"a channel post with {needle!r}")
-
-
-def _button(call: SlackCall, action_id: str) -> dict[str, Any]:
-    for block in call.payload.get("blocks", []):
-        for element in block.get("elements", []):
-            if element.get("action_id") == action_id:
-                return dict(element)
-    raise AssertionError(f"no {action_id} button")
-
-
-def _message(call: SlackCall) -> dict[str, Any]:
-    return {"ts": call.answer["ts"], **call.payload}
 
 
 def _timed_pause(
@@ -142,7 +134,7 @@ def _timed_pause(
 ) -> tuple[str, SlackCall]:
     endpoint = convoy.add_endpoint("orders-api", slack_webhook_url=slack.hook())
     sender.command(user, "pause orders-api for 30m customer fixing their TLS")
-    return str(endpoint["uid"]), _post_with(slack, "was *paused*")
+    return str(endpoint["uid"]), post_with(slack, "was *paused*")
 
 
 def test_timed_pause_announces_time_and_buttons(
@@ -154,7 +146,7 @@ def test_timed_pause_announces_time_and_buttons(
     assert "*Auto-resume:*" in post.text
     assert ", in 30m" in post.text or ", in 29m" in post.text
     labels = [
-        _button(post, a)["text"]["text"]
+        button(post, a)["text"]["text"]
         for a in (ids.RESUME_BUTTON, ids.EXTEND_BUTTON, ids.KEEP_BUTTON)
     ]
     assert labels == ["Resume now", "Extend 30m", "Keep paused"]
@@ -179,12 +171,12 @@ def test_timer_fires_once_across_two_replicas(
     sender: SlackSender,
     operator: str,
     replica_settings: Settings,
-    audit_entries: Callable[..., list[AuditEntry]],
+    audit_entries: Callable[..., list[AuditRecord]],
 ) -> None:
     """Two replicas ticking at the due time: one activate, one thread post, one audit entry."""
     uid, post = _timed_pause(convoy, slack, sender)
 
-    ran = run_replicas(replica_settings, timedelta(minutes=31))
+    ran = run_replicas(replica_settings, slack, timedelta(minutes=31))
 
     assert ran == [1]
     assert [w.operation for w in convoy.writes()] == ["pause", "activate"]
@@ -195,7 +187,8 @@ def test_timer_fires_once_across_two_replicas(
     assert resumed.payload["thread_ts"] == post.answer["ts"]
     assert resumed.payload["reply_broadcast"] is True
     assert "timed pause by <@U0OPERATOR> ended" in resumed.text
-    assert "Paused for 3" in resumed.text  # 31m by the replicas' clock
+    # 31m by the replicas' clock, and the seconds the test took
+    assert re.search(r"Paused for 31m( \d{1,2}s)? \(since ", resumed.text), resumed.text
     (entry,) = [e for e in audit_entries() if e.command == "auto-resume"]
     assert (entry.actor, entry.outcome) == (OPERATOR, "resumed")
     assert entry.detail == "by the bot on behalf of U0OPERATOR"
@@ -204,6 +197,7 @@ def test_timer_fires_once_across_two_replicas(
 
 def test_restart_between_pause_and_due_time_still_resumes(
     bot_factory: Callable[..., BotProcess],
+    sender_to: Callable[[BotProcess], SlackSender],
     convoy: FakeConvoy,
     slack: FakeSlack,
     operator: str,
@@ -211,12 +205,11 @@ def test_restart_between_pause_and_due_time_still_resumes(
 ) -> None:
     """The timer lives in Redis: a bot stopped after the pause does not lose it."""
     short_lived = bot_factory()
-    sender = SlackSender(short_lived.url, SIGNING_SECRET, slack.url)
-    uid, _ = _timed_pause(convoy, slack, sender)
-    sender.http.close()
+    uid, _ = _timed_pause(convoy, slack, sender_to(short_lived))
     assert short_lived.stop() == 0
 
-    assert run_replicas(replica_settings, timedelta(minutes=20), timedelta(minutes=31)) == [0, 1]
+    posted = run_replicas(replica_settings, slack, timedelta(minutes=20), timedelta(minutes=31))
+    assert posted == [0, 1]
     assert convoy.endpoint(uid)["status"] == "active"
 
 
@@ -229,20 +222,21 @@ def test_extend_moves_the_timer_once_per_click(
 ) -> None:
     """Extend: +30m; a double click on the same message does not add another 30m."""
     uid, post = _timed_pause(convoy, slack, sender)
-    extend = _button(post, ids.EXTEND_BUTTON)["value"]
+    extend = button(post, ids.EXTEND_BUTTON)["value"]
 
-    first = sender.click(operator, ids.EXTEND_BUTTON, extend, message=_message(post))
+    first = sender.click(operator, ids.EXTEND_BUTTON, extend, message=message(post))
     update = eventually(lambda: slack.api_calls("chat.update"), what="the update")[0]
-    second = sender.click(operator, ids.EXTEND_BUTTON, extend, message=_message(post))
+    second = sender.click(operator, ids.EXTEND_BUTTON, extend, message=message(post))
 
     assert "extended the pause" in update.text
     assert "in 1h" in update.text or "in 59m" in update.text
-    assert _button(update, ids.EXTEND_BUTTON)["value"] != extend, (
+    assert button(update, ids.EXTEND_BUTTON)["value"] != extend, (
         "the new buttons carry the new time"
     )
     assert "already changed" in reply_to(slack, second.token)[0]
     assert slack.replies(first.token) == []
-    assert run_replicas(replica_settings, timedelta(minutes=31), timedelta(minutes=61)) == [0, 1]
+    posted = run_replicas(replica_settings, slack, timedelta(minutes=31), timedelta(minutes=61))
+    assert posted == [0, 1]
     assert convoy.endpoint(uid)["status"] == "active"
 
 
@@ -257,14 +251,14 @@ def test_keep_paused_cancels_the_timer(
     uid, post = _timed_pause(convoy, slack, sender)
 
     sender.click(
-        operator, ids.KEEP_BUTTON, _button(post, ids.KEEP_BUTTON)["value"], message=_message(post)
+        operator, ids.KEEP_BUTTON, button(post, ids.KEEP_BUTTON)["value"], message=message(post)
     )
     update = eventually(lambda: slack.api_calls("chat.update"), what="the update")[0]
 
     assert "cancelled the auto-resume" in update.text
-    assert _button(update, ids.RESUME_BUTTON)["text"]["text"] == "Resume"
+    assert button(update, ids.RESUME_BUTTON)["text"]["text"] == "Resume"
     assert ids.EXTEND_BUTTON not in json.dumps(update.payload["blocks"])
-    assert run_replicas(replica_settings, timedelta(hours=25)) == [0]
+    assert run_replicas(replica_settings, slack, timedelta(hours=25)) == [0]
     assert convoy.endpoint(uid)["status"] == "paused"
     listing = sender.command(operator, "paused")
     assert "Auto-resume: none (stays paused" in reply_to(slack, listing.token)[0]
@@ -284,11 +278,11 @@ def test_timer_buttons_need_an_operator(
     extend = sender.click(
         "U0VIEWER",
         ids.EXTEND_BUTTON,
-        _button(post, ids.EXTEND_BUTTON)["value"],
-        message=_message(post),
+        button(post, ids.EXTEND_BUTTON)["value"],
+        message=message(post),
     )
     keep = sender.click(
-        "U0VIEWER", ids.KEEP_BUTTON, _button(post, ids.KEEP_BUTTON)["value"], message=_message(post)
+        "U0VIEWER", ids.KEEP_BUTTON, button(post, ids.KEEP_BUTTON)["value"], message=message(post)
     )
 
     assert "needs the *operator* role" in reply_to(slack, extend.token)[0]
@@ -306,9 +300,9 @@ def test_manual_resume_cancels_the_timer(
     """After `/convoy resume`, the old timer does nothing."""
     _timed_pause(convoy, slack, sender)
     sender.command(operator, "resume orders-api receiver is back")
-    _post_with(slack, "was *resumed*")
+    post_with(slack, "was *resumed*")
 
-    assert run_replicas(replica_settings, timedelta(minutes=31)) == [0]
+    assert run_replicas(replica_settings, slack, timedelta(minutes=31)) == [0]
     assert [w.operation for w in convoy.writes()] == ["pause", "activate"]
 
 
@@ -325,7 +319,8 @@ def test_old_timer_never_resumes_a_new_pause(
     sender.command(operator, "pause orders-api second incident")
     eventually(lambda: len(slack.api_calls("chat.postMessage")) == 2, what="the second pause")
 
-    assert run_replicas(replica_settings, timedelta(minutes=31)) == [0]  # claimed, found void
+    # The old timer is claimed and found void: nothing is posted, nothing written.
+    assert run_replicas(replica_settings, slack, timedelta(minutes=31)) == [0]
     assert convoy.endpoint(uid)["status"] == "paused"
     assert [w.operation for w in convoy.writes()] == ["pause", "pause"]
 
@@ -341,12 +336,12 @@ def test_pause_ended_outside_the_bot_is_not_auto_resumed(
     uid, post = _timed_pause(convoy, slack, sender)
     convoy.set_status(uid, "active")
 
-    assert run_replicas(replica_settings, timedelta(minutes=31)) == [1]
+    assert run_replicas(replica_settings, slack, timedelta(minutes=31)) == [1]
     assert [w.operation for w in convoy.writes()] == ["pause"]
-    notice = _post_with(slack, "did not resume it")
+    notice = post_with(slack, "did not resume it")
     assert "it is active now, not paused: someone changed it outside the bot" in notice.text
     assert notice.payload["thread_ts"] == post.answer["ts"]
-    assert run_replicas(replica_settings, timedelta(minutes=40)) == [0], "said once"
+    assert run_replicas(replica_settings, slack, timedelta(minutes=40)) == [0], "said once"
 
 
 def test_reminder_in_the_thread_before_auto_resume(
@@ -359,11 +354,11 @@ def test_reminder_in_the_thread_before_auto_resume(
     """Five minutes before the due time a reminder with Extend arrives in the pause's thread."""
     _, post = _timed_pause(convoy, slack, sender)
 
-    assert run_replicas(replica_settings, timedelta(minutes=26)) == [1]
-    reminder = _post_with(slack, "resumes automatically in")
+    assert run_replicas(replica_settings, slack, timedelta(minutes=26)) == [1]
+    reminder = post_with(slack, "resumes automatically in")
     assert reminder.payload["thread_ts"] == post.answer["ts"]
-    assert _button(reminder, ids.EXTEND_BUTTON)
-    assert run_replicas(replica_settings, timedelta(minutes=27)) == [0], "reminded once"
+    assert button(reminder, ids.EXTEND_BUTTON)
+    assert run_replicas(replica_settings, slack, timedelta(minutes=27)) == [0], "reminded once"
 
 
 def test_paused_lists_and_reconciles(
@@ -404,7 +399,7 @@ def test_resume_reports_discarded_deliveries_and_retries_them(
     delivered = convoy.add_event_delivery(uid, status="Success", created_at=now)
 
     sender.command(operator, "resume orders-api")
-    post = _post_with(slack, "was *resumed*")
+    post = post_with(slack, "was *resumed*")
 
     assert "Convoy *discarded 3 event deliveries* meanwhile" in post.text
     assert "Paused for " in post.text
@@ -415,11 +410,12 @@ def test_resume_reports_discarded_deliveries_and_retries_them(
     assert len(start) == len(end) == len("2006-01-02T15:04:05")  # Convoy's Go layout, no zone
     assert datetime.fromisoformat(start + "+00:00") < datetime.fromisoformat(end + "+00:00")
 
-    retry = _button(post, ids.RETRY_DISCARDED)
-    click = sender.click(operator, ids.RETRY_DISCARDED, retry["value"], message=_message(post))
-    again = sender.click(operator, ids.RETRY_DISCARDED, retry["value"], message=_message(post))
+    retry = button(post, ids.RETRY_DISCARDED)
+    click = sender.click(operator, ids.RETRY_DISCARDED, retry["value"], message=message(post))
+    first = reply_to(slack, click.token)[0]  # the second click comes after; else either may win
+    again = sender.click(operator, ids.RETRY_DISCARDED, retry["value"], message=message(post))
 
-    assert "retrying 3 discarded event deliveries" in reply_to(slack, click.token)[0]
+    assert "retrying 3 discarded event deliveries" in first
     assert "already sent for retry" in reply_to(slack, again.token)[0]
     (batch,) = [r for r in convoy.requests if r.operation == "batchretry"]
     assert (batch.query["endpointId"], batch.query["status"]) == ([uid], ["Discarded"])
@@ -437,7 +433,7 @@ def test_resume_of_a_pause_the_bot_did_not_make_claims_no_window(
     convoy.add_endpoint("orders-api", status="paused")
 
     sender.command(operator, "resume orders-api")
-    post = _post_with(slack, "was *resumed*")
+    post = post_with(slack, "was *resumed*")
 
     assert "Paused for" not in post.text
     assert ids.RETRY_DISCARDED not in json.dumps(post.payload["blocks"])
@@ -456,15 +452,15 @@ def test_approved_timed_pause_starts_its_timer_at_approval(
     grant("U0APPROVER", Role.APPROVER)
     endpoint = convoy.add_endpoint("orders-api")
     sender.command("U0REQUESTER", "pause orders-api for 30m flapping")
-    request = _post_with(slack, "asks to *pause*")
+    request = post_with(slack, "asks to *pause*")
     assert "for *30m*" in request.text
 
-    approve = _button(request, ids.APPROVE_BUTTON)["value"]
-    sender.click("U0APPROVER", ids.APPROVE_BUTTON, approve, message=_message(request))
+    approve = button(request, ids.APPROVE_BUTTON)["value"]
+    sender.click("U0APPROVER", ids.APPROVE_BUTTON, approve, message=message(request))
     update = eventually(lambda: slack.api_calls("chat.update"), what="the approval")[0]
 
     assert "*Auto-resume:*" in update.text
-    assert run_replicas(replica_settings, timedelta(minutes=31)) == [1]
+    assert run_replicas(replica_settings, slack, timedelta(minutes=31)) == [1]
     assert convoy.endpoint(str(endpoint["uid"]))["status"] == "active"
 
 
@@ -474,22 +470,29 @@ def test_resume_button_of_an_old_pause_does_not_end_a_new_one(
     """Resumed by command, paused again later: the first message's Resume button is void."""
     uid, first = _timed_pause(convoy, slack, sender)
     sender.command(operator, "resume orders-api")
-    _post_with(slack, "was *resumed*")
+    post_with(slack, "was *resumed*")
     sender.command(operator, "pause orders-api a new incident")
     eventually(lambda: len(slack.api_calls("chat.postMessage")) == 3, what="the new pause")
 
-    old = _button(first, ids.RESUME_BUTTON)["value"]
-    click = sender.click(operator, ids.RESUME_BUTTON, old, message=_message(first))
+    old = button(first, ids.RESUME_BUTTON)["value"]
+    click = sender.click(operator, ids.RESUME_BUTTON, old, message=message(first))
 
     assert "That message's pause is over" in reply_to(slack, click.token)[0]
     assert convoy.endpoint(uid)["status"] == "paused"
     assert [w.operation for w in convoy.writes()] == ["pause", "activate", "pause"]
 
 
-def test_keep_or_extend_during_a_leased_auto_resume_wins(redis_server: RedisServer) -> None:
+def test_keep_or_extend_during_a_leased_auto_resume_wins(
+    redis_server: RedisServer,
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    replica_settings: Settings,
+) -> None:
     """A replica's lease never undoes a Keep paused or an Extend clicked while it ran."""
+    kept_uid = str(convoy.add_endpoint("kept", status="paused")["uid"])
+    moved_uid = str(convoy.add_endpoint("moved", status="paused")["uid"])
 
-    async def scenario() -> tuple[float | None, float | None]:
+    async def clicked_while_leased() -> None:
         client = redis_client(redis_server.url)
         holds = HoldStore(client, timedelta(minutes=5), SharedClock(client))
         now = datetime.now(UTC)
@@ -497,17 +500,17 @@ def test_keep_or_extend_during_a_leased_auto_resume_wins(redis_server: RedisServ
             kept, moved = [
                 await holds.record(
                     new_hold(
-                        project="P",
+                        project=PROJECT,
                         uid=uid,
-                        name=uid.lower(),
-                        actor="U1",
+                        name=name,
+                        actor=OPERATOR,
                         reason="",
                         paused_at=now,
                         duration=timedelta(minutes=30),
                     ),
                     now,
                 )
-                for uid in ("KEPT", "MOVED")
+                for uid, name in ((kept_uid, "kept"), (moved_uid, "moved"))
             ]
             due = now + timedelta(minutes=31)
             leased, lease = await holds.claim_due(TimerKind.RESUMES, due)
@@ -516,17 +519,16 @@ def test_keep_or_extend_during_a_leased_auto_resume_wins(redis_server: RedisServ
             await holds.extend(moved, moved.resume_at, timedelta(minutes=30))
             await holds.settle(TimerKind.RESUMES, kept.timer, lease, due + timedelta(minutes=1))
             await holds.settle(TimerKind.RESUMES, moved.timer, lease, None)
-            return (
-                await client.zscore(redis_keys.resume_timers(), kept.timer),
-                await client.zscore(redis_keys.resume_timers(), moved.timer),
-            )
         finally:
             await client.aclose()
 
-    kept_score, moved_score = asyncio.run(scenario())
+    asyncio.run(clicked_while_leased())
+    run_replicas(replica_settings, slack, timedelta(hours=2))  # past every due time
 
-    assert kept_score is None, "Keep paused stays cancelled"
-    assert moved_score is not None, "the extended timer survives the finished lease"
+    assert [(w.operation, w.endpoint_uid) for w in convoy.writes()] == [("activate", moved_uid)], (
+        "Keep paused stays cancelled; the extended timer survives the finished lease"
+    )
+    assert convoy.endpoint(kept_uid)["status"] == "paused"
 
 
 def test_timer_messages_reach_the_pauser_when_the_channel_cannot(
@@ -542,7 +544,7 @@ def test_timer_messages_reach_the_pauser_when_the_channel_cannot(
     sent = sender.command(operator, "pause orders-api for 30m")
     reply_to(slack, sent.token, count=2)  # the announcement via the response URL, the hint
 
-    assert run_replicas(replica_settings, timedelta(minutes=31)) == [1]
+    assert run_replicas(replica_settings, slack, timedelta(minutes=31)) == [1]
     tried = [c for c in slack.api_calls("chat.postMessage") if "resumed automatically" in c.text]
     assert [(c.payload["channel"], c.answer["ok"]) for c in tried] == [
         ("C0INCIDENT", False),
@@ -576,6 +578,7 @@ def test_a_failed_auto_resume_is_retried_until_it_works(
 
     run_replicas(
         replica_settings,
+        slack,
         timedelta(minutes=31),  # attempt 1 fails: next in 30 s
         timedelta(minutes=31, seconds=40),  # attempt 2 fails: next in 1 min
         timedelta(minutes=32),  # not due yet: nothing
@@ -606,6 +609,7 @@ def test_an_auto_resume_whose_write_did_not_land_is_tried_again(
 
     run_replicas(
         settle,
+        slack,
         timedelta(minutes=31),  # the write's answer is lost: in doubt
         timedelta(minutes=31, seconds=45),  # settled (deadline 10 s + 20 s): did not take effect
         timedelta(minutes=32, seconds=30),  # the timer, still standing, tries again
@@ -664,12 +668,12 @@ def test_extend_on_the_reminder_retimes_the_announcement(
     """Extend clicked on the reminder moves the time on the announcement too: no message of
     the pause keeps promising the old time."""
     _, post = _timed_pause(convoy, slack, sender)
-    run_replicas(replica_settings, timedelta(minutes=26))
-    reminder = _post_with(slack, "resumes automatically in")
-    extend = _button(reminder, ids.EXTEND_BUTTON)
+    run_replicas(replica_settings, slack, timedelta(minutes=26))
+    reminder = post_with(slack, "resumes automatically in")
+    extend = button(reminder, ids.EXTEND_BUTTON)
     old_due = int(float(json.loads(extend["value"])["due"]))
 
-    click = sender.click(operator, ids.EXTEND_BUTTON, extend["value"], message=_message(reminder))
+    click = sender.click(operator, ids.EXTEND_BUTTON, extend["value"], message=message(reminder))
     updates = eventually(
         lambda: (found := slack.api_calls("chat.update"))[1:] and found, what="two updates"
     )
@@ -681,7 +685,7 @@ def test_extend_on_the_reminder_retimes_the_announcement(
     assert f"<!date^{old_due}^" not in announcement.text
     assert "extended the pause" in announcement.text
     assert "*Auto-resume:*" in announcement.text
-    assert _button_in(announcement, ids.EXTEND_BUTTON)
+    assert find_button(announcement, ids.EXTEND_BUTTON)
     assert new_due in renewed.text
     assert slack.replies(click.token) == []
 
@@ -695,11 +699,11 @@ def test_keep_paused_on_the_announcement_retimes_the_reminder(
 ) -> None:
     """Keep paused on the announcement: the reminder no longer promises an auto-resume either."""
     _, post = _timed_pause(convoy, slack, sender)
-    run_replicas(replica_settings, timedelta(minutes=26))
-    reminder = _post_with(slack, "resumes automatically in")
-    keep = _button(post, ids.KEEP_BUTTON)
+    run_replicas(replica_settings, slack, timedelta(minutes=26))
+    reminder = post_with(slack, "resumes automatically in")
+    keep = button(post, ids.KEEP_BUTTON)
 
-    sender.click(operator, ids.KEEP_BUTTON, keep["value"], message=_message(post))
+    sender.click(operator, ids.KEEP_BUTTON, keep["value"], message=message(post))
     updates = eventually(
         lambda: (found := slack.api_calls("chat.update"))[1:] and found, what="two updates"
     )
@@ -707,18 +711,10 @@ def test_keep_paused_on_the_announcement_retimes_the_reminder(
     by_ts = {u.payload["ts"]: u for u in updates}
     announcement, renewed = by_ts[post.answer["ts"]], by_ts[reminder.answer["ts"]]
     assert "*Auto-resume:* none" in announcement.text
-    assert _button_in(announcement, ids.RESUME_BUTTON)
-    assert not _button_in(announcement, ids.EXTEND_BUTTON)
+    assert find_button(announcement, ids.RESUME_BUTTON)
+    assert find_button(announcement, ids.EXTEND_BUTTON) is None
     assert "will not be resumed automatically" in renewed.text
-    assert not _button_in(renewed, ids.EXTEND_BUTTON)
-
-
-def _button_in(call: SlackCall, action_id: str) -> bool:
-    return any(
-        element.get("action_id") == action_id
-        for block in call.payload.get("blocks", [])
-        for element in block.get("elements", [])
-    )
+    assert find_button(renewed, ids.EXTEND_BUTTON) is None
 
 
 def test_redis_data_loss_is_noticed_and_old_buttons_ask_convoy(
@@ -726,6 +722,7 @@ def test_redis_data_loss_is_noticed_and_old_buttons_ask_convoy(
     convoy: FakeConvoy,
     slack: FakeSlack,
     bot_factory: Callable[..., BotProcess],
+    sender_to: Callable[[BotProcess], SlackSender],
 ) -> None:
     """Redis comes back empty under a running bot: the bot says so (log, /metrics, /status)
     and writes its marker again; the Resume and Extend buttons of a pause still in effect ask
@@ -733,9 +730,10 @@ def test_redis_data_loss_is_noticed_and_old_buttons_ask_convoy(
     own = start_redis(tmp_path / "redis")
     try:
         bot = bot_factory(REDIS_URL=own.url)
-        sender = SlackSender(bot.url, SIGNING_SECRET, slack.url)
+        sender = sender_to(bot)
         uid, post = _timed_pause(convoy, slack, sender, user=ADMIN)
-        own.client().flushdb()  # Redis restarted without its data
+        with own.client() as client:
+            client.flushdb()  # Redis restarted without its data
 
         def lost() -> int:
             return int(httpx.get(f"{bot.url}/status").json()["redis_data_lost"]["times"])
@@ -744,22 +742,21 @@ def test_redis_data_loss_is_noticed_and_old_buttons_ask_convoy(
         resume = sender.click(
             ADMIN,
             ids.RESUME_BUTTON,
-            _button(post, ids.RESUME_BUTTON)["value"],
-            message=_message(post),
+            button(post, ids.RESUME_BUTTON)["value"],
+            message=message(post),
         )
         offer = eventually(lambda: slack.replies(resume.token), what="the offer")[0]
         extend = sender.click(
             ADMIN,
             ids.EXTEND_BUTTON,
-            _button(post, ids.EXTEND_BUTTON)["value"],
-            message=_message(post),
+            button(post, ids.EXTEND_BUTTON)["value"],
+            message=message(post),
         )
         extended = reply_to(slack, extend.token)[0]  # its lock is released before the resume
         sender.click(
-            ADMIN, f"{ids.PICK_ENDPOINT}_0", _button(offer, f"{ids.PICK_ENDPOINT}_0")["value"]
+            ADMIN, f"{ids.PICK_ENDPOINT}_0", button(offer, f"{ids.PICK_ENDPOINT}_0")["value"]
         )
-        resumed = _post_with(slack, "was *resumed*")
-        sender.http.close()
+        resumed = post_with(slack, "was *resumed*")
     finally:
         own.stop()
 
@@ -790,12 +787,12 @@ def test_paused_never_releases_a_newer_pause(
     listing = sender.command(operator, "paused")
     eventually(lambda: [r for r in convoy.requests if r.operation == "get"], what="its GET")
     sender.command(operator, "pause orders-api for 30m second incident")
-    _post_with(slack, "second incident")
+    post_with(slack, "second incident")
     (shown,) = reply_to(slack, listing.token)
 
     assert "second incident" in shown
     assert "no longer paused in Convoy" not in shown
-    run_replicas(replica_settings, timedelta(minutes=31))
+    run_replicas(replica_settings, slack, timedelta(minutes=31))
     assert [w.operation for w in convoy.writes()] == ["pause", "pause", "activate"]
     assert convoy.endpoint(uid)["status"] == "active"
 
@@ -814,9 +811,9 @@ def test_a_duration_in_words_makes_a_timed_pause(
 
     asked_at = datetime.now(UTC).timestamp()
     sender.command(operator, f"pause orders-api for {typed} customer fixing TLS")
-    post = _post_with(slack, "was *paused*")
+    post = post_with(slack, "was *paused*")
 
-    due = float(json.loads(_button(post, ids.EXTEND_BUTTON)["value"])["due"])
+    due = float(json.loads(button(post, ids.EXTEND_BUTTON)["value"])["due"])
     assert "*Auto-resume:*" in post.text
     assert asked_at + seconds <= due < asked_at + seconds + 60  # counted from the pause
     assert "*Reason:* customer fixing TLS" in post.text

@@ -1,5 +1,9 @@
 """A fake of Convoy's endpoint API (get, list, pause toggle, activate) and event-delivery API
-(list, batch retry) that keeps to its spec."""
+(list, batch retry) that keeps to its spec, for one or more projects.
+
+Which project a request acts on follows Convoy's `retrieveProject` (api/handlers): a project API
+key acts on its own project whatever project id the URL path names, and a personal access token
+acts on the project the path names (here: any project the fake knows)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,6 +55,9 @@ BAD_END_DATE_MESSAGE = (
     f"please specify a correct endDate in the format {GO_DATE_LAYOUT} or none at all"
 )
 START_AFTER_END_MESSAGE = "startDate cannot be greater than endDate"
+# datastore.ErrProjectNotFound, which the handlers answer with a 400 when retrieveProject fails
+# (only a personal access token can name a project that does not exist).
+PROJECT_NOT_FOUND_MESSAGE = "project not found"
 # Without startDate, Convoy's getSearchParams starts at midnight seven days ago (server time, UTC
 # here); older releases started at the Unix epoch.
 DEFAULT_START_DAYS = 7
@@ -91,6 +98,9 @@ class RecordedRequest:
     operation: str
     endpoint_uid: str | None
     received_at: float = 0.0  # time.monotonic(): one clock for every process on the machine
+    # The project the request acted on: a project key's own, whatever the path names; None when
+    # it was refused before a project was chosen (no or unknown credentials, unknown route).
+    project: str | None = None
 
 
 @dataclass
@@ -104,6 +114,8 @@ class _Fault:
     remaining: int | None
     drip: float = 0.0  # seconds between the reply's bytes: each read is quick, the whole is not
     skip: int = 0  # requests to let through untouched before the fault applies
+    meanwhile: Callable[[], object] | None = None
+    html: str | None = None
 
 
 @dataclass(frozen=True)
@@ -226,11 +238,19 @@ def _paginate(
 
 
 class FakeConvoy:
-    """Convoy's endpoint API for one project under /api; tests read its state from any thread."""
+    """Convoy's endpoint API under /api; tests read its state from any thread.
+
+    `project_id` and `api_key` are the default project and its project API key: endpoints and
+    deliveries go there unless a test names another project made with `add_project`.
+    """
 
     def __init__(self, *, project_id: str, api_key: str, check_contract: bool = True) -> None:
         self.project_id = project_id
         self.api_key = api_key
+        # Bearer token -> the project it is a project API key of, or None for a personal access
+        # token (which acts on the project the path names).
+        self._credentials: dict[str, str | None] = {api_key: project_id}
+        self._projects: set[str] = {project_id}
         # The benchmark turns the check off: it costs about 1.6 ms of CPU per request, most of
         # a core at 200 pauses/s, on the core the load generator needs.
         self.check_contract = check_contract
@@ -258,10 +278,27 @@ class FakeConvoy:
 
     # --- test-facing API -------------------------------------------------------------------
 
+    def add_project(self, project_id: str, api_key: str | None = None) -> None:
+        """Another project, with a project API key of its own when `api_key` is given."""
+        with self._lock:
+            if api_key is not None and self._credentials.get(api_key, project_id) != project_id:
+                raise ValueError("that key already belongs to another project")
+            self._projects.add(project_id)
+            if api_key is not None:
+                self._credentials[api_key] = project_id
+
+    def add_personal_access_token(self, token: str) -> None:
+        """A personal access token: it acts on whichever known project the path names."""
+        with self._lock:
+            if self._credentials.get(token) is not None:
+                raise ValueError("that token is already a project API key")
+            self._credentials[token] = None
+
     def add_endpoint(
         self,
         name: str,
         *,
+        project: str | None = None,
         status: str = "active",
         uid: str | None = None,
         slack_webhook_url: str = "",
@@ -269,17 +306,23 @@ class FakeConvoy:
         secret_marker: str = "s3cr3t-marker",  # noqa: S107  # made up, to spot leaks
         failure_rate: float | None = None,
     ) -> dict[str, Any]:
-        """Store an endpoint (every secret-bearing field contains `secret_marker`); return it."""
+        """Store an endpoint in `project` (default: the fake's own project); return it.
+
+        Every secret-bearing field contains `secret_marker`.
+        """
         if status not in STATUSES:
             raise ValueError(f"status must be one of {sorted(STATUSES)}, not {status!r}")
         with self._lock:
+            project = project or self.project_id
+            if project not in self._projects:
+                raise ValueError(f"unknown project {project!r}: add_project it first")
             uid = uid or self._new_ulid()
             if uid in self._endpoints:
                 raise ValueError(f"endpoint {uid!r} already exists")
             now = _timestamp(datetime.now(UTC))
             endpoint = {
                 "uid": uid,
-                "project_id": self.project_id,
+                "project_id": project,
                 "owner_id": "",
                 "name": name,
                 "description": f"{name} receiver",
@@ -394,7 +437,8 @@ class FakeConvoy:
         `created_at` defaults to now; a naive datetime is taken as UTC. The uid (a ULID made from
         `created_at` unless given) is what lists sort and page by, as Convoy orders by id. The
         endpoint need not exist: Convoy keeps deliveries of deleted endpoints and its list joins
-        them with empty metadata.
+        them with empty metadata. The delivery belongs to its endpoint's project (the fake's own
+        project when the endpoint does not exist).
         """
         if status not in DELIVERY_STATUSES:
             raise ValueError(f"status must be one of {sorted(DELIVERY_STATUSES)}, not {status!r}")
@@ -418,7 +462,7 @@ class FakeConvoy:
             retry_limit = 3
             delivery = {
                 "uid": uid,
-                "project_id": self.project_id,
+                "project_id": endpoint["project_id"] if endpoint is not None else self.project_id,
                 "event_id": event_id,
                 "endpoint_id": endpoint_uid,
                 "device_id": "",
@@ -491,8 +535,14 @@ class FakeConvoy:
         times: int | None = None,
         drip: float = 0.0,
         skip: int = 0,
+        meanwhile: Callable[[], object] | None = None,
+        html: str | None = None,
     ) -> None:
         """Make the next `times` (None: all) `operation` requests misbehave; replaces its fault.
+
+        `meanwhile`: run this (in a worker thread) when the request has arrived, before Convoy
+        acts on it or answers: someone changing the endpoint at that moment, a neighbour going
+        down, or a gate the test opens later (`gate.wait`) to hold the request until then.
 
         `status`: answer with that status and Convoy's error envelope, change nothing.
         `delay`: sleep before answering; without `status`, a write still happens, before the
@@ -501,9 +551,13 @@ class FakeConvoy:
         status of the real work, which is done.
         `drip`: send the reply one byte every `drip` seconds (a per-read timeout never fires).
         `skip`: answer the first `skip` requests normally (the fault counts from the next one).
+        `html`: with `status`, answer with this HTML page instead of Convoy's envelope, as a
+        proxy or load balancer in front of Convoy does.
         """
         if operation not in OPERATIONS:
             raise ValueError(f"operation must be one of {sorted(OPERATIONS)}, not {operation!r}")
+        if html is not None and status is None:
+            raise ValueError("an html page is sent with a status")
         if times is not None and times < 1:
             raise ValueError("times must be at least 1 (or None for until cleared)")
         if message is None:
@@ -519,6 +573,8 @@ class FakeConvoy:
                 times,
                 drip,
                 skip,
+                meanwhile,
+                html,
             )
 
     def clear_faults(self) -> None:
@@ -526,8 +582,11 @@ class FakeConvoy:
             self._faults.clear()
 
     def reset(self) -> None:
-        """Forget endpoints, event deliveries, requests, faults and contract errors."""
+        """Forget endpoints, event deliveries, requests, faults, contract errors, and projects
+        and tokens other than the default ones."""
         with self._lock:
+            self._credentials = {self.api_key: self.project_id}
+            self._projects = {self.project_id}
             self._endpoints.clear()
             self._deliveries.clear()
             self._requests.clear()
@@ -589,16 +648,20 @@ class FakeConvoy:
                 del self._faults[operation]
         return fault
 
-    def _perform(self, operation: str, uid: str | None, query: dict[str, list[str]]) -> _Reply:
+    def _perform(
+        self, operation: str, project: str, uid: str | None, query: dict[str, list[str]]
+    ) -> _Reply:
         with self._lock:
             if operation == "list":
-                return self._list(query)
+                return self._list(project, query)
             if operation == "deliveries":
-                return self._list_deliveries(query)
+                return self._list_deliveries(project, query)
             if operation == "batchretry":
-                return self._batch_retry(query)
+                return self._batch_retry(project, query)
             assert uid is not None
             endpoint = self._endpoints.get(uid)
+            if endpoint is not None and endpoint["project_id"] != project:
+                endpoint = None  # Convoy looks endpoints up by id *and* project
             if operation == "get":
                 if endpoint is None:
                     return _error(404, "Resource not found")
@@ -626,7 +689,7 @@ class FakeConvoy:
                 message = "endpoint status successfully activated"
             return _success(202, message, copy.deepcopy(endpoint))
 
-    def _list(self, query: dict[str, list[str]]) -> _Reply:
+    def _list(self, project: str, query: dict[str, list[str]]) -> _Reply:
         def first(name: str) -> str:
             return query.get(name, [""])[0]
 
@@ -635,7 +698,8 @@ class FakeConvoy:
             [
                 e
                 for e in self._endpoints.values()
-                if (not search or _ilike(f"%{search}%", e["name"]))
+                if e["project_id"] == project
+                and (not search or _ilike(f"%{search}%", e["name"]))
                 and (not owner or e["owner_id"] == owner)
             ],
             query,
@@ -660,7 +724,9 @@ class FakeConvoy:
         }
         return rendered
 
-    def _matching_deliveries(self, query: dict[str, list[str]]) -> list[dict[str, Any]] | _Reply:
+    def _matching_deliveries(
+        self, project: str, query: dict[str, list[str]]
+    ) -> list[dict[str, Any]] | _Reply:
         """The stored deliveries Convoy's QueryListEventDelivery filter selects, or its 400."""
 
         def first(name: str) -> str:
@@ -696,7 +762,8 @@ class FakeConvoy:
         return [
             d
             for d in self._deliveries.values()
-            if start <= datetime.fromisoformat(d["created_at"]) <= end
+            if d["project_id"] == project
+            and start <= datetime.fromisoformat(d["created_at"]) <= end
             and (not endpoint_ids or d["endpoint_id"] in endpoint_ids)
             and (not statuses or d["status"] in statuses)
             and (not event_id or d["event_id"] == event_id)
@@ -704,8 +771,8 @@ class FakeConvoy:
             and (not event_type or d["event_type"] == event_type)
         ]
 
-    def _list_deliveries(self, query: dict[str, list[str]]) -> _Reply:
-        matching = self._matching_deliveries(query)
+    def _list_deliveries(self, project: str, query: dict[str, list[str]]) -> _Reply:
+        matching = self._matching_deliveries(project, query)
         if isinstance(matching, _Reply):
             return matching
         page, pagination = _paginate(matching, query)
@@ -716,10 +783,10 @@ class FakeConvoy:
             {"content": content, "pagination": pagination},
         )
 
-    def _batch_retry(self, query: dict[str, list[str]]) -> _Reply:
+    def _batch_retry(self, project: str, query: dict[str, list[str]]) -> _Reply:
         # Convoy ignores paging here (the job walks every matching delivery) and requeues each
         # one; the fake does the job's work at once, so a test sees the outcome immediately.
-        matching = self._matching_deliveries(query)
+        matching = self._matching_deliveries(project, query)
         if isinstance(matching, _Reply):
             return matching
         for delivery in matching:
@@ -741,9 +808,24 @@ class FakeConvoy:
             return operation, match["project"], uid
         return "other", None, None
 
-    def _authorized(self, headers: dict[str, str]) -> bool:
+    def _acting_project(
+        self, operation: str, path_project: str | None, headers: dict[str, str]
+    ) -> str | _Reply:
+        """The project a request acts on, or the error Convoy answers instead."""
         scheme, _, token = headers.get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and token == self.api_key
+        with self._lock:
+            known = scheme.lower() == "bearer" and token in self._credentials
+            key_project = self._credentials.get(token) if known else None
+            projects = set(self._projects)
+        if not known:
+            return _error(401, "authorization failed")
+        if operation == "other" or path_project is None:
+            return _error(404, "Resource not found")
+        if key_project is not None:
+            return key_project  # a project API key: its own project, whatever the path says
+        if path_project not in projects:
+            return _error(400, PROJECT_NOT_FOUND_MESSAGE)
+        return path_project
 
     async def _handle(self, request: Request) -> Response:
         received_at = time.monotonic()
@@ -755,10 +837,14 @@ class FakeConvoy:
         for name, value in query_pairs:
             query.setdefault(name, []).append(value)
         headers = {name: ", ".join(request.headers.getlist(name)) for name in request.headers}
-        operation, project, uid = self._route(method, path)
+        operation, path_project, uid = self._route(method, path)
+        acting = self._acting_project(operation, path_project, headers)
+        project = acting if isinstance(acting, str) else None
         with self._lock:
             self._requests.append(
-                RecordedRequest(method, path, query, headers, body, operation, uid, received_at)
+                RecordedRequest(
+                    method, path, query, headers, body, operation, uid, received_at, project
+                )
             )
         contract_request = ContractRequest(method, path, query_pairs, headers, body)
         if self.check_contract:
@@ -766,11 +852,17 @@ class FakeConvoy:
                 f"request {method} {path}", request_errors(contract_request)
             )
 
-        reply, fault = await self._respond(operation, project, uid, query, headers)
+        if isinstance(acting, _Reply):
+            reply, fault = acting, None
+        else:
+            reply, fault = await self._respond(operation, acting, uid, query)
         status, reply_body = reply.status, reply.body()
+        media_type = "application/json"
         if fault is not None and fault.malformed_json:
             reply_body = _MALFORMED_BODY
-        response_headers = {"content-type": "application/json", **reply.headers}
+        if fault is not None and fault.html is not None:
+            reply_body, media_type = fault.html.encode(), "text/html"
+        response_headers = {"content-type": media_type, **reply.headers}
         # A fault-shaped response is exempt from the spec on purpose: malformed bodies break it by
         # design, and Convoy sends statuses (403, 429, 5xx) that its spec does not list.
         if self.check_contract and (
@@ -790,27 +882,18 @@ class FakeConvoy:
                 media_type="application/json",
             )
         return Response(
-            reply_body, status_code=status, headers=reply.headers, media_type="application/json"
+            reply_body, status_code=status, headers=reply.headers, media_type=media_type
         )
 
     async def _respond(
-        self,
-        operation: str,
-        project: str | None,
-        uid: str | None,
-        query: dict[str, list[str]],
-        headers: dict[str, str],
+        self, operation: str, project: str, uid: str | None, query: dict[str, list[str]]
     ) -> tuple[_Reply, _Fault | None]:
-        if not self._authorized(headers):
-            return _error(401, "authorization failed"), None
-        if operation == "other":
-            return _error(404, "Resource not found"), None
-        if project != self.project_id:
-            return _error(404, "Resource not found"), None
         with self._lock:
             fault = self._take_fault(operation)
         if fault is None:
-            return self._perform(operation, uid, query), None
+            return self._perform(operation, project, uid, query), None
+        if fault.meanwhile is not None:
+            await asyncio.to_thread(fault.meanwhile)
         if fault.status is not None:
             await asyncio.sleep(fault.delay)
             extra: dict[str, str] = {}
@@ -818,13 +901,13 @@ class FakeConvoy:
                 extra["retry-after"] = str(fault.retry_after)
             return _error(fault.status, fault.message, extra), fault
         if fault.apply_before_delay:
-            reply = self._perform(operation, uid, query)
+            reply = self._perform(operation, project, uid, query)
             await asyncio.sleep(fault.delay)
         else:
             # Convoy received the request but has not acted yet: a client that gives up now
             # cannot know whether the change will land (it will, once the delay is over).
             await asyncio.sleep(fault.delay)
-            reply = self._perform(operation, uid, query)
+            reply = self._perform(operation, project, uid, query)
         return reply, fault
 
     def _record_contract_errors(self, what: str, errors: list[str]) -> None:

@@ -13,6 +13,7 @@ import yaml
 from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.paths.exceptions import PathError
+from openapi_core.validation.request.exceptions import ParameterValidationError
 from starlette.datastructures import Headers, QueryParams
 
 # Convoy's own spec, vendored into the repository (see its SOURCE.md), so that a clone alone
@@ -134,7 +135,11 @@ def _describe(error: BaseException) -> str:
         link = link.__cause__ or link.__context__
     schema_errors = [e for link in chain for e in getattr(link, "schema_errors", None) or ()]
     if schema_errors:
-        parts.append(type(error).__name__)
+        # A parameter error's own text names the parameter ("Invalid query parameter: perPage")
+        # and never its value; other errors' text would repeat the whole body.
+        parts.append(
+            str(error) if isinstance(error, ParameterValidationError) else type(error).__name__
+        )
         parts.extend(_schema_error_line(schema_error) for schema_error in schema_errors)
     else:
         for link in chain:

@@ -1,10 +1,28 @@
-"""A fake of the Slack Web API, response URLs and incoming webhooks, recording what it gets."""
+"""A fake of the Slack Web API, response URLs and incoming webhooks, as strict as Slack.
+
+What it refuses, as Slack does:
+
+- a Web API call without the bot token (`not_authed`) or with another one (`invalid_auth`);
+- a post to a channel it does not know (`channel_not_found`), or to one the bot is not a member
+  of (`not_in_channel`, for chat.postMessage and chat.update); a user id is a direct message
+  and always works;
+- chat.update of a message the bot never posted in that channel (`message_not_found`);
+- chat.postEphemeral to a user who is not in the channel (`user_not_in_channel`);
+- a response URL used more than five times (HTTP 404 `used_url`) or more than 30 minutes after
+  it was issued (HTTP 404 `expired_url`); its clock moves with `advance`, not with sleeps.
+
+The workspace by default is convenient: channel `C0INCIDENT` has the bot and every user in it
+(any `U…`/`W…` id is a user of the workspace). A test that needs otherwise says so with
+`remove_bot`, `remove_user` or `add_channel`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -13,6 +31,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+
+DEFAULT_CHANNEL = "C0INCIDENT"
+RESPONSE_URL_USES = 5
+RESPONSE_URL_LIFETIME = 30 * 60.0  # seconds
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+_POSTING = ("chat.postMessage", "chat.update")
 
 
 @dataclass(frozen=True)
@@ -23,28 +47,63 @@ class SlackCall:
     name: str  # API method, response-URL token or webhook path
     payload: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
-    answer: dict[str, Any] = field(default_factory=dict)  # what the fake replied (Web API)
+    # What the fake answered: the Web API's JSON, or {"status": …, "body": …} for a response URL.
+    answer: dict[str, Any] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
         """The message text plus every text inside its blocks, for assertions."""
         return str(self.payload.get("text", "")) + "\n" + json.dumps(self.payload.get("blocks", []))
 
+    @property
+    def accepted(self) -> bool:
+        """Slack took it: a Web API `ok`, a response-URL or webhook post answered 200."""
+        if self.kind == "api":
+            return bool(self.answer.get("ok"))
+        return int(self.answer.get("status", 200)) == 200
+
+
+@dataclass
+class _Channel:
+    bot_member: bool = True
+    everyone: bool = True  # every workspace user is a member, except those in `absent`
+    members: set[str] = field(default_factory=set)
+    absent: set[str] = field(default_factory=set)
+
+    def has(self, user: str) -> bool:
+        if self.everyone:
+            return user not in self.absent
+        return user in self.members
+
+
+@dataclass
+class _ResponseUrl:
+    issued_at: float
+    used: int = 0
+
 
 class FakeSlack:
-    """Records every call; `fail_method` makes a Web API method answer `ok: false`."""
+    """Records every call and answers as Slack would; tests switch faults on and off."""
 
     BOT_USER = "UBOTCONVOY"
 
-    def __init__(self) -> None:
+    def __init__(self, bot_token: str) -> None:
         self.url = ""  # set once the server is listening
+        self.bot_token = bot_token
         self._lock = threading.Lock()
         self._calls: list[SlackCall] = []
         self._api_errors: dict[str, str] = {}
         self._webhook_status = 200
         self._groups: dict[str, list[str]] = {}
         self._rate_limited: dict[str, tuple[int, int]] = {}  # method -> (times left, seconds)
-        self._closed_channels: dict[str, str] = {}  # channel -> error for posts there
+        self._closed_channels: dict[str, str] = {}  # channel -> forced error for posts there
+        self._channels: dict[str, _Channel] = {DEFAULT_CHANNEL: _Channel()}
+        self._response_url_fault: tuple[int, str] | None = None
+        self._clock_offset = 0.0
+        # What Slack keeps whatever a test resets: the messages the bot posted (channel, ts)
+        # and the response URLs issued with commands and clicks.
+        self._messages: set[tuple[str, str]] = set()
+        self._response_urls: dict[str, _ResponseUrl] = {}
         self._ts = 1_700_000_000
         self.app = Starlette(
             routes=[
@@ -56,6 +115,7 @@ class FakeSlack:
         )
 
     def reset(self) -> None:
+        """Forget recorded calls, faults, channel changes and the clock's advance."""
         with self._lock:
             self._calls.clear()
             self._api_errors.clear()
@@ -63,29 +123,92 @@ class FakeSlack:
             self._groups.clear()
             self._rate_limited.clear()
             self._closed_channels.clear()
+            self._channels = {DEFAULT_CHANNEL: _Channel()}
+            self._response_url_fault = None
+            self._clock_offset = 0.0
+
+    # --- the workspace ------------------------------------------------------------------------
+
+    def add_channel(
+        self, channel: str, *, bot_member: bool = True, members: list[str] | None = None
+    ) -> None:
+        """Another channel: with `members` only those users, else every user of the workspace."""
+        with self._lock:
+            self._channels[channel] = _Channel(
+                bot_member=bot_member, everyone=members is None, members=set(members or [])
+            )
+
+    def remove_bot(self, channel: str = DEFAULT_CHANNEL) -> None:
+        """The bot is not a member of `channel`: posts and updates there get `not_in_channel`."""
+        with self._lock:
+            self._channels[channel].bot_member = False
+
+    def remove_user(self, user: str, channel: str = DEFAULT_CHANNEL) -> None:
+        """`user` is not in `channel`: an ephemeral message to them there is refused."""
+        with self._lock:
+            found = self._channels[channel]
+            found.absent.add(user)
+            found.members.discard(user)
 
     def fail_channel(self, channel: str, error: str) -> None:
-        """chat.postMessage to this channel (only) answers `ok: false` with error."""
+        """chat.postMessage to this channel (only) answers `ok: false` with error.
+
+        `not_in_channel` is said the way Slack says it: the bot is not a member there.
+        """
+        if error == "not_in_channel":
+            self.remove_bot(channel)
+            return
         with self._lock:
             self._closed_channels[channel] = error
 
-    def rate_limit(self, method: str, times: int, retry_after: int) -> None:
-        """Answer the next `times` calls of method with 429 and Retry-After, posting nothing."""
+    def delete_message(self, channel: str, ts: str) -> None:
+        """Someone deleted a message the bot posted: chat.update of it is `message_not_found`."""
         with self._lock:
-            self._rate_limited[method] = (times, retry_after)
+            self._messages.discard((channel, ts))
 
     def set_group(self, group_id: str, members: list[str]) -> None:
         """What usergroups.users.list answers for one user group."""
         with self._lock:
             self._groups[group_id] = list(members)
 
+    # --- faults and time ------------------------------------------------------------------
+
+    def rate_limit(self, method: str, times: int, retry_after: int) -> None:
+        """Answer the next `times` calls of method with 429 and Retry-After, posting nothing."""
+        with self._lock:
+            self._rate_limited[method] = (times, retry_after)
+
     def fail_method(self, method: str, error: str) -> None:
+        """Every call of a Web API method answers `ok: false` with error."""
         with self._lock:
             self._api_errors[method] = error
+
+    def fail_response_urls(self, status: int = 500, body: str = "internal_error") -> None:
+        """Every response-URL post is refused with this status and body, showing nothing."""
+        with self._lock:
+            self._response_url_fault = (status, body)
 
     def set_webhook_status(self, status: int) -> None:
         with self._lock:
             self._webhook_status = status
+
+    def now(self) -> float:
+        """The fake's clock, in seconds: monotonic time plus what `advance` added."""
+        with self._lock:
+            return time.monotonic() + self._clock_offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's clock forward (response URLs expire by it)."""
+        with self._lock:
+            self._clock_offset += seconds
+
+    def issue_response_url(self, token: str) -> str:
+        """A response URL for one command or click, issued now; its address."""
+        with self._lock:
+            self._response_urls[token] = _ResponseUrl(time.monotonic() + self._clock_offset)
+        return f"{self.url}/response/{token}"
+
+    # --- what was received ----------------------------------------------------------------
 
     @property
     def calls(self) -> list[SlackCall]:
@@ -96,8 +219,16 @@ class FakeSlack:
         return [c for c in self.calls if c.kind == "api" and c.name == method]
 
     def replies(self, token: str) -> list[SlackCall]:
-        """Posts to the response URL of one command or click."""
-        return [c for c in self.calls if c.kind == "response_url" and c.name == token]
+        """Posts to the response URL of one command or click that Slack showed."""
+        return [
+            c for c in self.calls if c.kind == "response_url" and c.name == token and c.accepted
+        ]
+
+    def refused_replies(self, token: str) -> list[SlackCall]:
+        """Posts to the response URL of one command or click that Slack refused."""
+        return [
+            c for c in self.calls if c.kind == "response_url" and c.name == token and not c.accepted
+        ]
 
     def hook(self, name: str = "T0EXAMPLE/B0ORDERS/hooksecret") -> str:
         """An incoming-webhook URL served by this fake (on the bot's allow-list in tests)."""
@@ -123,72 +254,130 @@ class FakeSlack:
             return loaded if isinstance(loaded, dict) else {"body": loaded}
         return dict(parse_qsl(raw.decode()))
 
+    # --- the Web API ------------------------------------------------------------------------
+
     async def _api(self, request: Request) -> Response:
         method = request.path_params["method"]
         # Some methods (usergroups.users.list) are sent as GET with query parameters.
         payload = {**dict(request.query_params), **await self._payload(request)}
+        headers = dict(request.headers)
+        auth_error = self._auth_error(headers, payload)
         with self._lock:
-            error = self._api_errors.get(method)
-            if method == "chat.postMessage" and not error:
-                error = self._closed_channels.get(str(payload.get("channel", "")))
-            self._ts += 1
-            ts = f"{self._ts}.000100"
             times, retry_after = self._rate_limited.get(method, (0, 0))
-            if times > 0:
+            if times > 0 and not auth_error:
                 self._rate_limited[method] = (times - 1, retry_after)
-        if times > 0:
-            self._record(SlackCall("api", method, payload, dict(request.headers), {"status": 429}))
+        if times > 0 and not auth_error:
+            self._record(SlackCall("api", method, payload, headers, {"status": 429}))
             return JSONResponse(
                 {"ok": False, "error": "ratelimited"},
                 status_code=429,
                 headers={"Retry-After": str(retry_after)},
             )
-        answer = self._answer(method, payload, ts, error)
-        self._record(SlackCall("api", method, payload, dict(request.headers), answer))
+        answer = {"ok": False, "error": auth_error} if auth_error else self._answer(method, payload)
+        self._record(SlackCall("api", method, payload, headers, answer))
         return JSONResponse(answer)
 
-    def _answer(
-        self, method: str, payload: dict[str, Any], ts: str, error: str | None
-    ) -> dict[str, Any]:
-        if error:
-            return {"ok": False, "error": error}
-        if method == "auth.test":
-            return {
-                "ok": True,
-                "url": "https://example.slack.com/",
-                "team": "Example",
-                "user": "convoy",
-                "team_id": "T0EXAMPLE",
-                "user_id": self.BOT_USER,
-                "bot_id": "B0CONVOY",
-                "is_enterprise_install": False,
-            }
-        if method == "usergroups.users.list":
-            with self._lock:
+    def _auth_error(self, headers: dict[str, str], payload: dict[str, Any]) -> str:
+        """Slack's answer to the credentials of a Web API call, or "" when they are the bot's."""
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            token = str(payload.get("token", ""))
+        if not token:
+            return "not_authed"
+        return "" if token == self.bot_token else "invalid_auth"
+
+    def _answer(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            forced = self._api_errors.get(method)
+            if method == "chat.postMessage" and not forced:
+                forced = self._closed_channels.get(str(payload.get("channel", "")))
+            if forced:
+                return {"ok": False, "error": forced}
+            if method == "auth.test":
+                return {
+                    "ok": True,
+                    "url": "https://example.slack.com/",
+                    "team": "Example",
+                    "user": "convoy",
+                    "team_id": "T0EXAMPLE",
+                    "user_id": self.BOT_USER,
+                    "bot_id": "B0CONVOY",
+                    "is_enterprise_install": False,
+                }
+            if method == "usergroups.users.list":
                 members = self._groups.get(str(payload.get("usergroup", "")))
-            if members is None:
-                return {"ok": False, "error": "no_such_subteam"}
-            return {"ok": True, "users": members}
-        if method in ("chat.postMessage", "chat.update"):
-            channel = payload.get("channel", "")
-            return {"ok": True, "channel": channel, "ts": payload.get("ts", ts), "message": payload}
-        return {"ok": True}
+                if members is None:
+                    return {"ok": False, "error": "no_such_subteam"}
+                return {"ok": True, "users": members}
+            if method in _POSTING or method == "chat.postEphemeral":
+                return self._post(method, payload)
+            return {"ok": True}
+
+    def _post(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """chat.postMessage, chat.update and chat.postEphemeral; the lock is held."""
+        channel = str(payload.get("channel", ""))
+        if _USER_ID.fullmatch(channel) and method == "chat.postMessage":
+            # A user id: Slack posts in the app's direct message with that user.
+            user, channel = channel, "D" + channel[1:]
+            self._channels.setdefault(channel, _Channel(everyone=False, members={user}))
+        found = self._channels.get(channel)
+        if found is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if method in _POSTING and not found.bot_member:
+            return {"ok": False, "error": "not_in_channel"}
+        if method == "chat.postEphemeral":
+            if not found.has(str(payload.get("user", ""))):
+                return {"ok": False, "error": "user_not_in_channel"}
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "chat.update":
+            ts = str(payload.get("ts", ""))
+            if (channel, ts) not in self._messages:
+                return {"ok": False, "error": "message_not_found"}
+            return {"ok": True, "channel": channel, "ts": ts, "text": payload.get("text", "")}
+        ts = self._next_ts()
+        self._messages.add((channel, ts))
+        return {"ok": True, "channel": channel, "ts": ts, "message": payload}
+
+    def _next_ts(self) -> str:
+        self._ts += 1
+        return f"{self._ts}.000100"
+
+    # --- response URLs, webhooks, anything else ---------------------------------------------
 
     async def _response_url(self, request: Request) -> Response:
         payload = await self._payload(request)
-        self._record(SlackCall("response_url", request.path_params["token"], payload))
-        return PlainTextResponse("ok")
+        token = request.path_params["token"]
+        with self._lock:
+            status, body = self._response_url_answer(token)
+            answer = {"status": status, "body": body}
+            self._calls.append(SlackCall("response_url", token, payload, answer=answer))
+        return PlainTextResponse(body, status_code=status)
+
+    def _response_url_answer(self, token: str) -> tuple[int, str]:
+        """(status, body) for one post to a response URL; counts the use; the lock is held."""
+        if self._response_url_fault is not None:
+            return self._response_url_fault
+        issued = self._response_urls.get(token)
+        if issued is None:
+            # Not one Slack gave out (the fake's own word: Slack documents no answer for it).
+            return 404, "invalid_url"
+        if time.monotonic() + self._clock_offset - issued.issued_at > RESPONSE_URL_LIFETIME:
+            return 404, "expired_url"
+        if issued.used >= RESPONSE_URL_USES:
+            return 404, "used_url"
+        issued.used += 1
+        return 200, "ok"
 
     async def _webhook(self, request: Request) -> Response:
         payload = await self._payload(request)
         path = request.path_params["path"]
-        self._record(SlackCall("webhook", path, payload))
-        if path.startswith("redirect/"):
+        with self._lock:
+            status = 302 if path.startswith("redirect/") else self._webhook_status
+        self._record(SlackCall("webhook", path, payload, answer={"status": status}))
+        if status == 302:
             return Response(status_code=302, headers={"Location": f"{self.url}/elsewhere/{path}"})
         if path.startswith("slow/"):
             await asyncio.sleep(8)  # longer than the bot's webhook timeout
-        with self._lock:
-            status = self._webhook_status
         return PlainTextResponse("ok" if status == 200 else "no_service", status_code=status)
 
     async def _elsewhere(self, request: Request) -> Response:
