@@ -15,18 +15,20 @@ from pydantic import ValidationError
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
-from bot.cli import EXIT_CONFIG, audit_command, roles_command
+from bot.catalog import ProjectCatalog
+from bot.cli import EXIT_CONFIG, add_parsers, run
 from bot.embedded_redis import redis_url_for
-from bot.errors import BotError
-from bot.roles import GLOBAL_SCOPE
+from bot.errors import BotError, ProjectUnavailable
+from bot.layout import upgrade_layout
+from bot.projects import KeyBoxError
 from bot.settings import Settings
 from bot.wiring import (
     Infrastructure,
+    ProjectRuntimes,
     build_app,
     build_infrastructure,
     build_scheduler,
     build_server,
-    build_use_cases,
 )
 
 logger = logging.getLogger("convoy_bot")
@@ -84,37 +86,79 @@ def describe_settings_error(error: ValidationError) -> str:
 
 
 async def serve(settings: Settings) -> None:
+    try:
+        box = settings.secret_box()
+    except KeyBoxError as exc:
+        raise StartupError(f"convoy-bot: {exc}") from exc
+    from_env = settings.env_project()
     async with redis_url_for(settings) as url:
-        infra = build_infrastructure(settings, url)
+        infra = build_infrastructure(settings, url, from_env, box)
+        runtimes = ProjectRuntimes(infra)
         try:
             try:
                 await infra.clock.sync()
                 await infra.watch.at_start()
+                if from_env is not None:
+                    project = from_env.project
+                    await upgrade_layout(infra.redis, project.project_id, project.scope)
             except BotError as exc:
                 raise StartupError(
                     "convoy-bot: cannot reach Redis at REDIS_URL; start it or unset REDIS_URL "
                     "to use the embedded one"
                 ) from exc
-            cases = build_use_cases(infra)
-            app = build_app(infra, cases)
+            await check_projects(infra.catalog, runtimes)
+            # Whether each key belongs to its project is asked in the background: a slow
+            # Convoy must not hold up start-up (a mismatch is refused per command anyway).
+            checking = asyncio.create_task(log_convoy_checks(runtimes))
+            app = build_app(infra, runtimes)
             stop_timers = asyncio.Event()
-            timers = asyncio.create_task(build_scheduler(infra, cases).run(stop_timers))
+            timers = asyncio.create_task(build_scheduler(infra, runtimes).run(stop_timers))
             if settings.socket_mode:
                 await _serve_socket_mode(app, settings)
             else:
-                await _serve_http(app, infra)
+                await _serve_http(app, infra, runtimes)
             stop_timers.set()
             # Work acked before the signal (a pause in flight) finishes and is reported.
             await infra.tasks.drain(settings.convoy_bot_shutdown_grace_seconds)
             await timers
+            checking.cancel()
         finally:
+            await runtimes.aclose()
             await infra.aclose()
 
 
-async def _serve_http(app: AsyncApp, infra: Infrastructure) -> None:
+async def check_projects(catalog: ProjectCatalog, runtimes: ProjectRuntimes) -> None:
+    """There is a project, and every project's key decrypts (else stop, in one line)."""
+    projects = await catalog.projects()
+    if not projects:
+        raise StartupError(
+            "convoy-bot: no Convoy project: set CONVOY_PROJECT_ID and CONVOY_API_KEY, or add "
+            "one with `convoy-bot projects add`"
+        )
+    for project in projects:
+        try:
+            await runtimes.for_project(project)
+        except ProjectUnavailable as exc:
+            raise StartupError(
+                f"convoy-bot: CONVOY_BOT_SECRET_KEY cannot decrypt the API key of project "
+                f"{project.alias!r} (a wrong key, or the one it was stored with was rotated "
+                "away; keep the old key after the new one while rotating)"
+            ) from exc
+
+
+async def log_convoy_checks(runtimes: ProjectRuntimes) -> None:
+    """Ask Convoy which project each key acts on; log a mismatch (refused per command)."""
+    for alias, state in (await runtimes.convoy_status()).items():
+        if state == "ok":
+            logger.info("project %s: Convoy answers for its project", alias)
+        else:
+            logger.warning("project %s: %s", alias, state)
+
+
+async def _serve_http(app: AsyncApp, infra: Infrastructure, runtimes: ProjectRuntimes) -> None:
     settings = infra.settings
     config = uvicorn.Config(
-        build_server(app, infra),
+        build_server(app, infra, runtimes),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
@@ -142,31 +186,16 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="convoy-bot", description=__doc__)
     sub = root.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the bot (the default)")
-    roles = sub.add_parser("roles", help="grant, revoke or list roles")
-    roles_sub = roles.add_subparsers(dest="action", required=True)
-    grant = roles_sub.add_parser("grant")
-    grant.add_argument("user", help="Slack user id, e.g. U0123ABCD")
-    grant.add_argument("role", help="viewer, requester, operator, approver or admin")
-    revoke = roles_sub.add_parser("revoke")
-    revoke.add_argument("user")
-    listing = roles_sub.add_parser("list")
-    for command in (grant, revoke, listing):
-        command.add_argument("--project", default=GLOBAL_SCOPE, help="Convoy project id (* = all)")
-    audit = sub.add_parser("audit", help="print the audit trail, newest first")
-    audit.add_argument("--endpoint", default="", help="only entries about this uid or name")
-    audit.add_argument("--since", default="", help="only entries this recent, e.g. 24h")
-    audit.add_argument("--limit", type=int, default=1000, help="at most this many entries")
-    audit.add_argument("--json", action="store_true", help="a JSON array, for a SIEM")
+    add_parsers(sub)
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        if args.command in ("roles", "audit"):
+        if args.command in ("roles", "audit", "projects"):
             logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-            command = roles_command if args.command == "roles" else audit_command
-            return asyncio.run(command(args))
+            return asyncio.run(run(args))
         settings = Settings()
         configure_logging(settings.log_level)
         asyncio.run(serve(settings))

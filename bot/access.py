@@ -5,8 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.errors import AccessStoreUnavailable, Forbidden, TooManyChanges
+from bot.projects import Project
 from bot.rate_limits import ChangeRateLimiter
-from bot.roles import GLOBAL_SCOPE, Role, RoleStore
+from bot.roles import Role, RoleStore
 
 MAX_NAMED_ADMINS = 5
 
@@ -48,14 +49,15 @@ COUNTED = frozenset({Verb.PAUSE, Verb.RESUME})  # changes count against the per-
 class Access:
     """Role checks for one project; refusals name the role needed and who can grant it."""
 
-    def __init__(self, roles: RoleStore, rate: ChangeRateLimiter, project: str) -> None:
+    def __init__(self, roles: RoleStore, rate: ChangeRateLimiter, project: Project) -> None:
         self._roles = roles
         self._rate = rate
         self.project = project
+        self.scope = project.scope  # roles are kept per project, by its scope
 
     async def role_of(self, user_id: str) -> Role:
         """The caller's effective role in this project (Redis failing: AccessStoreUnavailable)."""
-        return await self._roles.effective_role(user_id, self.project)
+        return await self._roles.effective_role(user_id, self.scope)
 
     async def require(self, user_id: str, verb: Verb, *, counted: bool = True) -> Role:
         """The caller's role, or Forbidden naming the role needed and who grants it.
@@ -65,7 +67,7 @@ class Access:
         """
         needed = NEEDS[verb]
         counter = self._rate.counter(user_id) if counted and verb in COUNTED else None
-        role, used = await self._roles.effective_role_counting(user_id, self.project, counter)
+        role, used = await self._roles.effective_role_counting(user_id, self.scope, counter)
         if role >= needed and self._rate.exceeded(used):
             raise TooManyChanges(
                 f"You have asked for more than {self._rate.limit} changes in a minute; "
@@ -74,7 +76,7 @@ class Access:
         if role < needed:
             has = f"your role is *{role.label}*" if role else "you have no role yet"
             raise Forbidden(
-                f"`{verb}` needs the *{needed.label}* role in project {self.project}; "
+                f"`{verb}` needs the *{needed.label}* role in project {self.project.alias}; "
                 f"{has}. An admin can grant it with `/convoy roles grant`. Nothing was changed.",
                 grantors=await self._admins(),
             )
@@ -85,19 +87,10 @@ class Access:
         if await self.require(user_id, Verb.RESUME) < Role.OPERATOR:
             raise Forbidden(f"{what} needs the *operator* role. Nothing was changed.")
 
-    async def require_admin_of(self, actor: str, scope: str) -> None:
-        """Roles in a scope are managed by its admins: `*` by global admins only."""
-        await self.require(actor, Verb.ROLES)
-        if scope != self.project and await self._roles.effective_role(actor, scope) < Role.ADMIN:
-            where = "every project (`*`)" if scope == GLOBAL_SCOPE else f"project {scope}"
-            raise Forbidden(
-                f"Managing roles in {where} needs the *admin* role there. Nothing was changed."
-            )
-
     async def _admins(self) -> tuple[str, ...]:
         """Who can grant roles here: stored admins and bootstrap admins (a few, for a message)."""
         try:
-            grants = await self._roles.grants(self.project)
+            grants = await self._roles.grants(self.scope)
         except AccessStoreUnavailable:
             return tuple(self._roles.bootstrap_admins[:MAX_NAMED_ADMINS])
         admins = dict.fromkeys(g.user_id for g in grants if g.role is Role.ADMIN)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import cast
@@ -135,9 +135,14 @@ class AuditLog:
             )
 
     async def latest(
-        self, limit: int, endpoint: str = "", since: datetime | None = None
+        self,
+        limit: int,
+        endpoint: str = "",
+        since: datetime | None = None,
+        projects: Collection[str] = (),
     ) -> list[AuditEntry]:
-        """Up to limit entries, newest first, optionally about one endpoint or after a time."""
+        """Up to limit entries, newest first, optionally about one endpoint, after a time, or
+        in one project (named by any of `projects`)."""
         found: list[AuditEntry] = []
         upper = "+"
         lower = f"{int(since.timestamp() * 1000)}-0" if since else "-"
@@ -154,6 +159,8 @@ class AuditLog:
                 for entry_id, fields in cast(list[tuple[str, dict[str, str]]], batch):
                     entry = _entry(entry_id, fields)
                     upper = f"({entry.entry_id}"
+                    if projects and entry.project not in projects:
+                        continue
                     if not endpoint or entry.matches(endpoint):
                         found.append(entry)
         return found[:limit]

@@ -13,14 +13,13 @@ outside the bot). The timer is never dropped while the promise stands.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from bot.audit import AuditLog
 from bot.changes import Change, Intent, Outcome
 from bot.clock import Clock
-from bot.errors import BotError, EndpointNotFound, StaleHold
-from bot.holds import HoldStore, TimerKind, parse_member
+from bot.errors import EndpointNotFound, StaleHold
+from bot.holds import HoldStore, parse_member
 from bot.locked_change import HoldCheck, LockedChange
 from bot.models import Action, Hold
 from bot.results import AutoResume
@@ -39,7 +38,8 @@ def retry_delay(attempt: int) -> timedelta:
 
 
 class AutoResuming:
-    """Runs what is due now: reminders, then auto-resumes, each on one replica only."""
+    """One project's due auto-resumes and reminders (bot.due_work claims them and routes
+    each to its project)."""
 
     def __init__(
         self, holds: HoldStore, change: LockedChange, audit: AuditLog, clock: Clock
@@ -49,36 +49,7 @@ class AutoResuming:
         self._audit = audit
         self._clock = clock
 
-    async def remind_due(self, notify: Callable[[Hold], Awaitable[None]]) -> int:
-        """Hand each due reminder's hold to `notify`; how many were sent."""
-        reminders, lease = await self._holds.claim_due(TimerKind.REMINDERS, self._clock.now())
-        sent = 0
-        for reminder in reminders:
-            hold = await self._due_reminder(reminder)
-            if hold is not None:
-                await notify(hold)
-                sent += 1
-            await self._holds.settle(TimerKind.REMINDERS, reminder, lease, None)
-        return sent
-
-    async def resume_due(self, report: Callable[[AutoResume], Awaitable[None]]) -> int:
-        """Run each due auto-resume and hand what it did to `report`; how many ran."""
-        now = self._clock.now()
-        timers, lease = await self._holds.claim_due(TimerKind.RESUMES, now)
-        ran = 0
-        for timer in timers:
-            try:
-                result = await self.auto_resume(timer)
-            except BotError as exc:
-                result = await self._failed(timer, exc.message)
-            # A result with `retry_at` keeps the timer (the promise stands); else it is done.
-            await self._holds.settle(TimerKind.RESUMES, timer, lease, result.retry_at)
-            if result.hold is not None:
-                ran += 1
-                await report(result)
-        return ran
-
-    async def _failed(self, timer: str, why: str) -> AutoResume:
+    async def failed(self, timer: str, why: str) -> AutoResume:
         """Count the failure on the hold and say when the next attempt comes."""
         project, uid, hold_id = parse_member(timer)
         hold = await self._holds.get(project, uid)
@@ -151,7 +122,7 @@ class AutoResuming:
             and hold.resumes_at <= self._clock.now()
         )
 
-    async def _due_reminder(self, timer: str) -> Hold | None:
+    async def due_reminder(self, timer: str) -> Hold | None:
         """The hold a due reminder is about, if that timer still stands."""
         project, uid, hold_id = parse_member(timer)
         hold = await self._holds.get(project, uid)

@@ -62,6 +62,7 @@ class ResumeSummary:
     discarded: int | None  # None when Convoy could not be asked
     problem: str = ""
     counted_all: bool = True  # False: more deliveries than the bot pages through
+    project: str = ""  # the scope of the project (its Retry button acts there)
 
     @property
     def paused_for(self) -> timedelta:

@@ -51,7 +51,7 @@ class Changing:
         intent = Intent(
             caller.user_id, reason, duration, channel_id=caller.channel_id, change_id=caller.trigger
         )
-        async with self._audit.audited(caller.user_id, action.value, self._access.project) as draft:
+        async with self._audit.audited(caller.user_id, action.value, self._access.scope) as draft:
             draft.reason = reason
             # What was typed, until resolution names the endpoint (refusals come before that).
             if looks_like_uid(text):
@@ -89,8 +89,8 @@ class Changing:
 
         Returns what happened and the reason the user gave with the original command.
         """
-        async with self._audit.audited(caller.user_id, "pick", self._access.project) as draft:
-            picked = await self._choices.claim(choice_id, caller.user_id, uid)
+        async with self._audit.audited(caller.user_id, "pick", self._access.scope) as draft:
+            picked = await self._choices.claim(choice_id, caller.user_id, uid, self._access.scope)
             question, reason = picked.choice.verb, picked.choice.reason
             duration_s = picked.choice.duration_s
             draft.command, draft.reason = question.value, reason
@@ -115,8 +115,10 @@ class Changing:
     async def reenable(self, caller: Caller, confirmation_id: str, uid: str) -> Change:
         """The confirmed re-enabling of an endpoint Convoy disabled."""
         command = "resume (re-enable confirmed)"
-        async with self._audit.audited(caller.user_id, command, self._access.project) as draft:
-            picked = await self._choices.claim(confirmation_id, caller.user_id, uid)
+        async with self._audit.audited(caller.user_id, command, self._access.scope) as draft:
+            picked = await self._choices.claim(
+                confirmation_id, caller.user_id, uid, self._access.scope
+            )
             if picked.choice.verb is not Question.REENABLE:
                 raise InvalidInput("That button does not confirm anything.")
             draft.reason = picked.choice.reason

@@ -60,8 +60,9 @@ class ChoiceStore:
             )
         return choice_id
 
-    async def claim(self, choice_id: str, user_id: str, uid: str) -> Picked:
-        """Take the question out of the store; a second click finds it gone."""
+    async def claim(self, choice_id: str, user_id: str, uid: str, project: str) -> Picked:
+        """Take the question out of the store; a second click finds it gone. A button is
+        answered only in the project (scope) that asked it."""
         key = redis_keys.pending_choice(choice_id)
         with failing_closed():
             raw = await self._redis.get(key)
@@ -72,6 +73,8 @@ class ChoiceStore:
             choice = PendingChoice.model_validate_json(raw)
             if choice.user_id != user_id:
                 raise InvalidInput("Only the person who ran the command can use these buttons.")
+            if choice.project != project:
+                raise InvalidInput("That button belongs to another project. Nothing was changed.")
             if uid not in choice.uids:
                 raise InvalidInput("That endpoint was not one of the choices offered.")
             if not await self._redis.delete(key):

@@ -1,21 +1,32 @@
-"""The command-line tools beside `serve`: `roles` (the same rules as in chat) and `audit`."""
+"""The command-line tools beside `serve`: `roles` (the same rules as in chat), `audit`, and
+`projects` (add, list, check, remove, export, import, new-secret-key)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from pathlib import Path
 
 import redis.asyncio as aioredis
+from pydantic import SecretStr
 
 from bot.audit import AuditLog
+from bot.bindings import ChannelBindings
+from bot.catalog import ProjectCatalog
 from bot.clock import SharedClock
 from bot.durations import parse_duration
 from bot.embedded_redis import redis_url_for
 from bot.errors import BotError
+from bot.holds import HoldStore
+from bot.project_admin import ProjectAdmin
+from bot.projects import KeyBoxError, Project, ProjectStore, new_secret_key
 from bot.role_admin import CLI_ACTOR, RoleAdmin
 from bot.roles import Role, RoleStore
 from bot.settings import StoreSettings
@@ -24,71 +35,238 @@ from bot.store import redis_client
 EXIT_CONFIG = 2
 
 
+def say(line: str) -> None:
+    print(line)  # noqa: T201  # a CLI's output
+
+
+def complain(line: str) -> None:
+    print(f"convoy-bot: {line}", file=sys.stderr)  # noqa: T201  # a CLI's errors
+
+
+@dataclass(frozen=True)
+class CliStores:
+    """What a CLI command works with: Redis, the shared clock, and the projects."""
+
+    redis: aioredis.Redis
+    clock: SharedClock
+    audit: AuditLog
+    catalog: ProjectCatalog
+    store: ProjectStore
+    bindings: ChannelBindings
+
+
 @asynccontextmanager
-async def cli_store(settings: StoreSettings) -> AsyncIterator[tuple[aioredis.Redis, SharedClock]]:
-    """Redis for a CLI command, and the bots' shared clock read from it."""
+async def cli_stores(settings: StoreSettings) -> AsyncIterator[CliStores]:
+    """Redis for a CLI command, the bots' shared clock read from it, and the projects (their
+    keys decrypt only if CONVOY_BOT_SECRET_KEY is set)."""
+    box = settings.secret_box()
     async with redis_url_for(settings) as url:
         redis = redis_client(url)
         try:
             clock = SharedClock(redis)
             await clock.sync()
-            yield redis, clock
+            bindings = ChannelBindings(redis)
+            store = ProjectStore(redis, box)
+            catalog = ProjectCatalog(store, settings.env_project(), bindings)
+            yield CliStores(redis, clock, AuditLog(redis, clock), catalog, store, bindings)
         finally:
             await redis.aclose()
 
 
-async def roles_command(args: argparse.Namespace) -> int:
-    """The same role rules as in chat, with the CLI's user trusted as the actor `cli`."""
-    settings = StoreSettings()
+async def run(args: argparse.Namespace) -> int:
+    """Run one CLI command; its exit code."""
     try:
-        async with cli_store(settings) as (redis, clock):
-            admin = RoleAdmin(
-                RoleStore(redis, settings.convoy_bot_admins), AuditLog(redis, clock), None
-            )
-            if args.action == "grant":
-                role = Role.parse(args.role)
-                await admin.grant(CLI_ACTOR, args.user, role, args.project)
-                print(f"granted {role.label} to {args.user} in {args.project}")  # noqa: T201
-            elif args.action == "revoke":
-                removed = await admin.revoke(CLI_ACTOR, args.user, args.project)
-                print(  # noqa: T201
-                    f"revoked {args.user}'s role in {args.project}"
-                    if removed
-                    else f"{args.user} had no role in {args.project}"
-                )
-            else:
-                for grant in await admin.grants(CLI_ACTOR, args.project):
-                    print(f"{grant.user_id}\t{grant.project}\t{grant.role.label}")  # noqa: T201
+        settings = StoreSettings()
+        if args.command == "projects" and args.action == "new-secret-key":
+            say(new_secret_key())
+            return 0
+        async with cli_stores(settings) as stores:
+            if args.command == "roles":
+                return await roles_command(args, settings, stores)
+            if args.command == "audit":
+                return await audit_command(args, stores)
+            return await projects_command(args, settings, stores)
+    except KeyBoxError as exc:
+        complain(str(exc))
+        return EXIT_CONFIG
     except BotError as exc:
-        print(f"convoy-bot: {exc.message}", file=sys.stderr)  # noqa: T201
+        complain(exc.message)
         return 1
+
+
+async def roles_command(
+    args: argparse.Namespace, settings: StoreSettings, stores: CliStores
+) -> int:
+    """The same role rules as in chat, with the CLI's user trusted as the actor `cli`."""
+    roles = RoleStore(stores.redis, settings.convoy_bot_admins)
+    admin = RoleAdmin(roles, stores.audit, stores.catalog, trusted=True)
+    where = await admin.scope(args.project)
+    if args.action == "grant":
+        role = Role.parse(args.role)
+        await admin.grant(CLI_ACTOR, args.user, role, where)
+        say(f"granted {role.label} to {args.user} in {where.name}")
+    elif args.action == "revoke":
+        removed = await admin.revoke(CLI_ACTOR, args.user, where)
+        say(
+            f"revoked {args.user}'s role in {where.name}"
+            if removed
+            else f"{args.user} had no role in {where.name}"
+        )
+    else:
+        for grant in await admin.grants(CLI_ACTOR, None if where.everywhere else where):
+            say(f"{grant.user_id}\t{grant.project}\t{grant.role.label}")
     return 0
 
 
-async def audit_command(args: argparse.Namespace) -> int:
+async def audit_command(args: argparse.Namespace, stores: CliStores) -> int:
     """Print the audit trail, newest first, as text or JSON (for exports to a SIEM)."""
-    settings = StoreSettings()
-    window = None
+    window: timedelta | None = None
     if args.since:
         window = parse_duration(args.since)
         if window is None:
-            print("convoy-bot: --since takes a duration such as 90m or 24h", file=sys.stderr)  # noqa: T201
+            complain("--since takes a duration such as 90m or 24h")
             return EXIT_CONFIG
-    try:
-        async with cli_store(settings) as (redis, clock):
-            since = clock.now() - window if window else None
-            entries = await AuditLog(redis, clock).latest(args.limit, args.endpoint, since)
-    except BotError as exc:
-        print(f"convoy-bot: {exc.message}", file=sys.stderr)  # noqa: T201
-        return 1
+    scopes: tuple[str, ...] = ()
+    if args.project:
+        project = await stores.catalog.named(args.project)
+        scopes = await stores.catalog.audit_names(project)
+    since = stores.clock.now() - window if window else None
+    entries = await stores.audit.latest(args.limit, args.endpoint, since, scopes)
     if args.json:
-        print(json.dumps([asdict(entry) for entry in entries], indent=2))  # noqa: T201
+        say(json.dumps([asdict(entry) for entry in entries], indent=2))
         return 0
     for entry in entries:
         approver = f" approved-by={entry.approver}" if entry.approver else ""
-        print(  # noqa: T201
+        say(
             f"{entry.time} {entry.actor}{approver} {entry.command} "
             f"{entry.endpoint_name or '-'} ({entry.endpoint_uid or '-'}) -> {entry.outcome}"
             + (f" convoy={entry.convoy_status}" if entry.convoy_status else "")
         )
     return 0
+
+
+async def projects_command(
+    args: argparse.Namespace, settings: StoreSettings, stores: CliStores
+) -> int:
+    admin = ProjectAdmin(
+        stores.store,
+        stores.catalog,
+        HoldStore(stores.redis, timedelta(minutes=5), stores.clock),
+        stores.bindings,
+        stores.audit,
+        timeout_seconds=settings.convoy_timeout_seconds,
+    )
+    match args.action:
+        case "add":
+            return await _add(args, admin)
+        case "list":
+            return await _list(stores)
+        case "check":
+            checked = await admin.check(args.alias or "")
+            for item in checked:
+                say(f"{item.project.alias}\t{'ok' if item.ok else item.problem}")
+            return 0 if all(item.ok for item in checked) else 1
+        case "remove":
+            unbound = await admin.remove(args.alias)
+            say(f"removed {args.alias}" + (f"; unbound {', '.join(unbound)}" if unbound else ""))
+            return 0
+        case "export":
+            sys.stdout.write(await admin.export())
+            return 0
+        case _:  # import
+            text = await asyncio.to_thread(Path(args.file).read_text)
+            added = await admin.import_file(text, os.environ)
+            say(f"imported {len(added)} project(s): {', '.join(added) or 'none'}")
+            return 0
+
+
+async def _add(args: argparse.Namespace, admin: ProjectAdmin) -> int:
+    if args.api_key_env:
+        key = os.environ.get(args.api_key_env, "")
+        if not key:
+            complain(f"{args.api_key_env} is not set (it should hold the project's API key)")
+            return EXIT_CONFIG
+    else:
+        if sys.stdin.isatty():
+            print("API key (not shown): ", end="", file=sys.stderr, flush=True)  # noqa: T201
+        key = sys.stdin.readline().strip()
+    project = Project(
+        alias=args.alias,
+        api_url=args.api_url,
+        project_id=args.project_id,
+        webhook_detail=args.webhook_detail,
+        key_env=args.api_key_env or "",
+    )
+    replaced = await admin.add(project, SecretStr(key))
+    say(
+        f"{'updated' if replaced else 'added'} {project.alias}: Convoy project "
+        f"{project.project_id} at {project.api_url} (the key belongs to it)"
+    )
+    return 0
+
+
+async def _list(stores: CliStores) -> int:
+    """Aliases, ids, URLs, webhook detail, where the key comes from, bound channels: no key."""
+    env = await stores.catalog.from_env()
+    bound = await stores.bindings.all()
+    say("ALIAS\tPROJECT ID\tAPI URL\tWEBHOOK\tKEY\tCHANNELS")
+    for project in await stores.catalog.projects():
+        source = "CONVOY_API_KEY" if env == project else "stored, encrypted"
+        channels = ",".join(sorted(c for c, s in bound.items() if s == project.scope)) or "-"
+        say(
+            f"{project.alias}\t{project.project_id}\t{project.api_url}\t"
+            f"{project.webhook_detail}\t{source}\t{channels}"
+        )
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The `roles`, `audit` and `projects` subcommands."""
+    roles = sub.add_parser("roles", help="grant, revoke or list roles")
+    roles_sub = roles.add_subparsers(dest="action", required=True)
+    grant = roles_sub.add_parser("grant", help="give a user or user group a role")
+    grant.add_argument("user", help="Slack user id (U…, W…) or user group id (S…)")
+    grant.add_argument("role", help="viewer, requester, operator, approver or admin")
+    revoke = roles_sub.add_parser("revoke", help="take a role away")
+    revoke.add_argument("user", help="Slack user id (U…, W…) or user group id (S…)")
+    listing = roles_sub.add_parser("list", help="list the roles granted")
+    for command in (grant, revoke, listing):
+        command.add_argument(
+            "--project", default="*", help="project alias or Convoy project id (* = every project)"
+        )
+    audit = sub.add_parser("audit", help="print the audit trail, newest first")
+    audit.add_argument("--endpoint", default="", help="only entries about this uid or name")
+    audit.add_argument("--project", default="", help="only entries of this project (alias)")
+    audit.add_argument("--since", default="", help="only entries this recent, e.g. 24h")
+    audit.add_argument("--limit", type=int, default=1000, help="at most this many entries")
+    audit.add_argument("--json", action="store_true", help="a JSON array, for a SIEM")
+
+    projects = sub.add_parser("projects", help="the Convoy projects the bot serves")
+    actions = projects.add_subparsers(dest="action", required=True)
+    add = actions.add_parser(
+        "add", help="add (or update) a project; its API key is read from a variable or stdin"
+    )
+    add.add_argument("alias", help="its name in chat, e.g. payments")
+    add.add_argument("--api-url", required=True, help="e.g. https://us.getconvoy.cloud/api")
+    add.add_argument("--project-id", required=True, help="the Convoy project id")
+    add.add_argument(
+        "--api-key-env",
+        default="",
+        help="the environment variable holding the API key (else it is read from stdin; "
+        "never give a key on the command line)",
+    )
+    add.add_argument(
+        "--webhook-detail",
+        choices=("full", "status", "off"),
+        default="full",
+        help="what endpoints' own Slack webhooks hear (status: no reasons or names)",
+    )
+    actions.add_parser("list", help="list the projects (never their keys)")
+    check = actions.add_parser("check", help="ask Convoy whether key, URL and id agree")
+    check.add_argument("alias", nargs="?", help="one project (default: every one)")
+    remove = actions.add_parser("remove", help="remove a stored project (not while it has pauses)")
+    remove.add_argument("alias")
+    actions.add_parser("export", help="print the projects as JSON, without keys")
+    importing = actions.add_parser("import", help="add the projects of an export file")
+    importing.add_argument("file", help="a file written by `projects export`")
+    actions.add_parser("new-secret-key", help="print a new CONVOY_BOT_SECRET_KEY")

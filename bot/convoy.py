@@ -24,8 +24,10 @@ from bot.errors import (
     ConvoyRejected,
     ConvoyUnavailable,
     EndpointNotFound,
+    ProjectMismatch,
 )
 from bot.models import Delivery, Endpoint, Item, Page
+from bot.projects import Project
 
 CONVOY_VERSION = "2025-11-24"
 CHANGE_HEADER = "X-Convoy-Bot-Change"  # names the bot action a write belongs to, for audits
@@ -88,9 +90,14 @@ def _convoy_message(response: httpx.Response) -> str:
 
 
 class ConvoyClient:
-    """Endpoint reads and the two writes, for one Convoy project, each within a deadline."""
+    """Endpoint reads and the two writes, for one Convoy project, each within a deadline.
 
-    def __init__(self, http: httpx.AsyncClient, project: str, deadline_seconds: float) -> None:
+    Convoy takes the project from a project API key and ignores the id in the path, so a key
+    of project A used with project B's id acts on A. Every endpoint read is checked to be of
+    the project meant (`ProjectMismatch` otherwise): a write is only sent after such a read.
+    """
+
+    def __init__(self, http: httpx.AsyncClient, project: Project, deadline_seconds: float) -> None:
         self._http = http
         self.project = project
         self.deadline_seconds = deadline_seconds
@@ -102,7 +109,26 @@ class ConvoyClient:
 
     async def get_endpoint(self, uid: str) -> Endpoint:
         """One endpoint by uid; EndpointNotFound when Convoy does not know it."""
-        return self._endpoint(await self._call("GET", self._endpoint_path(uid), uid))
+        return self._ours(self._endpoint(await self._call("GET", self._endpoint_path(uid), uid)))
+
+    async def project_seen_by_key(self) -> str:
+        """The id of the project Convoy serves with this key (`GET /projects/{id}`): for a
+        project API key its own project, whatever id the path names."""
+        data = await self._call("GET", self._project_path())
+        if not isinstance(data, dict) or not isinstance(data.get("uid"), str):
+            raise ConvoyBadResponse("Convoy sent a project the bot cannot read.")
+        return str(data["uid"])
+
+    def _ours(self, endpoint: Endpoint) -> Endpoint:
+        """The endpoint, if it is of the project meant (an empty project id is not checked)."""
+        if endpoint.project_id and endpoint.project_id != self.project.project_id:
+            raise ProjectMismatch(
+                f"Convoy answered with an endpoint of another project ({endpoint.project_id}) "
+                f"for project `{self.project.alias}` ({self.project.project_id}): its API key "
+                "belongs to another project. Nothing was changed; the bot's operators can see "
+                "it with `convoy-bot projects check`."
+            )
+        return endpoint
 
     async def search_endpoints(self, query: str = "") -> list[Endpoint]:
         """Every endpoint whose name contains query (Convoy's `q=`), following cursors."""
@@ -110,7 +136,11 @@ class ConvoyClient:
         if query:
             params["q"] = query
         path = self._project_path() + "/endpoints"
-        return [e async for page in self._pages(path, params, Endpoint) for e in page.content]
+        return [
+            self._ours(e)
+            async for page in self._pages(path, params, Endpoint)
+            for e in page.content
+        ]
 
     async def _pages(
         self, path: str, params: dict[str, str | int], item: type[Item]
@@ -163,15 +193,15 @@ class ConvoyClient:
     async def toggle_pause(self, uid: str, change_id: str) -> Endpoint:
         """Convoy's pause toggle (active ↔ paused): sent once, never retried."""
         path = self._endpoint_path(uid) + "/pause"
-        return self._endpoint(await self._call("PUT", path, uid, change_id=change_id))
+        return self._ours(self._endpoint(await self._call("PUT", path, uid, change_id=change_id)))
 
     async def activate(self, uid: str, change_id: str) -> Endpoint:
         """Set a paused or inactive endpoint active."""
         path = self._endpoint_path(uid) + "/activate"
-        return self._endpoint(await self._call("POST", path, uid, change_id=change_id))
+        return self._ours(self._endpoint(await self._call("POST", path, uid, change_id=change_id)))
 
     def _project_path(self) -> str:
-        return f"/v1/projects/{quote(self.project, safe='')}"
+        return f"/v1/projects/{quote(self.project.project_id, safe='')}"
 
     def _endpoint_path(self, uid: str) -> str:
         return f"{self._project_path()}/endpoints/{quote(uid, safe='')}"

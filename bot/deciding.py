@@ -44,7 +44,7 @@ class Deciding:
     async def decide(self, caller: Caller, request_id: str, *, approve: bool) -> Decision:
         verb = Verb.APPROVE if approve else Verb.DENY
         user_id = caller.user_id
-        async with self._audit.audited(user_id, verb.value, self._access.project) as draft:
+        async with self._audit.audited(user_id, verb.value, self._access.scope) as draft:
             decision = await self._decide(caller, request_id, verb, draft)
             request = decision.request
             draft.actor, draft.approver, draft.reason = request.requester, user_id, request.reason
@@ -65,6 +65,8 @@ class Deciding:
         if request is None:
             raise InvalidInput(GONE)
         draft.endpoint_uid, draft.endpoint_name = request.endpoint_uid, request.endpoint_name
+        if request.project != self._access.scope:
+            raise InvalidInput("That request belongs to another project. Nothing was changed.")
         if request.requester == user_id:
             raise Forbidden(
                 "You cannot approve or deny your own request; another approver must. "

@@ -79,7 +79,7 @@ class DiscardedRetry:
     async def retry(self, user_id: str, window: RetryWindow, change_id: str) -> Retried:
         """Ask Convoy to retry what it discarded in the window, once."""
         command = Verb.RETRY_DISCARDED.value
-        async with self._audit.audited(user_id, command, self._access.project) as draft:
+        async with self._audit.audited(user_id, command, self._access.scope) as draft:
             draft.endpoint_uid = window.uid
             await self._access.require(user_id, Verb.RETRY_DISCARDED)
             if not window.start < window.end or window.end - window.start > MAX_RETRY_WINDOW:
@@ -112,7 +112,7 @@ class DiscardedRetry:
         many means it did not, and the button may be used again."""
         await asyncio.sleep(self.settle_after.total_seconds())
         async with self._audit.audited(
-            user_id, "retry discarded (settled)", self._access.project
+            user_id, "retry discarded (settled)", self._access.scope
         ) as draft:
             draft.endpoint_uid = window.uid
             remaining = await self._count(window)

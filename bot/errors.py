@@ -9,10 +9,12 @@
     │   ├── AlreadyHandled        a button or request someone else already acted on
     │   └── TooManyChanges        the caller hit the per-user rate limit
     ├── AccessStoreUnavailable    Redis is unreachable: fail closed
+    ├── ProjectUnavailable        a stored project's API key cannot be decrypted
     ├── EndpointBusy              another change of this endpoint is in flight
     │   ├── WriteInDoubt          an earlier write's answer was lost: no second one
     │   └── LockLost              the lock ran out mid-change: nothing was sent
     └── ConvoyError               Convoy failed or refused
+        ├── ProjectMismatch       the API key answers for another project than meant
         ├── ConvoyRejected        400: Convoy refused the request as it stands
         ├── ConvoyAuthFailed      401/403: the bot's API key is wrong or lacks access
         ├── ConvoyRateLimited     429
@@ -87,6 +89,11 @@ class AccessStoreUnavailable(BotError):
         )
 
 
+class ProjectUnavailable(BotError):
+    """A stored project cannot be used: its API key does not decrypt with this bot's
+    CONVOY_BOT_SECRET_KEY (a wrong key, or one rotated away)."""
+
+
 class EndpointBusy(BotError):
     """Another change of the same endpoint holds its lock."""
 
@@ -106,6 +113,13 @@ class ConvoyError(BotError):
     def __init__(self, message: str, status: str = "") -> None:
         super().__init__(message)
         self.status = status
+
+
+class ProjectMismatch(ConvoyError):
+    """Convoy answered for another project than the one meant: the key belongs elsewhere."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "project mismatch")
 
 
 class ConvoyRejected(ConvoyError):

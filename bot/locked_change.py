@@ -83,7 +83,8 @@ class LockedChange:
 
     @property
     def project(self) -> str:
-        return self._convoy.project
+        """The project's scope: the key of its locks, holds and journal in Redis."""
+        return self._convoy.project.scope
 
     async def run(
         self,
@@ -306,7 +307,9 @@ class LockedChange:
             released = await self._holds.release(self.project, change.endpoint.uid, also=riders)
             # Only a pause the bot made has a known start: Convoy records none.
             if change.outcome is Outcome.RESUMED and released is not None:
-                summary = ResumeSummary(released.paused_since, self._clock.now(), True, None)
+                summary = ResumeSummary(
+                    released.paused_since, self._clock.now(), True, None, project=self.project
+                )
                 return replace(change, resumed=summary)
             return change
         if change.in_flight is not None:

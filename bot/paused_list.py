@@ -32,11 +32,11 @@ class PausedList:
         self._audit = audit
 
     async def paused(self, user_id: str) -> list[HeldPause]:
-        async with self._audit.audited(user_id, Verb.PAUSED.value, self._access.project):
+        async with self._audit.audited(user_id, Verb.PAUSED.value, self._access.scope):
             await self._access.require(user_id, Verb.PAUSED)
         found = []
         for hold in await self._holds.all():
-            if hold.project != self._access.project:
+            if hold.project != self._access.scope:
                 continue
             if await self._still_paused(hold):
                 found.append(HeldPause(hold, stale=False))
@@ -55,7 +55,7 @@ class PausedList:
         """Under the lock, read again: release the bot's current hold if Convoy says its
         pause is over (compare-and-delete by its id); show it as it is now either way."""
         try:
-            async with self._locks.hold(self._access.project, hold.uid, hold.name):
+            async with self._locks.hold(self._access.scope, hold.uid, hold.name):
                 current = await self._holds.get(hold.project, hold.uid)
                 if current is None:
                     return HeldPause(hold, stale=True)  # released by someone meanwhile

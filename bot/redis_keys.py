@@ -110,3 +110,28 @@ def in_flight_due() -> str:
 def alive() -> str:
     """A marker kept while the bot runs: its disappearance means Redis lost its data."""
     return f"{PREFIX}:alive"
+
+
+def projects() -> str:
+    """Hash of the projects added with the CLI: field = alias, value = JSON (key encrypted)."""
+    return f"{PREFIX}:projects"
+
+
+def bindings() -> str:
+    """Hash of channel bindings: field = Slack channel id, value = the project's scope."""
+    return f"{PREFIX}:bindings"
+
+
+def pending_command(command_id: str) -> str:
+    """A command typed in a channel with several projects, waiting for the project to use."""
+    return f"{PREFIX}:pending-command:{{{command_id}}}"
+
+
+def announcement_copies(channel_id: str, ts: str) -> str:
+    """Set of `channel|ts` copies of one announcement in the project's bound channels."""
+    return f"{PREFIX}:copies:{{{channel_id}:{ts}}}"
+
+
+def layout_version() -> str:
+    """Which layout of keys this Redis holds (absent: the single-project layout before 2)."""
+    return f"{PREFIX}:layout"

@@ -22,8 +22,8 @@ class Finder:
         self._choices = choices
 
     @property
-    def project(self) -> str:
-        return self._convoy.project
+    def scope(self) -> str:
+        return self._convoy.project.scope
 
     async def search(self, query: str) -> list[Endpoint]:
         """Every endpoint whose name contains query."""
@@ -44,13 +44,13 @@ class Finder:
             PendingChoice(
                 user_id=user_id,
                 verb=verb,
-                project=self.project,
+                project=self.scope,
                 reason=intent.reason if intent else "",
                 uids=[e.uid for e in found.endpoints],
                 duration_s=int(duration.total_seconds()) if duration else 0,
             )
         )
-        return Choice(choice_id, verb, found)
+        return Choice(choice_id, verb, found, self.scope)
 
     async def offer_resume(self, user_id: str, uid: str, *, timer_lost: bool = False) -> RecordGone:
         """A button's pause has no record (the store lost it): ask Convoy, never assume the
@@ -66,12 +66,12 @@ class Finder:
             PendingChoice(
                 user_id=user_id,
                 verb=Question.RESUME,
-                project=self.project,
+                project=self.scope,
                 reason="resumed after the bot lost its record of the pause",
                 uids=[uid],
             )
         )
-        return RecordGone(choice_id, endpoint, timer_lost)
+        return RecordGone(choice_id, endpoint, self.scope, timer_lost)
 
     async def resolve(self, text: str) -> Endpoint | Candidates:
         """Exact uid, else one case-insensitive exact name, else candidates (or not found)."""
@@ -90,7 +90,7 @@ class Finder:
         raise EndpointNotFound(await self._not_found_message(text))
 
     async def _not_found_message(self, text: str) -> str:
-        message = f"No endpoint matches '{text}' in project {self.project}."
+        message = f"No endpoint matches '{text}' in project {self._convoy.project.alias}."
         names = sorted({e.name for e in await self._convoy.search_endpoints("") if e.name})
         close = difflib.get_close_matches(text, names, n=3, cutoff=0.6)
         if close:

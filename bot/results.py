@@ -26,6 +26,7 @@ class Choice:
     choice_id: str
     verb: Question
     candidates: Candidates
+    scope: str  # the project the question is about
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class NeedsConfirmation:
     confirmation_id: str
     endpoint: Endpoint
     reason: str
+    scope: str
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class RecordGone:
 
     choice_id: str
     endpoint: Endpoint
+    scope: str
     timer_lost: bool = False  # an Extend or Keep button: no auto-resume will come either
 
 

@@ -30,7 +30,7 @@ class ResumeButton:
     ) -> ChangeResult | RecordGone:
         """Role, state and claim are checked afresh; later clicks hear who acted."""
         command = "resume button"
-        async with self._audit.audited(caller.user_id, command, self._access.project) as draft:
+        async with self._audit.audited(caller.user_id, command, self._access.scope) as draft:
             result = await self._click(caller, uid, hold_id, message_ts, action_id)
             draft.result(result)
         return result

@@ -71,4 +71,4 @@ class ChangeRouter:
                 uids=[change.endpoint.uid],
             )
         )
-        return NeedsConfirmation(confirmation_id, change.endpoint, reason)
+        return NeedsConfirmation(confirmation_id, change.endpoint, reason, self._change.project)

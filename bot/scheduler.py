@@ -9,12 +9,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from bot.auto_resume import AutoResuming
 from bot.clock import SharedClock
+from bot.due_work import DueWork
 from bot.errors import BotError
 from bot.models import Hold
 from bot.results import AutoResume
-from bot.settling import Settled, Settling
+from bot.settling import Settled
 from bot.vitals import DataLossWatch
 
 logger = logging.getLogger(__name__)
@@ -28,8 +28,7 @@ class Scheduler:
         self,
         clock: SharedClock,
         watch: DataLossWatch,
-        settling: Settling,
-        timers: AutoResuming,
+        due: DueWork,
         *,
         on_settled: Callable[[Settled], Awaitable[None]],
         on_resumed: Callable[[AutoResume], Awaitable[None]],
@@ -38,8 +37,7 @@ class Scheduler:
     ) -> None:
         self._clock = clock
         self._watch = watch
-        self._settling = settling
-        self._timers = timers
+        self._due = due
         self._on_settled = on_settled
         self._on_resumed = on_resumed
         self._on_reminder = on_reminder
@@ -49,9 +47,9 @@ class Scheduler:
         """Run everything due now; how many settlements, reminders and auto-resumes ran."""
         await self._clock.sync()
         await self._watch.check()
-        settled = await self._settling.settle_due(_guarded(self._on_settled, "settled report"))
-        reminded = await self._timers.remind_due(_guarded(self._on_reminder, "reminder"))
-        resumed = await self._timers.resume_due(_guarded(self._on_resumed, "auto-resume report"))
+        settled = await self._due.settle_due(_guarded(self._on_settled, "settled report"))
+        reminded = await self._due.remind_due(_guarded(self._on_reminder, "reminder"))
+        resumed = await self._due.resume_due(_guarded(self._on_resumed, "auto-resume report"))
         return settled + reminded + resumed
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -6,10 +6,20 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.durations import parse_duration
+from bot.errors import InvalidInput
+from bot.projects import KeyBox, KeyedProject, Project, check_alias, normalize_api_url
 
 
 def _split_commas(value: object) -> object:
@@ -19,7 +29,7 @@ def _split_commas(value: object) -> object:
 
 
 class StoreSettings(BaseSettings):
-    """What the role store needs: enough for the `roles` CLI without Slack or Convoy tokens."""
+    """What the stores and the CLI need: Redis, bootstrap admins, and the projects (no Slack)."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
@@ -27,7 +37,61 @@ class StoreSettings(BaseSettings):
     convoy_bot_admins: Annotated[list[str], NoDecode] = []
     convoy_bot_data_dir: Path = Path(".convoy-bot")
 
+    # One project from the environment (the others are stored with `convoy-bot projects`).
+    convoy_api_url: AnyHttpUrl = AnyHttpUrl("https://us.getconvoy.cloud/api")
+    convoy_project_id: str | None = None
+    convoy_api_key: SecretStr | None = Field(default=None, validate_default=True)
+    convoy_project_alias: str = "default"
+    convoy_project_webhook_detail: Literal["full", "status", "off"] = "full"
+    # Fernet keys (comma-separated) that encrypt stored API keys: the first encrypts.
+    convoy_bot_secret_key: Annotated[list[SecretStr], NoDecode] = []
+    # The whole of one Convoy call: connecting, sending and reading the reply.
+    convoy_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
     _split_admins = field_validator("convoy_bot_admins", mode="before")(_split_commas)
+    _split_secret_keys = field_validator("convoy_bot_secret_key", mode="before")(_split_commas)
+
+    @field_validator("convoy_project_id", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("convoy_api_key")
+    @classmethod
+    def _key_with_its_project(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        key = value.get_secret_value().strip() if value is not None else ""
+        if info.data.get("convoy_project_id") and not key:
+            # Reported with the missing settings: the project is named, its key is not.
+            raise PydanticCustomError("missing", "required with CONVOY_PROJECT_ID")
+        return value if key else None
+
+    @field_validator("convoy_project_alias")
+    @classmethod
+    def _alias_shape(cls, value: str) -> str:
+        try:
+            return check_alias(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from exc
+
+    def env_project(self) -> KeyedProject | None:
+        """The project the CONVOY_* variables name, with its key; None without one."""
+        if self.convoy_project_id is None or self.convoy_api_key is None:
+            return None
+        project = Project(
+            alias=self.convoy_project_alias,
+            api_url=normalize_api_url(str(self.convoy_api_url)),
+            project_id=self.convoy_project_id,
+            webhook_detail=self.convoy_project_webhook_detail,
+            key_env="CONVOY_API_KEY",
+        )
+        return KeyedProject(project, self.convoy_api_key)
+
+    def secret_box(self) -> KeyBox | None:
+        """What encrypts and decrypts stored API keys; None without CONVOY_BOT_SECRET_KEY.
+        KeyBoxError when a key is not a Fernet key."""
+        return KeyBox(self.convoy_bot_secret_key) if self.convoy_bot_secret_key else None
 
     @field_validator("redis_url")
     @classmethod
@@ -45,12 +109,7 @@ class Settings(StoreSettings):
     slack_app_token: SecretStr | None = None
     slack_api_url: AnyHttpUrl = AnyHttpUrl("https://slack.com/api/")
 
-    convoy_api_url: AnyHttpUrl = AnyHttpUrl("https://us.getconvoy.cloud/api")
-    convoy_api_key: SecretStr
-    convoy_project_id: str = Field(min_length=1)
     # Not in SPEC §7's table: tuning knobs with safe defaults.
-    # The whole of one Convoy call: connecting, sending and reading the reply.
-    convoy_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     # After a write whose answer was lost, how long until the bot reads Convoy to settle it.
     convoy_bot_settle_seconds: float = Field(default=20.0, gt=0, le=600)
 

@@ -9,23 +9,19 @@ carried out is closed, and the scheduler's callback reports it where the change 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.approvals import ApprovalRequest
 from bot.audit import AuditLog
 from bot.changes import Change
 from bot.clock import Clock
 from bot.deciding import Deciding
-from bot.errors import BotError
 from bot.inflight import InFlightJournal
 from bot.locked_change import LockedChange
 from bot.models import FlightState, InFlight
 
 logger = logging.getLogger(__name__)
-
-RECHECK = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -38,7 +34,8 @@ class Settled:
 
 
 class Settling:
-    """Claims due records (one replica each) and settles them by reading, never writing."""
+    """Settles one project's due records by reading, never writing (bot.due_work claims
+    them, one replica each, and routes each to its project)."""
 
     def __init__(
         self,
@@ -54,29 +51,7 @@ class Settling:
         self._audit = audit
         self._clock = clock
 
-    async def settle_due(self, report: Callable[[Settled], Awaitable[None]]) -> int:
-        """Settle what is due now and hand each result to `report`; how many settled."""
-        settled = 0
-        now = self._clock.now()
-        for record in await self._journal.claim_due(now):
-            if self._report_pending(record, now):
-                # Its "not confirmed" report is still on its way (Slack is slow): the result
-                # must not overtake it, or the channel's last word would be the stale one.
-                await self._journal.postpone(record, now + RECHECK)
-                continue
-            try:
-                result = await self._settle(record)
-            except BotError as exc:
-                logger.warning(
-                    "settling the %s of %s failed: %s", record.action, record.uid, exc.message
-                )
-                continue  # its lease runs out and a replica tries again
-            if result is not None:
-                settled += 1
-                await report(result)
-        return settled
-
-    def _report_pending(self, record: InFlight, now: datetime) -> bool:
+    def report_pending(self, record: InFlight, now: datetime) -> bool:
         """In doubt, not told yet, and its writer may still be telling it."""
         return (
             record.state is FlightState.IN_DOUBT
@@ -84,7 +59,7 @@ class Settling:
             and now < record.settles_at + self._journal.report_within
         )
 
-    async def _settle(self, record: InFlight) -> Settled | None:
+    async def settle(self, record: InFlight) -> Settled | None:
         command = f"{record.action.value} (settled)"
         async with self._audit.audited(record.actor, command, record.project) as draft:
             change = await self._change.settle(record)

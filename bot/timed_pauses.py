@@ -39,7 +39,7 @@ class TimerControls:
 
     @property
     def project(self) -> str:
-        return self._access.project
+        return self._access.scope
 
     async def extend(
         self, user_id: str, uid: str, hold_id: str, seen_due: str, by: timedelta

@@ -10,7 +10,6 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -20,14 +19,10 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.changes import Caller, Change
-from bot.changing import Changing
-from bot.deciding import Deciding
-from bot.discarded import DiscardedRetry, RetryWindow
+from bot.discarded import RetryWindow
 from bot.errors import InvalidInput
 from bot.models import Hold
 from bot.results import RecordGone
-from bot.resume_button import ResumeButton
-from bot.timed_pauses import TimerControls
 from handlers import ids
 from handlers.blocks.changes import EXTEND_BY
 from handlers.blocks.kit import without_buttons
@@ -43,14 +38,17 @@ from handlers.blocks.timers import (
 )
 from handlers.buttons import (
     ExtendValue,
+    JsonValue,
     KeepValue,
+    ProjectPickValue,
     QuestionValue,
     RequestValue,
     ResumeValue,
     RetryValue,
 )
-from handlers.outcomes import Reporter
-from handlers.replies import Replies
+from handlers.commands import Commands
+from handlers.replies import Posted, Replies
+from handlers.runtime import ProjectRuntime, Runtimes
 from handlers.work import Worker
 
 
@@ -98,54 +96,58 @@ class Click:
 
 
 Work = Callable[[Replies, Click], Awaitable[str]]
+InProject = Callable[[Replies, Click, ProjectRuntime], Awaitable[str]]
 
 
-def register(
-    app: AsyncApp,
-    worker: Worker,
-    *,
-    deciding: Deciding,
-    resume_button: ResumeButton,
-    changing: Changing,
-    timers: TimerControls,
-    discarded: DiscardedRetry,
-    reporter: Reporter,
-) -> None:
-    """Wire every button to its work, bound to the one use case it calls."""
+def register(app: AsyncApp, worker: Worker, *, runtimes: Runtimes, commands: Commands) -> None:
+    """Wire every button to its work; each click acts in the project its value names."""
 
     def on(action: str | re.Pattern[str], kind: str, work: Work) -> None:
         app.action(action)(partial(clicked, worker=worker, kind=kind, work=work))
 
+    def acting(action: str | re.Pattern[str], kind: str, work: InProject) -> None:
+        on(action, kind, partial(in_its_project, work=work, runtimes=runtimes))
+
+    acting(ids.APPROVE_BUTTON, "approve", partial(decide, approve=True))
+    acting(ids.DENY_BUTTON, "deny", partial(decide, approve=False))
+    acting(ids.RESUME_BUTTON, "resume button", resume)
+    acting(ids.CONFIRM_REENABLE, "confirm", confirm_reenable)
+    acting(ids.EXTEND_BUTTON, "extend", extend_pause)
+    acting(ids.KEEP_BUTTON, "keep paused", keep_paused)
+    acting(ids.RETRY_DISCARDED, "retry discarded", retry_discarded)
+    acting(re.compile(rf"^{ids.PICK_ENDPOINT}_\d+$"), "pick", pick_endpoint)
     on(
-        ids.APPROVE_BUTTON,
-        "approve",
-        partial(decide, approve=True, deciding=deciding, reporter=reporter),
-    )
-    on(
-        ids.DENY_BUTTON,
-        "deny",
-        partial(decide, approve=False, deciding=deciding, reporter=reporter),
-    )
-    on(
-        ids.RESUME_BUTTON,
-        "resume button",
-        partial(resume, resume_button=resume_button, reporter=reporter),
-    )
-    on(
-        ids.CONFIRM_REENABLE,
-        "confirm",
-        partial(confirm_reenable, changing=changing, reporter=reporter),
-    )
-    on(ids.EXTEND_BUTTON, "extend", partial(extend_pause, timers=timers, reporter=reporter))
-    on(ids.KEEP_BUTTON, "keep paused", partial(keep_paused, timers=timers, reporter=reporter))
-    on(ids.RETRY_DISCARDED, "retry discarded", partial(retry_discarded, discarded=discarded))
-    on(
-        re.compile(rf"^{ids.PICK_ENDPOINT}_\d+$"),
-        "pick",
-        partial(pick_endpoint, changing=changing, reporter=reporter),
+        re.compile(rf"^{ids.PICK_PROJECT}_\d+$"),
+        "pick project",
+        partial(pick_project, commands=commands),
     )
     # Last, so it only sees what nothing above matched: a stale or made-up button.
     on(re.compile(".*"), "unknown button", unknown_button)
+
+
+def project_of(click: Click) -> str:
+    """The scope a button's value names ("" on buttons from before several projects)."""
+    value = click.value
+    if click.action_id in (ids.APPROVE_BUTTON, ids.DENY_BUTTON):
+        return RequestValue.decode(value).project
+    if click.action_id == ids.CONFIRM_REENABLE or click.action_id.startswith(ids.PICK_ENDPOINT):
+        return QuestionValue.decode(value).project
+    return JsonValue.decode(value).project
+
+
+async def in_its_project(
+    replies: Replies, click: Click, work: InProject, runtimes: Runtimes
+) -> str:
+    """Run the click's work with the use cases of the project its button was made in. The
+    value grants nothing: the role, the request, the question and the pause are checked
+    again in that project."""
+    scope = project_of(click)
+    runtime = await (runtimes.for_scope(scope) if scope else runtimes.legacy())
+    if runtime is None:
+        raise InvalidInput(
+            "That button's project is not served by this bot any more. Nothing was changed."
+        )
+    return await work(replies, click, runtime)
 
 
 async def clicked(  # noqa: PLR0917  # Bolt passes its own arguments by name
@@ -163,46 +165,52 @@ async def clicked(  # noqa: PLR0917  # Bolt passes its own arguments by name
     worker.spawn(kind, replies, work(replies, click))
 
 
-async def decide(
-    replies: Replies, click: Click, approve: bool, deciding: Deciding, reporter: Reporter
-) -> str:
+async def decide(replies: Replies, click: Click, runtime: ProjectRuntime, approve: bool) -> str:
     request = RequestValue.decode(click.value)
+    deciding = runtime.cases.deciding
     decision = await deciding.decide(click.caller, request.request_id, approve=approve)
-    return await reporter.decision(replies, decision, click.message_ts)
+    return await runtime.reporter.decision(replies, decision, click.message_ts)
 
 
-async def resume(
-    replies: Replies, click: Click, resume_button: ResumeButton, reporter: Reporter
-) -> str:
+async def resume(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
     """Resume the endpoint named by the button; role, state and claim are checked afresh."""
     value = ResumeValue.decode(click.value)
-    result = await resume_button.click(
+    reporter = runtime.reporter
+    result = await runtime.cases.resume_button.click(
         click.caller, value.uid, value.hold, click.message_ts, click.action_id
     )
     outcome = await reporter.report(replies, result, click.caller.user_id, "Resume button")
     if isinstance(result, Change) and result.changed:
-        # The announcement keeps its story but loses its button, with who resumed it and when.
+        # The announcement keeps its story but loses its button, with who resumed it and when;
+        # its copies in bound channels say so too.
         line = resumed_line(click.caller.user_id, reporter.now())
-        await replies.update(click.message_ts, click.text, click.without_buttons(line))
+        message = (click.text, click.without_buttons(line))
+        posted = await replies.update(click.message_ts, *message)
+        await runtime.copies.update(posted, message)
     return outcome
 
 
-async def pick_endpoint(
-    replies: Replies, click: Click, changing: Changing, reporter: Reporter
-) -> str:
+async def pick_endpoint(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
     """Continue the command the user ran, with the endpoint they picked."""
     picked = QuestionValue.decode(click.value)
+    changing = runtime.cases.changing
     result, reason = await changing.pick(click.caller, picked.question_id, picked.uid)
-    return await reporter.report(replies, result, click.caller.user_id, reason)
+    return await runtime.reporter.report(replies, result, click.caller.user_id, reason)
 
 
-async def confirm_reenable(
-    replies: Replies, click: Click, changing: Changing, reporter: Reporter
-) -> str:
+async def pick_project(replies: Replies, click: Click, commands: Commands) -> str:
+    """Run the command the user typed, in the project they picked (the channel stays
+    unbound)."""
+    picked = ProjectPickValue.decode(click.value)
+    return await commands.run_picked(replies, click.caller, picked.command_id, picked.alias)
+
+
+async def confirm_reenable(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
     """The confirmed resume of an endpoint Convoy had disabled."""
     confirmed = QuestionValue.decode(click.value)
+    changing = runtime.cases.changing
     change = await changing.reenable(click.caller, confirmed.question_id, confirmed.uid)
-    return await reporter.report(
+    return await runtime.reporter.report(
         replies, change, click.caller.user_id, "re-enabled after confirmation"
     )
 
@@ -211,37 +219,38 @@ async def unknown_button(replies: Replies, click: Click) -> str:
     raise InvalidInput("That button is not one this bot knows. Nothing was changed.")
 
 
-async def extend_pause(
-    replies: Replies, click: Click, timers: TimerControls, reporter: Reporter
-) -> str:
+async def extend_pause(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
     """Push the auto-resume back by 30 minutes, once per time the clicker saw; every message
     of the pause shows the new time."""
     value = ExtendValue.decode(click.value)
-    user_id = click.caller.user_id
+    user_id, reporter = click.caller.user_id, runtime.reporter
+    timers = runtime.cases.timers
     result = await timers.extend(user_id, value.uid, value.hold, value.due, EXTEND_BY)
     if isinstance(result, RecordGone):
         return await reporter.report(replies, result, user_id, "")
     now = reporter.now()
-    await _retime(replies, click, result, extended_line(user_id, result, now), now)
+    await _retime(replies, click, runtime, result, extended_line(user_id, result, now))
     return "extended"
 
 
-async def keep_paused(
-    replies: Replies, click: Click, timers: TimerControls, reporter: Reporter
-) -> str:
+async def keep_paused(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
     """Cancel the auto-resume; the Resume button stays, on every message of the pause."""
     value = KeepValue.decode(click.value)
-    user_id = click.caller.user_id
-    result = await timers.keep(user_id, value.uid, value.hold)
+    user_id, reporter = click.caller.user_id, runtime.reporter
+    result = await runtime.cases.timers.keep(user_id, value.uid, value.hold)
     if isinstance(result, RecordGone):
         return await reporter.report(replies, result, user_id, "")
-    await _retime(replies, click, result, kept_line(user_id), reporter.now())
+    await _retime(replies, click, runtime, result, kept_line(user_id))
     return "kept paused"
 
 
-async def _retime(replies: Replies, click: Click, hold: Hold, note: str, now: datetime) -> None:
-    """The announcement and the reminder of the pause, whichever was clicked, show its timer
-    as it is now: none of them keeps promising a time that no longer holds."""
+async def _retime(
+    replies: Replies, click: Click, runtime: ProjectRuntime, hold: Hold, note: str
+) -> None:
+    """The announcement (with its copies in bound channels) and the reminder of the pause,
+    whichever was clicked, show its timer as it is now: none of them keeps promising a time
+    that no longer holds."""
+    now = runtime.reporter.now()
     announced = hold.message_ts or ("" if click.in_thread else click.message_ts)
     if announced:
         if hold.announcement and announced == hold.message_ts:
@@ -249,7 +258,9 @@ async def _retime(replies: Replies, click: Click, hold: Hold, note: str, now: da
         else:
             story = click.message.get("blocks", [])
         channel = hold.channel_id or click.caller.channel_id
-        await replies.update_in(channel, announced, note, retimed(story, hold, now, note))
+        message = (note, retimed(story, hold, now, note))
+        await replies.update_in(channel, announced, *message)
+        await runtime.copies.update(Posted(channel, announced, shown=True), message)
     if hold.reminder_ts:
         text, blocks = reminder_message(hold, now, note)
         await replies.update_in(hold.channel_id, hold.reminder_ts, text, blocks)
@@ -258,9 +269,10 @@ async def _retime(replies: Replies, click: Click, hold: Hold, note: str, now: da
         await replies.update(click.message_ts, text, blocks)
 
 
-async def retry_discarded(replies: Replies, click: Click, discarded: DiscardedRetry) -> str:
+async def retry_discarded(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
     """Ask Convoy to retry the deliveries it discarded during the pause, once."""
     value = RetryValue.decode(click.value)
+    discarded = runtime.cases.discarded
     start, end = value.window()
     window = RetryWindow(value.uid, start, end, click.message_ts)
     user_id = click.caller.user_id

@@ -16,10 +16,12 @@ from bot.errors import InvalidInput
 
 
 class JsonValue(BaseModel):
-    """A button value carried as a small JSON object."""
+    """A button value carried as a small JSON object; `project` is the scope of the project
+    it acts in ("" on buttons posted before the bot served several projects)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
     damaged: ClassVar[str] = "That button is damaged; nothing was changed."
+    project: str = ""
 
     def encode(self) -> str:
         return self.model_dump_json()
@@ -74,34 +76,59 @@ class RetryValue(JsonValue):
 
 
 class QuestionValue(BaseModel):
-    """A pick-one or confirm button: the stored question's id and the endpoint, `id:uid`."""
+    """A pick-one or confirm button: the stored question's id, the endpoint, and the
+    project's scope, `id:uid|scope` (`id:uid` on buttons from before several projects)."""
 
     model_config = ConfigDict(frozen=True)
 
     question_id: str
     uid: str
+    project: str = ""
 
     def encode(self) -> str:
-        return f"{self.question_id}:{self.uid}"
+        return f"{self.question_id}:{self.uid}|{self.project}"
 
     @classmethod
     def decode(cls, value: str) -> Self:
-        question_id, _, uid = value.partition(":")
+        question_id, _, rest = value.partition(":")
+        uid, _, project = rest.partition("|")
         if not question_id or not uid:
             raise InvalidInput("That button is damaged; run the command again.")
-        return cls(question_id=question_id, uid=uid)
+        return cls(question_id=question_id, uid=uid, project=project)
+
+
+class ProjectPickValue(BaseModel):
+    """A project for a command typed where the project was not known: `command_id:alias`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    command_id: str
+    alias: str
+
+    def encode(self) -> str:
+        return f"{self.command_id}:{self.alias}"
+
+    @classmethod
+    def decode(cls, value: str) -> Self:
+        command_id, _, alias = value.partition(":")
+        if not command_id or not alias:
+            raise InvalidInput("That button is damaged; type the command again.")
+        return cls(command_id=command_id, alias=alias)
 
 
 class RequestValue(BaseModel):
-    """Approve or Deny: the request's id, as it is."""
+    """Approve or Deny: the request's id and its project's scope, `id|scope` (a bare id on
+    buttons from before several projects)."""
 
     model_config = ConfigDict(frozen=True)
 
     request_id: str
+    project: str = ""
 
     def encode(self) -> str:
-        return self.request_id
+        return f"{self.request_id}|{self.project}"
 
     @classmethod
     def decode(cls, value: str) -> Self:
-        return cls(request_id=value)
+        request_id, _, project = value.partition("|")
+        return cls(request_id=request_id, project=project)

@@ -1,10 +1,14 @@
 """The `/convoy` slash command: parse, ack with a private note, then one use case after the ack.
 
-Each subcommand is a small function given only the use case it calls; `register` binds them.
+A command acts in one project: the one it names (`--project ALIAS` / `-p ALIAS`), else its
+channel's, else the only one; with several and none named or bound, the caller is asked
+(bot.catalog.ProjectChoice). Each subcommand is a small function given the use case it
+calls in that project.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
@@ -14,14 +18,12 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import Access
+from bot.catalog import AskWhich, ProjectChoice
 from bot.changes import Caller
-from bot.changing import Changing
+from bot.channel_admin import ChannelAdmin
 from bot.clock import Clock
 from bot.errors import AccessStoreUnavailable
 from bot.models import Action
-from bot.paused_list import PausedList
-from bot.reading import Reading
 from bot.role_admin import RoleAdmin
 from bot.roles import Role
 from handlers import ids
@@ -29,45 +31,40 @@ from handlers.blocks.changes import working_note
 from handlers.blocks.kit import escape
 from handlers.blocks.reads import (
     audit_message,
+    bound_message,
     help_message,
     list_message,
+    picked_message,
+    project_question,
+    projects_message,
     role_granted_message,
     role_revoked_message,
     roles_message,
+    unbound_message,
 )
 from handlers.blocks.timers import paused_message
-from handlers.outcomes import Reporter
-from handlers.parsing import Command, parse, parse_audit, parse_roles
+from handlers.parsing import Command, parse, parse_audit, parse_roles, take_project
 from handlers.replies import Replies
+from handlers.runtime import ProjectRuntime, Runtimes
 from handlers.work import Worker
 
-Subcommand = Callable[[Replies, Caller, Command], Awaitable[str]]
+InProject = Callable[[Replies, Caller, Command, ProjectRuntime], Awaitable[str]]
 
 
 def register(
     app: AsyncApp,
     worker: Worker,
     *,
-    access: Access,
-    reading: Reading,
-    changing: Changing,
-    paused: PausedList,
+    runtimes: Runtimes,
+    choice: ProjectChoice,
+    channels: ChannelAdmin,
     role_admin: RoleAdmin,
-    reporter: Reporter,
     clock: Clock,
-) -> None:
-    """Wire `/convoy`, each subcommand bound to the one use case it calls."""
-    subcommands: dict[str, Subcommand] = {
-        "help": partial(run_help, access=access),
-        "list": partial(run_list, reading=reading),
-        "status": partial(run_status, reading=reading, reporter=reporter),
-        "audit": partial(run_audit, reading=reading),
-        "paused": partial(run_paused, paused=paused, clock=clock),
-        "roles": partial(run_roles, role_admin=role_admin),
-        "pause": partial(run_change, changing=changing, reporter=reporter),
-        "resume": partial(run_change, changing=changing, reporter=reporter),
-    }
-    app.command(ids.SLASH_COMMAND)(partial(convoy_command, worker=worker, subcommands=subcommands))
+) -> Commands:
+    """Wire `/convoy`; the Commands object also runs a command whose project was just picked."""
+    commands = Commands(runtimes, choice, channels, role_admin, clock)
+    app.command(ids.SLASH_COMMAND)(partial(convoy_command, worker=worker, commands=commands))
+    return commands
 
 
 async def convoy_command(  # noqa: PLR0917  # Bolt passes its own arguments by name
@@ -76,9 +73,10 @@ async def convoy_command(  # noqa: PLR0917  # Bolt passes its own arguments by n
     respond: AsyncRespond,
     client: AsyncWebClient,
     worker: Worker,
-    subcommands: Mapping[str, Subcommand],
+    commands: Commands,
 ) -> None:
-    parsed = parse(str(command.get("text", "")))
+    named, text = take_project(str(command.get("text", "")))
+    parsed = parse(text)
     if parsed.verb in ("pause", "resume") and parsed.valid:
         await ack(response_type="ephemeral", text=working_note(parsed.verb, parsed.target))
     else:
@@ -89,64 +87,132 @@ async def convoy_command(  # noqa: PLR0917  # Bolt passes its own arguments by n
         str(command.get("trigger_id", "")),
     )
     replies = worker.replies(respond, client, caller.channel_id)
-    if not parsed.valid and parsed.verb != "help":
-        worker.spawn(parsed.verb, replies, run_invalid(replies, parsed))
-    else:
-        worker.spawn(parsed.verb, replies, subcommands[parsed.verb](replies, caller, parsed))
+    worker.spawn(parsed.verb, replies, commands.run(replies, caller, text, named))
 
 
-async def run_invalid(replies: Replies, command: Command) -> str:
-    await replies.private(f":warning: {escape(command.problem)}")
-    return "invalid"
+class Commands:
+    """Runs one `/convoy` command: picks its project, then the subcommand there."""
+
+    def __init__(
+        self,
+        runtimes: Runtimes,
+        choice: ProjectChoice,
+        channels: ChannelAdmin,
+        role_admin: RoleAdmin,
+        clock: Clock,
+    ) -> None:
+        self._runtimes = runtimes
+        self._choice = choice
+        self._channels = channels
+        self._role_admin = role_admin
+        self._in_project: Mapping[str, InProject] = {
+            "list": run_list,
+            "status": run_status,
+            "audit": run_audit,
+            "paused": partial(run_paused, clock=clock),
+            "pause": run_change,
+            "resume": run_change,
+        }
+
+    async def run(self, replies: Replies, caller: Caller, text: str, named: str) -> str:
+        """The work behind one command; a short result label for metrics."""
+        command = parse(text)
+        if not command.valid and command.verb != "help":
+            await replies.private(f":warning: {escape(command.problem)}")
+            return "invalid"
+        match command.verb:
+            case "help":
+                return await self._help(replies, caller, command, named)
+            case "roles":
+                return await run_roles(replies, caller, command, self._role_admin)
+            case "projects":
+                views = await self._channels.overview(caller.user_id)
+                bound = await self._channels.bound(caller.channel_id)
+                await replies.private(*projects_message(views, bound, caller.channel_id))
+                return "projects"
+            case "bind":
+                project = await self._channels.bind(
+                    caller.user_id, caller.channel_id, command.rest.strip() or named
+                )
+                await replies.private(bound_message(project, caller.channel_id))
+                return "bind"
+            case "unbind":
+                was = await self._channels.unbind(caller.user_id, caller.channel_id)
+                await replies.private(unbound_message(was, caller.channel_id))
+                return "unbind"
+        picked = await self._choice.pick(caller.user_id, caller.channel_id, named, text)
+        if isinstance(picked, AskWhich):
+            await replies.private(*project_question(picked, command.verb))
+            return "project asked"
+        runtime = await self._runtimes.for_project(picked)
+        return await self._in_project[command.verb](replies, caller, command, runtime)
+
+    async def run_picked(
+        self, replies: Replies, caller: Caller, command_id: str, alias: str
+    ) -> str:
+        """The kept command of a project question, run in the project its caller picked."""
+        pending = await self._choice.answer(command_id, caller.user_id)
+        project = await self._choice.named(alias)
+        await replies.update("", *picked_message(project, pending.text))
+        here = Caller(caller.user_id, pending.channel_id, caller.trigger)
+        return await self.run(replies, here, pending.text, project.alias)
+
+    async def _help(self, replies: Replies, caller: Caller, command: Command, named: str) -> str:
+        project = await self._channels.acting_on(caller.channel_id, named)
+        role: Role | None = None
+        several = True
+        if project is not None:
+            runtime = await self._runtimes.for_project(project)
+            several = runtime.reporter.several
+            with contextlib.suppress(AccessStoreUnavailable):  # usage needs no store
+                role = await runtime.cases.access.role_of(caller.user_id)
+        await replies.private(help_message(role, project, several, command.problem))
+        return "help"
 
 
-async def run_help(replies: Replies, caller: Caller, command: Command, access: Access) -> str:
-    try:
-        role: Role | None = await access.role_of(caller.user_id)
-    except AccessStoreUnavailable:
-        role = None  # usage needs no store; the role line says it is unknown
-    await replies.private(help_message(role, access.project, command.problem))
-    return "help"
-
-
-async def run_list(replies: Replies, caller: Caller, command: Command, reading: Reading) -> str:
-    endpoints = await reading.list_endpoints(caller.user_id, command.rest)
-    await replies.private(*list_message(endpoints, command.rest))
+async def run_list(
+    replies: Replies, caller: Caller, command: Command, runtime: ProjectRuntime
+) -> str:
+    endpoints = await runtime.cases.reading.list_endpoints(caller.user_id, command.rest)
+    await replies.private(*runtime.reporter.marked(list_message(endpoints, command.rest)))
     return "list"
 
 
 async def run_status(
-    replies: Replies, caller: Caller, command: Command, reading: Reading, reporter: Reporter
+    replies: Replies, caller: Caller, command: Command, runtime: ProjectRuntime
 ) -> str:
-    found = await reading.status(caller.user_id, command.target)
-    return await reporter.report(replies, found, caller.user_id, "")
+    found = await runtime.cases.reading.status(caller.user_id, command.target)
+    return await runtime.reporter.report(replies, found, caller.user_id, "")
 
 
-async def run_audit(replies: Replies, caller: Caller, command: Command, reading: Reading) -> str:
+async def run_audit(
+    replies: Replies, caller: Caller, command: Command, runtime: ProjectRuntime
+) -> str:
     query = parse_audit(command.rest)
     if query.problem:
         await replies.private(f":warning: {escape(query.problem)}")
         return "invalid"
+    reading = runtime.cases.reading
     entries = await reading.audit_trail(caller.user_id, query.endpoint, query.limit)
-    await replies.private(*audit_message(entries, query.endpoint))
+    await replies.private(*runtime.reporter.marked(audit_message(entries, query.endpoint)))
     return "audit"
 
 
 async def run_paused(
-    replies: Replies, caller: Caller, command: Command, paused: PausedList, clock: Clock
+    replies: Replies, caller: Caller, command: Command, runtime: ProjectRuntime, clock: Clock
 ) -> str:
-    held = await paused.paused(caller.user_id)
-    await replies.private(*paused_message(held, clock.now()))
+    held = await runtime.cases.paused.paused(caller.user_id)
+    await replies.private(*runtime.reporter.marked(paused_message(held, clock.now())))
     return "paused"
 
 
 async def run_change(
-    replies: Replies, caller: Caller, command: Command, changing: Changing, reporter: Reporter
+    replies: Replies, caller: Caller, command: Command, runtime: ProjectRuntime
 ) -> str:
-    result = await changing.change(
+    result = await runtime.cases.changing.change(
         caller, Action(command.verb), command.target, command.rest, command.duration
     )
-    return await reporter.report(replies, result, caller.user_id, command.rest)
+    return await runtime.reporter.report(replies, result, caller.user_id, command.rest)
 
 
 async def run_roles(
@@ -156,18 +222,20 @@ async def run_roles(
     roles = parse_roles(command.rest)
     user_id = caller.user_id
     if roles.problem:
-        await role_admin.check_admin(user_id)  # non-admins learn they may not, first
+        await role_admin.grants(user_id, None)  # non-admins learn they may not, first
         await replies.private(f":warning: {escape(roles.problem)}")
         return "invalid"
     if roles.action == "list":
-        grants = await role_admin.grants(user_id, roles.project)
-        await replies.private(roles_message(grants, roles.project))
+        where = None if roles.project in ("", "*") else await role_admin.scope(roles.project)
+        grants = await role_admin.grants(user_id, where)
+        await replies.private(roles_message(grants, where.name if where else "*"))
         return "roles list"
+    where = await role_admin.scope(roles.project)
     if roles.action == "grant":
         role = Role.parse(roles.role)
-        await role_admin.grant(user_id, roles.subject, role, roles.project)
-        await replies.private(role_granted_message(roles.subject, role, roles.project))
+        await role_admin.grant(user_id, roles.subject, role, where)
+        await replies.private(role_granted_message(roles.subject, role, where.name))
         return "roles grant"
-    removed = await role_admin.revoke(user_id, roles.subject, roles.project)
-    await replies.private(role_revoked_message(roles.subject, roles.project, removed))
+    removed = await role_admin.revoke(user_id, roles.subject, where)
+    await replies.private(role_revoked_message(roles.subject, where.name, removed))
     return "roles revoke"

@@ -55,6 +55,15 @@ class Reporter:
     def now(self) -> datetime:
         return self._clock.now()
 
+    @property
+    def several(self) -> bool:
+        """Whether the bot serves several projects (messages then name theirs)."""
+        return self._announcer.face.several
+
+    def marked(self, message: Message) -> Message:
+        """A private reply naming its project, when the bot serves several."""
+        return self._announcer.face.marked(message)
+
     async def report(self, replies: Replies, result: Result, actor_id: str, reason: str) -> str:
         """Say what happened; returns a short result label for metrics."""
         match result:
@@ -70,9 +79,7 @@ class Reporter:
                 await replies.private(*record_gone_message(result))
                 return "record gone"
             case NeedsConfirmation():
-                await replies.private(
-                    *confirmation_message(result.endpoint, result.confirmation_id)
-                )
+                await replies.private(*confirmation_message(result))
                 return "confirmation asked"
             case Change():
                 await self._report_change(replies, result, actor_id, reason)
@@ -113,7 +120,7 @@ class Reporter:
         if asked.already_open:
             await replies.private(already_requested_message(asked.request))
             return "already requested"
-        posted = await replies.channel(*request_message(asked.request))
+        posted = await replies.channel(*self.marked(request_message(asked.request)))
         if not posted.shown:
             # Nobody can see it, so nobody can approve it: take it back and say so.
             await self._deciding.withdraw(asked.request)
@@ -135,7 +142,7 @@ class Reporter:
             return await replies.update(ts, *message, metadata=metadata)
 
         if change is None:
-            await in_place(decision_message(request, state, None, at))
+            await in_place(self.marked(decision_message(request, state, None, at)))
         else:
             await self._announcer.announce(
                 change,

@@ -8,7 +8,19 @@ from datetime import timedelta
 
 from bot.durations import looks_like_a_duration, take_duration
 
-VERBS = ("help", "status", "list", "pause", "resume", "roles", "audit", "paused")
+VERBS = (
+    "help",
+    "status",
+    "list",
+    "pause",
+    "resume",
+    "roles",
+    "audit",
+    "paused",
+    "projects",
+    "bind",
+    "unbind",
+)
 NEEDS_ENDPOINT = ("status", "pause", "resume")
 _QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019", "\u201d": "\u201d"}
 
@@ -31,6 +43,21 @@ class Command:
 def slack_unescape(text: str) -> str:
     """Undo Slack's escaping of the three control characters in slash-command text."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+_PROJECT_FLAG = re.compile(r"(?:^|\s)(?:--project|-p)(?:\s+|=)(\S*)")
+
+
+def take_project(raw_text: str) -> tuple[str, str]:
+    """(the project named with `--project ALIAS` or `-p ALIAS` anywhere, the text without it).
+
+    The flag may stand anywhere, so a command reads naturally in an incident channel:
+    `/convoy pause orders-api -p payments receiver down`."""
+    text = raw_text  # still as Slack escaped it: `parse` unescapes once
+    found = _PROJECT_FLAG.search(text)
+    if found is None:
+        return "", text
+    return found.group(1), (text[: found.start()] + " " + text[found.end() :]).strip()
 
 
 def parse(raw_text: str) -> Command:

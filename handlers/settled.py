@@ -47,5 +47,7 @@ class SettledReports:
             deliver=in_thread,
         )
         if request is not None and request.message_ts:
-            message = decision_message(request, request.state, change, at)
+            message = self._announcer.face.marked(
+                decision_message(request, request.state, change, at)
+            )
             await self._poster.update(request.channel_id, request.message_ts, message)

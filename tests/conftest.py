@@ -32,6 +32,7 @@ from tests.harness import (
     RedisServer,
     bot_env,
     clean_env,
+    project_scope,
     run_cli,
     start_bot,
     start_redis,
@@ -66,6 +67,12 @@ def convoy_fake() -> Iterator[tuple[FakeConvoy, LoopbackServer]]:
     server = LoopbackServer(fake.app).start()
     yield fake, server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def scope(convoy_fake: tuple[FakeConvoy, LoopbackServer]) -> str:
+    """The scope of the bot's project (its id at the fake Convoy's URL): what Redis keys it by."""
+    return project_scope(convoy_fake[1].url)
 
 
 @pytest.fixture(scope="session")

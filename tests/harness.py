@@ -18,9 +18,17 @@ import httpx
 import redis
 
 from bot.embedded_redis import EmbeddedRedis
+from bot.projects import Project
 from tests.fakes.loopback import free_port
 
 PROJECT = "01HPROJECTCONVOYTEST000000"
+
+
+def project_scope(convoy_url: str, project_id: str = PROJECT) -> str:
+    """How the bot keys a project in Redis: its id at its API (bot.projects.Project.scope)."""
+    return Project(alias="any", api_url=f"{convoy_url}/api", project_id=project_id).scope
+
+
 CONVOY_KEY = "convoy-api-key-for-tests"
 SIGNING_SECRET = "signing-secret-for-tests"
 BOT_TOKEN = "xoxb-bot-token-for-tests"

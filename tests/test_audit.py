@@ -13,7 +13,7 @@ from bot.roles import Role
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
-from tests.harness import PROJECT, RedisServer, clean_env, run_cli
+from tests.harness import RedisServer, clean_env, run_cli
 from tests.helpers import (
     APPROVER,
     OPERATOR,
@@ -182,6 +182,7 @@ def test_every_path_leaves_exactly_one_entry(
     slack: FakeSlack,
     sender: SlackSender,
     audit_entries: Callable[..., list[AuditRecord]],
+    scope: str,
 ) -> None:
     """Each path appends one entry with who, what, which endpoint, outcome and Convoy status."""
     endpoint = convoy.add_endpoint("orders-api")
@@ -194,7 +195,7 @@ def test_every_path_leaves_exactly_one_entry(
     entries = audit_entries()  # read as an export would: `convoy-bot audit --json`
     assert len(entries) == len(setup) + 1, f"{name}: {entries}"
     entry = entries[0]
-    assert entry.project == PROJECT
+    assert entry.project == scope
     assert entry.time.endswith("+00:00")
     expected = {"endpoint_uid": endpoint["uid"], "endpoint_name": "orders-api", **expected}
     for field_name, value in expected.items():

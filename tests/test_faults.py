@@ -212,6 +212,7 @@ def test_stale_lock_of_a_crashed_replica_expires(
     slack: FakeSlack,
     sender: SlackSender,
     operator: str,
+    scope: str,
 ) -> None:
     """A lock left by a replica that died mid-change blocks only until its TTL runs out."""
     endpoint = convoy.add_endpoint("orders-api")
@@ -220,7 +221,7 @@ def test_stale_lock_of_a_crashed_replica_expires(
     async def crash_holding_the_lock() -> str:
         client = redis_client(redis_server.url)
         locks = EndpointLocks(client, ttl_seconds=ttl)
-        holder = locks.hold(convoy.project_id, endpoint["uid"], "orders-api")
+        holder = locks.hold(scope, endpoint["uid"], "orders-api")
         held = await holder.__aenter__()  # never exited: the replica "crashed"
         await client.aclose()
         return held.key

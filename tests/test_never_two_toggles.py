@@ -20,7 +20,7 @@ from bot.roles import Role
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
-from tests.harness import PROJECT, BotProcess, eventually
+from tests.harness import BotProcess, eventually
 from tests.helpers import APPROVER, REQUESTER, button, message, post_with, reply_to
 from tests.slack_requests import SlackSender
 
@@ -98,7 +98,7 @@ def test_a_reply_that_drips_in_never_outlives_the_lock(
 
 @pytest.mark.usefixtures("people")
 def test_a_write_is_never_sent_once_the_lock_is_lost(
-    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, store: redis.Redis
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, store: redis.Redis, scope: str
 ) -> None:
     """Item 1: the lock is checked right before the write; lost meanwhile, nothing is sent."""
     uid = str(convoy.add_endpoint("orders-api")["uid"])
@@ -106,7 +106,7 @@ def test_a_write_is_never_sent_once_the_lock_is_lost(
 
     sent = sender.command(FIRST, f"pause {uid}")
     eventually(lambda: [r for r in convoy.requests if r.operation == "get"], what="the GET")
-    store.delete(redis_keys.endpoint_lock(PROJECT, uid))  # it ran out under the slow GET
+    store.delete(redis_keys.endpoint_lock(scope, uid))  # it ran out under the slow GET
 
     assert "ran out while Convoy was slow, so it sent nothing" in reply_to(slack, sent.token)[0]
     assert convoy.writes() == []

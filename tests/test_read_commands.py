@@ -79,18 +79,23 @@ def test_list_puts_paused_first_and_pages_through_convoy(
 def test_health_readiness_and_metrics(
     bot: BotProcess, convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
 ) -> None:
-    """/healthz answers, /readyz checks Redis and Convoy, /metrics counts commands."""
+    """/healthz answers; /readyz checks this replica's Redis only, so a Convoy outage (or a
+    revoked key) keeps it serving clear messages, while /status names the project's trouble;
+    /metrics counts commands."""
     sent = sender.command("U0NOBODY", "help")
     reply_to(slack, sent.token)
 
     health = httpx.get(f"{bot.url}/healthz")
     ready = httpx.get(f"{bot.url}/readyz")
-    convoy.set_fault("list", status=401)
-    not_ready = httpx.get(f"{bot.url}/readyz")
+    status = httpx.get(f"{bot.url}/status").json()
+    convoy.set_fault("project", status=401)
+    still_ready = httpx.get(f"{bot.url}/readyz")
+    troubled = httpx.get(f"{bot.url}/status").json()
     metrics = httpx.get(f"{bot.url}/metrics")
 
     assert health.status_code == 200
-    assert ready.json() == {"redis": "ok", "convoy": "ok"}
-    assert not_ready.status_code == 503
-    assert "credentials" in not_ready.json()["convoy"]
+    assert ready.json() == {"redis": "ok"}
+    assert status["convoy"] == {"default": "ok"}
+    assert still_ready.status_code == 200
+    assert "credentials" in troubled["convoy"]["default"]
     assert 'convoy_bot_commands_total{kind="help",result="help"}' in metrics.text

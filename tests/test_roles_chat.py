@@ -38,13 +38,16 @@ def test_admin_grants_lists_and_revokes_in_chat(
 def test_project_grant_by_bare_id(
     convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, store: object
 ) -> None:
-    """`roles grant U… viewer P` scopes the role to that project."""
-    granted = sender.command(ADMIN, "roles grant U0BOB viewer 01HOTHERPROJECT00000000000")
+    """`roles grant U… viewer P` scopes the role to that project (named by its Convoy id or
+    its alias); a project the bot does not serve is refused, as a grant there matches nobody."""
+    granted = sender.command(ADMIN, f"roles grant U0BOB viewer {PROJECT}")
     confirmation = reply_to(slack, granted.token)[0]  # the grant is done before the list
-    listed = sender.command(ADMIN, "roles list 01HOTHERPROJECT00000000000")
+    listed = sender.command(ADMIN, "roles list default")
+    unknown = sender.command(ADMIN, "roles grant U0BOB viewer 01HOTHERPROJECT00000000000")
 
-    assert "is now *viewer* in project `01HOTHERPROJECT00000000000`" in confirmation
-    assert "<@U0BOB> — *viewer* in project" in reply_to(slack, listed.token)[0]
+    assert "is now *viewer* in project `default`" in confirmation
+    assert "<@U0BOB> — *viewer* in project `default`" in reply_to(slack, listed.token)[0]
+    assert "There is no project `01HOTHERPROJECT00000000000`" in reply_to(slack, unknown.token)[0]
 
 
 def test_non_admin_roles_grant_is_refused_and_audited(
@@ -160,10 +163,10 @@ def test_last_admin_cannot_remove_themselves(
 
 
 def test_project_admin_cannot_grant_beyond_their_project(
-    slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
+    slack: FakeSlack, sender: SlackSender, grant: Callable[..., None], scope: str
 ) -> None:
     """An admin of this project only cannot make anyone (themselves included) a global admin."""
-    grant("U0LOCALADMIN", Role.ADMIN, PROJECT)
+    grant("U0LOCALADMIN", Role.ADMIN, scope)
 
     escalate = sender.command("U0LOCALADMIN", "roles grant <@U0LOCALADMIN> admin *")
     elsewhere = sender.command(
@@ -172,5 +175,5 @@ def test_project_admin_cannot_grant_beyond_their_project(
     local = sender.command("U0LOCALADMIN", f"roles grant <@U0FRIEND> operator {PROJECT}")
 
     assert "needs the *admin* role there" in reply_to(slack, escalate.token)[0]
-    assert "needs the *admin* role there" in reply_to(slack, elsewhere.token)[0]
+    assert "There is no project" in reply_to(slack, elsewhere.token)[0]
     assert "is now *operator* in project" in reply_to(slack, local.token)[0]

@@ -30,8 +30,11 @@ from tests.slack_requests import SlackSender
     [
         (
             {},
-            "convoy-bot: missing required setting "
-            "SLACK_BOT_TOKEN, CONVOY_API_KEY, CONVOY_PROJECT_ID",
+            "convoy-bot: missing required setting SLACK_BOT_TOKEN",
+        ),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "CONVOY_PROJECT_ID": "p"},
+            "convoy-bot: missing required setting CONVOY_API_KEY",
         ),
         (
             {"SLACK_BOT_TOKEN": "xoxb-1", "CONVOY_API_KEY": "k", "CONVOY_PROJECT_ID": "p"},
@@ -108,8 +111,9 @@ def test_embedded_redis_starts_persists_and_stops(
     bot.process.send_signal(signal.SIGTERM)
     code = bot.process.wait(timeout=20)
 
-    assert ready.json() == {"redis": "ok", "convoy": "ok"}
-    assert [r.operation for r in convoy.requests] == ["list"], "readiness asked Convoy once"
+    assert ready.json() == {"redis": "ok"}
+    eventually(lambda: "project default: Convoy answers for its project" in bot.log())
+    assert [r.operation for r in convoy.requests] == ["project"], "start-up asked Convoy once"
     assert socket_path.parent.is_dir()
     assert "starting an embedded Redis" in bot.log()
     assert grant.returncode == 0, grant.stderr
@@ -124,7 +128,14 @@ def test_embedded_redis_starts_persists_and_stops(
 
 def test_roles_cli_grants_lists_and_revokes(redis_server: RedisServer, tmp_path: Path) -> None:
     """`convoy-bot roles` writes the same store the bot reads, per project and globally."""
-    env = {**clean_env(), "REDIS_URL": redis_server.url, "CONVOY_BOT_ADMINS": "U0BOOT"}
+    env = {
+        **clean_env(),
+        "REDIS_URL": redis_server.url,
+        "CONVOY_BOT_ADMINS": "U0BOOT",
+        "CONVOY_PROJECT_ID": "P1",
+        "CONVOY_API_KEY": "k",
+        "CONVOY_PROJECT_ALIAS": "payments",
+    }
     redis_server.client().flushdb()
 
     granted = run_cli(env, tmp_path, "roles", "grant", "U0ALICE", "approver", "--project", "P1")
@@ -133,14 +144,17 @@ def test_roles_cli_grants_lists_and_revokes(redis_server: RedisServer, tmp_path:
     revoked = run_cli(env, tmp_path, "roles", "revoke", "U0ALICE", "--project", "P1")
     after = run_cli(env, tmp_path, "roles", "list")
     wrong = run_cli(env, tmp_path, "roles", "grant", "U0BOB", "superuser")
+    unknown = run_cli(env, tmp_path, "roles", "grant", "U0BOB", "viewer", "--project", "P2")
 
-    assert granted.stdout.strip() == "granted approver to U0ALICE in P1"
+    assert granted.stdout.strip() == "granted approver to U0ALICE in payments"
     assert listed.stdout.splitlines() == [
         "U0BOOT\t*\tadmin",
-        "U0ALICE\tP1\tapprover",
+        "U0ALICE\tpayments\tapprover",
         "U0BOB\t*\tviewer",
     ]
-    assert revoked.stdout.strip() == "revoked U0ALICE's role in P1"
+    assert revoked.stdout.strip() == "revoked U0ALICE's role in payments"
+    assert unknown.returncode == 1
+    assert "There is no project `P2` (projects: `payments`" in unknown.stderr
     assert "U0ALICE" not in after.stdout
     assert wrong.returncode == 1
     assert "`superuser` is not a role" in wrong.stderr

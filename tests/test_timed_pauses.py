@@ -29,9 +29,9 @@ from bot.settings import Settings
 from bot.store import redis_client
 from bot.wiring import (
     Infrastructure,
+    ProjectRuntimes,
     build_infrastructure,
     build_scheduler,
-    build_use_cases,
 )
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
@@ -96,16 +96,22 @@ def replica_settings(
 
 @asynccontextmanager
 async def replicas(settings: Settings, count: int = 2) -> AsyncIterator[Replicas]:
-    infras: list[Infrastructure] = [
-        build_infrastructure(settings, settings.redis_url or "") for _ in range(count)
-    ]
+    infras: list[Infrastructure] = [replica(settings) for _ in range(count)]
+    runtimes = [ProjectRuntimes(infra) for infra in infras]
     try:
-        schedulers = [build_scheduler(i, build_use_cases(i)) for i in infras]
+        schedulers = [build_scheduler(i, r) for i, r in zip(infras, runtimes, strict=True)]
         yield Replicas(infras[0].redis, schedulers)
     finally:
         await infras[0].redis.delete(redis_keys.clock_offset())
-        for infra in infras:
+        for infra, runtime in zip(infras, runtimes, strict=True):
+            await runtime.aclose()
             await infra.aclose()
+
+
+def replica(settings: Settings, wall: Callable[[], datetime] | None = None) -> Infrastructure:
+    """Another replica's clients and stores, on the same Redis and fakes."""
+    url = settings.redis_url or ""
+    return build_infrastructure(settings, url, settings.env_project(), None, wall)
 
 
 def run_replicas(
@@ -487,6 +493,7 @@ def test_keep_or_extend_during_a_leased_auto_resume_wins(
     convoy: FakeConvoy,
     slack: FakeSlack,
     replica_settings: Settings,
+    scope: str,
 ) -> None:
     """A replica's lease never undoes a Keep paused or an Extend clicked while it ran."""
     kept_uid = str(convoy.add_endpoint("kept", status="paused")["uid"])
@@ -500,7 +507,7 @@ def test_keep_or_extend_during_a_leased_auto_resume_wins(
             kept, moved = [
                 await holds.record(
                     new_hold(
-                        project=PROJECT,
+                        project=scope,
                         uid=uid,
                         name=name,
                         actor=OPERATOR,
@@ -637,9 +644,9 @@ def test_replicas_whose_clocks_disagree_resume_on_time(
         return datetime.now(UTC) + timedelta(minutes=10)
 
     async def scenario() -> list[list[str]]:
-        infra = build_infrastructure(replica_settings, replica_settings.redis_url or "")
-        infra.clock = SharedClock(infra.redis, movable=True, wall=ahead)
-        scheduler = build_scheduler(infra, build_use_cases(infra))
+        infra = replica(replica_settings, wall=ahead)
+        runtimes = ProjectRuntimes(infra)
+        scheduler = build_scheduler(infra, runtimes)
         seen = []
         try:
             for minutes in (25, 31):
@@ -648,6 +655,7 @@ def test_replicas_whose_clocks_disagree_resume_on_time(
                 seen.append([w.operation for w in convoy.writes()])
         finally:
             await infra.redis.delete(redis_keys.clock_offset())
+            await runtimes.aclose()
             await infra.aclose()
         return seen
 

@@ -8,7 +8,7 @@ from typing import Any
 from bot.changes import Change, Outcome, ResumeSummary
 from bot.durations import describe
 from bot.models import Action, Endpoint, Hold
-from bot.results import Choice, RecordGone
+from bot.results import Choice, NeedsConfirmation, RecordGone
 from handlers import ids
 from handlers.blocks.kit import (
     Block,
@@ -132,6 +132,23 @@ def change_metadata(change: Change) -> dict[str, Any]:
     }
 
 
+def status_only_announcement(change: Change) -> Message:
+    """What a customer's webhook hears when its project says `status`: the endpoint, its new
+    status and the time; no reason, no names."""
+    endpoint = change.endpoint
+    text = f"{escape(endpoint.label)} is now {status_text(change)}."
+    return text, [section(f"{endpoint_ref(endpoint)} is now *{status_text(change)}*.")]
+
+
+def bound_copy(message: Message, origin_channel: str, permalink: str) -> Message:
+    """A copy for a channel bound to the project: no buttons, and where the change was made."""
+    text, blocks = message
+    where = f"<{permalink}|this message>" if permalink else "a message"
+    line = f":link: Changed in <#{origin_channel}>, in {where}."
+    kept = [b for b in blocks if b.get("type") != "actions"]
+    return text, [*kept, context(line)]
+
+
 def change_buttons(change: Change) -> list[Block]:
     """After a pause, Resume (and the timer's buttons); after a resume, Retry discarded."""
     found = []
@@ -160,19 +177,21 @@ def channel_announcement(
 def resume_actions(endpoint: Endpoint, hold: Hold | None = None) -> Block:
     """Resume (now), and for a timed pause Extend and Keep paused too."""
     timed = hold is not None and bool(hold.resume_at)
-    value = ResumeValue(uid=endpoint.uid, hold=hold.hold_id if hold else "")
+    value = ResumeValue(
+        uid=endpoint.uid, hold=hold.hold_id if hold else "", project=hold.project if hold else ""
+    )
     buttons = [
         button(ids.RESUME_BUTTON, "Resume now" if timed else "Resume", value.encode(), "primary")
     ]
     if hold is not None and hold.resume_at:
         buttons.append(extend_button(hold))
-        keep = KeepValue(uid=hold.uid, hold=hold.hold_id)
+        keep = KeepValue(uid=hold.uid, hold=hold.hold_id, project=hold.project)
         buttons.append(button(ids.KEEP_BUTTON, "Keep paused", keep.encode()))
     return actions(RESUME_BLOCK, *buttons)
 
 
 def extend_button(hold: Hold) -> Block:
-    value = ExtendValue(uid=hold.uid, hold=hold.hold_id, due=hold.resume_at)
+    value = ExtendValue(uid=hold.uid, hold=hold.hold_id, due=hold.resume_at, project=hold.project)
     return button(ids.EXTEND_BUTTON, f"Extend {describe(EXTEND_BY)}", value.encode())
 
 
@@ -181,6 +200,7 @@ def retry_actions(endpoint: Endpoint, summary: ResumeSummary) -> Block:
         uid=endpoint.uid,
         start=int(summary.paused_since.timestamp()),
         end=int(summary.resumed_at.timestamp()) + 1,
+        project=summary.project,
     )
     return actions("retry", button(ids.RETRY_DISCARDED, "Retry discarded events", value.encode()))
 
@@ -294,7 +314,7 @@ def choice_message(choice: Choice) -> Message:
         button(
             f"{ids.PICK_ENDPOINT}_{index}",
             f"{e.label[:60]} ({status_word(e.status)})",
-            QuestionValue(question_id=choice.choice_id, uid=e.uid).encode(),
+            QuestionValue(question_id=choice.choice_id, uid=e.uid, project=choice.scope).encode(),
         )
         for index, e in enumerate(candidates.endpoints)
     ]
@@ -317,14 +337,15 @@ def record_gone_message(gone: RecordGone) -> Message:
     offer = button(
         f"{ids.PICK_ENDPOINT}_0",
         f"Resume {endpoint.label[:60]}",
-        QuestionValue(question_id=gone.choice_id, uid=endpoint.uid).encode(),
+        QuestionValue(question_id=gone.choice_id, uid=endpoint.uid, project=gone.scope).encode(),
         "primary",
     )
     return text, [section(text), actions("pick", offer)]
 
 
-def confirmation_message(endpoint: Endpoint, confirmation_id: str) -> Message:
+def confirmation_message(asked: NeedsConfirmation) -> Message:
     """'Are you sure?' before re-enabling an endpoint that Convoy disabled."""
+    endpoint = asked.endpoint
     text = (
         f":warning: {endpoint_ref(endpoint)} is *inactive*: Convoy disabled it after repeated "
         "delivery failures. Resuming it re-enables traffic that Convoy cut off, and the "
@@ -333,7 +354,9 @@ def confirmation_message(endpoint: Endpoint, confirmation_id: str) -> Message:
     confirm = button(
         ids.CONFIRM_REENABLE,
         f"Re-enable {endpoint.label[:50]}",
-        QuestionValue(question_id=confirmation_id, uid=endpoint.uid).encode(),
+        QuestionValue(
+            question_id=asked.confirmation_id, uid=endpoint.uid, project=asked.scope
+        ).encode(),
         "danger",
     )
     confirm["confirm"] = {

@@ -122,6 +122,11 @@ def sections(header: str, lines: Sequence[str]) -> Message:
     return header + "\n" + "\n".join(lines), blocks
 
 
+def project_note(alias: str) -> Block:
+    """Which project a message is about, when the bot serves several."""
+    return context(f"Project: `{escape(alias)}`")
+
+
 def without_buttons(message_blocks: Sequence[Block], line: str) -> list[Block]:
     """A posted message's blocks (as Slack holds them) without its buttons, plus a line."""
     kept = [b for b in message_blocks if b.get("type") != "actions"]

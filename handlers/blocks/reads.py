@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.audit import AuditEntry
+from bot.catalog import AskWhich
+from bot.channel_admin import ProjectView
 from bot.errors import AlreadyHandled, BotError, Forbidden
 from bot.models import Endpoint, EndpointStatus
+from bot.projects import Project
 from bot.roles import Grant, Role
+from handlers import ids
 from handlers.blocks.kit import (
     STATUS_ICON,
     Message,
+    actions,
+    button,
     endpoint_ref,
     escape,
     mention,
@@ -19,13 +25,18 @@ from handlers.blocks.kit import (
     sections,
     status_word,
 )
+from handlers.buttons import ProjectPickValue
 
 MAX_LISTED = 40
+MAX_PROJECT_BUTTONS = 25  # Slack allows 25 elements in one actions block
 MAX_ROLE_LINES = 60
 
 
-def help_message(role: Role | None, project: str, problem: str = "") -> str:
-    """Usage, and the caller's own role."""
+def help_message(
+    role: Role | None, project: Project | None, several: bool, problem: str = ""
+) -> str:
+    """Usage, which project this channel acts on (when there are several), and the caller's
+    own role there."""
     lines = [f":warning: {escape(problem)}", ""] if problem else []
     lines += [
         "*/convoy* — pause, resume and inspect Convoy endpoints",
@@ -37,12 +48,93 @@ def help_message(role: Role | None, project: str, problem: str = "") -> str:
         "• `/convoy resume <endpoint> [reason…]` — resume a paused endpoint",
         "• `/convoy audit [endpoint] [--limit N]` — who changed what, newest first (viewer)",
         "• `/convoy roles grant|revoke|list …` — manage roles (admin)",
+        "• `/convoy projects` — the projects you can see, and which one this channel acts on",
+        "• `/convoy bind <project>` / `/convoy unbind` — make this channel act on a project "
+        "(admin of that project)",
         "• `/convoy help` — this message",
-        'Names with spaces go in quotes: `/convoy pause "Orders API" bad payloads`.',
+        'Names with spaces go in quotes: `/convoy pause "Orders API" bad payloads`. '
+        "Add `--project <alias>` (or `-p <alias>`) to act on another project.",
         "",
-        f"Project: `{escape(project)}`. Your role: *{_role_label(role)}*.",
     ]
+    if project is None:
+        lines.append(
+            "This channel is not bound to a project, and the bot serves several: name one "
+            "with `--project`, or bind the channel."
+        )
+    elif several:
+        lines.append(
+            f"This channel acts on project `{escape(project.alias)}`. "
+            f"Your role there: *{_role_label(role)}*."
+        )
+    else:
+        lines.append(f"Your role: *{_role_label(role)}*.")
     return "\n".join(lines)
+
+
+def projects_message(
+    views: Sequence[ProjectView], bound: Project | None, channel_id: str
+) -> Message:
+    """`/convoy projects`: the projects the caller has a role in, and this channel's."""
+    here = (
+        f"<#{channel_id}> acts on `{escape(bound.alias)}`."
+        if bound
+        else f"<#{channel_id}> is not bound to a project."
+    )
+    if not views:
+        text = f"You have no role in any project yet. {here}"
+        return text, [section(text)]
+    lines = []
+    for view in views:
+        channels = ", ".join(f"<#{c}>" for c in view.channels) or "no channel bound"
+        project = view.project
+        lines.append(
+            f"• `{escape(project.alias)}` — Convoy project `{escape(project.project_id)}` "
+            f"at `{escape(project.api_url)}`; your role: *{view.role.label}*; {channels}"
+        )
+    return sections(f"*Projects* ({len(views)}). {here}", lines)
+
+
+def bound_message(project: Project, channel_id: str) -> str:
+    return (
+        f":white_check_mark: <#{channel_id}> now acts on project `{escape(project.alias)}`: "
+        "endpoint names resolve there, and its changes are told here too."
+    )
+
+
+def unbound_message(project: Project | None, channel_id: str) -> str:
+    if project is None:
+        return f":information_source: <#{channel_id}> was not bound to a project."
+    return (
+        f":white_check_mark: <#{channel_id}> no longer acts on project `{escape(project.alias)}`."
+    )
+
+
+def picked_message(project: Project, text: str) -> Message:
+    """The project question, answered: what runs where."""
+    line = (
+        f":arrow_forward: Running `/convoy {escape(text[:200])}` in project "
+        f"`{escape(project.alias)}`."
+    )
+    return line, [section(line)]
+
+
+def project_question(ask: AskWhich, verb: str) -> Message:
+    """Several projects and none named or bound: one button per project runs the command."""
+    text = (
+        f"This channel is not bound to a project, and the bot serves several. Which project "
+        f"is your `{escape(verb)}` for? Nothing changes until you pick one. "
+        "(To skip this question: add `--project <alias>`, or bind the channel with "
+        "`/convoy bind <alias>`.)"
+    )
+    buttons = [
+        button(
+            f"{ids.PICK_PROJECT}_{index}",
+            project.alias,
+            ProjectPickValue(command_id=ask.command_id, alias=project.alias).encode(),
+        )
+        for index, project in enumerate(ask.projects[:MAX_PROJECT_BUTTONS])
+    ]
+    return text, [section(text), actions("projects", *buttons)]
 
 
 def _role_label(role: Role | None) -> str:

@@ -72,7 +72,7 @@ def request_message(request: ApprovalRequest) -> Message:
         f"{timed}: {escape(request.reason) or 'no reason given'}. "
         "An approver must approve or deny."
     )
-    value = RequestValue(request_id=request.id).encode()
+    value = RequestValue(request_id=request.id, project=request.project).encode()
     blocks = [
         *_request_story(request),
         context(f"Expires {when(request.expires_at)} · approvers decide; not the requester."),

@@ -33,7 +33,7 @@ from tests.fakes.openapi_contract import (
     response_errors,
 )
 
-OPERATIONS = frozenset({"get", "list", "pause", "activate", "deliveries", "batchretry"})
+OPERATIONS = frozenset({"project", "get", "list", "pause", "activate", "deliveries", "batchretry"})
 STATUSES = frozenset({"active", "paused", "inactive"})
 DEFAULT_PER_PAGE = 20
 
@@ -65,6 +65,7 @@ DEFAULT_START_DAYS = 7
 _PROJECT = r"^/api/v1/projects/(?P<project>[^/]+)/endpoints"
 _DELIVERIES = r"^/api/v1/projects/(?P<project>[^/]+)/eventdeliveries"
 _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("GET", re.compile(r"^/api/v1/projects/(?P<project>[^/]+)$"), "project"),
     ("GET", re.compile(_PROJECT + r"$"), "list"),
     ("GET", re.compile(_PROJECT + r"/(?P<uid>[^/]+)$"), "get"),
     ("PUT", re.compile(_PROJECT + r"/(?P<uid>[^/]+)/pause$"), "pause"),
@@ -652,6 +653,8 @@ class FakeConvoy:
         self, operation: str, project: str, uid: str | None, query: dict[str, list[str]]
     ) -> _Reply:
         with self._lock:
+            if operation == "project":
+                return _success(200, "Project fetched successfully", self._project(project))
             if operation == "list":
                 return self._list(project, query)
             if operation == "deliveries":
@@ -688,6 +691,24 @@ class FakeConvoy:
                 self._set_endpoint_status(endpoint, "active")
                 message = "endpoint status successfully activated"
             return _success(202, message, copy.deepcopy(endpoint))
+
+    @staticmethod
+    def _project(project: str) -> dict[str, Any]:
+        """GetProject's answer: for a project API key, the key's own project."""
+        created = _timestamp(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+        return {
+            "uid": project,
+            "name": f"project {project[-6:].lower()}",
+            "type": "outgoing",
+            "organisation_id": "01HORGANISATION0000000000",
+            "logo_url": "",
+            "retained_events": 0,
+            "config": None,
+            "statistics": None,
+            "created_at": created,
+            "updated_at": created,
+            "deleted_at": None,
+        }
 
     def _list(self, project: str, query: dict[str, list[str]]) -> _Reply:
         def first(name: str) -> str:

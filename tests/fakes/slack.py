@@ -311,7 +311,28 @@ class FakeSlack:
                 return {"ok": True, "users": members}
             if method in _POSTING or method == "chat.postEphemeral":
                 return self._post(method, payload)
+            if method == "conversations.info":
+                return self._conversation(str(payload.get("channel", "")))
+            if method == "chat.getPermalink":
+                return self._permalink(payload)
             return {"ok": True}
+
+    def _conversation(self, channel: str) -> dict[str, Any]:
+        """conversations.info: the channel, with whether the bot is a member; the lock is held."""
+        found = self._channels.get(channel)
+        if found is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": {"id": channel, "is_member": found.bot_member}}
+
+    def _permalink(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """chat.getPermalink of a message the bot posted; the lock is held."""
+        channel, ts = str(payload.get("channel", "")), str(payload.get("message_ts", ""))
+        if channel not in self._channels:
+            return {"ok": False, "error": "channel_not_found"}
+        if (channel, ts) not in self._messages:
+            return {"ok": False, "error": "message_not_found"}
+        link = f"https://example.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        return {"ok": True, "channel": channel, "permalink": link}
 
     def _post(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
         """chat.postMessage, chat.update and chat.postEphemeral; the lock is held."""

@@ -1,0 +1,43 @@
+"""Which Convoy project each Slack channel acts on (`/convoy bind`)."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+
+from bot import redis_keys
+from bot.store import failing_closed
+
+
+class ChannelBindings:
+    """channel id → project scope, in one Redis hash; a project's channels by scanning it
+    (a workspace binds tens of channels, not thousands)."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+
+    async def bind(self, channel_id: str, scope: str) -> None:
+        with failing_closed():
+            await self._redis.hset(redis_keys.bindings(), channel_id, scope)
+
+    async def unbind(self, channel_id: str) -> str | None:
+        """Remove the channel's binding; the scope it had, if any."""
+        with failing_closed():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hget(redis_keys.bindings(), channel_id)
+                pipe.hdel(redis_keys.bindings(), channel_id)
+                scope, _ = await pipe.execute()
+        return str(scope) if scope else None
+
+    async def scope_of(self, channel_id: str) -> str | None:
+        with failing_closed():
+            scope = await self._redis.hget(redis_keys.bindings(), channel_id)
+        return str(scope) if scope else None
+
+    async def all(self) -> dict[str, str]:
+        """Every binding: channel id → scope."""
+        with failing_closed():
+            raw = await self._redis.hgetall(redis_keys.bindings())
+        return {str(channel): str(scope) for channel, scope in raw.items()}
+
+    async def channels_of(self, scope: str) -> list[str]:
+        return sorted(channel for channel, bound in (await self.all()).items() if bound == scope)

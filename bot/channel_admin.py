@@ -1,0 +1,119 @@
+"""Binding Slack channels to projects, and what a caller can see of the projects.
+
+`/convoy bind ALIAS` makes a channel act on that project (names resolve there, its changes
+are told there). Binding needs an admin of the project (or a global admin), and a channel
+the bot can post in: it says how to invite the bot otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import ClientError
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.audit import AuditLog
+from bot.bindings import ChannelBindings
+from bot.catalog import ProjectCatalog
+from bot.errors import AccessStoreUnavailable, Forbidden, InvalidInput
+from bot.projects import Project
+from bot.roles import Role, RoleStore
+
+
+@dataclass(frozen=True)
+class ProjectView:
+    """A project as one caller sees it: their role there, and the channels bound to it."""
+
+    project: Project
+    role: Role
+    channels: tuple[str, ...]
+
+
+class ChannelAdmin:
+    """bind, unbind, and `/convoy projects`."""
+
+    def __init__(
+        self,
+        bindings: ChannelBindings,
+        catalog: ProjectCatalog,
+        roles: RoleStore,
+        audit: AuditLog,
+        slack: AsyncWebClient,
+    ) -> None:
+        self._bindings = bindings
+        self._catalog = catalog
+        self._roles = roles
+        self._audit = audit
+        self._slack = slack  # asked whether the bot is in a channel before binding it
+
+    async def bind(self, actor: str, channel_id: str, name: str) -> Project:
+        project = await self._catalog.named(name)
+        async with self._audit.audited(actor, "bind", project.scope) as draft:
+            draft.detail = f"{channel_id} -> {project.alias}"
+            await self._require_admin(actor, project)
+            if not await self._bot_is_in(channel_id):
+                raise InvalidInput(
+                    "I am not a member of this channel, so I could not tell it about "
+                    f"`{project.alias}`. Invite me with `/invite @Convoy`, then bind it again. "
+                    "Nothing was changed."
+                )
+            await self._bindings.bind(channel_id, project.scope)
+            draft.outcome = f"bound {channel_id} to {project.alias}"
+        return project
+
+    async def unbind(self, actor: str, channel_id: str) -> Project | None:
+        """Unbind the channel; the project it was bound to, if it was."""
+        current = await self.bound(channel_id)
+        if current is None:
+            return None
+        async with self._audit.audited(actor, "unbind", current.scope) as draft:
+            await self._require_admin(actor, current)
+            await self._bindings.unbind(channel_id)
+            draft.outcome = f"unbound {channel_id} from {current.alias}"
+        return current
+
+    async def acting_on(self, channel_id: str, named: str) -> Project | None:
+        """The project a command here acts on, without asking: named, bound, or the only one;
+        None when that takes a question (several projects) or Redis cannot say."""
+        try:
+            if named:
+                return await self._catalog.find(named)
+            return await self._catalog.for_channel(channel_id)
+        except AccessStoreUnavailable:
+            return None
+
+    async def bound(self, channel_id: str) -> Project | None:
+        scope = await self._bindings.scope_of(channel_id)
+        if scope is None:
+            return None
+        return await self._catalog.by_scope(scope)
+
+    async def overview(self, actor: str) -> list[ProjectView]:
+        """The projects the caller has a role in (all of them for a global role)."""
+        bound = await self._bindings.all()
+        views = []
+        for project in await self._catalog.projects():
+            role = await self._roles.effective_role(actor, project.scope)
+            if role is Role.NONE:
+                continue
+            channels = tuple(sorted(c for c, s in bound.items() if s == project.scope))
+            views.append(ProjectView(project, role, channels))
+        return views
+
+    async def _require_admin(self, actor: str, project: Project) -> None:
+        if await self._roles.effective_role(actor, project.scope) >= Role.ADMIN:
+            return
+        raise Forbidden(
+            f"Binding a channel to project `{project.alias}` needs the *admin* role there. "
+            "Nothing was changed.",
+            grantors=tuple(self._roles.bootstrap_admins[:5]),
+        )
+
+    async def _bot_is_in(self, channel_id: str) -> bool:
+        try:
+            answer = await self._slack.conversations_info(channel=channel_id)
+        except (SlackApiError, ClientError, TimeoutError):
+            return False
+        channel = answer.get("channel") or {}
+        return bool(channel.get("is_member"))

@@ -1,0 +1,126 @@
+"""The move from the single-project layout (keys and records naming the bare Convoy project
+id) to the layout keyed by scope, record kind by record kind, on the session's real Redis.
+
+The end-to-end test (a bot started on an old Redis) is in test_projects.py; this one checks
+every kind of record, that the move runs once, and that it leaves other projects alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import redis
+
+from bot import redis_keys
+from bot.approvals import ApprovalStore, NewRequest
+from bot.choices import ChoiceStore, PendingChoice, Question
+from bot.clock import SharedClock
+from bot.holds import HoldStore, new_hold
+from bot.layout import LAYOUT, upgrade_layout
+from bot.models import Action, InFlight
+from bot.roles import Role, RoleStore
+from bot.store import redis_client
+from tests.harness import PROJECT, RedisServer
+
+SCOPE = f"{PROJECT}@convoy.example.com/api"
+OTHER = "01HPROJECTSOMEONEELSE00000"
+UID = "01HENDPOINT000000000000001"
+
+
+async def _old_layout(url: str) -> dict[str, str]:
+    """One record of every kind, under the bare id; and one of another project."""
+    client = redis_client(url)
+    clock = SharedClock(client)
+    await clock.sync()
+    now = datetime.now(UTC)
+    try:
+        roles = RoleStore(client, [])
+        await roles.grant("U0USER", Role.OPERATOR, PROJECT)
+        await roles.grant("U0USER", Role.VIEWER, "*")
+        await roles.grant("S0GROUP", Role.APPROVER, PROJECT)
+        await roles.grant("U0ELSEWHERE", Role.ADMIN, OTHER)
+        hold = new_hold(
+            project=PROJECT, uid=UID, name="orders", actor="U0USER", reason="old",
+            paused_at=now, duration=timedelta(hours=1),
+        )  # fmt: skip
+        await HoldStore(client, timedelta(minutes=5), clock).record(hold, now)
+        request = await ApprovalStore(client, timedelta(minutes=30), timedelta(seconds=60)).create(
+            NewRequest(
+                action=Action.RESUME, project=PROJECT, endpoint_uid=UID, endpoint_name="orders",
+                endpoint_status="paused", requester="U0USER", reason="", channel_id="C0",
+            ),
+            now,
+        )  # fmt: skip
+        asked = PendingChoice(
+            user_id="U0USER", verb=Question.PAUSE, project=PROJECT, reason="", uids=[UID]
+        )
+        question = await ChoiceStore(client).save(asked)
+        record = InFlight(
+            change_id="c1", project=PROJECT, uid=UID, name="orders", action=Action.PAUSE,
+            before="active", actor="U0USER", started_at="1", settle_at="2",
+        )  # fmt: skip
+        await client.hset(
+            redis_keys.in_flight(PROJECT, UID),
+            mapping={k: str(v) for k, v in record.model_dump(mode="json").items()},
+        )
+        await client.zadd(redis_keys.in_flight_due(), {record.member: 2})
+        return {"hold": hold.hold_id, "request": request.id, "question": question}
+    finally:
+        await client.aclose()
+
+
+def test_every_record_of_the_single_project_layout_moves_once_and_others_stay(
+    store: redis.Redis, redis_server: RedisServer
+) -> None:
+    made = asyncio.run(_old_layout(redis_server.url))
+
+    moved = asyncio.run(_upgrade(redis_server.url))
+    again = asyncio.run(_upgrade(redis_server.url))
+
+    # two roles, the hold, the in-flight record, the holds index and in-flight due entries,
+    # the timer and reminder, the request and its open-request pointer, the question
+    assert moved == 11
+    assert again == 0, "the layout key records the move: a second start moves nothing"
+    assert store.get(redis_keys.layout_version()) == LAYOUT
+    assert store.hgetall(redis_keys.user_roles("U0USER")) == {SCOPE: "operator", "*": "viewer"}
+    assert store.hgetall(redis_keys.group_roles("S0GROUP")) == {SCOPE: "approver"}
+    assert store.hgetall(redis_keys.user_roles("U0ELSEWHERE")) == {OTHER: "admin"}
+    hold = store.hgetall(redis_keys.hold(SCOPE, UID))
+    assert hold["project"] == SCOPE
+    assert hold["timer"] == f"{SCOPE}|{UID}|{made['hold']}"
+    assert store.exists(redis_keys.hold(PROJECT, UID)) == 0
+    assert store.smembers(redis_keys.holds_index()) == {f"{SCOPE}|{UID}"}
+    assert store.zrange(redis_keys.resume_timers(), 0, -1) == [hold["timer"]]
+    assert store.zrange(redis_keys.resume_reminders(), 0, -1) == [hold["timer"]]
+    assert store.hget(redis_keys.in_flight(SCOPE, UID), "project") == SCOPE
+    assert store.zrange(redis_keys.in_flight_due(), 0, -1) == [f"{SCOPE}|{UID}"]
+    assert store.hget(redis_keys.approval(made["request"]), "project") == SCOPE
+    assert store.get(redis_keys.open_approval(SCOPE, UID, "resume")) == made["request"]
+    assert store.exists(redis_keys.open_approval(PROJECT, UID, "resume")) == 0
+    question = json.loads(store.get(redis_keys.pending_choice(made["question"])) or "{}")
+    assert question["project"] == SCOPE
+    assert store.ttl(redis_keys.pending_choice(made["question"])) > 0, "its expiry is kept"
+    leftovers = [k for k in store.scan_iter() if f"{{{PROJECT}:" in k]
+    assert leftovers == []
+
+
+def test_a_redis_without_the_old_project_is_marked_and_left_as_it_is(
+    store: redis.Redis, redis_server: RedisServer
+) -> None:
+    store.hset(redis_keys.user_roles("U0ELSEWHERE"), OTHER, "admin")
+
+    moved = asyncio.run(_upgrade(redis_server.url))
+
+    assert moved == 0
+    assert store.get(redis_keys.layout_version()) == LAYOUT
+    assert store.hgetall(redis_keys.user_roles("U0ELSEWHERE")) == {OTHER: "admin"}
+
+
+async def _upgrade(url: str) -> int:
+    client = redis_client(url)
+    try:
+        return await upgrade_layout(client, PROJECT, SCOPE)
+    finally:
+        await client.aclose()
