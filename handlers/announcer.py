@@ -16,7 +16,7 @@ from bot.message_book import MessageBook
 from bot.metrics import Metrics
 from bot.webhooks import WebhookPoster
 from handlers.blocks.changes import change_metadata
-from handlers.blocks.kit import Message
+from handlers.blocks.kit import Message, fitted
 from handlers.replies import Posted
 
 # Outcomes where the endpoint may now differ from what anyone asked: everyone must hear.
@@ -53,7 +53,7 @@ class Announcer:
         self._metrics.changes.labels(kind or change.action.value, change.outcome.value).inc()
         summary = ""
         if worth_announcing(change):
-            text, blocks = webhook
+            text, blocks = fitted(*webhook)
             summary = (
                 await self._webhooks.post(change.endpoint.slack_webhook_url, text, blocks)
             ).summary

@@ -9,6 +9,7 @@ from bot.errors import AlreadyHandled, BotError, Forbidden
 from bot.models import Endpoint, EndpointStatus
 from bot.roles import Grant, Role
 from handlers.blocks.kit import (
+    SECTION_LIMIT,
     STATUS_ICON,
     Message,
     endpoint_ref,
@@ -17,6 +18,7 @@ from handlers.blocks.kit import (
     scope_name,
     section,
     sections,
+    shown,
     status_word,
 )
 
@@ -26,7 +28,7 @@ MAX_ROLE_LINES = 60
 
 def help_message(role: Role | None, project: str, problem: str = "") -> str:
     """Usage, and the caller's own role."""
-    lines = [f":warning: {escape(problem)}", ""] if problem else []
+    lines = [f":warning: {shown(problem, SECTION_LIMIT // 2)}", ""] if problem else []
     lines += [
         "*/convoy* — pause, resume and inspect Convoy endpoints",
         "• `/convoy status <endpoint>` — name, uid, status, host, failure rate (viewer)",
@@ -40,7 +42,7 @@ def help_message(role: Role | None, project: str, problem: str = "") -> str:
         "• `/convoy help` — this message",
         'Names with spaces go in quotes: `/convoy pause "Orders API" bad payloads`.',
         "",
-        f"Project: `{escape(project)}`. Your role: *{_role_label(role)}*.",
+        f"Project: `{shown(project)}`. Your role: *{_role_label(role)}*.",
     ]
     return "\n".join(lines)
 
@@ -70,7 +72,7 @@ def status_message(endpoint: Endpoint) -> Message:
 def list_message(endpoints: Sequence[Endpoint], search: str) -> Message:
     """Endpoints with their status, paused first, then inactive, then active."""
     if not endpoints:
-        where = f" matching '{escape(search)}'" if search else ""
+        where = f" matching '{shown(search)}'" if search else ""
         text = f"No endpoints{where}."
         return text, [section(text)]
     order = {EndpointStatus.PAUSED: 0, EndpointStatus.INACTIVE: 1}
@@ -82,7 +84,7 @@ def list_message(endpoints: Sequence[Endpoint], search: str) -> Message:
     paused = sum(1 for e in endpoints if e.status is EndpointStatus.PAUSED)
     header = f"*{len(endpoints)} endpoint(s)*, {paused} paused"
     if search:
-        header += f", matching '{escape(search)}'"
+        header += f", matching '{shown(search)}'"
     if len(ranked) > MAX_LISTED:
         lines.append(
             f"…and {len(ranked) - MAX_LISTED} more; narrow it with `/convoy list <search>`."
@@ -92,7 +94,7 @@ def list_message(endpoints: Sequence[Endpoint], search: str) -> Message:
 
 def audit_message(entries: Sequence[AuditEntry], endpoint: str) -> Message:
     """The latest audit entries, newest first, one line each."""
-    about = f" for '{escape(endpoint)}'" if endpoint else ""
+    about = f" for '{shown(endpoint)}'" if endpoint else ""
     if not entries:
         text = f"No audit entries{about}."
         return text, [section(text)]
@@ -100,11 +102,9 @@ def audit_message(entries: Sequence[AuditEntry], endpoint: str) -> Message:
     for entry in entries:
         who = f"<@{escape(entry.actor)}>" if entry.actor else "the bot"
         approver = f", approved by <@{escape(entry.approver)}>" if entry.approver else ""
-        target = f" *{escape(entry.endpoint_name)}*" if entry.endpoint_name else ""
+        target = f" *{shown(entry.endpoint_name)}*" if entry.endpoint_name else ""
         convoy = f" (Convoy {escape(entry.convoy_status)})" if entry.convoy_status else ""
-        detail = (
-            f" — {escape(entry.detail[:120])}" if entry.outcome in ("refused", "failed") else ""
-        )
+        detail = f" — {shown(entry.detail, 120)}" if entry.outcome in ("refused", "failed") else ""
         lines.append(
             f"`{escape(entry.time)}` {who}{approver}: {escape(entry.command)}{target} → "
             f"*{escape(entry.outcome)}*{convoy}{detail}"
@@ -139,7 +139,7 @@ def error_message(error: BotError) -> str:
     """A private explanation of what went wrong; mentions of who can help where known."""
     if isinstance(error, AlreadyHandled):
         return already_handled_message(error)
-    text = f":x: {escape(error.message)}"
+    text = f":x: {shown(error.message, SECTION_LIMIT // 2)}"
     if isinstance(error, Forbidden) and error.grantors:
         text += " Admins: " + ", ".join(mention(user) for user in error.grantors) + "."
     elif isinstance(error, Forbidden):

@@ -18,6 +18,7 @@ from handlers.blocks.changes import (
     unchanged_sentence,
 )
 from handlers.blocks.kit import (
+    MAX_REASON,
     Block,
     Message,
     actions,
@@ -27,6 +28,7 @@ from handlers.blocks.kit import (
     escape,
     reason_text,
     section,
+    shown,
     when,
 )
 from handlers.buttons import RequestValue
@@ -38,7 +40,7 @@ OUTDATED = (
 
 
 def request_ref(request: ApprovalRequest) -> str:
-    return f"*{escape(request.endpoint_name)}* (`{escape(request.endpoint_uid)}`)"
+    return f"*{shown(request.endpoint_name)}* (`{shown(request.endpoint_uid)}`)"
 
 
 def _request_story(request: ApprovalRequest) -> list[Block]:
@@ -68,8 +70,8 @@ def request_message(request: ApprovalRequest) -> Message:
     """The in-channel approval request with Approve and Deny buttons."""
     timed = f" for {describe(request.duration)}" if request.duration else ""
     text = (
-        f"<@{request.requester}> asks to {request.action.value} {escape(request.endpoint_name)}"
-        f"{timed}: {escape(request.reason) or 'no reason given'}. "
+        f"<@{request.requester}> asks to {request.action.value} {shown(request.endpoint_name)}"
+        f"{timed}: {shown(request.reason, MAX_REASON) or 'no reason given'}. "
         "An approver must approve or deny."
     )
     value = RequestValue(request_id=request.id).encode()
