@@ -1,9 +1,11 @@
 """Slack's limits at their edges, end to end: the longest names and reasons, hundreds of
 endpoints and many clicks on one message all give messages Slack takes (the fake Slack refuses
-any that breaks a Block Kit limit, and the session fails the test that sent it)."""
+any that breaks a Block Kit limit, and the session fails the test that sent it); mentions in a
+reason stay mentions, pings stay text."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from bot.roles import Role
@@ -37,6 +39,30 @@ def test_a_very_long_name_and_reason_reach_the_channel_and_the_webhook(
         assert "x…* (`" in headline
         assert f"*Reason:* bad payloads {'y' * 100}" in details
         assert "y…\n*When:*" in details
+
+
+def test_mentions_in_a_reason_stay_mentions_and_pings_stay_text(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, operator: str
+) -> None:
+    """A reason naming a person and a channel mentions them, in the channel and the webhook;
+    @channel, @here, @everyone and a user group are shown as text, never sent as pings."""
+    convoy.add_endpoint("orders-api", slack_webhook_url=slack.hook())
+    pings = "<!channel> <!here> <!everyone> <!subteam^S0ONCALL|@oncall>"
+
+    sender.command(operator, f"pause orders-api <@U0ALICE|alice> is on it in <#C0OPS|ops> {pings}")
+
+    post = channel_posts(slack)[0]
+    (hook,) = eventually(slack.webhooks, what="the webhook post")
+    shown = (
+        "<@U0ALICE|alice> is on it in <#C0OPS|ops> &lt;!channel&gt; &lt;!here&gt; "
+        "&lt;!everyone&gt; &lt;!subteam^S0ONCALL|@oncall&gt;"
+    )
+    for announced in (post, hook):
+        assert shown in announced.payload["blocks"][1]["text"]["text"]
+        assert shown in announced.payload["text"]
+        sent = json.dumps(announced.payload)
+        for ping in ("<!channel>", "<!here>", "<!everyone>", "<!subteam"):
+            assert ping not in sent
 
 
 def test_hundreds_of_endpoints_with_long_names_in_one_list(

@@ -6,6 +6,7 @@ safe place), and `fitted` holds a whole message within them: the last word befor
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,12 +36,25 @@ STATUS_ICON = {
 }
 
 
+# A mention of a user (`<@U…>`, `<@U…|name>`) or a link to a channel (`<#C…|name>`): the only
+# Slack tokens user text may keep. Channel-wide pings (`<!channel>`, `<!here>`, `<!everyone>`),
+# user group pings (`<!subteam^…>`) and links stay text.
+_LIVE = re.compile(r"<(?:@[UW][A-Z0-9]+|#[CG][A-Z0-9]+)(?:\|[^<>|]*)?>")
 _ENTITY_LENGTH = len("&amp;")
 
 
-def escape(text: str) -> str:
-    """Escape user text for mrkdwn, so `<!channel>` or `<http://x|y>` stay inert."""
+def _inert(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape(text: str) -> str:
+    """User text as mrkdwn: mentions of people and channels stay live, so a reason can name
+    who is on it; everything else (`<!channel>`, `<!subteam^…>`, `<http://x|y>`) is inert."""
+    parts, start = [], 0
+    for live in _LIVE.finditer(text):
+        parts += [_inert(text[start : live.start()]), live.group().replace("&", "&amp;")]
+        start = live.end()
+    return "".join([*parts, _inert(text[start:])])
 
 
 def cut(text: str, limit: int) -> str:

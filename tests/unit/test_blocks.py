@@ -70,6 +70,23 @@ def test_forbidden_names_the_admins_and_other_errors_are_escaped() -> None:
     assert "<!here>" not in missing
 
 
+def test_mentions_of_people_and_channels_stay_live_pings_do_not() -> None:
+    """Users and channels named in a reason are real mentions; `@channel`, `@here`,
+    `@everyone`, user groups and links are shown as text."""
+    reason = (
+        "<@U0ALICE|alice> and <@W0BOB> see <#C0OPS|ops> <#C0OPS>; "
+        "<!channel> <!here> <!everyone> <!subteam^S0ONCALL|@oncall> <http://x.test|y> a&b"
+    )
+
+    shown = kit.escape(reason)
+
+    assert shown == (
+        "<@U0ALICE|alice> and <@W0BOB> see <#C0OPS|ops> <#C0OPS>; "
+        "&lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt; &lt;!subteam^S0ONCALL|@oncall&gt; "
+        "&lt;http://x.test|y&gt; a&amp;b"
+    )
+
+
 def _tokens_whole(text: str) -> bool:
     """Every `<` opens a token that closes, and every `&` starts an entity that ends."""
     return all(text.find(">", at) != -1 for at in range(len(text)) if text[at] == "<") and all(
