@@ -51,11 +51,12 @@ from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.settling import Settling
 from bot.store import redis_client
+from bot.suggesting import Suggesting
 from bot.timed_pauses import TimerControls
 from bot.user_groups import SlackGroupDirectory
 from bot.vitals import DataLossWatch
 from bot.webhooks import WebhookPoster, build_webhook_http_client
-from handlers import actions, commands
+from handlers import actions, commands, modals
 from handlers.announcer import Announcer
 from handlers.app import create_app
 from handlers.outcomes import Reporter
@@ -141,6 +142,7 @@ class UseCases:
     paused: PausedList
     discarded: DiscardedRetry
     role_admin: RoleAdmin
+    suggesting: Suggesting
 
 
 def build_infrastructure(settings: Settings, redis_url: str) -> Infrastructure:
@@ -218,6 +220,7 @@ def build_use_cases(infra: Infrastructure) -> UseCases:
         paused=PausedList(access, holds, locks, convoy, audit),
         discarded=DiscardedRetry(access, claims, convoy, audit, settle_after=settle_after),
         role_admin=RoleAdmin(roles, audit, access),
+        suggesting=Suggesting(access, finder),
     )
 
 
@@ -230,6 +233,8 @@ def build_app(infra: Infrastructure, cases: UseCases) -> AsyncApp:
     app = create_app(infra.slack, infra.settings.signing_secret or None)
     worker = Worker(infra.tasks, infra.metrics)
     reporter = Reporter(_announcer(infra, cases), cases.deciding, infra.clock)
+    max_pause = infra.settings.convoy_bot_max_pause
+    forms = modals.Forms(worker, cases.suggesting, infra.metrics, max_pause)
     commands.register(
         app,
         worker,
@@ -240,6 +245,10 @@ def build_app(infra: Infrastructure, cases: UseCases) -> AsyncApp:
         role_admin=cases.role_admin,
         reporter=reporter,
         clock=infra.clock,
+        forms=forms,
+    )
+    modals.register(
+        app, worker, suggesting=cases.suggesting, changing=cases.changing, reporter=reporter
     )
     actions.register(
         app,

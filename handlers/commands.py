@@ -36,6 +36,7 @@ from handlers.blocks.reads import (
     roles_message,
 )
 from handlers.blocks.timers import paused_message
+from handlers.modals import Forms
 from handlers.outcomes import Reporter
 from handlers.parsing import Command, parse, parse_audit, parse_roles
 from handlers.replies import Replies
@@ -55,6 +56,7 @@ def register(
     role_admin: RoleAdmin,
     reporter: Reporter,
     clock: Clock,
+    forms: Forms,
 ) -> None:
     """Wire `/convoy`, each subcommand bound to the one use case it calls."""
     subcommands: dict[str, Subcommand] = {
@@ -67,7 +69,9 @@ def register(
         "pause": partial(run_change, changing=changing, reporter=reporter),
         "resume": partial(run_change, changing=changing, reporter=reporter),
     }
-    app.command(ids.SLASH_COMMAND)(partial(convoy_command, worker=worker, subcommands=subcommands))
+    app.command(ids.SLASH_COMMAND)(
+        partial(convoy_command, worker=worker, subcommands=subcommands, forms=forms)
+    )
 
 
 async def convoy_command(  # noqa: PLR0917  # Bolt passes its own arguments by name
@@ -77,7 +81,10 @@ async def convoy_command(  # noqa: PLR0917  # Bolt passes its own arguments by n
     client: AsyncWebClient,
     worker: Worker,
     subcommands: Mapping[str, Subcommand],
+    forms: Forms,
 ) -> None:
+    if await forms.for_command(ack, command, respond, client):
+        return  # `/convoy pause` (or `resume`) alone: the form asks for the rest
     parsed = parse(str(command.get("text", "")))
     if parsed.verb in ("pause", "resume") and parsed.valid:
         await ack(response_type="ephemeral", text=working_note(parsed.verb, parsed.target))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -119,3 +120,20 @@ def metric(bot: BotProcess, name: str, **labels: str) -> float:
         if found and dict(re.findall(r'(\w+)="([^"]*)"', found.group(1))) == labels:
             return float(found.group(2))
     return 0.0
+
+
+def filled_form(slack: FakeSlack, fills: int = 1) -> dict[str, Any]:
+    """The form the bot opened, as Slack shows it once the bot has filled it in `fills` times
+    (views.update); the view Slack holds, to submit or to ask for options."""
+
+    def filled() -> list[SlackCall] | None:
+        calls = slack.api_calls("views.update")
+        return calls if len(calls) >= fills else None
+
+    eventually(filled, what=f"{fills} views.update call(s)")
+    return slack.views()[-1]
+
+
+def view_text(view: dict[str, Any]) -> str:
+    """Every text a view shows, for assertions."""
+    return json.dumps(view.get("blocks", []))
