@@ -248,7 +248,12 @@ def build_app(infra: Infrastructure, cases: UseCases) -> AsyncApp:
         forms=forms,
     )
     modals.register(
-        app, worker, suggesting=cases.suggesting, changing=cases.changing, reporter=reporter
+        app,
+        worker,
+        suggesting=cases.suggesting,
+        changing=cases.changing,
+        deciding=cases.deciding,
+        reporter=reporter,
     )
     actions.register(
         app,
@@ -259,6 +264,7 @@ def build_app(infra: Infrastructure, cases: UseCases) -> AsyncApp:
         timers=cases.timers,
         discarded=cases.discarded,
         reporter=reporter,
+        forms=forms,
     )
     return app
 

@@ -49,6 +49,7 @@ from handlers.buttons import (
     ResumeValue,
     RetryValue,
 )
+from handlers.modals import Forms
 from handlers.outcomes import Reporter
 from handlers.replies import Replies
 from handlers.work import Worker
@@ -62,6 +63,7 @@ class Click:
     action_id: str
     value: str
     message: dict[str, Any]
+    response_url: str = ""
 
     @property
     def message_ts(self) -> str:
@@ -74,6 +76,14 @@ class Click:
     @property
     def in_thread(self) -> bool:
         return self.message.get("thread_ts") not in (None, self.message_ts)
+
+    @property
+    def story(self) -> str:
+        """The clicked message's first section (what a request asks), as Slack holds it."""
+        for block in self.message.get("blocks") or []:
+            if isinstance(block, dict) and block.get("type") == "section":
+                return str((block.get("text") or {}).get("text", ""))
+        return ""
 
     def without_buttons(self, line: str) -> list[dict[str, Any]]:
         """The clicked message as Slack holds it, its buttons taken away, a line added."""
@@ -94,6 +104,7 @@ class Click:
             str(action.get("action_id", "")),
             str(action.get("value", "")),
             message if isinstance(message, dict) else {},
+            str(body.get("response_url", "")),
         )
 
 
@@ -110,22 +121,15 @@ def register(
     timers: TimerControls,
     discarded: DiscardedRetry,
     reporter: Reporter,
+    forms: Forms,
 ) -> None:
     """Wire every button to its work, bound to the one use case it calls."""
 
     def on(action: str | re.Pattern[str], kind: str, work: Work) -> None:
         app.action(action)(partial(clicked, worker=worker, kind=kind, work=work))
 
-    on(
-        ids.APPROVE_BUTTON,
-        "approve",
-        partial(decide, approve=True, deciding=deciding, reporter=reporter),
-    )
-    on(
-        ids.DENY_BUTTON,
-        "deny",
-        partial(decide, approve=False, deciding=deciding, reporter=reporter),
-    )
+    on(ids.APPROVE_BUTTON, "approve", partial(approve, deciding=deciding, reporter=reporter))
+    app.action(ids.DENY_BUTTON)(partial(deny_clicked, forms=forms))
     on(
         ids.RESUME_BUTTON,
         "resume button",
@@ -163,12 +167,32 @@ async def clicked(  # noqa: PLR0917  # Bolt passes its own arguments by name
     worker.spawn(kind, replies, work(replies, click))
 
 
-async def decide(
-    replies: Replies, click: Click, approve: bool, deciding: Deciding, reporter: Reporter
-) -> str:
+async def approve(replies: Replies, click: Click, deciding: Deciding, reporter: Reporter) -> str:
     request = RequestValue.decode(click.value)
-    decision = await deciding.decide(click.caller, request.request_id, approve=approve)
+    decision = await deciding.decide(click.caller, request.request_id, approve=True)
     return await reporter.decision(replies, decision, click.message_ts)
+
+
+async def deny_clicked(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    forms: Forms,
+) -> None:
+    """Deny asks for a reason in a form, opened now (its trigger lives 3 s); the request is
+    decided when the form is sent (handlers.modals), by whoever sends theirs first."""
+    await ack()
+    click = Click.from_body(body)
+    await forms.open_deny(
+        click.caller,
+        RequestValue.decode(click.value).request_id,
+        response_url=click.response_url,
+        message_ts=click.message_ts,
+        story=click.story,
+        respond=respond,
+        client=client,
+    )
 
 
 async def resume(

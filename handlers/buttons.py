@@ -125,3 +125,13 @@ class ChangeForm(JsonValue):
     action: Action
     channel: str = Field(min_length=1)
     response_url: str = Field(min_length=1)
+
+
+class DenyForm(JsonValue):
+    """Deny's reason form: the request, and where its message and the click's replies go."""
+
+    damaged: ClassVar[str] = "This form is damaged; click *Deny* on the request again."
+    request_id: str = Field(min_length=1)
+    channel: str = Field(min_length=1)
+    response_url: str = Field(min_length=1)
+    message_ts: str = ""

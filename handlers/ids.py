@@ -15,6 +15,7 @@ RETRY_DISCARDED = "convoy_retry_discarded"
 
 # The forms (modals), their inputs, and the endpoint menu.
 CHANGE_FORM = "convoy_change_form"
+DENY_FORM = "convoy_deny_form"
 ENDPOINT_BLOCK = "endpoint"
 ENDPOINT_MENU = "convoy_endpoint_menu"
 REASON_BLOCK = "reason"

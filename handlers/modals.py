@@ -1,11 +1,11 @@
-"""The forms (modals): `/convoy pause|resume` alone opens the pause or resume form; the
-endpoint menu's options; the form's submission.
+"""The forms (modals): `/convoy pause|resume` alone opens the pause or resume form, and Deny
+opens a form for its reason; the endpoint menu's options; the forms' submissions.
 
 A form opens at once, in the listener (its trigger id lives 3 s), showing "Loading…"; it is
 filled after the ack, once the caller's role (and, for the shortcut, the endpoint the message
-names) is known. Submitting runs the same use case as the command, with the same checks, and
-reports the same way: privately through the response URL of the command that opened the
-form, and in its channel. A submission carries neither, so the form keeps them
+names) is known. Submitting runs the same use case as the command (or the click), with the
+same checks, and reports the same way: privately through the response URL of the command or
+click that opened the form, and in its channel. A submission carries neither, so the form keeps them
 in its private metadata.
 """
 
@@ -29,6 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.access import Verb
 from bot.changes import Caller
 from bot.changing import Changing
+from bot.deciding import Deciding
 from bot.durations import describe, parse_duration
 from bot.errors import BotError, InvalidInput
 from bot.metrics import Metrics
@@ -40,6 +41,8 @@ from handlers.blocks.kit import cut
 from handlers.blocks.modals import (
     View,
     change_view,
+    deny_form_not_opened,
+    deny_view,
     endpoint_options,
     form_not_opened,
     loading_view,
@@ -47,7 +50,7 @@ from handlers.blocks.modals import (
     refusal_view,
 )
 from handlers.blocks.reads import error_message
-from handlers.buttons import ChangeForm
+from handlers.buttons import ChangeForm, DenyForm
 from handlers.outcomes import Reporter
 from handlers.parsing import slack_unescape
 from handlers.replies import Replies
@@ -65,12 +68,16 @@ def register(
     *,
     suggesting: Suggesting,
     changing: Changing,
+    deciding: Deciding,
     reporter: Reporter,
 ) -> None:
-    """Wire the endpoint menu and the pause and resume form's submission."""
+    """Wire the endpoint menu and the two forms' submissions."""
     app.options(ids.ENDPOINT_MENU)(partial(offer_endpoints, suggesting=suggesting))
     app.view(ids.CHANGE_FORM)(
         partial(change_submitted, worker=worker, changing=changing, reporter=reporter)
+    )
+    app.view(ids.DENY_FORM)(
+        partial(deny_submitted, worker=worker, deciding=deciding, reporter=reporter)
     )
 
 
@@ -200,6 +207,40 @@ class Forms:
         await views.update(opened, view)
         return "opened"
 
+    async def open_deny(
+        self,
+        caller: Caller,
+        request_id: str,
+        *,
+        response_url: str,
+        message_ts: str,
+        story: str,
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+    ) -> None:
+        """Deny's form, opened now: nothing is claimed until it is sent, so a form closed
+        unsent blocks nobody."""
+        replies = self._worker.replies(respond, client, caller.channel_id)
+        try:
+            form = DenyForm.of(
+                request_id=request_id,
+                channel=caller.channel_id,
+                response_url=response_url,
+                message_ts=message_ts,
+            )
+        except InvalidInput as exc:
+            self._worker.spawn("deny form", replies, _refused(replies, exc))
+            return
+        view = deny_view(form.encode(), story)
+        opened = await Views(client, self._metrics).open(caller.trigger, view)
+        if opened.error:
+            self._worker.spawn("deny form", replies, _not_opened(replies, opened.error))
+
+
+async def _not_opened(replies: Replies, error: str) -> str:
+    await replies.private(deny_form_not_opened(error))
+    return "not opened"
+
 
 async def _refused(replies: Replies, error: InvalidInput) -> str:
     await replies.private(error_message(error))
@@ -304,3 +345,41 @@ async def run_change_form(
     await replies.private(working_note(action.value, answers.label))
     result = await changing.change(caller, action, answers.uid, answers.reason, answers.duration)
     return await reporter.report(replies, result, caller.user_id, answers.reason)
+
+
+async def deny_submitted(  # noqa: PLR0917  # Bolt passes its own arguments by name
+    ack: AsyncAck,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    worker: Worker,
+    deciding: Deciding,
+    reporter: Reporter,
+) -> None:
+    """Deny's form, sent: the request is claimed and denied now, with the reason given."""
+    view = body.get("view") or {}
+    try:
+        form = DenyForm.decode(str(view.get("private_metadata", "")))
+    except InvalidInput as exc:
+        await ack(response_action="errors", errors={ids.REASON_BLOCK: exc.message})
+        return
+    await ack()
+    reason = _typed(
+        (view.get("state") or {}).get("values") or {}, ids.REASON_BLOCK, ids.REASON_INPUT
+    )
+    replies = worker.replies(AsyncRespond(response_url=form.response_url), client, form.channel)
+    caller = _submitter(body, form.channel)
+    work = run_deny(replies, caller, form, reason, deciding=deciding, reporter=reporter)
+    worker.spawn("deny", replies, work)
+
+
+async def run_deny(
+    replies: Replies,
+    caller: Caller,
+    form: DenyForm,
+    reason: str,
+    *,
+    deciding: Deciding,
+    reporter: Reporter,
+) -> str:
+    decision = await deciding.decide(caller, form.request_id, approve=False, reason=reason)
+    return await reporter.decision(replies, decision, form.message_ts)

@@ -9,10 +9,11 @@ from typing import Any
 
 import httpx
 
+from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
 from tests.harness import ADMIN, BotProcess, eventually
-from tests.slack_requests import SlackSender
+from tests.slack_requests import Sent, SlackSender
 
 OPERATOR = "U0OPERATOR"
 REQUESTER = "U0REQUESTER"
@@ -137,3 +138,27 @@ def filled_form(slack: FakeSlack, fills: int = 1) -> dict[str, Any]:
 def view_text(view: dict[str, Any]) -> str:
     """Every text a view shows, for assertions."""
     return json.dumps(view.get("blocks", []))
+
+
+def form_of(slack: FakeSlack, sent: Sent) -> dict[str, Any]:
+    """The form a command or click opened with its trigger id, as Slack holds it now."""
+
+    def opened() -> str | None:
+        for call in slack.api_calls("views.open"):
+            if call.payload.get("trigger_id") == f"trigger-{sent.token}" and call.accepted:
+                return str(call.answer["view"]["id"])
+        return None
+
+    view_id = eventually(opened, what="the form to open")
+    return next(view for view in slack.views() if view["id"] == view_id)
+
+
+def deny(
+    sender: SlackSender, slack: FakeSlack, user_id: str, request: SlackCall, reason: str = ""
+) -> Sent:
+    """Click Deny on a posted request and send the form it opens, with `reason`: the click
+    (its response URL gets the decider's replies)."""
+    value = button(request, ids.DENY_BUTTON)["value"]
+    click = sender.click(user_id, ids.DENY_BUTTON, value, message=message(request))
+    sender.submit(user_id, form_of(slack, click), {ids.REASON_BLOCK: reason})
+    return click

@@ -211,6 +211,7 @@ def test_forged_forms_and_menus_grant_nothing(
     forged = {**_menu_view(), "private_metadata": "{{{"}
 
     damaged = sender.submit(OPERATOR, forged, {})
+    denial = sender.submit(OPERATOR, {**forged, "callback_id": ids.DENY_FORM}, {})
     shapeless = sender.submit(OPERATOR, {"callback_id": ids.CHANGE_FORM}, {})
     menu = sender.suggest("U0NOBODY", _menu_view(), ids.ENDPOINT_BLOCK, "orders")
 
@@ -219,6 +220,9 @@ def test_forged_forms_and_menus_grant_nothing(
         "errors": {
             ids.ENDPOINT_BLOCK: "This form is damaged; run `/convoy pause <endpoint>` instead."
         },
+    }
+    assert denial.response.json()["errors"] == {
+        ids.REASON_BLOCK: "This form is damaged; click *Deny* on the request again."
     }
     assert shapeless.response.status_code == 400
     assert menu == {"options": []}

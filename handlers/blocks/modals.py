@@ -144,6 +144,19 @@ def change_view(
     return _modal(ids.CHANGE_FORM, TITLES[action], metadata, blocks, submit=SUBMITS[action])
 
 
+def deny_view(metadata: str, request_story: str) -> View:
+    """Deny's form: what is being denied, and an optional reason for the requester."""
+    reason = _input(
+        ids.REASON_BLOCK,
+        "Reason",
+        _text_input(ids.REASON_INPUT, "the receiver is healthy again", multiline=True),
+        hint="Shown to the requester and on the request message.",
+        optional=True,
+    )
+    blocks = [section(request_story), reason] if request_story else [reason]
+    return _modal(ids.DENY_FORM, "Deny request", metadata, blocks, submit="Deny")
+
+
 def _input(
     block_id: str, label: str, element: Block, *, hint: str = "", optional: bool = False
 ) -> Block:
@@ -191,4 +204,11 @@ def form_not_opened(action: Action, error: str) -> str:
     return (
         f":warning: Slack did not open the form ({escape(error)}); it may have taken too long. "
         f"Try again, or type `/convoy {usage}`. Nothing was changed."
+    )
+
+
+def deny_form_not_opened(error: str) -> str:
+    return (
+        f":warning: Slack did not open the form for denying ({escape(error)}). "
+        "Nothing was changed; click *Deny* again."
     )

@@ -95,7 +95,12 @@ def _decision_outcome(
     if state is RequestState.EXPIRED:
         return ":hourglass:", f"Expired at {when(request.expires_at)}. Nothing was changed."
     if state is RequestState.DENIED:
-        return ":no_entry_sign:", f"*Denied* by {decider} at {when(at)}. Nothing was changed."
+        why = f"\n*Reason for denying:* {reason_text(request.decision_reason)}"
+        return (
+            ":no_entry_sign:",
+            f"*Denied* by {decider} at {when(at)}. Nothing was changed."
+            + (why if request.decision_reason else ""),
+        )
     if state is RequestState.OUTDATED:
         return ":information_source:", OUTDATED
     approved = f"*Approved* by {decider} at {when(at)}"
@@ -160,9 +165,10 @@ def request_not_posted_message(request: ApprovalRequest, error: str) -> str:
 def requester_notice(request: ApprovalRequest, state: RequestState, change: Change | None) -> str:
     ref = request_ref(request)
     if state is RequestState.DENIED:
+        why = f" Their reason: {reason_text(request.decision_reason)}"
         return (
             f":no_entry_sign: <@{request.decided_by}> denied your request to "
-            f"{request.action.value} {ref}."
+            f"{request.action.value} {ref}." + (why if request.decision_reason else "")
         )
     if state is RequestState.EXPIRED:
         return (

@@ -41,6 +41,7 @@ def test_every_form_is_within_slacks_limits(
             note=note,
             projects=projects,
         ),
+        modals.deny_view(metadata, note),
     ]
 
     assert [view_problems(view) for view in views] == [[]] * len(views)
