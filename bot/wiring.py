@@ -254,6 +254,7 @@ def build_app(infra: Infrastructure, cases: UseCases) -> AsyncApp:
         changing=cases.changing,
         deciding=cases.deciding,
         reporter=reporter,
+        forms=forms,
     )
     actions.register(
         app,

@@ -13,9 +13,10 @@ EXTEND_BUTTON = "convoy_extend"
 KEEP_BUTTON = "convoy_keep_paused"
 RETRY_DISCARDED = "convoy_retry_discarded"
 
-# The forms (modals), their inputs, and the endpoint menu.
+# The forms (modals), their inputs, the endpoint menu, and the message shortcut.
 CHANGE_FORM = "convoy_change_form"
 DENY_FORM = "convoy_deny_form"
+PAUSE_SHORTCUT = "convoy_pause_shortcut"  # "Pause a Convoy endpoint", on a message
 ENDPOINT_BLOCK = "endpoint"
 ENDPOINT_MENU = "convoy_endpoint_menu"
 REASON_BLOCK = "reason"

@@ -1,12 +1,13 @@
-"""The forms (modals): `/convoy pause|resume` alone opens the pause or resume form, and Deny
-opens a form for its reason; the endpoint menu's options; the forms' submissions.
+"""The forms (modals): `/convoy pause|resume` alone and the message shortcut "Pause a Convoy
+endpoint" open the pause or resume form, and Deny opens a form for its reason; the endpoint
+menu's options; the forms' submissions.
 
-A form opens at once, in the listener (its trigger id lives 3 s), showing "Loading…"; it is
-filled after the ack, once the caller's role (and, for the shortcut, the endpoint the message
-names) is known. Submitting runs the same use case as the command (or the click), with the
-same checks, and reports the same way: privately through the response URL of the command or
-click that opened the form, and in its channel. A submission carries neither, so the form keeps them
-in its private metadata.
+A form opens at once, in the listener (its trigger id lives 3 s). The pause and resume form
+shows "Loading…" and is filled in after the ack, once the caller's role (and, for the
+shortcut, the endpoint the message names) is known. Submitting runs the same use case as the
+command or the click, with the same checks, and reports the same way: privately through the
+response URL of the command, shortcut or click that opened the form, and in its channel. A
+submission carries neither, so the form keeps them in its private metadata.
 """
 
 from __future__ import annotations
@@ -70,8 +71,9 @@ def register(
     changing: Changing,
     deciding: Deciding,
     reporter: Reporter,
+    forms: Forms,
 ) -> None:
-    """Wire the endpoint menu and the two forms' submissions."""
+    """Wire the endpoint menu, the two forms' submissions and the message shortcut."""
     app.options(ids.ENDPOINT_MENU)(partial(offer_endpoints, suggesting=suggesting))
     app.view(ids.CHANGE_FORM)(
         partial(change_submitted, worker=worker, changing=changing, reporter=reporter)
@@ -79,6 +81,7 @@ def register(
     app.view(ids.DENY_FORM)(
         partial(deny_submitted, worker=worker, deciding=deciding, reporter=reporter)
     )
+    app.shortcut(ids.PAUSE_SHORTCUT)(partial(pause_shortcut, forms=forms))
 
 
 @dataclass(frozen=True)
@@ -245,6 +248,42 @@ async def _not_opened(replies: Replies, error: str) -> str:
 async def _refused(replies: Replies, error: InvalidInput) -> str:
     await replies.private(error_message(error))
     return "invalid"
+
+
+async def pause_shortcut(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    forms: Forms,
+) -> None:
+    """The shortcut "Pause a Convoy endpoint" on a message: the pause form, with the endpoint
+    the message names already chosen."""
+    await ack()
+    caller = Caller(
+        str((body.get("user") or {}).get("id", "")),
+        str((body.get("channel") or {}).get("id", "")),
+        str(body.get("trigger_id", "")),
+    )
+    message = body.get("message") or {}
+    text = _message_text(message if isinstance(message, dict) else {})
+    await forms.open(
+        caller,
+        Action.PAUSE,
+        response_url=str(body.get("response_url", "")),
+        respond=respond,
+        client=client,
+        message=text,
+    )
+
+
+def _message_text(message: dict[str, Any]) -> str:
+    """What a message says: its text and its blocks' texts, as people read them."""
+    texts = [str(message.get("text", ""))]
+    for block in message.get("blocks") or []:
+        if isinstance(block, dict) and isinstance(block.get("text"), dict):
+            texts.append(str(block["text"].get("text", "")))
+    return slack_unescape("\n".join(texts))
 
 
 async def offer_endpoints(ack: AsyncAck, body: dict[str, Any], suggesting: Suggesting) -> None:

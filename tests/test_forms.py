@@ -1,6 +1,7 @@
-"""The pause and resume form: `/convoy pause` alone opens it, its endpoint menu searches Convoy
-as the user types (answered within Slack's 3 s whatever Convoy does), and submitting it makes
-the same change, with the same checks and the same messages, as the command."""
+"""The pause and resume form: `/convoy pause` alone, or the message shortcut, opens it; its
+endpoint menu searches Convoy as the user types (answered within Slack's 3 s whatever Convoy
+does); submitting it makes the same change, with the same checks and the same messages, as
+the command."""
 
 from __future__ import annotations
 
@@ -237,3 +238,70 @@ def test_the_menu_offers_at_most_a_hundred_endpoints_with_long_names_cut(
     }
     assert options[1]["text"]["text"].endswith("nnn… (active)")
     assert len(options[1]["text"]["text"]) == 75
+
+
+NAMED = ["orders", "orders-api", "orders-api-staging", "billing", "payments", "payments"]
+
+
+@pytest.mark.parametrize(
+    ("said", "chosen"),
+    [
+        ("orders-api answers 500s since 02:10, can someone pause it?", "orders-api"),
+        ("Is ORDERS-API-STAGING flapping again?", "orders-api-staging"),
+        ("see endpoint {billing} in Convoy", "billing"),
+        ("payments is down", ""),  # two endpoints have that name: no guess
+        ("the receiver is down", ""),
+    ],
+    ids=["name", "longest name, any case", "uid", "two of that name", "none named"],
+)
+def test_the_shortcut_opens_the_pause_form_with_the_named_endpoint(
+    said: str,
+    chosen: str,
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    operator: str,
+) -> None:
+    """ "Pause a Convoy endpoint" on a message opens the pause form with the endpoint the
+    message names already chosen (a uid, or the longest endpoint name in it as a word); when
+    it names none, or two equally, the form says so and nothing is chosen."""
+    endpoints = {e["name"]: e for e in (convoy.add_endpoint(name) for name in NAMED)}
+    said = said.format(billing=endpoints["billing"]["uid"])
+    message = {"type": "message", "user": "U0ALICE", "ts": "1700000000.000100", "text": said}
+
+    sender.shortcut(operator, ids.PAUSE_SHORTCUT, message)
+
+    form = filled_form(slack)
+    (menu,) = [b["element"] for b in form["blocks"] if b.get("block_id") == ids.ENDPOINT_BLOCK]
+    assert form["title"]["text"] == "Pause an endpoint"
+    if chosen:
+        assert menu["initial_option"] == {
+            "text": {"type": "plain_text", "text": f"{chosen} (active)"},
+            "value": endpoints[chosen]["uid"],
+        }
+        assert "names no endpoint" not in view_text(form)
+    else:
+        assert "initial_option" not in menu
+        assert "That message names no endpoint I could find; pick one." in view_text(form)
+    assert convoy.writes() == []
+
+
+def test_the_shortcut_s_form_pauses_in_the_message_s_channel(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, operator: str
+) -> None:
+    """Sent as it opened, the shortcut's form pauses the endpoint the message named, and the
+    announcement goes to the channel the message is in."""
+    slack.add_channel("C0ALERTS")
+    endpoint = convoy.add_endpoint("orders-api")
+    message = {"type": "message", "ts": "1700000000.000100", "text": "orders-api is failing"}
+
+    shortcut = sender.shortcut(operator, ids.PAUSE_SHORTCUT, message, channel_id="C0ALERTS")
+    form = filled_form(slack)
+    sender.submit(operator, form, {ids.REASON_BLOCK: "alert fired"})
+
+    post = channel_posts(slack)[0]
+    assert post.payload["channel"] == "C0ALERTS"
+    assert "was *paused* by <@U0OPERATOR>" in post.text
+    assert "*Reason:* alert fired" in post.text
+    assert [w.endpoint_uid for w in convoy.writes()] == [endpoint["uid"]]
+    assert "Pausing *orders-api*" in reply_to(slack, shortcut.token)[0]
