@@ -59,7 +59,7 @@ from handlers.work import Worker
 
 logger = logging.getLogger(__name__)
 
-OPEN_WITHIN = 2.5  # seconds: a trigger id lives 3 s, so a later views.open cannot work
+OPEN_WITHIN = 2.0  # seconds: a trigger id lives 3 s, and the ack waits for this call
 _FORM_COMMAND = re.compile(r"^\s*(pause|resume)\s*$", re.IGNORECASE)
 
 
