@@ -102,6 +102,7 @@ class ApprovalRequest(NewRequest):
     decided_at: str = ""
     lease_ts: str = ""  # while being approved: when the approver's claim runs out
     outcome: str = ""
+    decision_reason: str = ""  # why the approver denied it, if they said
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,8 @@ class ApprovalStore:
         with failing_closed():
             async with self._redis.pipeline(transaction=False) as pipe:
                 final: dict[FieldT, EncodableT] = {"state": state.value, "outcome": outcome}
+                if request.decision_reason:
+                    final["decision_reason"] = request.decision_reason
                 pipe.hset(redis_keys.approval(request.id), mapping=final)
                 pipe.delete(
                     redis_keys.open_approval(

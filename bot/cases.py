@@ -14,6 +14,7 @@ from bot.projects import Project
 from bot.reading import Reading
 from bot.resume_button import ResumeButton
 from bot.settling import Settling
+from bot.suggesting import Suggesting
 from bot.timed_pauses import TimerControls
 
 
@@ -32,3 +33,4 @@ class UseCases:
     settling: Settling
     paused: PausedList
     discarded: DiscardedRetry
+    suggesting: Suggesting

@@ -164,6 +164,22 @@ class ProjectChoice:
     async def named(self, name: str) -> Project:
         return await self._catalog.named(name)
 
+    async def project_for(self, channel_id: str, named: str) -> Project:
+        """The project a form opened here acts on: named, bound, or the only one. A form
+        cannot ask which first (its trigger lives 3 s), so with several it says how to name
+        one."""
+        if named:
+            return await self._catalog.named(named)
+        found = await self._catalog.for_channel(channel_id)
+        if found is not None:
+            return found
+        aliases = ", ".join(f"`{p.alias}`" for p in await self._catalog.projects())
+        raise InvalidInput(
+            "This channel is not bound to a project, and the bot serves several: open the form "
+            f"in one with `/convoy pause -p <alias>` ({aliases}), or bind the channel with "
+            "`/convoy bind <alias>`. Nothing was changed."
+        )
+
     async def answer(self, command_id: str, user_id: str) -> PendingCommand:
         """The kept command, once, for its own caller."""
         key = redis_keys.pending_command(command_id)

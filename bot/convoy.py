@@ -8,8 +8,9 @@ failure means, is `bot.locked_change`'s job.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -130,21 +131,24 @@ class ConvoyClient:
             )
         return endpoint
 
-    async def search_endpoints(self, query: str = "") -> list[Endpoint]:
-        """Every endpoint whose name contains query (Convoy's `q=`), following cursors."""
-        params: dict[str, str | int] = {"perPage": PAGE_SIZE}
+    async def search_endpoints(self, query: str = "", limit: int | None = None) -> list[Endpoint]:
+        """Every endpoint whose name contains query (Convoy's `q=`), following cursors; with a
+        limit, the first `limit` of them (no more pages than that takes)."""
+        params: dict[str, str | int] = {"perPage": min(PAGE_SIZE, limit or PAGE_SIZE)}
         if query:
             params["q"] = query
         path = self._project_path() + "/endpoints"
-        return [
-            self._ours(e)
-            async for page in self._pages(path, params, Endpoint)
-            for e in page.content
-        ]
+        found: list[Endpoint] = []
+        async with contextlib.aclosing(self._pages(path, params, Endpoint)) as pages:
+            async for page in pages:
+                found += [self._ours(e) for e in page.content]
+                if limit is not None and len(found) >= limit:
+                    return found[:limit]
+        return found
 
     async def _pages(
         self, path: str, params: dict[str, str | int], item: type[Item]
-    ) -> AsyncIterator[Page[Item]]:
+    ) -> AsyncGenerator[Page[Item], None]:
         """Each page of a list in turn, following Convoy's cursor, at most MAX_PAGES."""
         for _ in range(MAX_PAGES):
             data = await self._call("GET", path, params=params)

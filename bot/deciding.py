@@ -41,11 +41,14 @@ class Deciding:
         self._audit = audit
         self._clock = clock
 
-    async def decide(self, caller: Caller, request_id: str, *, approve: bool) -> Decision:
+    async def decide(
+        self, caller: Caller, request_id: str, *, approve: bool, reason: str = ""
+    ) -> Decision:
+        """Approve, or deny (with the approver's reason, if they gave one)."""
         verb = Verb.APPROVE if approve else Verb.DENY
         user_id = caller.user_id
         async with self._audit.audited(user_id, verb.value, self._access.scope) as draft:
-            decision = await self._decide(caller, request_id, verb, draft)
+            decision = await self._decide(caller, request_id, verb, draft, reason)
             request = decision.request
             draft.actor, draft.approver, draft.reason = request.requester, user_id, request.reason
             draft.endpoint_uid, draft.endpoint_name = request.endpoint_uid, request.endpoint_name
@@ -55,10 +58,12 @@ class Deciding:
                 draft.outcome = f"approved: {decision.change.outcome.value}"
             else:
                 draft.outcome = decision.state.value
+            if decision.state is RequestState.DENIED and request.decision_reason:
+                draft.detail = f"denied because: {request.decision_reason}"
         return decision
 
     async def _decide(
-        self, caller: Caller, request_id: str, verb: Verb, draft: AuditEntry
+        self, caller: Caller, request_id: str, verb: Verb, draft: AuditEntry, reason: str
     ) -> Decision:
         user_id = caller.user_id
         request = await self._approvals.get(request_id)
@@ -88,6 +93,7 @@ class Deciding:
                 return Decision(expired, RequestState.EXPIRED, None)
         decided = request.model_copy(update={"decided_by": user_id, "state": wanted})
         if verb is Verb.DENY:
+            decided = decided.model_copy(update={"decision_reason": reason})
             await self._approvals.close(decided, RequestState.DENIED, "denied")
             return Decision(decided, RequestState.DENIED, None)
         return await self._carry_out(decided, caller.trigger)

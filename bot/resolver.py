@@ -25,9 +25,9 @@ class Finder:
     def scope(self) -> str:
         return self._convoy.project.scope
 
-    async def search(self, query: str) -> list[Endpoint]:
-        """Every endpoint whose name contains query."""
-        return await self._convoy.search_endpoints(query)
+    async def search(self, query: str, limit: int | None = None) -> list[Endpoint]:
+        """Every endpoint whose name contains query (the first `limit` of them)."""
+        return await self._convoy.search_endpoints(query, limit)
 
     async def get(self, uid: str) -> Endpoint:
         return await self._convoy.get_endpoint(uid)

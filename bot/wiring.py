@@ -64,11 +64,12 @@ from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.settling import Settled, Settling
 from bot.store import redis_client
+from bot.suggesting import Suggesting
 from bot.timed_pauses import TimerControls
 from bot.user_groups import SlackGroupDirectory
 from bot.vitals import DataLossWatch
 from bot.webhooks import WebhookPoster, build_webhook_http_client
-from handlers import actions, commands
+from handlers import actions, commands, modals
 from handlers.announcer import Announcer, BoundCopies, ProjectFace
 from handlers.app import create_app
 from handlers.outcomes import Reporter
@@ -225,6 +226,7 @@ def build_use_cases(
         settling=Settling(stores.journal, change, deciding, audit, clock),
         paused=PausedList(access, stores.holds, stores.locks, convoy, audit),
         discarded=DiscardedRetry(access, stores.claims, convoy, audit, settle_after=settle_after),
+        suggesting=Suggesting(access, finder),
     )
 
 
@@ -358,16 +360,21 @@ def build_app(infra: Infrastructure, runtimes: ProjectRuntimes) -> AsyncApp:
     stores, catalog = infra.stores, infra.catalog
     role_admin = RoleAdmin(stores.roles, stores.audit, catalog)
     channels = ChannelAdmin(stores.bindings, catalog, stores.roles, stores.audit, infra.slack)
+    choice = ProjectChoice(catalog, infra.redis)
+    max_pause = infra.settings.convoy_bot_max_pause
+    forms = modals.Forms(worker, runtimes, infra.metrics, max_pause, choice)
     typed = commands.register(
         app,
         worker,
         runtimes=runtimes,
-        choice=ProjectChoice(catalog, infra.redis),
+        choice=choice,
         channels=channels,
         role_admin=role_admin,
         clock=infra.clock,
+        forms=forms,
     )
-    actions.register(app, worker, runtimes=runtimes, commands=typed)
+    actions.register(app, worker, runtimes=runtimes, commands=typed, forms=forms)
+    modals.register(app, worker, runtimes=runtimes, forms=forms)
     return app
 
 

@@ -47,6 +47,7 @@ from handlers.buttons import (
     RetryValue,
 )
 from handlers.commands import Commands
+from handlers.modals import Forms
 from handlers.replies import Posted, Replies
 from handlers.runtime import ProjectRuntime, Runtimes
 from handlers.work import Worker
@@ -60,6 +61,7 @@ class Click:
     action_id: str
     value: str
     message: dict[str, Any]
+    response_url: str = ""
 
     @property
     def message_ts(self) -> str:
@@ -72,6 +74,14 @@ class Click:
     @property
     def in_thread(self) -> bool:
         return self.message.get("thread_ts") not in (None, self.message_ts)
+
+    @property
+    def story(self) -> str:
+        """The clicked message's first section (what a request asks), as Slack holds it."""
+        for block in self.message.get("blocks") or []:
+            if isinstance(block, dict) and block.get("type") == "section":
+                return str((block.get("text") or {}).get("text", ""))
+        return ""
 
     def without_buttons(self, line: str) -> list[dict[str, Any]]:
         """The clicked message as Slack holds it, its buttons taken away, a line added."""
@@ -92,6 +102,7 @@ class Click:
             str(action.get("action_id", "")),
             str(action.get("value", "")),
             message if isinstance(message, dict) else {},
+            str(body.get("response_url", "")),
         )
 
 
@@ -99,7 +110,9 @@ Work = Callable[[Replies, Click], Awaitable[str]]
 InProject = Callable[[Replies, Click, ProjectRuntime], Awaitable[str]]
 
 
-def register(app: AsyncApp, worker: Worker, *, runtimes: Runtimes, commands: Commands) -> None:
+def register(
+    app: AsyncApp, worker: Worker, *, runtimes: Runtimes, commands: Commands, forms: Forms
+) -> None:
     """Wire every button to its work; each click acts in the project its value names."""
 
     def on(action: str | re.Pattern[str], kind: str, work: Work) -> None:
@@ -108,8 +121,8 @@ def register(app: AsyncApp, worker: Worker, *, runtimes: Runtimes, commands: Com
     def acting(action: str | re.Pattern[str], kind: str, work: InProject) -> None:
         on(action, kind, partial(in_its_project, work=work, runtimes=runtimes))
 
-    acting(ids.APPROVE_BUTTON, "approve", partial(decide, approve=True))
-    acting(ids.DENY_BUTTON, "deny", partial(decide, approve=False))
+    acting(ids.APPROVE_BUTTON, "approve", approve)
+    app.action(ids.DENY_BUTTON)(partial(deny_clicked, forms=forms))
     acting(ids.RESUME_BUTTON, "resume button", resume)
     acting(ids.CONFIRM_REENABLE, "confirm", confirm_reenable)
     acting(ids.EXTEND_BUTTON, "extend", extend_pause)
@@ -165,11 +178,36 @@ async def clicked(  # noqa: PLR0917  # Bolt passes its own arguments by name
     worker.spawn(kind, replies, work(replies, click))
 
 
-async def decide(replies: Replies, click: Click, runtime: ProjectRuntime, approve: bool) -> str:
+async def approve(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
     request = RequestValue.decode(click.value)
     deciding = runtime.cases.deciding
-    decision = await deciding.decide(click.caller, request.request_id, approve=approve)
+    decision = await deciding.decide(click.caller, request.request_id, approve=True)
     return await runtime.reporter.decision(replies, decision, click.message_ts)
+
+
+async def deny_clicked(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    forms: Forms,
+) -> None:
+    """Deny asks for a reason in a form, opened now (its trigger lives 3 s); the request is
+    decided when the form is sent (handlers.modals), by whoever sends theirs first, in the
+    project the request belongs to."""
+    await ack()
+    click = Click.from_body(body)
+    request = RequestValue.decode(click.value)
+    await forms.open_deny(
+        click.caller,
+        request.request_id,
+        project=request.project,
+        response_url=click.response_url,
+        message_ts=click.message_ts,
+        story=click.story,
+        respond=respond,
+        client=client,
+    )
 
 
 async def resume(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:

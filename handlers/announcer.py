@@ -23,7 +23,7 @@ from bot.metrics import Metrics
 from bot.projects import Project
 from bot.webhooks import WebhookPoster
 from handlers.blocks.changes import bound_copy, change_metadata, status_only_announcement
-from handlers.blocks.kit import Message, project_note
+from handlers.blocks.kit import Message, fitted, project_note
 from handlers.replies import Posted
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class BoundCopies:
         channels = [c for c in await self._book.bound_channels(scope) if c != origin.channel_id]
         if not channels:
             return
-        text, blocks = bound_copy(message, origin.channel_id, await self._link(origin))
+        text, blocks = fitted(*bound_copy(message, origin.channel_id, await self._link(origin)))
         made = []
         for channel in channels:
             try:
@@ -93,7 +93,7 @@ class BoundCopies:
         copies = await self._book.copies_of(origin.channel_id, origin.ts)
         if not copies:
             return
-        text, blocks = bound_copy(message, origin.channel_id, await self._link(origin))
+        text, blocks = fitted(*bound_copy(message, origin.channel_id, await self._link(origin)))
         for channel, ts in copies:
             try:
                 await self._slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
@@ -158,4 +158,5 @@ class Announcer:
         text, blocks = full if detail == "full" else status_only_announcement(change)
         if detail == "full":
             text, blocks = self.face.marked((text, blocks))
+        text, blocks = fitted(text, blocks)
         return (await self._webhooks.post(change.endpoint.slack_webhook_url, text, blocks)).summary

@@ -1,8 +1,9 @@
-"""One codec for button values: each button's value has a type, written and read only here.
+"""One codec for what Slack carries back to the bot: each button's value, and each form's
+private metadata, has a type, written and read only here.
 
-A value only identifies things (an endpoint, a pause, a request); it grants nothing. Every
-click re-checks the role and the state, and a value that does not decode is refused with a
-clear message, never trusted.
+A value only identifies things (an endpoint, a pause, a request, where a form was opened); it
+grants nothing. Every click and submission re-checks the role and the state, and a value that
+does not decode is refused with a clear message, never trusted.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.errors import InvalidInput
+from bot.models import Action
 
 
 class JsonValue(BaseModel):
@@ -30,6 +32,14 @@ class JsonValue(BaseModel):
     def decode(cls, value: str) -> Self:
         try:
             return cls.model_validate_json(value)
+        except ValidationError as exc:
+            raise InvalidInput(cls.damaged) from exc
+
+    @classmethod
+    def of(cls, **fields: object) -> Self:
+        """A value made from parts of a payload: InvalidInput when they do not make one."""
+        try:
+            return cls.model_validate(fields)
         except ValidationError as exc:
             raise InvalidInput(cls.damaged) from exc
 
@@ -132,3 +142,25 @@ class RequestValue(BaseModel):
     def decode(cls, value: str) -> Self:
         request_id, _, project = value.partition("|")
         return cls(request_id=request_id, project=project)
+
+
+class ChangeForm(JsonValue):
+    """The pause or resume form (its private metadata): a submission carries neither channel
+    nor response URL, so the form keeps those of the command or shortcut that opened it, and
+    the scope of the project it acts in (`project`)."""
+
+    damaged: ClassVar[str] = "This form is damaged; run `/convoy pause <endpoint>` instead."
+    action: Action
+    channel: str = Field(min_length=1)
+    response_url: str = Field(min_length=1)
+
+
+class DenyForm(JsonValue):
+    """Deny's reason form: the request (in `project`), and where its message and the click's
+    replies go."""
+
+    damaged: ClassVar[str] = "This form is damaged; click *Deny* on the request again."
+    request_id: str = Field(min_length=1)
+    channel: str = Field(min_length=1)
+    response_url: str = Field(min_length=1)
+    message_ts: str = ""

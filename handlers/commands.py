@@ -43,6 +43,7 @@ from handlers.blocks.reads import (
     unbound_message,
 )
 from handlers.blocks.timers import paused_message
+from handlers.modals import Forms, is_form_command
 from handlers.parsing import Command, parse, parse_audit, parse_roles, take_project
 from handlers.replies import Replies
 from handlers.runtime import ProjectRuntime, Runtimes
@@ -60,10 +61,13 @@ def register(
     channels: ChannelAdmin,
     role_admin: RoleAdmin,
     clock: Clock,
+    forms: Forms,
 ) -> Commands:
     """Wire `/convoy`; the Commands object also runs a command whose project was just picked."""
     commands = Commands(runtimes, choice, channels, role_admin, clock)
-    app.command(ids.SLASH_COMMAND)(partial(convoy_command, worker=worker, commands=commands))
+    app.command(ids.SLASH_COMMAND)(
+        partial(convoy_command, worker=worker, commands=commands, forms=forms)
+    )
     return commands
 
 
@@ -74,8 +78,13 @@ async def convoy_command(  # noqa: PLR0917  # Bolt passes its own arguments by n
     client: AsyncWebClient,
     worker: Worker,
     commands: Commands,
+    forms: Forms,
 ) -> None:
     named, text = take_project(str(command.get("text", "")))
+    if is_form_command(text):
+        # `/convoy pause` (or `resume`) alone: the form asks for the rest.
+        await forms.for_command(ack, command, respond, client, text=text, named=named)
+        return
     parsed = parse(text)
     if parsed.verb in ("pause", "resume") and parsed.valid:
         await ack(response_type="ephemeral", text=working_note(parsed.verb, parsed.target))

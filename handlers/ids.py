@@ -13,3 +13,14 @@ EXTEND_BUTTON = "convoy_extend"
 KEEP_BUTTON = "convoy_keep_paused"
 RETRY_DISCARDED = "convoy_retry_discarded"
 PICK_PROJECT = "convoy_pick_project"
+
+# The forms (modals), their inputs, the endpoint menu, and the message shortcut.
+CHANGE_FORM = "convoy_change_form"
+DENY_FORM = "convoy_deny_form"
+PAUSE_SHORTCUT = "convoy_pause_shortcut"  # "Pause a Convoy endpoint", on a message
+ENDPOINT_BLOCK = "endpoint"
+ENDPOINT_MENU = "convoy_endpoint_menu"
+REASON_BLOCK = "reason"
+REASON_INPUT = "convoy_reason"
+DURATION_BLOCK = "duration"
+DURATION_INPUT = "convoy_duration"

@@ -1,4 +1,7 @@
-"""Where a listener's answers go: privately to the caller, or into the channel for everyone."""
+"""Where a listener's answers go: privately to the caller, or into the channel for everyone.
+
+Every message passes `fitted` on its way, so none is refused for Block Kit's limits.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import Metrics
+from handlers.blocks.kit import fitted
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +61,7 @@ class Replies:
 
     async def private(self, text: str, blocks: Blocks | None = None) -> None:
         """An ephemeral reply seen only by the caller."""
+        text, blocks = fitted(text, blocks)
         try:
             await self._respond(
                 text=text, blocks=blocks or None, response_type="ephemeral", replace_original=False
@@ -75,6 +80,7 @@ class Replies:
         (not updatable after 30 minutes) and the caller learns how to invite the bot. The
         result says whether the message reached the channel at all; callers say the rest.
         """
+        text, blocks = fitted(text, blocks)
         try:
             response = await self.client.chat_postMessage(
                 channel=self.channel_id,
@@ -114,6 +120,7 @@ class Replies:
         `chat.update` works at any age; a message the bot had to post through a response URL
         (it was not in the channel) is rewritten through the click's own response URL.
         """
+        text, blocks = fitted(text, blocks)
         if ts:
             try:
                 await self.client.chat_update(
@@ -133,6 +140,7 @@ class Replies:
 
     async def update_in(self, channel_id: str, ts: str, text: str, blocks: Blocks) -> None:
         """Rewrite another message the bot posted (the same pause's other message)."""
+        text, blocks = fitted(text, blocks)
         try:
             await self.client.chat_update(channel=channel_id, ts=ts, text=text, blocks=blocks)
             self.metrics.slack_posts.labels("update", "ok").inc()
@@ -142,6 +150,7 @@ class Replies:
 
     async def ephemeral_to(self, user_id: str, text: str) -> None:
         """A private notice in this channel for someone other than the clicker."""
+        text, _ = fitted(text, None)
         try:
             await self.client.chat_postEphemeral(channel=self.channel_id, user=user_id, text=text)
             self.metrics.slack_posts.labels("ephemeral", "ok").inc()

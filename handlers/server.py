@@ -32,6 +32,10 @@ def parse_form_body(raw: str) -> dict[str, Any]:
         loaded = json.loads(fields["payload"])
         if not isinstance(loaded, dict):
             raise ValueError("payload is not a JSON object")
+        view = loaded.get("view")
+        if view is not None and not (isinstance(view, dict) and isinstance(view.get("type"), str)):
+            # Slack's views always have a type; Bolt's matchers fail (HTTP 500) without one.
+            raise ValueError("payload's view is not a view")
         return loaded
     return fields
 

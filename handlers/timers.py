@@ -16,7 +16,7 @@ from bot.models import Hold
 from bot.results import AutoResume
 from handlers.announcer import Announcer, Metadata, worth_announcing
 from handlers.blocks.changes import change_announcement, retry_actions, unchanged_message
-from handlers.blocks.kit import Message, note
+from handlers.blocks.kit import Message, fitted, note
 from handlers.blocks.timers import (
     auto_resume_failed_message,
     auto_resume_skipped_message,
@@ -65,7 +65,7 @@ class ThreadPoster:
         metadata: dict[str, Any] | None = None,
     ) -> Posted:
         """In a channel's thread; to `fallback_user` directly when the channel fails."""
-        text, blocks = message
+        text, blocks = fitted(*message)
         for channel, thread in ((channel_id, thread_ts), (fallback_user, "")):
             if not channel:
                 continue
@@ -89,7 +89,7 @@ class ThreadPoster:
 
     async def update(self, channel_id: str, ts: str, message: Message) -> None:
         """Rewrite a message the bot posted earlier (an approval request, once settled)."""
-        text, blocks = message
+        text, blocks = fitted(*message)
         try:
             await self._slack.chat_update(channel=channel_id, ts=ts, text=text, blocks=blocks)
             self._metrics.slack_posts.labels("update", "ok").inc()

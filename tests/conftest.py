@@ -158,9 +158,20 @@ def _convoy_contract(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
-def slack(slack_fake: tuple[FakeSlack, LoopbackServer]) -> FakeSlack:
-    slack_fake[0].reset()
-    return slack_fake[0]
+def slack(slack_fake: tuple[FakeSlack, LoopbackServer]) -> Iterator[FakeSlack]:
+    """The fake Slack, emptied for this test; it must refuse nothing for Block Kit's limits."""
+    fake = slack_fake[0]
+    fake.reset()
+    yield fake
+    assert fake.refusals == [], "the bot sent Slack a message or view beyond Block Kit's limits"
+
+
+@pytest.fixture(autouse=True)
+def _slack_limits(request: pytest.FixtureRequest) -> None:
+    """Every test that can reach the fake Slack, itself or through a bot, gets the `slack`
+    fixture's reset and its check of Block Kit's limits, whether or not it names that fixture."""
+    if "slack_fake" in request.fixturenames:
+        request.getfixturevalue("slack")
 
 
 @pytest.fixture
@@ -176,7 +187,9 @@ def store(redis_server: RedisServer) -> Iterator[redis.Redis]:
 def sender(bot: BotProcess, slack_fake: tuple[FakeSlack, LoopbackServer]) -> Iterator[SlackSender]:
     """Sends signed commands and clicks to the session's bot."""
     fake, server = slack_fake
-    with SlackSender(bot.url, SIGNING_SECRET, server.url, fake.issue_response_url) as client:
+    with SlackSender(
+        bot.url, SIGNING_SECRET, server.url, fake.issue_response_url, fake.issue_trigger
+    ) as client:
         yield client
 
 
@@ -189,7 +202,11 @@ def sender_to(
 
     def make(process: BotProcess) -> SlackSender:
         fake, server = slack_fake
-        made.append(SlackSender(process.url, SIGNING_SECRET, server.url, fake.issue_response_url))
+        made.append(
+            SlackSender(
+                process.url, SIGNING_SECRET, server.url, fake.issue_response_url, fake.issue_trigger
+            )
+        )
         return made[-1]
 
     yield make

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
 from tests.harness import ADMIN, BotProcess, eventually
-from tests.slack_requests import SlackSender
+from tests.slack_requests import Sent, SlackSender
 
 OPERATOR = "U0OPERATOR"
 REQUESTER = "U0REQUESTER"
@@ -119,3 +121,44 @@ def metric(bot: BotProcess, name: str, **labels: str) -> float:
         if found and dict(re.findall(r'(\w+)="([^"]*)"', found.group(1))) == labels:
             return float(found.group(2))
     return 0.0
+
+
+def filled_form(slack: FakeSlack, fills: int = 1) -> dict[str, Any]:
+    """The form the bot opened, as Slack shows it once the bot has filled it in `fills` times
+    (views.update); the view Slack holds, to submit or to ask for options."""
+
+    def filled() -> list[SlackCall] | None:
+        calls = slack.api_calls("views.update")
+        return calls if len(calls) >= fills else None
+
+    eventually(filled, what=f"{fills} views.update call(s)")
+    return slack.views()[-1]
+
+
+def view_text(view: dict[str, Any]) -> str:
+    """Every text a view shows, for assertions."""
+    return json.dumps(view.get("blocks", []))
+
+
+def form_of(slack: FakeSlack, sent: Sent) -> dict[str, Any]:
+    """The form a command or click opened with its trigger id, as Slack holds it now."""
+
+    def opened() -> str | None:
+        for call in slack.api_calls("views.open"):
+            if call.payload.get("trigger_id") == f"trigger-{sent.token}" and call.accepted:
+                return str(call.answer["view"]["id"])
+        return None
+
+    view_id = eventually(opened, what="the form to open")
+    return next(view for view in slack.views() if view["id"] == view_id)
+
+
+def deny(
+    sender: SlackSender, slack: FakeSlack, user_id: str, request: SlackCall, reason: str = ""
+) -> Sent:
+    """Click Deny on a posted request and send the form it opens, with `reason`: the click
+    (its response URL gets the decider's replies)."""
+    value = button(request, ids.DENY_BUTTON)["value"]
+    click = sender.click(user_id, ids.DENY_BUTTON, value, message=message(request))
+    sender.submit(user_id, form_of(slack, click), {ids.REASON_BLOCK: reason})
+    return click

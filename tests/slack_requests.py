@@ -1,4 +1,9 @@
-"""Slash commands and button clicks, built and signed exactly as Slack sends them."""
+"""What Slack sends the bot, built and signed exactly as Slack sends it: slash commands, button
+clicks, message shortcuts, modal submissions and the options requests of a modal's menu.
+
+The sender also holds the bot's answers to Slack's limits: an ack that carries a message, a
+view or options beyond them fails the test (Slack would show an error instead).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+
+from tests.fakes.block_kit import message_problems, options_problems, view_problems
 
 
 def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -43,19 +50,29 @@ class SlackSender:
         signing_secret: str,
         fake_slack_url: str,
         issue: Callable[[str], str] | None = None,
+        issue_trigger: Callable[[str], None] | None = None,
     ) -> None:
-        """`issue` registers a response URL token with the fake Slack and returns its URL, as
-        Slack issues one with every command and click (without it, URLs are only built)."""
+        """`issue` registers a response URL token with the fake Slack and returns its URL, and
+        `issue_trigger` a trigger id, as Slack issues both with every command and click
+        (without them, URLs and trigger ids are only built)."""
         self.bot_url = bot_url
         self.signing_secret = signing_secret
         self.fake_slack_url = fake_slack_url
         self.issue = issue
+        self.issue_trigger = issue_trigger
         self.http = httpx.Client(timeout=10)
 
     def response_url(self, token: str) -> str:
         if self.issue is not None:
             return self.issue(token)
         return f"{self.fake_slack_url}/response/{token}"
+
+    def trigger_id(self, token: str) -> str:
+        """The trigger id Slack sends with one request (it opens one modal, for 3 s)."""
+        trigger = f"trigger-{token}"
+        if self.issue_trigger is not None:
+            self.issue_trigger(trigger)
+        return trigger
 
     def close(self) -> None:
         self.http.close()
@@ -85,7 +102,9 @@ class SlackSender:
             headers["X-Slack-Signature"] = signature or slack_signature(
                 self.signing_secret, stamp, body
             )
-        return self.http.post(f"{self.bot_url}/slack/events", content=body, headers=headers)
+        response = self.http.post(f"{self.bot_url}/slack/events", content=body, headers=headers)
+        _check_ack(response)
+        return response
 
     def command_body(self, user_id: str, text: str, channel_id: str, token: str) -> bytes:
         return urlencode(
@@ -102,7 +121,7 @@ class SlackSender:
                 "api_app_id": "A0CONVOY",
                 "is_enterprise_install": "false",
                 "response_url": self.response_url(token),
-                "trigger_id": f"trigger-{token}",
+                "trigger_id": self.trigger_id(token),
             }
         ).encode()
 
@@ -127,7 +146,7 @@ class SlackSender:
             "api_app_id": "A0CONVOY",
             "token": "deprecated-verification-token",
             "container": {"type": "message", "channel_id": channel_id, "is_ephemeral": False},
-            "trigger_id": f"trigger-{token}",
+            "trigger_id": self.trigger_id(token),
             "channel": {"id": channel_id, "name": "incidents"},
             "response_url": self.response_url(token),
             "actions": [
@@ -160,3 +179,114 @@ class SlackSender:
             user_id, action_id, value, token, channel_id=channel_id, message=message
         )
         return Sent(self.post(body), token)
+
+    def shortcut(
+        self,
+        user_id: str,
+        callback_id: str,
+        message: dict[str, Any],
+        *,
+        channel_id: str = "C0INCIDENT",
+    ) -> Sent:
+        """A message shortcut chosen from a message's menu (`message_action`)."""
+        token = uuid.uuid4().hex
+        payload = {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "trigger_id": self.trigger_id(token),
+            "response_url": self.response_url(token),
+            "team": {"id": "T0EXAMPLE", "domain": "example"},
+            "user": {"id": user_id, "username": user_id.lower(), "team_id": "T0EXAMPLE"},
+            "channel": {"id": channel_id, "name": "incidents"},
+            "message": message,
+            "message_ts": message.get("ts", ""),
+            "action_ts": str(time.time()),
+            "api_app_id": "A0CONVOY",
+            "token": "deprecated-verification-token",
+            "is_enterprise_install": False,
+        }
+        return Sent(self.post(_form(payload)), token)
+
+    def suggest(self, user_id: str, view: dict[str, Any], block_id: str, typed: str) -> Any:
+        """What a modal's external menu asks as the user types (`block_suggestion`); the
+        bot's answer, checked against Slack's limits."""
+        element = _input(view, block_id)["element"]
+        payload = {
+            "type": "block_suggestion",
+            "user": {"id": user_id, "username": user_id.lower(), "team_id": "T0EXAMPLE"},
+            "container": {"type": "view", "view_id": view.get("id", "")},
+            "api_app_id": "A0CONVOY",
+            "token": "deprecated-verification-token",
+            "action_id": element["action_id"],
+            "block_id": block_id,
+            "value": typed,
+            "team": {"id": "T0EXAMPLE", "domain": "example"},
+            "view": view,
+        }
+        response = self.post(_form(payload))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def submit(self, user_id: str, view: dict[str, Any], answers: dict[str, Any]) -> Sent:
+        """A modal submitted (`view_submission`) with `answers` by input block id: text for a
+        text input, an option for a menu. It carries no response URL, only a trigger id."""
+        token = uuid.uuid4().hex
+        payload = {
+            "type": "view_submission",
+            "team": {"id": "T0EXAMPLE", "domain": "example"},
+            "user": {"id": user_id, "username": user_id.lower(), "team_id": "T0EXAMPLE"},
+            "api_app_id": "A0CONVOY",
+            "token": "deprecated-verification-token",
+            "trigger_id": self.trigger_id(token),
+            "view": {**view, "state": {"values": view_state(view, answers)}},
+            "response_urls": [],
+            "is_enterprise_install": False,
+        }
+        return Sent(self.post(_form(payload)), token)
+
+
+def view_state(view: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+    """`view.state.values` as Slack fills it: every input block, answered or left as it was."""
+    values: dict[str, Any] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        kind, answer = element["type"], answers.get(block["block_id"])
+        if kind == "plain_text_input":
+            state = {"type": kind, "value": answer if answer is not None else None}
+        else:
+            state = {"type": kind, "selected_option": answer or element.get("initial_option")}
+        values[block["block_id"]] = {element["action_id"]: state}
+    return values
+
+
+def _input(view: dict[str, Any], block_id: str) -> dict[str, Any]:
+    for block in view.get("blocks", []):
+        if block.get("type") == "input" and block.get("block_id") == block_id:
+            return dict(block)
+    raise AssertionError(f"no input block {block_id!r} in the view")
+
+
+def _form(payload: dict[str, Any]) -> bytes:
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def _check_ack(response: httpx.Response) -> None:
+    """The bot's HTTP answer, when it carries a message, a view or options, is within Slack's
+    limits: Slack shows an error instead of an answer that is not."""
+    if response.status_code != 200 or "json" not in response.headers.get("content-type", ""):
+        return
+    try:
+        answer = response.json()
+    except ValueError:
+        return
+    if not isinstance(answer, dict):
+        return
+    if "options" in answer or "option_groups" in answer:
+        problems = options_problems(answer)
+    elif "view" in answer:
+        problems = view_problems(answer["view"])
+    else:
+        problems = message_problems(answer)[1]
+    assert not problems, f"the bot's ack breaks Slack's limits: {problems}"

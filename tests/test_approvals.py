@@ -20,8 +20,11 @@ from tests.helpers import (
     REQUESTER,
     button,
     channel_posts,
+    deny,
+    form_of,
     message,
     reply_to,
+    view_text,
 )
 from tests.slack_requests import SlackSender
 
@@ -72,28 +75,80 @@ def test_requester_asks_and_approver_approves(
 
 
 @pytest.mark.usefixtures("team")
-def test_deny_changes_nothing_and_tells_the_requester(
+def test_deny_asks_a_reason_changes_nothing_and_tells_the_requester(
     convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
 ) -> None:
-    """Deny: no Convoy write; the request message says denied; the requester is told."""
+    """Deny opens a form for a reason; once sent, no Convoy write; the request message says
+    denied, and why; the requester is told, with the reason; the approver hears it done."""
     endpoint = convoy.add_endpoint("orders-api")
     request = _ask(sender, slack)
 
-    sender.click(
+    click = deny(sender, slack, APPROVER, request, "the receiver is healthy again")
+
+    form = form_of(slack, click)
+    assert (form["title"]["text"], form["submit"]["text"]) == ("Deny request", "Deny")
+    assert "<@U0REQUESTER> asks to *pause* *orders-api*" in view_text(form)
+    update = eventually(lambda: slack.api_calls("chat.update"), what="the update")[0]
+    assert update.payload["ts"] == request.answer["ts"]
+    assert "*Denied* by <@U0APPROVER>" in update.text
+    assert "*Reason for denying:* the receiver is healthy again" in update.text
+    assert "actions" not in json.dumps(update.payload["blocks"])
+    notice = eventually(lambda: slack.api_calls("chat.postEphemeral"), what="requester notice")
+    assert notice[0].payload["user"] == REQUESTER
+    assert "<@U0APPROVER> denied your request to pause *orders-api* (`" in notice[0].payload["text"]
+    assert notice[0].payload["text"].endswith("Their reason: the receiver is healthy again")
+    assert "You denied the request. Nothing was changed." in reply_to(slack, click.token)[0]
+    assert convoy.writes() == []
+    assert convoy.endpoint(endpoint["uid"])["status"] == "active"
+
+
+@pytest.mark.usefixtures("team")
+def test_a_deny_form_left_open_blocks_nobody(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
+) -> None:
+    """An approver who opened Deny's form claims nothing: another approves meanwhile (one
+    PUT), and the form sent afterwards is told the request was already approved."""
+    grant("U0SECOND", Role.APPROVER)
+    convoy.add_endpoint("orders-api")
+    request = _ask(sender, slack)
+    value = button(request, ids.DENY_BUTTON)["value"]
+    denying = sender.click(APPROVER, ids.DENY_BUTTON, value, message=message(request))
+    form = form_of(slack, denying)
+
+    approving = sender.click("U0SECOND", ids.APPROVE_BUTTON, value, message=message(request))
+    assert "Done:" in reply_to(slack, approving.token)[0]
+    sender.submit(APPROVER, form, {ids.REASON_BLOCK: "too late"})
+
+    assert "already approved by <@U0SECOND>" in reply_to(slack, denying.token)[0]
+    assert [w.operation for w in convoy.writes()] == ["pause"]
+    assert len(slack.api_calls("chat.update")) == 1, "the approved message is left as it is"
+
+
+@pytest.mark.usefixtures("team")
+def test_a_deny_click_slack_would_not_open_a_form_for(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """A Deny click that reached the bot after its trigger expired: no form, the approver is
+    told to click again, and the request is still open."""
+    convoy.add_endpoint("orders-api")
+    request = _ask(sender, slack)
+    slack.age_triggers(3.5)
+
+    click = sender.click(
         APPROVER,
         ids.DENY_BUTTON,
         button(request, ids.DENY_BUTTON)["value"],
         message=message(request),
     )
 
+    (reply,) = reply_to(slack, click.token)
+    assert "Slack did not open the form for denying (expired_trigger_id)" in reply
+    assert "click *Deny* again" in reply
+    slack.age_triggers(0)
+    deny(sender, slack, APPROVER, request)
     update = eventually(lambda: slack.api_calls("chat.update"), what="the update")[0]
     assert "*Denied* by <@U0APPROVER>" in update.text
-    assert "actions" not in json.dumps(update.payload["blocks"])
-    notice = eventually(lambda: slack.api_calls("chat.postEphemeral"), what="requester notice")
-    assert "denied your request" in notice[0].text
-    assert notice[0].payload["user"] == REQUESTER
-    assert convoy.writes() == []
-    assert convoy.endpoint(endpoint["uid"])["status"] == "active"
+    assert "Reason for denying" not in update.text, "no reason given, none shown"
 
 
 @pytest.mark.usefixtures("team")

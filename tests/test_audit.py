@@ -21,6 +21,7 @@ from tests.helpers import (
     AuditRecord,
     button,
     channel_posts,
+    deny,
     message,
     reply_to,
 )
@@ -88,9 +89,7 @@ def _approve(w: World) -> None:
 
 
 def _deny(w: World) -> None:
-    post = _wait_post(w.slack)
-    value = button(post, ids.DENY_BUTTON)["value"]
-    reply_to(w.slack, w.sender.click(APPROVER, ids.DENY_BUTTON, value, message=message(post)).token)
+    reply_to(w.slack, deny(w.sender, w.slack, APPROVER, _wait_post(w.slack), "not now").token)
 
 
 def _self_approve(w: World) -> None:
@@ -165,7 +164,17 @@ PATHS: list[tuple[str, list[PathRun], PathRun, dict[str, str]]] = [
             "convoy_status": "202",
         },
     ),
-    ("deny", [_request], _deny, {"actor": REQUESTER, "approver": APPROVER, "outcome": "denied"}),
+    (
+        "deny",
+        [_request],
+        _deny,
+        {
+            "actor": REQUESTER,
+            "approver": APPROVER,
+            "outcome": "denied",
+            "detail": "denied because: not now",
+        },
+    ),
     ("self-approval", [_request], _self_approve, {"actor": REQUESTER, "outcome": "refused"}),
     ("resume button", [_pause], _resume_button, {"command": "resume button", "outcome": "resumed"}),
 ]

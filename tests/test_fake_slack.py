@@ -177,3 +177,156 @@ def test_reset_restores_the_default_workspace(fake: FakeSlack, api: httpx.Client
     assert call(api, "chat.update", channel="C0INCIDENT", ts=posted["ts"], text="x")["ok"]
     assert call(api, "chat.postEphemeral", channel="C0INCIDENT", user="U0A", text="x")["ok"]
     assert httpx.post(fake.issue_response_url("fresh"), json={"text": "x"}).status_code == 200
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _button(label: str, value: str = "v") -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": "a",
+        "text": {"type": "plain_text", "text": label},
+        "value": value,
+    }
+
+
+def _modal(blocks: list[dict[str, Any]], title: str = "Pause") -> dict[str, Any]:
+    return {"type": "modal", "title": {"type": "plain_text", "text": title}, "blocks": blocks}
+
+
+# (what is too big, the message or view that carries it, Slack's error)
+TOO_BIG: list[tuple[str, dict[str, Any], str]] = [
+    ("51 blocks", {"blocks": [_section("x")] * 51}, "invalid_blocks"),
+    ("section text", {"blocks": [_section("x" * 3001)]}, "invalid_blocks"),
+    ("11 section fields", {"blocks": [{"type": "section", "fields": [
+        {"type": "mrkdwn", "text": "x"}] * 11}]}, "invalid_blocks"),
+    ("header", {"blocks": [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}]},
+     "invalid_blocks"),
+    ("11 context elements", {"blocks": [{"type": "context", "elements": [
+        {"type": "mrkdwn", "text": "x"}] * 11}]}, "invalid_blocks"),
+    ("button label", {"blocks": [{"type": "actions", "elements": [_button("x" * 76)]}]},
+     "invalid_blocks"),
+    ("button value", {"blocks": [{"type": "actions", "elements": [_button("x", "v" * 2001)]}]},
+     "invalid_blocks"),
+    ("empty section text", {"blocks": [_section("")]}, "invalid_blocks"),
+    ("fallback text", {"text": "x" * 40_001}, "msg_too_long"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("what", "message", "error"), TOO_BIG, ids=[t[0] for t in TOO_BIG])
+def test_messages_beyond_block_kit_limits_are_refused_everywhere(
+    what: str, message: dict[str, Any], error: str, fake: FakeSlack, api: httpx.Client
+) -> None:
+    """Over a limit, the Web API answers the error, a response URL and a webhook HTTP 400, and
+    each refusal is kept for the session's check."""
+    message = {"text": "x", **message}
+    posted = call(api, "chat.postMessage", channel="C0INCIDENT", **message)
+    ephemeral = call(api, "chat.postEphemeral", channel="C0INCIDENT", user="U0A", **message)
+    reply = httpx.post(fake.issue_response_url("big"), json=message)
+    hook = httpx.post(fake.hook(), json=message)
+
+    assert (posted["ok"], posted["error"]) == (False, error)
+    assert (ephemeral["ok"], ephemeral["error"]) == (False, error)
+    assert (reply.status_code, reply.text) == (400, error)
+    assert (hook.status_code, hook.text) == (400, error)
+    assert len(fake.refusals) == 4, what
+    assert fake.replies("big") == []
+
+
+def test_messages_at_the_limits_are_taken(fake: FakeSlack, api: httpx.Client) -> None:
+    """50 blocks, 3,000-character sections, 75-character labels, 40,000 characters of text."""
+    blocks = [_section("x" * 3000)] * 48 + [
+        {"type": "actions", "elements": [_button("x" * 75, "v" * 2000)]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "x"}] * 10},
+    ]
+
+    posted = call(api, "chat.postMessage", channel="C0INCIDENT", text="x" * 40_000, blocks=blocks)
+
+    assert posted["ok"] is True
+    assert fake.refusals == []
+
+
+def test_views_open_once_within_three_seconds_of_their_trigger(
+    fake: FakeSlack, api: httpx.Client
+) -> None:
+    """A trigger opens one view, only in its first 3 s; a made-up one opens none."""
+    view = _modal([_section("Loading…")])
+    fake.issue_trigger("t-fresh")
+    fake.issue_trigger("t-late")
+    fake.age_triggers(3.5)
+    fake.issue_trigger("t-aged")
+
+    opened = call(api, "views.open", trigger_id="t-fresh", view=view)
+    again = call(api, "views.open", trigger_id="t-fresh", view=view)
+    aged = call(api, "views.open", trigger_id="t-aged", view=view)
+    fake.advance(3.5)
+    late = call(api, "views.open", trigger_id="t-late", view=view)
+    made_up = call(api, "views.open", trigger_id="t-never", view=view)
+
+    assert opened["ok"] is True
+    assert opened["view"]["hash"]
+    assert again == {"ok": False, "error": "exchanged_trigger_id"}
+    assert aged == late == {"ok": False, "error": "expired_trigger_id"}
+    assert made_up == {"ok": False, "error": "invalid_trigger_id"}
+    assert [v["id"] for v in fake.views()] == [opened["view"]["id"]]
+
+
+def test_views_update_needs_an_open_view_and_its_current_hash(
+    fake: FakeSlack, api: httpx.Client
+) -> None:
+    """An update replaces the view Slack holds; a stale hash is `hash_conflict`, an unknown
+    view `not_found`."""
+    fake.issue_trigger("t-update")
+    opened = call(api, "views.open", trigger_id="t-update", view=_modal([_section("Loading…")]))[
+        "view"
+    ]
+    form = _modal([_section("Ready")])
+
+    updated = call(api, "views.update", view_id=opened["id"], hash=opened["hash"], view=form)
+    stale = call(api, "views.update", view_id=opened["id"], hash=opened["hash"], view=form)
+    unknown = call(api, "views.update", view_id="V0NONE", view=form)
+
+    assert updated["ok"] is True
+    assert stale == {"ok": False, "error": "hash_conflict"}
+    assert unknown == {"ok": False, "error": "not_found"}
+    assert fake.views()[0]["blocks"] == form["blocks"]
+
+
+def test_views_beyond_their_limits_are_refused(fake: FakeSlack, api: httpx.Client) -> None:
+    """101 blocks, a 25-character title, 101 options or a 76-character option label in a view:
+    `invalid_arguments` with Slack's messages; 100 blocks in Home are taken."""
+    menu = {
+        "type": "input",
+        "block_id": "menu",
+        "label": {"type": "plain_text", "text": "Endpoint"},
+        "element": {
+            "type": "static_select",
+            "action_id": "pick",
+            "options": [
+                {"text": {"type": "plain_text", "text": "x" * 76}, "value": "v"}
+            ] * 101,
+        },
+    }  # fmt: skip
+    views = [
+        _modal([_section("x")] * 101),
+        _modal([_section("x")], title="x" * 25),
+        _modal([menu]),
+    ]
+    answers = []
+    for number, view in enumerate(views):
+        fake.issue_trigger(f"t-{number}")
+        answers.append(call(api, "views.open", trigger_id=f"t-{number}", view=view))
+    home = {"type": "home", "blocks": [_section("x")] * 100}
+    published = call(api, "views.publish", user_id="U0A", view=home)
+
+    assert [a["error"] for a in answers] == ["invalid_arguments"] * 3
+    messages = answers[2]["response_metadata"]["messages"]
+    assert (
+        "[ERROR] no more than 100 items allowed [json-pointer:/view/blocks/0/element/options]"
+        in messages
+    )
+    assert any("/options/0/text/text" in m for m in messages)
+    assert published["ok"] is True
+    assert len(fake.refusals) == 3

@@ -54,7 +54,15 @@ from tests.harness import (
     start_bot,
     start_redis,
 )
-from tests.helpers import button, buttons, message, post_with, reply_to
+from tests.helpers import (
+    button,
+    buttons,
+    filled_form,
+    message,
+    post_with,
+    reply_to,
+    view_text,
+)
 from tests.slack_requests import SlackSender
 
 BILLING = "01HPROJECTBILLING000000000"
@@ -834,3 +842,35 @@ def test_audit_cli_shows_one_project_when_asked(
     assert {e["project"] for e in entries} == {project_scope(teams.convoy_url, BILLING)}
     names = {e["endpoint_name"] for e in json.loads(everything.stdout)}
     assert {"orders-api", "invoices"} <= names
+
+
+def test_the_form_acts_in_the_channels_project_and_says_so(
+    teams: Teams, convoy: FakeConvoy, eu: FakeConvoy, slack: FakeSlack
+) -> None:
+    """In a channel bound to eu, `/convoy pause` opens a form naming eu; its menu searches
+    eu's Convoy; submitting pauses eu's endpoint. In an unbound channel the form cannot ask
+    which project first (its trigger lives 3 s): it says how to name one, and opens nothing."""
+    convoy.add_endpoint("orders-api")
+    theirs = str(eu.add_endpoint("orders-api")["uid"])
+    sender = teams.start()
+    bind(teams, slack, ADMIN, BILLING_CHANNEL, "eu")
+
+    sender.command(OPERATOR, "pause", channel_id=BILLING_CHANNEL)
+    form = filled_form(slack)
+    options = sender.suggest(OPERATOR, form, ids.ENDPOINT_BLOCK, "orders")
+    (option,) = options["options"]
+    sender.submit(OPERATOR, form, {ids.ENDPOINT_BLOCK: option, ids.REASON_BLOCK: "eu only"})
+    written(eu, 1)
+    unbound = sender.command(OPERATOR, "pause")
+    named = sender.command(OPERATOR, "resume -p eu")
+
+    assert "Project: `eu`" in view_text(form)
+    assert option["value"] == theirs
+    assert writes_of(eu) == [("pause", theirs, PROJECT)]
+    assert writes_of(convoy) == []
+    assert "eu only" in post_with(slack, "eu only").text
+    refusal = reply_to(slack, unbound.token)[0]
+    assert "open the form in one with `/convoy pause -p &lt;alias&gt;`" in refusal
+    assert "`payments`, `billing`, `eu`" in refusal
+    assert len(slack.api_calls("views.open")) == 2, "the form opened for -p eu, not unbound"
+    assert named.response.text == ""

@@ -11,16 +11,20 @@ from bot.models import Action, Endpoint, Hold
 from bot.results import Choice, NeedsConfirmation, RecordGone
 from handlers import ids
 from handlers.blocks.kit import (
+    MAX_REASON,
+    SECTION_LIMIT,
     Block,
     Message,
     actions,
     button,
     context,
+    cut,
     endpoint_ref,
     escape,
     reason_text,
     relative,
     section,
+    shown,
     status_word,
     when,
 )
@@ -31,7 +35,7 @@ EXTEND_BY = timedelta(minutes=30)
 
 def working_note(verb: str, target: str) -> str:
     gerund = {"pause": "Pausing", "resume": "Resuming"}.get(verb, "Working on")
-    return f":hourglass_flowing_sand: {gerund} *{escape(target)}*…"
+    return f":hourglass_flowing_sand: {gerund} *{shown(target)}*…"
 
 
 def _past(action: Action) -> str:
@@ -109,9 +113,9 @@ def change_announcement(
     """The record of a pause or resume that happened, or may have (no buttons)."""
     endpoint = change.endpoint
     text = (
-        f"{escape(endpoint.label)} ({escape(endpoint.uid)}) was {_summary_verb(change)} by "
+        f"{shown(endpoint.label)} ({shown(endpoint.uid)}) was {_summary_verb(change)} by "
         f"{_credit(actor_id, approver_id)}. New status: {status_text(change)}. "
-        f"Reason: {escape(reason) or 'none given'}."
+        f"Reason: {shown(reason, MAX_REASON) or 'none given'}."
     )
     headline = section(_headline(change, actor_id, approver_id))
     return text, [headline, *change_details(change, reason, at)]
@@ -299,7 +303,7 @@ def unchanged_message(change: Change) -> str:
 def not_posted_message(text: str, error: str) -> str:
     return (
         f":warning: The change stands, but I could not post it in the channel "
-        f"({escape(error)}). What happened: {text}"
+        f"({escape(error)}). What happened: {cut(text, SECTION_LIMIT // 2)}"
     )
 
 
@@ -307,13 +311,13 @@ def choice_message(choice: Choice) -> Message:
     """One button per candidate; the value names the stored question and the endpoint."""
     candidates = choice.candidates
     text = (
-        f"Several endpoints match '{escape(candidates.query)}'. "
+        f"Several endpoints match '{shown(candidates.query)}'. "
         f"Which one do you want to {choice.verb.value}?"
     )
     buttons = [
         button(
             f"{ids.PICK_ENDPOINT}_{index}",
-            f"{e.label[:60]} ({status_word(e.status)})",
+            f"{cut(e.label, 60)} ({status_word(e.status)})",
             QuestionValue(question_id=choice.choice_id, uid=e.uid, project=choice.scope).encode(),
         )
         for index, e in enumerate(candidates.endpoints)
@@ -336,7 +340,7 @@ def record_gone_message(gone: RecordGone) -> Message:
     )
     offer = button(
         f"{ids.PICK_ENDPOINT}_0",
-        f"Resume {endpoint.label[:60]}",
+        f"Resume {cut(endpoint.label, 60)}",
         QuestionValue(question_id=gone.choice_id, uid=endpoint.uid, project=gone.scope).encode(),
         "primary",
     )
@@ -353,7 +357,7 @@ def confirmation_message(asked: NeedsConfirmation) -> Message:
     )
     confirm = button(
         ids.CONFIRM_REENABLE,
-        f"Re-enable {endpoint.label[:50]}",
+        f"Re-enable {cut(endpoint.label, 50)}",
         QuestionValue(
             question_id=asked.confirmation_id, uid=endpoint.uid, project=asked.scope
         ).encode(),

@@ -13,6 +13,7 @@ from bot.projects import Project
 from bot.roles import Grant, Role
 from handlers import ids
 from handlers.blocks.kit import (
+    SECTION_LIMIT,
     STATUS_ICON,
     Message,
     actions,
@@ -23,6 +24,7 @@ from handlers.blocks.kit import (
     scope_name,
     section,
     sections,
+    shown,
     status_word,
 )
 from handlers.buttons import ProjectPickValue
@@ -37,7 +39,7 @@ def help_message(
 ) -> str:
     """Usage, which project this channel acts on (when there are several), and the caller's
     own role there."""
-    lines = [f":warning: {escape(problem)}", ""] if problem else []
+    lines = [f":warning: {shown(problem, SECTION_LIMIT // 2)}", ""] if problem else []
     lines += [
         "*/convoy* — pause, resume and inspect Convoy endpoints",
         "• `/convoy status <endpoint>` — name, uid, status, host, failure rate (viewer)",
@@ -46,6 +48,7 @@ def help_message(
         "• `/convoy pause <endpoint> [for 30m] [reason…]` — pause now (operator) or ask "
         "(requester); `for 30m` (or `--for 30m`) resumes it automatically",
         "• `/convoy resume <endpoint> [reason…]` — resume a paused endpoint",
+        "• `/convoy pause` or `/convoy resume` alone — a form with an endpoint menu",
         "• `/convoy audit [endpoint] [--limit N]` — who changed what, newest first (viewer)",
         "• `/convoy roles grant|revoke|list …` — manage roles (admin)",
         "• `/convoy projects` — the projects you can see, and which one this channel acts on",
@@ -112,7 +115,7 @@ def unbound_message(project: Project | None, channel_id: str) -> str:
 def picked_message(project: Project, text: str) -> Message:
     """The project question, answered: what runs where."""
     line = (
-        f":arrow_forward: Running `/convoy {escape(text[:200])}` in project "
+        f":arrow_forward: Running `/convoy {shown(text, 200)}` in project "
         f"`{escape(project.alias)}`."
     )
     return line, [section(line)]
@@ -162,7 +165,7 @@ def status_message(endpoint: Endpoint) -> Message:
 def list_message(endpoints: Sequence[Endpoint], search: str) -> Message:
     """Endpoints with their status, paused first, then inactive, then active."""
     if not endpoints:
-        where = f" matching '{escape(search)}'" if search else ""
+        where = f" matching '{shown(search)}'" if search else ""
         text = f"No endpoints{where}."
         return text, [section(text)]
     order = {EndpointStatus.PAUSED: 0, EndpointStatus.INACTIVE: 1}
@@ -174,7 +177,7 @@ def list_message(endpoints: Sequence[Endpoint], search: str) -> Message:
     paused = sum(1 for e in endpoints if e.status is EndpointStatus.PAUSED)
     header = f"*{len(endpoints)} endpoint(s)*, {paused} paused"
     if search:
-        header += f", matching '{escape(search)}'"
+        header += f", matching '{shown(search)}'"
     if len(ranked) > MAX_LISTED:
         lines.append(
             f"…and {len(ranked) - MAX_LISTED} more; narrow it with `/convoy list <search>`."
@@ -184,7 +187,7 @@ def list_message(endpoints: Sequence[Endpoint], search: str) -> Message:
 
 def audit_message(entries: Sequence[AuditEntry], endpoint: str) -> Message:
     """The latest audit entries, newest first, one line each."""
-    about = f" for '{escape(endpoint)}'" if endpoint else ""
+    about = f" for '{shown(endpoint)}'" if endpoint else ""
     if not entries:
         text = f"No audit entries{about}."
         return text, [section(text)]
@@ -192,11 +195,9 @@ def audit_message(entries: Sequence[AuditEntry], endpoint: str) -> Message:
     for entry in entries:
         who = f"<@{escape(entry.actor)}>" if entry.actor else "the bot"
         approver = f", approved by <@{escape(entry.approver)}>" if entry.approver else ""
-        target = f" *{escape(entry.endpoint_name)}*" if entry.endpoint_name else ""
+        target = f" *{shown(entry.endpoint_name)}*" if entry.endpoint_name else ""
         convoy = f" (Convoy {escape(entry.convoy_status)})" if entry.convoy_status else ""
-        detail = (
-            f" — {escape(entry.detail[:120])}" if entry.outcome in ("refused", "failed") else ""
-        )
+        detail = f" — {shown(entry.detail, 120)}" if entry.outcome in ("refused", "failed") else ""
         lines.append(
             f"`{escape(entry.time)}` {who}{approver}: {escape(entry.command)}{target} → "
             f"*{escape(entry.outcome)}*{convoy}{detail}"
@@ -231,7 +232,7 @@ def error_message(error: BotError) -> str:
     """A private explanation of what went wrong; mentions of who can help where known."""
     if isinstance(error, AlreadyHandled):
         return already_handled_message(error)
-    text = f":x: {escape(error.message)}"
+    text = f":x: {shown(error.message, SECTION_LIMIT // 2)}"
     if isinstance(error, Forbidden) and error.grantors:
         text += " Admins: " + ", ".join(mention(user) for user in error.grantors) + "."
     elif isinstance(error, Forbidden):

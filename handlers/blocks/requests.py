@@ -18,6 +18,7 @@ from handlers.blocks.changes import (
     unchanged_sentence,
 )
 from handlers.blocks.kit import (
+    MAX_REASON,
     Block,
     Message,
     actions,
@@ -27,6 +28,7 @@ from handlers.blocks.kit import (
     escape,
     reason_text,
     section,
+    shown,
     when,
 )
 from handlers.buttons import RequestValue
@@ -38,7 +40,7 @@ OUTDATED = (
 
 
 def request_ref(request: ApprovalRequest) -> str:
-    return f"*{escape(request.endpoint_name)}* (`{escape(request.endpoint_uid)}`)"
+    return f"*{shown(request.endpoint_name)}* (`{shown(request.endpoint_uid)}`)"
 
 
 def _request_story(request: ApprovalRequest) -> list[Block]:
@@ -68,8 +70,8 @@ def request_message(request: ApprovalRequest) -> Message:
     """The in-channel approval request with Approve and Deny buttons."""
     timed = f" for {describe(request.duration)}" if request.duration else ""
     text = (
-        f"<@{request.requester}> asks to {request.action.value} {escape(request.endpoint_name)}"
-        f"{timed}: {escape(request.reason) or 'no reason given'}. "
+        f"<@{request.requester}> asks to {request.action.value} {shown(request.endpoint_name)}"
+        f"{timed}: {shown(request.reason, MAX_REASON) or 'no reason given'}. "
         "An approver must approve or deny."
     )
     value = RequestValue(request_id=request.id, project=request.project).encode()
@@ -93,7 +95,12 @@ def _decision_outcome(
     if state is RequestState.EXPIRED:
         return ":hourglass:", f"Expired at {when(request.expires_at)}. Nothing was changed."
     if state is RequestState.DENIED:
-        return ":no_entry_sign:", f"*Denied* by {decider} at {when(at)}. Nothing was changed."
+        why = f"\n*Reason for denying:* {reason_text(request.decision_reason)}"
+        return (
+            ":no_entry_sign:",
+            f"*Denied* by {decider} at {when(at)}. Nothing was changed."
+            + (why if request.decision_reason else ""),
+        )
     if state is RequestState.OUTDATED:
         return ":information_source:", OUTDATED
     approved = f"*Approved* by {decider} at {when(at)}"
@@ -158,9 +165,10 @@ def request_not_posted_message(request: ApprovalRequest, error: str) -> str:
 def requester_notice(request: ApprovalRequest, state: RequestState, change: Change | None) -> str:
     ref = request_ref(request)
     if state is RequestState.DENIED:
+        why = f" Their reason: {reason_text(request.decision_reason)}"
         return (
             f":no_entry_sign: <@{request.decided_by}> denied your request to "
-            f"{request.action.value} {ref}."
+            f"{request.action.value} {ref}." + (why if request.decision_reason else "")
         )
     if state is RequestState.EXPIRED:
         return (

@@ -31,6 +31,7 @@ from handlers.blocks.kit import (
     relative,
     section,
     sections,
+    shown,
     stamp,
     when,
 )
@@ -42,7 +43,7 @@ def auto_resumed_message(hold: Hold, change: Change, at: datetime) -> Message:
         f":alarm_clock: {endpoint_ref(change.endpoint)} was *resumed automatically*: the "
         f"timed pause by <@{escape(hold.actor)}> ended."
     )
-    text = f"{escape(change.endpoint.label)} was resumed automatically: the timed pause ended."
+    text = f"{shown(change.endpoint.label)} was resumed automatically: the timed pause ended."
     return text, [section(headline), *change_details(change, hold.reason, at)]
 
 
@@ -69,13 +70,13 @@ def reminder_message(hold: Hold, now: datetime, note: str = "") -> Message:
     due = hold.resumes_at
     if due is None:
         text = (
-            f":pushpin: *{escape(hold.name)}* will not be resumed automatically: it stays "
+            f":pushpin: *{shown(hold.name)}* will not be resumed automatically: it stays "
             "paused until someone resumes it."
         )
         blocks = [section(text)]
     else:
         text = (
-            f":alarm_clock: *{escape(hold.name)}* resumes automatically in {relative(due, now)} "
+            f":alarm_clock: *{shown(hold.name)}* resumes automatically in {relative(due, now)} "
             f"({when(due)}). Extend the pause if the receiver is not ready."
         )
         blocks = [section(text), actions("remind", extend_button(hold))]

@@ -9,7 +9,16 @@ What it refuses, as Slack does:
 - chat.update of a message the bot never posted in that channel (`message_not_found`);
 - chat.postEphemeral to a user who is not in the channel (`user_not_in_channel`);
 - a response URL used more than five times (HTTP 404 `used_url`) or more than 30 minutes after
-  it was issued (HTTP 404 `expired_url`); its clock moves with `advance`, not with sleeps.
+  it was issued (HTTP 404 `expired_url`); its clock moves with `advance`, not with sleeps;
+- a message beyond Slack's Block Kit limits (`tests.fakes.block_kit`): the Web API answers
+  `msg_too_long` or `invalid_blocks` (HTTP 200, `ok: false`), a response URL or an incoming
+  webhook answers HTTP 400 with that word, and nothing is shown. Every refusal is also kept in
+  `refusals`, which the test session holds empty for every test;
+- views.open with a trigger id that Slack never issued (`invalid_trigger_id`), used already
+  (`exchanged_trigger_id`) or issued more than 3 seconds ago (`expired_trigger_id`, by the
+  same clock; `age_triggers` makes requests reach the bot late); views.update of a view that
+  was never opened (`not_found`) or with a stale hash (`hash_conflict`); a view beyond the
+  limits (`invalid_arguments`, with Slack's messages).
 
 The workspace by default is convenient: channel `C0INCIDENT` has the bot and every user in it
 (any `U…`/`W…` id is a user of the workspace). A test that needs otherwise says so with
@@ -32,11 +41,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from tests.fakes.block_kit import message_problems, view_problems
+
 DEFAULT_CHANNEL = "C0INCIDENT"
 RESPONSE_URL_USES = 5
 RESPONSE_URL_LIFETIME = 30 * 60.0  # seconds
+TRIGGER_LIFETIME = 3.0  # seconds
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _POSTING = ("chat.postMessage", "chat.update")
+_MESSAGES = (*_POSTING, "chat.postEphemeral")
+_VIEWS = ("views.open", "views.update", "views.publish")
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,12 @@ class _ResponseUrl:
     used: int = 0
 
 
+@dataclass
+class _Trigger:
+    issued_at: float
+    used: bool = False
+
+
 class FakeSlack:
     """Records every call and answers as Slack would; tests switch faults on and off."""
 
@@ -104,6 +124,10 @@ class FakeSlack:
         # and the response URLs issued with commands and clicks.
         self._messages: set[tuple[str, str]] = set()
         self._response_urls: dict[str, _ResponseUrl] = {}
+        self._triggers: dict[str, _Trigger] = {}
+        self._trigger_age = 0.0
+        self._views: dict[str, dict[str, Any]] = {}  # open views by id, as Slack holds them
+        self._refusals: list[str] = []
         self._ts = 1_700_000_000
         self.app = Starlette(
             routes=[
@@ -126,6 +150,9 @@ class FakeSlack:
             self._channels = {DEFAULT_CHANNEL: _Channel()}
             self._response_url_fault = None
             self._clock_offset = 0.0
+            self._trigger_age = 0.0
+            self._views.clear()
+            self._refusals.clear()
 
     # --- the workspace ------------------------------------------------------------------------
 
@@ -208,6 +235,18 @@ class FakeSlack:
             self._response_urls[token] = _ResponseUrl(time.monotonic() + self._clock_offset)
         return f"{self.url}/response/{token}"
 
+    def issue_trigger(self, trigger_id: str) -> None:
+        """A trigger id, sent with one command, click, shortcut or submission, issued now."""
+        with self._lock:
+            issued = time.monotonic() + self._clock_offset - self._trigger_age
+            self._triggers[trigger_id] = _Trigger(issued)
+
+    def age_triggers(self, seconds: float) -> None:
+        """Trigger ids issued from now on are already this old: the requests that carry them
+        reach the bot late (Slack was slow), so its views.open may come after they expired."""
+        with self._lock:
+            self._trigger_age = seconds
+
     # --- what was received ----------------------------------------------------------------
 
     @property
@@ -239,6 +278,21 @@ class FakeSlack:
 
     def elsewhere(self) -> list[SlackCall]:
         return [c for c in self.calls if c.kind == "elsewhere"]
+
+    @property
+    def refusals(self) -> list[str]:
+        """Every message or view refused for breaking a Block Kit limit, with the problems."""
+        with self._lock:
+            return list(self._refusals)
+
+    def views(self) -> list[dict[str, Any]]:
+        """The views opened (and last updated) by the bot, as Slack holds them, oldest first."""
+        with self._lock:
+            return [dict(view) for view in self._views.values()]
+
+    def _refuse(self, where: str, error: str, problems: list[str]) -> None:
+        """Keep a refusal for the test session's check; the lock is held."""
+        self._refusals.append(f"{where}: {error}: " + "; ".join(problems))
 
     def _record(self, call: SlackCall) -> None:
         with self._lock:
@@ -309,12 +363,18 @@ class FakeSlack:
                 if members is None:
                     return {"ok": False, "error": "no_such_subteam"}
                 return {"ok": True, "users": members}
-            if method in _POSTING or method == "chat.postEphemeral":
+            if method in _MESSAGES:
+                error, problems = message_problems(_decoded(payload))
+                if error:
+                    self._refuse(method, error, problems)
+                    return _refused(error, problems)
                 return self._post(method, payload)
             if method == "conversations.info":
                 return self._conversation(str(payload.get("channel", "")))
             if method == "chat.getPermalink":
                 return self._permalink(payload)
+            if method in _VIEWS:
+                return self._view(method, payload)
             return {"ok": True}
 
     def _conversation(self, channel: str) -> dict[str, Any]:
@@ -363,13 +423,66 @@ class FakeSlack:
         self._ts += 1
         return f"{self._ts}.000100"
 
+    def _view(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """views.open, views.update and views.publish; the lock is held."""
+        view = _decoded(payload).get("view")
+        if method == "views.open":
+            refused = self._exchange(str(payload.get("trigger_id", "")))
+            if refused:
+                return {"ok": False, "error": refused}
+        elif method == "views.update":
+            current = self._views.get(str(payload.get("view_id", "")))
+            if current is None:
+                return {"ok": False, "error": "not_found"}
+            if payload.get("hash") and payload["hash"] != current["hash"]:
+                return {"ok": False, "error": "hash_conflict"}
+        problems = view_problems(view)
+        if problems:
+            self._refuse(method, "invalid_arguments", problems)
+            return {
+                "ok": False,
+                "error": "invalid_arguments",
+                "response_metadata": {"messages": [f"[ERROR] {p}" for p in problems]},
+            }
+        assert isinstance(view, dict)  # view_problems refuses anything else
+        if method == "views.publish":
+            return {"ok": True, "view": {**view, "id": "VHOME"}}
+        view_id = str(payload.get("view_id") or f"V{len(self._views) + 1:06d}")
+        held = {
+            **view,
+            "id": view_id,
+            "hash": f"{self._next_ts()}.hash",
+            "state": {"values": {}},
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+        }
+        self._views[view_id] = held
+        return {"ok": True, "view": held}
+
+    def _exchange(self, trigger_id: str) -> str:
+        """Use a trigger id once, within its life; Slack's error when that cannot be."""
+        trigger = self._triggers.get(trigger_id)
+        if trigger is None:
+            return "invalid_trigger_id"
+        if trigger.used:
+            return "exchanged_trigger_id"
+        if time.monotonic() + self._clock_offset - trigger.issued_at > TRIGGER_LIFETIME:
+            return "expired_trigger_id"
+        trigger.used = True
+        return ""
+
     # --- response URLs, webhooks, anything else ---------------------------------------------
 
     async def _response_url(self, request: Request) -> Response:
         payload = await self._payload(request)
         token = request.path_params["token"]
         with self._lock:
-            status, body = self._response_url_answer(token)
+            error, problems = message_problems(payload)
+            if error:
+                self._refuse("response URL", error, problems)
+                status, body = 400, error
+            else:
+                status, body = self._response_url_answer(token)
             answer = {"status": status, "body": body}
             self._calls.append(SlackCall("response_url", token, payload, answer=answer))
         return PlainTextResponse(body, status_code=status)
@@ -392,16 +505,47 @@ class FakeSlack:
     async def _webhook(self, request: Request) -> Response:
         payload = await self._payload(request)
         path = request.path_params["path"]
+        error, problems = message_problems(payload)
         with self._lock:
             status = 302 if path.startswith("redirect/") else self._webhook_status
+            if error:
+                self._refuse("webhook", error, problems)
+                status = 400
         self._record(SlackCall("webhook", path, payload, answer={"status": status}))
         if status == 302:
             return Response(status_code=302, headers={"Location": f"{self.url}/elsewhere/{path}"})
         if path.startswith("slow/"):
             await asyncio.sleep(8)  # longer than the bot's webhook timeout
+        if error:
+            return PlainTextResponse(error, status_code=400)
         return PlainTextResponse("ok" if status == 200 else "no_service", status_code=status)
 
     async def _elsewhere(self, request: Request) -> Response:
         payload = await self._payload(request)
         self._record(SlackCall("elsewhere", request.path_params["path"], payload))
         return PlainTextResponse("ok")
+
+
+def _decoded(payload: dict[str, Any]) -> dict[str, Any]:
+    """A Web API call's arguments with `blocks` and `view` as objects: a form-encoded call
+    sends them as JSON strings."""
+    decoded = dict(payload)
+    for key in ("blocks", "view"):
+        if isinstance(decoded.get(key), str):
+            try:
+                decoded[key] = json.loads(decoded[key])
+            except ValueError:
+                decoded[key] = None
+    return decoded
+
+
+def _refused(error: str, problems: list[str]) -> dict[str, Any]:
+    """Slack's answer to a message it refuses."""
+    if error == "msg_too_long":
+        return {"ok": False, "error": error}
+    return {
+        "ok": False,
+        "error": error,
+        "errors": problems,
+        "response_metadata": {"messages": [f"[ERROR] {p}" for p in problems]},
+    }

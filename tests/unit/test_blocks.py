@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
+from bot.approvals import ApprovalRequest, RequestState
+from bot.audit import AuditEntry
+from bot.catalog import AskWhich
 from bot.changes import Change, Outcome
+from bot.channel_admin import ProjectView
+from bot.choices import Question
 from bot.errors import EndpointNotFound, Forbidden
-from bot.models import Action, Endpoint, EndpointStatus
-from handlers.blocks import changes, reads
+from bot.models import Action, Endpoint, EndpointStatus, Hold
+from bot.projects import Project
+from bot.results import Candidates, Choice, HeldPause
+from bot.roles import Role
+from handlers.blocks import changes, kit, reads, requests, timers
+from handlers.blocks.kit import Message
+from tests.fakes.block_kit import message_problems
 
 ENDPOINT = Endpoint(uid="01HXYZ", name="<!channel> & co", status=EndpointStatus.PAUSED)
 
@@ -59,3 +72,160 @@ def test_forbidden_names_the_admins_and_other_errors_are_escaped() -> None:
 
     assert refusal == ":x: needs *operator* Admins: <@U0ADMIN>."
     assert "<!here>" not in missing
+
+
+def test_mentions_of_people_and_channels_stay_live_pings_do_not() -> None:
+    """Users and channels named in a reason are real mentions; `@channel`, `@here`,
+    `@everyone`, user groups and links are shown as text."""
+    reason = (
+        "<@U0ALICE|alice> and <@W0BOB> see <#C0OPS|ops> <#C0OPS>; "
+        "<!channel> <!here> <!everyone> <!subteam^S0ONCALL|@oncall> <http://x.test|y> a&b"
+    )
+
+    shown = kit.escape(reason)
+
+    assert shown == (
+        "<@U0ALICE|alice> and <@W0BOB> see <#C0OPS|ops> <#C0OPS>; "
+        "&lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt; &lt;!subteam^S0ONCALL|@oncall&gt; "
+        "&lt;http://x.test|y&gt; a&amp;b"
+    )
+
+
+def _tokens_whole(text: str) -> bool:
+    """Every `<` opens a token that closes, and every `&` starts an entity that ends."""
+    return all(text.find(">", at) != -1 for at in range(len(text)) if text[at] == "<") and all(
+        re.match(r"&(amp|lt|gt);", text[at:]) for at in range(len(text)) if text[at] == "&"
+    )
+
+
+PIECES = st.sampled_from(
+    ["<@U0ALICE|alice>", "<#C0OPS|ops>", "<!channel>", "&", "<", ">", "é", "🙂", " ", "x" * 7]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(PIECES, max_size=60).map("".join), st.integers(min_value=1, max_value=400))
+def test_cut_is_within_the_limit_and_never_splits_a_token(text: str, limit: int) -> None:
+    """Escaped text cut to any limit fits it, keeps its beginning, and never ends inside a
+    `<…>` token or an `&…;` entity."""
+    escaped = kit.escape(text)
+
+    short = kit.cut(escaped, limit)
+
+    assert len(short) <= limit
+    assert _tokens_whole(short)
+    assert short == escaped or short.endswith(kit.ELLIPSIS)
+    assert escaped.startswith(short.removesuffix(kit.ELLIPSIS))
+
+
+def test_a_date_token_is_cut_whole_or_not_at_all() -> None:
+    """A time the bot writes (`<!date^…>`) at the cut is left out whole, never half shown."""
+    line = "Paused " + kit.when(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+
+    assert kit.cut(line, 30) == "Paused…"
+    assert kit.cut(line, len(line)) == line
+
+
+def test_fitted_keeps_fifty_blocks_with_the_buttons_last() -> None:
+    """A message of 80 blocks keeps its first ones, says how many were left out, and keeps
+    its buttons; its fallback text is cut to Slack's 40,000 characters."""
+    buttons = kit.actions("resume", kit.button("a", "Resume", "v"))
+    blocks = [kit.section(f"line {n}") for n in range(80)] + [buttons]
+
+    text, fitted = kit.fitted("x" * 50_000, blocks)
+
+    assert len(fitted) == 50
+    assert fitted[-1] == buttons
+    assert fitted[-2]["elements"][0]["text"] == "…and 32 more not shown."
+    assert len(text) == 40_000
+    assert message_problems({"text": text, "blocks": fitted}) == ("", [])
+
+
+LONG_TEXT = st.lists(
+    st.sampled_from(["a", " ", "<", ">", "&", "*", "\n", "🙂", "<@U0ALICE>", "<!here>", "x" * 50]),
+    max_size=400,
+).map("".join)
+MOMENT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def _hold(name: str, reason: str) -> Hold:
+    return Hold(
+        hold_id="h1",
+        project="p",
+        uid="01HXYZ",
+        name=name,
+        actor="U1",
+        reason=reason,
+        paused_at="1767322800",
+        resume_at="1767324600",
+    )
+
+
+def _request(name: str, reason: str) -> ApprovalRequest:
+    return ApprovalRequest(
+        action=Action.PAUSE,
+        project="p",
+        endpoint_uid="01HXYZ",
+        endpoint_name=name,
+        endpoint_status="active",
+        requester="U1",
+        reason=reason,
+        channel_id="C1",
+        duration_s="1800",
+        id="r1",
+        created_at=MOMENT,
+        expires_at=MOMENT,
+        expires_ts=0,
+        decided_by="U2",
+    )
+
+
+def _every_message(name: str, reason: str) -> list[Message]:
+    endpoint = Endpoint(uid="01HXYZ", name=name, status=EndpointStatus.PAUSED)
+    hold = _hold(name, reason)
+    paused = Change(Action.PAUSE, Outcome.PAUSED, endpoint, endpoint, detail=reason, hold=hold)
+    request = _request(name, reason)
+    project = Project(alias="payments", api_url=f"https://{name[:300]}", project_id=name[:300])
+    candidates = Candidates(reason, (endpoint,) * 5)
+    entry = AuditEntry("U1", "pause", endpoint_name=name, outcome="refused", detail=reason)
+    return [
+        changes.change_announcement(paused, "U1", reason, MOMENT),
+        changes.channel_announcement(paused, "U1", reason, MOMENT, reason),
+        changes.choice_message(Choice("c1", Question.PAUSE, candidates, "p@h/api")),
+        (changes.working_note("pause", name), []),
+        (changes.unchanged_message(paused), []),
+        requests.request_message(request),
+        requests.decision_message(request, RequestState.DENIED, None, MOMENT, reason),
+        requests.decision_message(request, RequestState.APPROVED, paused, MOMENT, reason),
+        (requests.requester_notice(request, RequestState.DENIED, None), []),
+        reads.status_message(endpoint),
+        reads.list_message([endpoint] * 300, reason),
+        reads.audit_message([entry] * 300, name),
+        (reads.help_message(None, project, True, reason), []),
+        reads.projects_message(
+            [ProjectView(project, Role.ADMIN, ("C1",) * 60)] * 120, project, "C1"
+        ),
+        reads.project_question(AskWhich("cid", (project,) * 60), reason),
+        reads.picked_message(project, reason),
+        changes.bound_copy(
+            changes.channel_announcement(paused, "U1", reason, MOMENT, reason), "C1", name
+        ),
+        changes.status_only_announcement(paused),
+        (reads.error_message(EndpointNotFound(reason)), []),
+        timers.reminder_message(hold, MOMENT, reason),
+        timers.paused_message([HeldPause(hold, stale=False)] * 300, MOMENT),
+        timers.auto_resumed_message(hold, paused, MOMENT),
+    ]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(LONG_TEXT, LONG_TEXT)
+def test_every_message_stays_within_slacks_limits_for_any_name_and_reason(
+    name: str, reason: str
+) -> None:
+    """Names and reasons of any length and characters, and lists of hundreds, give messages
+    Slack takes, once fitted as every message is on its way to Slack."""
+    for text, blocks in _every_message(name or "n", reason):
+        fitted_text, fitted_blocks = kit.fitted(text, blocks)
+        assert message_problems({"text": fitted_text, "blocks": fitted_blocks}) == ("", [])
+        assert all(_tokens_whole(b["text"]["text"]) for b in blocks if b["type"] == "section")

@@ -1,0 +1,44 @@
+"""The Slack app manifest declares what the bot answers, within the manifest's own limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from handlers import ids
+from handlers.parsing import VERBS
+
+MANIFEST = Path(__file__).parents[2] / "manifest.yml"
+
+
+def _manifest() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(MANIFEST.read_text())
+    return loaded
+
+
+def test_the_manifest_has_the_shortcut_and_the_options_url() -> None:
+    """The message shortcut carries the callback id the bot listens for, and the endpoint
+    menu's options are asked for on the same events URL as everything else."""
+    manifest = _manifest()
+    (shortcut,) = manifest["features"]["shortcuts"]
+    interactivity = manifest["settings"]["interactivity"]
+
+    assert shortcut["type"] == "message"
+    assert shortcut["callback_id"] == ids.PAUSE_SHORTCUT
+    assert shortcut["name"] == "Pause a Convoy endpoint"
+    assert len(shortcut["name"]) <= 24
+    assert len(shortcut["description"]) <= 150
+    assert interactivity["message_menu_options_url"] == interactivity["request_url"]
+    assert interactivity["request_url"] == "https://YOUR-HOST/slack/events"
+
+
+def test_the_usage_hint_names_every_command() -> None:
+    """Every `/convoy` subcommand is in the usage hint, which stays within Slack's 1,000."""
+    (command,) = _manifest()["features"]["slash_commands"]
+    named = {part.split()[0] for part in command["usage_hint"].split(" | ")}
+
+    assert named == set(VERBS)
+    assert len(command["usage_hint"]) <= 1000
+    assert command["should_escape"] is True
