@@ -358,3 +358,27 @@ def test_request_that_could_not_be_posted_is_withdrawn(
     assert "is posted in this channel" in reply_to(slack, second.token)[0]
     assert channel_posts(slack)[0]
     assert convoy.writes() == []
+
+
+def test_an_approved_change_convoy_refuses_goes_back_to_pending(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, team: None
+) -> None:
+    """Convoy refuses the approved PUT (a 400): the approver hears Convoy's words, the
+    request is pending again with its buttons, and a later Approve makes the change once."""
+    endpoint = convoy.add_endpoint("orders-api")
+    asked = sender.command(REQUESTER, "pause orders-api retries")
+    reply_to(slack, asked.token)
+    request = channel_posts(slack)[0]
+    approve = button(request, ids.APPROVE_BUTTON)
+    convoy.set_fault("pause", status=400, message="endpoint is being updated", times=1)
+
+    refused = sender.click(APPROVER, ids.APPROVE_BUTTON, approve["value"], message=message(request))
+    told = reply_to(slack, refused.token)[0]
+    again = sender.click(APPROVER, ids.APPROVE_BUTTON, approve["value"], message=message(request))
+    reply_to(slack, again.token)
+
+    assert "Convoy refused the request: endpoint is being updated." in told
+    assert [w.operation for w in convoy.writes()] == ["pause", "pause"]
+    assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
+    decided = [c for c in slack.api_calls("chat.update") if "approved" in c.text.lower()]
+    assert decided, "the second Approve decided the request"

@@ -119,3 +119,25 @@ def test_status_changed_between_read_and_write_is_reported(
     assert ids.RESUME_BUTTON not in post.text, "nothing to resume: it is active"
     assert "did not go as asked" in slack.webhooks()[0].text
     assert convoy.endpoint(endpoint["uid"])["status"] == "active"
+
+
+DISABLED_MEANWHILE = "current endpoint status - inactive, does not support pausing or unpausing"
+
+
+def test_a_write_convoy_refuses_is_told_as_convoy_said_it_and_never_resent(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
+) -> None:
+    """A 400 on the PUT (Convoy disabled the endpoint between the bot's read and its write):
+    Convoy's own words, privately; no announcement, no webhook, no second PUT."""
+    endpoint = convoy.add_endpoint("orders-api", slack_webhook_url=slack.hook())
+    grant(OPERATOR, Role.OPERATOR)
+    convoy.set_fault("pause", status=400, message=DISABLED_MEANWHILE, times=1)
+
+    sent = sender.command(OPERATOR, "pause orders-api")
+
+    (reply,) = reply_to(slack, sent.token)
+    assert f"Convoy refused the request: {DISABLED_MEANWHILE}." in reply
+    assert slack.api_calls("chat.postMessage") == []
+    assert slack.webhooks() == []
+    assert [w.operation for w in convoy.writes()] == ["pause"]
+    assert convoy.endpoint(endpoint["uid"])["status"] == "active"

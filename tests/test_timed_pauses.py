@@ -432,6 +432,32 @@ def test_resume_reports_discarded_deliveries_and_retries_them(
     assert statuses[delivered["uid"]] == "Success"
 
 
+def test_a_retry_convoy_refuses_gives_the_button_back(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, operator: str
+) -> None:
+    """Convoy refuses the batch retry (a 400, nothing queued): the clicker hears why, the
+    claim is released and the button comes back, so a later click retries them once."""
+    uid, _ = _timed_pause(convoy, slack, sender)
+    during = [convoy.add_event_delivery(uid, created_at=datetime.now(UTC)) for _ in range(2)]
+    sender.command(operator, "resume orders-api")
+    post = post_with(slack, "was *resumed*")
+    retry = button(post, ids.RETRY_DISCARDED)
+    convoy.set_fault("batchretry", status=400, message="invalid event delivery filter", times=1)
+
+    refused = sender.click(operator, ids.RETRY_DISCARDED, retry["value"], message=message(post))
+    told = " ".join(reply_to(slack, refused.token))
+    again = sender.click(operator, ids.RETRY_DISCARDED, retry["value"], message=message(post))
+    retried = reply_to(slack, again.token)[0]
+
+    assert "Convoy refused the request: invalid event delivery filter." in told
+    assert "retrying 2 discarded event deliveries" in retried
+    assert [r.operation for r in convoy.requests if r.operation == "batchretry"] == [
+        "batchretry"
+    ] * 2
+    statuses = {d["uid"]: d["status"] for d in convoy.event_deliveries()}
+    assert [statuses[d["uid"]] for d in during] == ["Scheduled"] * 2
+
+
 def test_resume_of_a_pause_the_bot_did_not_make_claims_no_window(
     convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, operator: str
 ) -> None:
