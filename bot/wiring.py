@@ -72,6 +72,7 @@ from bot.webhooks import WebhookPoster, build_webhook_http_client
 from handlers import actions, commands, modals
 from handlers.announcer import Announcer, BoundCopies, ProjectFace
 from handlers.app import create_app
+from handlers.forms import Forms
 from handlers.outcomes import Reporter
 from handlers.runtime import ProjectRuntime
 from handlers.server import create_server
@@ -362,7 +363,7 @@ def build_app(infra: Infrastructure, runtimes: ProjectRuntimes) -> AsyncApp:
     channels = ChannelAdmin(stores.bindings, catalog, stores.roles, stores.audit, infra.slack)
     choice = ProjectChoice(catalog, infra.redis)
     max_pause = infra.settings.convoy_bot_max_pause
-    forms = modals.Forms(worker, runtimes, infra.metrics, max_pause, choice)
+    forms = Forms(worker, runtimes, infra.metrics, max_pause, choice)
     typed = commands.register(
         app,
         worker,

@@ -47,7 +47,7 @@ from handlers.buttons import (
     RetryValue,
 )
 from handlers.commands import Commands
-from handlers.modals import Forms
+from handlers.forms import Forms
 from handlers.replies import Posted, Replies
 from handlers.runtime import ProjectRuntime, Runtimes
 from handlers.work import Worker

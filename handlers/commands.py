@@ -43,7 +43,7 @@ from handlers.blocks.reads import (
     unbound_message,
 )
 from handlers.blocks.timers import paused_message
-from handlers.modals import Forms, is_form_command
+from handlers.forms import Forms, is_form_command
 from handlers.parsing import Command, parse, parse_audit, parse_roles, take_project
 from handlers.replies import Replies
 from handlers.runtime import ProjectRuntime, Runtimes
