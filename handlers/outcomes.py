@@ -19,15 +19,14 @@ from bot.results import (
     RecordGone,
 )
 from handlers.announcer import Announcer, Metadata, worth_announcing
-from handlers.blocks.changes import (
-    change_announcement,
-    channel_announcement,
+from handlers.blocks.answers import (
     choice_message,
     confirmation_message,
     not_posted_message,
     record_gone_message,
     unchanged_message,
 )
+from handlers.blocks.changes import change_announcement, channel_announcement
 from handlers.blocks.kit import Message
 from handlers.blocks.reads import status_message
 from handlers.blocks.requests import (

@@ -15,7 +15,8 @@ from bot.metrics import Metrics
 from bot.models import Hold
 from bot.results import AutoResume
 from handlers.announcer import Announcer, Metadata, worth_announcing
-from handlers.blocks.changes import change_announcement, retry_actions, unchanged_message
+from handlers.blocks.answers import unchanged_message
+from handlers.blocks.changes import change_announcement, retry_actions
 from handlers.blocks.kit import Message, fitted, note
 from handlers.blocks.timers import (
     auto_resume_failed_message,

@@ -9,13 +9,12 @@ from bot.changes import Change
 from bot.durations import describe
 from bot.models import Action, EndpointStatus
 from handlers import ids
+from handlers.blocks.answers import unchanged_message, unchanged_sentence
 from handlers.blocks.changes import (
     auto_resume_block,
     change_buttons,
     resume_summary_line,
     status_text,
-    unchanged_message,
-    unchanged_sentence,
 )
 from handlers.blocks.kit import (
     MAX_REASON,

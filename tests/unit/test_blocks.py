@@ -20,7 +20,7 @@ from bot.models import Action, Endpoint, EndpointStatus, Hold
 from bot.projects import Project
 from bot.results import Candidates, Choice, HeldPause
 from bot.roles import Role
-from handlers.blocks import changes, kit, reads, requests, timers
+from handlers.blocks import answers, changes, kit, reads, requests, timers
 from handlers.blocks.kit import Message
 from tests.fakes.block_kit import message_problems
 
@@ -191,9 +191,9 @@ def _every_message(name: str, reason: str) -> list[Message]:
     return [
         changes.change_announcement(paused, "U1", reason, MOMENT),
         changes.channel_announcement(paused, "U1", reason, MOMENT, reason),
-        changes.choice_message(Choice("c1", Question.PAUSE, candidates, "p@h/api")),
+        answers.choice_message(Choice("c1", Question.PAUSE, candidates, "p@h/api")),
         (changes.working_note("pause", name), []),
-        (changes.unchanged_message(paused), []),
+        (answers.unchanged_message(paused), []),
         requests.request_message(request),
         requests.decision_message(request, RequestState.DENIED, None, MOMENT, reason),
         requests.decision_message(request, RequestState.APPROVED, paused, MOMENT, reason),
