@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from bot.access import Access, Verb
 from bot.audit import AuditLog
+from bot.booking import DISCARDED
 from bot.claims import ButtonClaims
 from bot.convoy import ConvoyClient
 from bot.errors import (
@@ -22,7 +23,6 @@ from bot.errors import (
     ConvoyUnavailable,
     InvalidInput,
 )
-from bot.locked_change import DISCARDED
 
 MAX_RETRY_WINDOW = timedelta(days=7)
 

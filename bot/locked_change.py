@@ -12,8 +12,8 @@ the bot makes therefore runs here, under the endpoint's Redis lock, and keeps fo
   after the settle window (`settle`), and the result is reported then;
 - it never states a status it did not read (`Change.status_now` is None when unknown).
 
-After a resume, outside the lock (it is only a read), it asks Convoy how many deliveries were
-discarded while the endpoint was paused.
+What it records once the result is known (the hold, and after a resume the count of
+deliveries Convoy discarded meanwhile) is `bot.booking`'s.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot.changes import Change, Intent, Outcome, ResumeSummary
+from bot.booking import HoldBooking
+from bot.changes import Change, Intent, Outcome
 from bot.clock import Clock
 from bot.convoy import ConvoyClient
 from bot.errors import (
-    AccessStoreUnavailable,
     ConvoyBadResponse,
     ConvoyError,
     ConvoyUnavailable,
@@ -35,14 +35,13 @@ from bot.errors import (
     LockLost,
     StaleHold,
 )
-from bot.holds import HoldStore, Rider, new_hold
+from bot.holds import HoldStore
 from bot.inflight import InFlightJournal
 from bot.locks import EndpointLocks, HeldLock
 from bot.models import Action, Endpoint, EndpointStatus, FlightState, Hold, InFlight
 
 logger = logging.getLogger(__name__)
 
-DISCARDED = "Discarded"  # Convoy's status for deliveries that arrived while paused
 _GOAL = {
     Action.PAUSE: (Outcome.PAUSED, EndpointStatus.PAUSED),
     Action.RESUME: (Outcome.RESUMED, EndpointStatus.ACTIVE),
@@ -80,6 +79,7 @@ class LockedChange:
         self._journal = journal
         self._clock = clock
         self.settle_after = settle_after
+        self._booking = HoldBooking(convoy, holds, journal, clock)
 
     @property
     def project(self) -> str:
@@ -113,8 +113,8 @@ class LockedChange:
             else:
                 change = await self._write(action, before, planned, intent, lock)
             if not change.in_doubt:
-                change = await self._book_hold(change, intent, lock, self._clock.now())
-        return await self._with_resume_summary(change)
+                change = await self._booking.book(change, intent, lock, self._clock.now())
+        return await self._booking.with_resume_summary(change)
 
     async def settle(self, record: InFlight) -> Change | None:
         """Read Convoy for a write whose answer was lost, and book what it shows; None when
@@ -168,8 +168,8 @@ class LockedChange:
                 change_id=record.change_id,
                 request_id=record.request_id,
             )
-            change = await self._book_hold(change, intent, lock, record.started)
-        return await self._with_resume_summary(change)
+            change = await self._booking.book(change, intent, lock, record.started)
+        return await self._booking.with_resume_summary(change)
 
     async def _write(
         self, action: Action, before: Endpoint, write: Write, intent: Intent, lock: HeldLock
@@ -257,78 +257,6 @@ class LockedChange:
         return Change(
             action, Outcome.UNCONFIRMED, before, after, detail, cause.status, in_flight=record
         )
-
-    async def _book_hold(
-        self, change: Change, intent: Intent, lock: HeldLock, paused_at: datetime
-    ) -> Change:
-        """Record the pause the bot made, or end the hold of an endpoint that is active now.
-
-        The change already happened in Convoy: if Redis fails here, the change is still
-        reported, with a note of what the bot could not record.
-        """
-        riders: list[Rider] = [lock.release_in]
-        now = self._clock.now()
-        if change.in_flight is not None:
-            record = change.in_flight
-            riders.append(lambda pipe: self._journal.answered_in(pipe, record, now))
-        hold = None
-        if change.outcome is Outcome.PAUSED:
-            endpoint = change.endpoint
-            hold = new_hold(
-                project=self.project,
-                uid=endpoint.uid,
-                name=endpoint.label,
-                actor=intent.actor,
-                approver=intent.approver,
-                reason=intent.reason,
-                paused_at=paused_at,
-                duration=intent.duration,
-                channel_id=intent.channel_id,
-            )
-        try:
-            return await self._book_hold_in_redis(change, hold, riders)
-        except AccessStoreUnavailable:
-            missed = (
-                " No auto-resume was scheduled: resume it by hand."
-                if intent.duration and change.outcome is Outcome.PAUSED
-                else ""
-            )
-            note = f"The bot could not record this in its store (Redis unavailable).{missed}"
-            # The hold keeps its id for the message's buttons, though Redis never saw it.
-            return replace(change, hold=hold, detail=f"{change.detail} {note}".strip())
-
-    async def _book_hold_in_redis(
-        self, change: Change, hold: Hold | None, riders: list[Rider]
-    ) -> Change:
-        # The lock's release and the journal's "answered" ride in the hold's own round trip.
-        if hold is not None:
-            return replace(change, hold=await self._holds.record(hold, self._clock.now(), riders))
-        if change.status_now is EndpointStatus.ACTIVE:
-            released = await self._holds.release(self.project, change.endpoint.uid, also=riders)
-            # Only a pause the bot made has a known start: Convoy records none.
-            if change.outcome is Outcome.RESUMED and released is not None:
-                summary = ResumeSummary(
-                    released.paused_since, self._clock.now(), True, None, project=self.project
-                )
-                return replace(change, resumed=summary)
-            return change
-        if change.in_flight is not None:
-            await self._journal.answered(change.in_flight, self._clock.now())
-        return change
-
-    async def _with_resume_summary(self, change: Change) -> Change:
-        """After a resume the bot can date, count what Convoy discarded meanwhile."""
-        summary = change.resumed
-        if summary is None:
-            return change
-        try:
-            count, complete = await self._convoy.count_deliveries(
-                change.endpoint.uid, DISCARDED, summary.paused_since, summary.resumed_at
-            )
-            counted = replace(summary, discarded=count, counted_all=complete)
-        except ConvoyError as exc:
-            counted = replace(summary, problem=exc.message)
-        return replace(change, resumed=counted)
 
     def _plan(self, action: Action, before: Endpoint, reenable_inactive: bool) -> Change | Write:
         """What the status read under the lock calls for: nothing (a Change saying why), or
