@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from importlib import metadata
 
 import uvicorn
 from pydantic import ValidationError
@@ -22,6 +23,15 @@ from bot.errors import BotError, ProjectUnavailable
 from bot.layout import upgrade_layout
 from bot.projects import KeyBoxError
 from bot.settings import Settings
+from bot.startup import (
+    StartupError,
+    describe_redis,
+    describe_settings_error,
+    log_mode,
+    log_projects,
+    log_slack,
+    refused_token_line,
+)
 from bot.wiring import (
     Infrastructure,
     ProjectRuntimes,
@@ -60,31 +70,6 @@ def stop_signals(on_signal: Callable[[], None]) -> Iterator[None]:
             loop.remove_signal_handler(sig)
 
 
-class StartupError(Exception):
-    """A problem that stops start-up, explained in one line."""
-
-
-def describe_settings_error(error: ValidationError) -> str:
-    """One line naming each missing or malformed variable, never its value."""
-    missing: list[str] = []
-    malformed: list[str] = []
-    whole: list[str] = []
-    for item in error.errors(include_input=False, include_url=False):
-        name = str(item["loc"][0]).upper() if item["loc"] else ""
-        if item["type"] == "missing":
-            missing.append(name)
-        elif name:
-            malformed.append(f"{name} ({item['msg']})")
-        else:
-            whole.append(str(item["msg"]).removeprefix("Value error, "))
-    parts = whole
-    if missing:
-        parts.append("missing required setting " + ", ".join(missing))
-    if malformed:
-        parts.append("malformed setting " + "; ".join(malformed))
-    return "convoy-bot: " + "; ".join(parts)
-
-
 async def serve(settings: Settings) -> None:
     try:
         box = settings.secret_box()
@@ -95,6 +80,9 @@ async def serve(settings: Settings) -> None:
         infra = build_infrastructure(settings, url, from_env, box)
         runtimes = ProjectRuntimes(infra)
         try:
+            slack = await infra.slack_identity.check()
+            if slack.token_refused:
+                raise StartupError(refused_token_line(slack))
             try:
                 await infra.clock.sync()
                 await infra.watch.at_start()
@@ -107,6 +95,12 @@ async def serve(settings: Settings) -> None:
                     "to use the embedded one"
                 ) from exc
             await check_projects(infra.catalog, runtimes)
+            # Said once nothing can stop start-up any more, so a refusal stays one line.
+            log_mode(settings)
+            log_slack(slack)
+            logger.info("Redis: %s", describe_redis(url))
+            env_alias = from_env.project.alias if from_env is not None else None
+            log_projects(await infra.catalog.projects(), env_alias)
             # Whether each key belongs to its project is asked in the background: a slow
             # Convoy must not hold up start-up (a mismatch is refused per command anyway).
             checking = asyncio.create_task(log_convoy_checks(runtimes))
@@ -183,11 +177,28 @@ async def _serve_socket_mode(app: AsyncApp, settings: Settings) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="convoy-bot", description=__doc__)
-    sub = root.add_subparsers(dest="command")
-    sub.add_parser("serve", help="run the bot (the default)")
+    root = argparse.ArgumentParser(
+        prog="convoy-bot",
+        description="Pause, resume and inspect Convoy webhook endpoints from Slack.",
+        epilog="Settings come from the environment and ./.env (see .env.example).",
+    )
+    root.add_argument("--version", action="version", version=f"%(prog)s {bot_version()}")
+    sub = root.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser(
+        "serve",
+        help="run the bot (the default)",
+        description="Run the bot: Slack's requests over HTTP (with /healthz, /readyz, "
+        "/status and /metrics), or over Socket Mode when SLACK_APP_TOKEN is set.",
+    )
     add_parsers(sub)
     return root
+
+
+def bot_version() -> str:
+    try:
+        return metadata.version("convoy-slack-bot")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -63,6 +63,7 @@ from bot.routing import ChangeRouter
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.settling import Settled, Settling
+from bot.slack_identity import SlackIdentity
 from bot.store import redis_client
 from bot.suggesting import Suggesting
 from bot.timed_pauses import TimerControls
@@ -80,6 +81,8 @@ from handlers.timers import ThreadPoster, TimerReports
 from handlers.work import Worker
 
 SLACK_TIMEOUT = 10  # seconds for one Slack Web API call
+# auth.test at start-up and for /status: a Slack that does not answer by then is "unreachable".
+SLACK_CHECK_TIMEOUT = 5
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ class Infrastructure:
     stores: Stores
     catalog: ProjectCatalog
     webhook_http: httpx.AsyncClient
+    slack_identity: SlackIdentity
 
     async def readiness(self) -> dict[str, str]:
         """The body of `/readyz`: whether this replica can serve, which is whether its Redis
@@ -163,6 +167,7 @@ def build_infrastructure(
         stores=stores,
         catalog=ProjectCatalog(ProjectStore(redis, box), from_env, stores.bindings),
         webhook_http=webhook_http,
+        slack_identity=SlackIdentity(slack, clock, timeout_seconds=SLACK_CHECK_TIMEOUT),
     )
 
 
@@ -335,7 +340,9 @@ def _digest(key: SecretStr) -> str:
 async def status_report(infra: Infrastructure, runtimes: ProjectRuntimes) -> dict[str, object]:
     """The body of `/status`: what this replica sees, per project, without secrets."""
     report: dict[str, object] = dict(await infra.readiness())
-    report["convoy"] = await runtimes.convoy_status()
+    slack, convoy = await asyncio.gather(infra.slack_identity.check(), runtimes.convoy_status())
+    report["slack"] = slack.report()
+    report["convoy"] = convoy
     try:
         async with infra.redis.pipeline(transaction=False) as pipe:
             pipe.zcard(redis_keys.in_flight_due())

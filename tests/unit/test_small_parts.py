@@ -6,11 +6,11 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from bot.__main__ import describe_settings_error
 from bot.convoy import looks_like_uid
 from bot.errors import InvalidInput
 from bot.roles import Role
 from bot.settings import Settings
+from bot.startup import describe_settings_error
 from bot.webhooks import WebhookPoster
 
 
@@ -52,7 +52,8 @@ def test_settings_errors_name_variables_not_values() -> None:
     line = describe_settings_error(caught.value)
 
     assert line.startswith("convoy-bot: missing required setting CONVOY_API_KEY")
-    assert "SLACK_BOT_TOKEN (Value error, must be a bot token starting with xoxb-)" in line
+    assert "SLACK_SIGNING_SECRET (needed unless SLACK_APP_TOKEN is set)" in line
+    assert "malformed setting SLACK_BOT_TOKEN (must be a bot token starting with xoxb-)" in line
     assert "top-secret" not in line
 
 
