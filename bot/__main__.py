@@ -21,6 +21,7 @@ from bot.cli import EXIT_CONFIG, add_parsers, run
 from bot.embedded_redis import redis_url_for
 from bot.errors import BotError, ProjectUnavailable
 from bot.layout import upgrade_layout
+from bot.logs import configure_logging
 from bot.projects import KeyBoxError
 from bot.settings import Settings
 from bot.startup import (
@@ -108,7 +109,7 @@ async def serve(settings: Settings) -> None:
             stop_timers = asyncio.Event()
             timers = asyncio.create_task(build_scheduler(infra, runtimes).run(stop_timers))
             if settings.socket_mode:
-                await _serve_socket_mode(app, settings)
+                await _serve_socket_mode(app, infra, runtimes)
             else:
                 await _serve_http(app, infra, runtimes)
             stop_timers.set()
@@ -149,7 +150,8 @@ async def log_convoy_checks(runtimes: ProjectRuntimes) -> None:
             logger.warning("project %s: %s", alias, state)
 
 
-async def _serve_http(app: AsyncApp, infra: Infrastructure, runtimes: ProjectRuntimes) -> None:
+def _http_server(app: AsyncApp, infra: Infrastructure, runtimes: ProjectRuntimes) -> GracefulServer:
+    """The HTTP server: Slack's events in HTTP mode; health, readiness, status, metrics always."""
     settings = infra.settings
     config = uvicorn.Config(
         build_server(app, infra, runtimes),
@@ -158,22 +160,33 @@ async def _serve_http(app: AsyncApp, infra: Infrastructure, runtimes: ProjectRun
         log_level=settings.log_level.lower(),
         lifespan="off",
         access_log=False,
+        log_config=None,  # uvicorn's lines go through the bot's own format (text or JSON)
         timeout_graceful_shutdown=5,
     )
+    return GracefulServer(config)
+
+
+async def _serve_http(app: AsyncApp, infra: Infrastructure, runtimes: ProjectRuntimes) -> None:
+    settings = infra.settings
     logger.info("serving Slack requests on http://%s:%d/slack/events", settings.host, settings.port)
-    await GracefulServer(config).serve()
+    await _http_server(app, infra, runtimes).serve()
 
 
-async def _serve_socket_mode(app: AsyncApp, settings: Settings) -> None:
-    if settings.slack_app_token is None:
+async def _serve_socket_mode(
+    app: AsyncApp, infra: Infrastructure, runtimes: ProjectRuntimes
+) -> None:
+    """Slack's requests over the websocket; the HTTP server still answers /healthz, /readyz,
+    /status and /metrics, and its stopping on SIGTERM closes the websocket too."""
+    token = infra.settings.slack_app_token
+    if token is None:
         raise StartupError("convoy-bot: Socket Mode needs SLACK_APP_TOKEN")
-    handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    handler = AsyncSocketModeHandler(app, token.get_secret_value())
     logger.info("connecting to Slack in Socket Mode")
-    stop = asyncio.Event()
-    with stop_signals(stop.set):
-        await handler.connect_async()  # type: ignore[no-untyped-call]  # unannotated in Bolt
-        await stop.wait()
-    await handler.close_async()  # type: ignore[no-untyped-call]  # unannotated in Bolt
+    await handler.connect_async()  # type: ignore[no-untyped-call]  # unannotated in Bolt
+    try:
+        await _http_server(app, infra, runtimes).serve()
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]  # unannotated in Bolt
 
 
 def parser() -> argparse.ArgumentParser:
@@ -208,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
             return asyncio.run(run(args))
         settings = Settings()
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         asyncio.run(serve(settings))
     except ValidationError as exc:
         print(describe_settings_error(exc), file=sys.stderr)  # noqa: T201
@@ -219,15 +232,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     return 0
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every request URL at INFO, and an endpoint's webhook URL is a secret.
-    for noisy in ("httpx", "httpcore", "slack_sdk", "slack_bolt", "aiohttp"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 if __name__ == "__main__":

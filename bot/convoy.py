@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from bot.errors import (
     ConvoyAuthFailed,
     ConvoyBadResponse,
+    ConvoyError,
     ConvoyRateLimited,
     ConvoyRejected,
     ConvoyUnavailable,
@@ -226,7 +227,22 @@ class ConvoyClient:
         params: dict[str, str | int] | None = None,
         change_id: str = "",
     ) -> Any:
-        """One request within the deadline; the envelope's `data`, or one of our errors."""
+        """One request within the deadline; the envelope's `data`, or one of our errors
+        (naming the call, for the log)."""
+        try:
+            return await self._exchange(method, path, not_found, params, change_id)
+        except ConvoyError as exc:
+            exc.call = f"{method} {self._http.base_url.host} {path}"
+            raise
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        not_found: str | None,
+        params: dict[str, str | int] | None,
+        change_id: str,
+    ) -> Any:
         headers = {CHANGE_HEADER: change_id} if change_id else None
         try:
             async with asyncio.timeout(self.deadline_seconds), self._slots:

@@ -145,6 +145,9 @@ class Settings(StoreSettings):
     host: str = "0.0.0.0"  # noqa: S104  # a server in a container listens on every interface
     port: int = Field(default=3000, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # `json`: one JSON object per line with the request's context (bot.logs); `text` (the
+    # default) adds that context in brackets.
+    log_format: Literal["text", "json"] = "text"
 
     _split_prefixes = field_validator("slack_webhook_url_prefixes", mode="before")(_split_commas)
 
@@ -166,10 +169,12 @@ class Settings(StoreSettings):
             raise ValueError("must be a positive duration such as 30m")
         return value
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "log_format", mode="before")
     @classmethod
-    def _upper_level(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
+    def _any_case(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.upper() if info.field_name == "log_level" else value.lower()
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
+from bot.logs import describe_failure
 
 # auth.test's answers that mean the token itself is wrong, not that Slack is unwell.
 TOKEN_REFUSED = frozenset(
@@ -78,7 +79,7 @@ class SlackIdentity:
             outcome = "token refused" if code in TOKEN_REFUSED else "unreachable"
             self.last = SlackState(outcome, f"auth.test answered {code}", now)
         except (ClientError, TimeoutError, OSError) as exc:
-            why = "no answer in time" if isinstance(exc, TimeoutError) else type(exc).__name__
+            why = describe_failure(exc)
             self.last = SlackState("unreachable", f"auth.test failed: {why}", now)
         else:
             team, team_id = str(answer.get("team", "")), str(answer.get("team_id", ""))

@@ -9,6 +9,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.logs import describe_failure
+
 logger = logging.getLogger(__name__)
 
 
@@ -43,7 +45,7 @@ def create_app(slack: AsyncWebClient, signing_secret: str | None) -> AsyncApp:
 
     async def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
         # Bolt's default logs a traceback; ours records the kind of failure only.
-        logger.error("unhandled error in a listener: %s", type(error).__name__)
+        logger.error("unhandled error in a listener: %s", describe_failure(error))
         del body
         return BoltResponse(status=200, body="")
 

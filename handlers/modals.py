@@ -32,6 +32,7 @@ from bot.access import Verb
 from bot.changes import Caller
 from bot.durations import describe, parse_duration
 from bot.errors import BotError, InvalidInput
+from bot.logs import describe_failure
 from bot.metrics import Metrics
 from bot.models import Action
 from bot.projects import Project
@@ -125,7 +126,7 @@ class Views:
             self._metrics.slack_posts.labels("view", "ok").inc()
         except (SlackApiError, ClientError, TimeoutError) as exc:
             self._metrics.slack_posts.labels("view", "failed").inc()
-            logger.warning("views.update failed: %s", type(exc).__name__)
+            logger.warning("views.update failed: %s", describe_failure(exc))
 
 
 class ProjectPlace(Protocol):
@@ -203,11 +204,11 @@ class Forms:
                 project=project.scope,
             )
         except BotError as exc:
-            self._worker.spawn("form", replies, _refused(replies, exc))
+            self._worker.spawn("form", replies, _refused(replies, exc), caller.user_id)
             return
         opened = await views.open(caller.trigger, loading_view(action, form.encode()))
         filled = self._fill(replies, views, opened, caller=caller, form=form, message=message)
-        self._worker.spawn("form", replies, filled)
+        self._worker.spawn("form", replies, filled, caller.user_id)
 
     async def _fill(
         self,
@@ -266,12 +267,14 @@ class Forms:
                 message_ts=message_ts,
             )
         except InvalidInput as exc:
-            self._worker.spawn("deny form", replies, _refused(replies, exc))
+            self._worker.spawn("deny form", replies, _refused(replies, exc), caller.user_id)
             return
         view = deny_view(form.encode(), story)
         opened = await Views(client, self._metrics).open(caller.trigger, view)
         if opened.error:
-            self._worker.spawn("deny form", replies, _not_opened(replies, opened.error))
+            self._worker.spawn(
+                "deny form", replies, _not_opened(replies, opened.error), caller.user_id
+            )
 
 
 async def _not_opened(replies: Replies, error: str) -> str:
@@ -407,8 +410,9 @@ async def change_submitted(  # noqa: PLR0917  # Bolt passes its own arguments by
     await ack()
     form = answers.form
     replies = worker.replies(AsyncRespond(response_url=form.response_url), client, form.channel)
-    work = run_change_form(replies, _submitter(body, form.channel), answers, runtimes)
-    worker.spawn(form.action.value, replies, work)
+    caller = _submitter(body, form.channel)
+    work = run_change_form(replies, caller, answers, runtimes)
+    worker.spawn(form.action.value, replies, work, caller.user_id)
 
 
 async def run_change_form(
@@ -443,7 +447,7 @@ async def deny_submitted(  # Bolt passes its own arguments by name
     )
     replies = worker.replies(AsyncRespond(response_url=form.response_url), client, form.channel)
     caller = _submitter(body, form.channel)
-    worker.spawn("deny", replies, run_deny(replies, caller, form, reason, runtimes))
+    worker.spawn("deny", replies, run_deny(replies, caller, form, reason, runtimes), caller.user_id)
 
 
 async def run_deny(

@@ -68,7 +68,7 @@ def create_server(
     status: Callable[[], Awaitable[dict[str, object]]],
     metrics: Metrics,
 ) -> Starlette:
-    """Slack's events endpoint, health, readiness, status and metrics."""
+    """Slack's events endpoint (HTTP mode only), health, readiness, status and metrics."""
     verifier = SignatureVerifier(signing_secret)
 
     async def slack_events(request: Request) -> Response:
@@ -106,9 +106,12 @@ def create_server(
     async def prometheus(_: Request) -> Response:
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    # In Socket Mode (no signing secret) Slack's requests come over the websocket: an events
+    # route there would check signatures against an empty secret, which anyone can forge.
+    events = [Route("/slack/events", slack_events, methods=["POST"])] if signing_secret else []
     return Starlette(
         routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
+            *events,
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/status", status_report, methods=["GET"]),

@@ -133,6 +133,10 @@ REQUIRED = {
             "convoy-bot: malformed setting LOG_LEVEL (Input should be 'DEBUG'",
         ),
         (
+            {**REQUIRED, "LOG_FORMAT": "xml"},
+            "convoy-bot: malformed setting LOG_FORMAT (Input should be 'text' or 'json')",
+        ),
+        (
             {**REQUIRED, "SLACK_WEBHOOK_URL_PREFIXES": "[", "CONVOY_BOT_SECRET_KEY": "not-fernet"},
             "convoy-bot: CONVOY_BOT_SECRET_KEY",
         ),
@@ -211,7 +215,10 @@ def test_unreachable_slack_starts_anyway_and_says_so(
     assert status["slack"]["state"] == "unreachable"
     assert "auth.test failed" in status["slack"]["detail"]
     assert status["convoy"] == {"default": "ok"}
-    assert "Slack: auth.test failed: ClientConnectorError; starting anyway" in bot.log()
+    assert (
+        "Slack: auth.test failed: ClientConnectorError talking to 127.0.0.1; starting anyway"
+        in bot.log()
+    )
 
 
 def test_startup_log_names_mode_workspace_projects_and_redis(

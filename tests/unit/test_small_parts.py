@@ -5,9 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 from pydantic import ValidationError
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.convoy import looks_like_uid
 from bot.errors import InvalidInput
+from bot.logs import describe_failure
 from bot.roles import Role
 from bot.settings import Settings
 from bot.startup import describe_settings_error
@@ -77,3 +80,27 @@ def test_lock_must_outlive_the_convoy_calls_under_it() -> None:
             convoy_timeout_seconds=40,
             convoy_bot_lock_ttl_seconds=120,
         )
+
+
+def test_failures_in_the_log_name_the_call_host_and_code_but_no_url_path() -> None:
+    """An error line says which Slack method answered which code, or which host failed, and
+    never the path of a URL (a Slack webhook's path is its secret)."""
+    answer = AsyncSlackResponse(
+        client=None,
+        http_verb="POST",
+        api_url="https://slack.com/api/chat.postMessage",
+        req_args={},
+        data={"ok": False, "error": "channel_not_found"},
+        headers={},
+        status_code=200,
+    )
+    hook = httpx.Request("POST", "https://hooks.slack.com/services/T0/B0/secret-path")
+
+    refused = SlackApiError("failed", answer)  # type: ignore[no-untyped-call]  # unannotated in slack_sdk
+
+    assert describe_failure(refused) == "Slack chat.postMessage answered channel_not_found"
+    assert (
+        describe_failure(httpx.ConnectError("refused", request=hook))
+        == "ConnectError talking to hooks.slack.com"
+    )
+    assert describe_failure(TimeoutError()) == "no answer in time"
