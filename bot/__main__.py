@@ -200,8 +200,8 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "serve",
         help="run the bot (the default)",
-        description="Run the bot: Slack's requests over HTTP (with /healthz, /readyz, "
-        "/status and /metrics), or over Socket Mode when SLACK_APP_TOKEN is set.",
+        description="Run the bot: Slack's requests over HTTP, or over Socket Mode when "
+        "SLACK_APP_TOKEN is set; /healthz, /readyz, /status and /metrics in both.",
     )
     add_parsers(sub)
     return root

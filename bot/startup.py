@@ -52,7 +52,9 @@ def log_mode(settings: Settings) -> None:
     where = f"http://{settings.host}:{settings.port}"
     if settings.socket_mode:
         logger.info(
-            "mode: Socket Mode (SLACK_APP_TOKEN is set): Slack's requests come over a websocket"
+            "mode: Socket Mode (SLACK_APP_TOKEN is set): Slack's requests come over a "
+            "websocket; /healthz, /readyz, /status and /metrics on %s",
+            where,
         )
     else:
         logger.info("mode: HTTP: Slack's requests at %s/slack/events", where)

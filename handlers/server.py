@@ -69,7 +69,8 @@ def create_server(
     metrics: Metrics,
 ) -> Starlette:
     """Slack's events endpoint (HTTP mode only), health, readiness, status and metrics."""
-    verifier = SignatureVerifier(signing_secret)
+    # None in Socket Mode, where there is no secret and no events route (below).
+    verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
     async def slack_events(request: Request) -> Response:
         declared = request.headers.get("content-length", "0")
@@ -80,7 +81,7 @@ def create_server(
             return PlainTextResponse("request body too large", status_code=413)
         # The one signature check (Bolt's own is off): before retries are skipped or bodies
         # parsed, so nothing unsigned is acted on or even looked at.
-        if not verifier.is_valid_request(body, dict(request.headers)):
+        if verifier is None or not verifier.is_valid_request(body, dict(request.headers)):
             return PlainTextResponse("invalid signature", status_code=401)
         if "x-slack-retry-num" in request.headers:
             # Slack resends when our ack was slow; the first delivery is already being handled
