@@ -16,8 +16,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.metrics import Metrics
-
 MAX_BODY_BYTES = 64 * 1024  # Slack's payloads are far smaller; anything bigger is abuse
 
 
@@ -66,7 +64,7 @@ def create_server(
     signing_secret: str,
     readiness: Callable[[], Awaitable[dict[str, str]]],
     status: Callable[[], Awaitable[dict[str, object]]],
-    metrics: Metrics,
+    metrics_page: Callable[[], Awaitable[bytes]],
 ) -> Starlette:
     """Slack's events endpoint (HTTP mode only), health, readiness, status and metrics."""
     # None in Socket Mode, where there is no secret and no events route (below).
@@ -105,7 +103,8 @@ def create_server(
         return JSONResponse(await status())
 
     async def prometheus(_: Request) -> Response:
-        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+        page = await metrics_page()
+        return Response(page, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     # In Socket Mode (no signing secret) Slack's requests come over the websocket: an events
     # route there would check signatures against an empty secret, which anyone can forge.
