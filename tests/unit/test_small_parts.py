@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import httpx
 import pytest
 from pydantic import ValidationError
@@ -104,3 +107,21 @@ def test_failures_in_the_log_name_the_call_host_and_code_but_no_url_path() -> No
         == "ConnectError talking to hooks.slack.com"
     )
     assert describe_failure(TimeoutError()) == "no answer in time"
+
+
+def test_env_example_names_every_setting_and_only_those() -> None:
+    """.env.example lists each variable the bot reads, once, and nothing it does not read."""
+    text = (Path(__file__).parents[2] / ".env.example").read_text()
+    named = re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE)
+
+    assert sorted(named) == sorted(name.upper() for name in Settings.model_fields)
+    assert len(named) == len(set(named))
+
+
+def test_the_readme_settings_table_is_the_settings() -> None:
+    """Each row of the README's settings table is a variable the bot reads, and each variable
+    it reads has a row."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    rows = re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", readme, flags=re.MULTILINE)
+
+    assert sorted(rows) == sorted(name.upper() for name in Settings.model_fields)
