@@ -4,11 +4,15 @@ project, background work) and `/metrics`' gauges of what is held open; never a s
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
 
 from bot import redis_keys
+
+# How old the Slack part of /status may be: auth.test is asked at most this often for it.
+SLACK_STATE_MAX_AGE = timedelta(seconds=30)
 
 if TYPE_CHECKING:  # the composition root imports this module
     from bot.wiring import Infrastructure, ProjectRuntimes
@@ -17,7 +21,9 @@ if TYPE_CHECKING:  # the composition root imports this module
 async def status_report(infra: Infrastructure, runtimes: ProjectRuntimes) -> dict[str, object]:
     """The body of `/status`: what this replica sees, per project, without secrets."""
     report: dict[str, object] = dict(await infra.readiness())
-    slack, convoy = await asyncio.gather(infra.slack_identity.check(), runtimes.convoy_status())
+    slack, convoy = await asyncio.gather(
+        infra.slack_identity.recent(SLACK_STATE_MAX_AGE), runtimes.convoy_status()
+    )
     report["slack"] = slack.report()
     report["convoy"] = convoy
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
@@ -67,6 +67,14 @@ class SlackIdentity:
         self._clock = clock
         self._timeout = timeout_seconds
         self.last = SlackState("unchecked", "auth.test not asked yet")
+
+    async def recent(self, max_age: timedelta) -> SlackState:
+        """The last answer if it is younger than max_age, else a new `auth.test`: a status
+        page polled every few seconds does not become a stream of calls to Slack."""
+        checked = self.last.checked
+        if checked is not None and self._clock.now() - checked < max_age:
+            return self.last
+        return await self.check()
 
     async def check(self) -> SlackState:
         """One `auth.test` within the timeout; its outcome, also kept as `last`."""

@@ -365,3 +365,18 @@ def test_sigterm_lets_a_pause_in_flight_finish(
     assert code == 0
     assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
     eventually(lambda: slack.api_calls("chat.postMessage"), what="the announcement")
+
+
+def test_status_reuses_a_recent_answer_from_slack(
+    bot_factory: Callable[..., BotProcess], slack: FakeSlack
+) -> None:
+    """/status shows the workspace Slack named at start-up; polled again at once, it does not
+    ask Slack again (a monitor polling /status is no stream of auth.test calls)."""
+    fresh = bot_factory()
+    first = httpx.get(f"{fresh.url}/status", timeout=10).json()
+    second = httpx.get(f"{fresh.url}/status", timeout=10).json()
+
+    assert first["slack"]["state"] == "ok"
+    assert first["slack"]["team"] == "Example"
+    assert second["slack"] == first["slack"]
+    assert len(slack.api_calls("auth.test")) == 1, "only start-up's"
