@@ -21,7 +21,7 @@ from bot.cli import EXIT_CONFIG, add_parsers, run
 from bot.embedded_redis import redis_url_for
 from bot.errors import BotError, ProjectUnavailable
 from bot.layout import upgrade_layout
-from bot.logs import configure_logging
+from bot.logs import configure_logging, describe_failure
 from bot.projects import KeyBoxError
 from bot.settings import Settings
 from bot.startup import (
@@ -31,6 +31,7 @@ from bot.startup import (
     log_mode,
     log_projects,
     log_slack,
+    refused_app_token_line,
     refused_token_line,
 )
 from bot.wiring import (
@@ -84,6 +85,12 @@ async def serve(settings: Settings) -> None:
             slack = await infra.slack_identity.check()
             if slack.token_refused:
                 raise StartupError(refused_token_line(slack))
+            app_token = settings.slack_app_token
+            if app_token is not None:
+                # Refused, Socket Mode's SDK would retry in silence for ever.
+                code = await infra.slack_identity.app_token_refused(app_token.get_secret_value())
+                if code:
+                    raise StartupError(refused_app_token_line(code))
             try:
                 await infra.clock.sync()
                 await infra.watch.at_start()
@@ -182,11 +189,23 @@ async def _serve_socket_mode(
         raise StartupError("convoy-bot: Socket Mode needs SLACK_APP_TOKEN")
     handler = AsyncSocketModeHandler(app, token.get_secret_value())
     logger.info("connecting to Slack in Socket Mode")
-    await handler.connect_async()  # type: ignore[no-untyped-call]  # unannotated in Bolt
+    # In the background: while Slack is unreachable the SDK keeps trying, and meanwhile
+    # /healthz, /readyz and /status must answer (and say so).
+    connecting = asyncio.create_task(handler.connect_async())  # type: ignore[no-untyped-call]  # unannotated in Bolt
+    connecting.add_done_callback(_log_connect_failure)
     try:
         await _http_server(app, infra, runtimes).serve()
     finally:
+        connecting.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await connecting
         await handler.close_async()  # type: ignore[no-untyped-call]  # unannotated in Bolt
+
+
+def _log_connect_failure(task: asyncio.Task[None]) -> None:
+    failure = None if task.cancelled() else task.exception()
+    if failure is not None:
+        logger.error("Socket Mode could not connect: %s", describe_failure(failure))
 
 
 def parser() -> argparse.ArgumentParser:

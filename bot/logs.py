@@ -53,6 +53,12 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    def formatException(self, ei: object) -> str:
+        return ""  # no traceback, even if a library logs one: its frames may hold secrets
+
+    def formatStack(self, stack_info: str) -> str:
+        return ""
+
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
         fields: dict[str, object] = getattr(record, "context", {})

@@ -100,3 +100,18 @@ class SlackIdentity:
                 bot_user=str(answer.get("user_id", "")),
             )
         return self.last
+
+    async def app_token_refused(self, app_token: str) -> str:
+        """Socket Mode's token, asked with the call Socket Mode starts with
+        (`apps.connections.open`; the URL it hands out is left to expire): Slack's error code
+        when it refuses the token, else "" (also when Slack does not answer: the connection
+        is then retried as Slack's SDK does)."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._client.apps_connections_open(app_token=app_token)
+        except SlackApiError as exc:
+            code = str(exc.response.get("error") or "")
+            return code if code in TOKEN_REFUSED else ""
+        except (ClientError, TimeoutError, OSError):
+            return ""
+        return ""

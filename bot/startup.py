@@ -48,6 +48,14 @@ def refused_token_line(state: SlackState) -> str:
     )
 
 
+def refused_app_token_line(code: str) -> str:
+    return (
+        f"convoy-bot: Slack refused SLACK_APP_TOKEN (apps.connections.open answered {code}): "
+        "create an app-level token with the connections:write scope (Basic Information, "
+        "App-Level Tokens) and set it again"
+    )
+
+
 def log_mode(settings: Settings) -> None:
     where = f"http://{settings.host}:{settings.port}"
     if settings.socket_mode:

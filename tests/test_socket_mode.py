@@ -15,9 +15,17 @@ from tests.fakes.convoy import FakeConvoy
 from tests.fakes.loopback import LoopbackServer, free_port
 from tests.fakes.slack import FakeSlack
 from tests.fakes.socket_mode import APP_TOKEN
-from tests.harness import RedisServer, bot_env, eventually, start_bot
+from tests.harness import RedisServer, bot_env, eventually, run_cli, start_bot
 from tests.helpers import button, message
 from tests.slack_requests import SlackSender
+
+
+def _socket_env(convoy_url: str, slack_url: str, redis_url: str, app_token: str) -> dict[str, str]:
+    """A bot's settings for Socket Mode: the app-level token, and no signing secret."""
+    env = bot_env(convoy_url, slack_url, redis_url, free_port())
+    del env["SLACK_SIGNING_SECRET"]
+    env["SLACK_APP_TOKEN"] = app_token
+    return env
 
 
 def _fields(body: bytes) -> dict[str, Any]:
@@ -42,9 +50,7 @@ def test_a_pause_and_its_resume_click_over_socket_mode(
     command and a Resume click arrive as envelopes, each acked on the socket, and reach Convoy
     exactly once each. /healthz, /readyz, /status and /metrics answer over HTTP meanwhile, and
     there is no unsigned events endpoint to post to."""
-    env = bot_env(convoy_fake[1].url, slack.url, redis_server.url, free_port())
-    del env["SLACK_SIGNING_SECRET"]
-    env["SLACK_APP_TOKEN"] = APP_TOKEN
+    env = _socket_env(convoy_fake[1].url, slack.url, redis_server.url, APP_TOKEN)
     bot = start_bot(env, tmp_path)  # it waits for /healthz: served in Socket Mode too
     socket = slack.socket_mode
     eventually(lambda: socket.connections, what="the bot's websocket")
@@ -85,4 +91,50 @@ def test_a_pause_and_its_resume_click_over_socket_mode(
     assert 'convoy_bot_commands_total{kind="pause",result="paused"} 1.0' in metrics
     assert events.status_code == 404
     assert "mode: Socket Mode" in bot.log()
+    assert "Traceback" not in bot.log()
+
+
+def test_an_app_token_slack_refuses_stops_startup(
+    tmp_path: Path,
+    redis_server: RedisServer,
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
+    slack: FakeSlack,
+) -> None:
+    """A wrong or revoked SLACK_APP_TOKEN: one line and exit 2 at start-up, instead of Socket
+    Mode retrying in silence; the token is not printed."""
+    revoked = "xapp-1-A0CONVOY-revoked-value"
+    env = _socket_env(convoy_fake[1].url, slack.url, redis_server.url, revoked)
+    connections = slack.socket_mode.connections
+
+    result = run_cli(env, tmp_path, "serve")
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "convoy-bot: Slack refused SLACK_APP_TOKEN (apps.connections.open answered "
+        "invalid_auth): create an app-level token with the connections:write scope (Basic "
+        "Information, App-Level Tokens) and set it again"
+    ]
+    assert slack.socket_mode.connections == connections, "no websocket was opened"
+
+
+def test_socket_mode_with_slack_unreachable_still_serves_and_says_so(
+    tmp_path: Path,
+    redis_server: RedisServer,
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
+) -> None:
+    """Slack not answering at start-up in Socket Mode: the SDK keeps trying to connect in the
+    background while /healthz and /readyz answer and /status names Slack as unreachable; the
+    SDK's failed attempts are logged without a traceback."""
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    env = _socket_env(convoy_fake[1].url, nowhere, redis_server.url, APP_TOKEN)
+    bot = start_bot(env, tmp_path)
+
+    ready = httpx.get(f"{bot.url}/readyz", timeout=5)
+    status = httpx.get(f"{bot.url}/status", timeout=10).json()
+    eventually(lambda: "Failed to connect" in bot.log(), what="a failed connection attempt")
+    bot.stop()
+
+    assert ready.status_code == 200
+    assert status["slack"]["state"] == "unreachable"
+    assert status["convoy"] == {"default": "ok"}
     assert "Traceback" not in bot.log()
