@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from importlib import metadata
 
 import uvicorn
 from pydantic import ValidationError
@@ -20,8 +21,19 @@ from bot.cli import EXIT_CONFIG, add_parsers, run
 from bot.embedded_redis import redis_url_for
 from bot.errors import BotError, ProjectUnavailable
 from bot.layout import upgrade_layout
+from bot.logs import configure_logging, describe_failure
 from bot.projects import KeyBoxError
 from bot.settings import Settings
+from bot.startup import (
+    StartupError,
+    describe_redis,
+    describe_settings_error,
+    log_mode,
+    log_projects,
+    log_slack,
+    refused_app_token_line,
+    refused_token_line,
+)
 from bot.wiring import (
     Infrastructure,
     ProjectRuntimes,
@@ -60,31 +72,6 @@ def stop_signals(on_signal: Callable[[], None]) -> Iterator[None]:
             loop.remove_signal_handler(sig)
 
 
-class StartupError(Exception):
-    """A problem that stops start-up, explained in one line."""
-
-
-def describe_settings_error(error: ValidationError) -> str:
-    """One line naming each missing or malformed variable, never its value."""
-    missing: list[str] = []
-    malformed: list[str] = []
-    whole: list[str] = []
-    for item in error.errors(include_input=False, include_url=False):
-        name = str(item["loc"][0]).upper() if item["loc"] else ""
-        if item["type"] == "missing":
-            missing.append(name)
-        elif name:
-            malformed.append(f"{name} ({item['msg']})")
-        else:
-            whole.append(str(item["msg"]).removeprefix("Value error, "))
-    parts = whole
-    if missing:
-        parts.append("missing required setting " + ", ".join(missing))
-    if malformed:
-        parts.append("malformed setting " + "; ".join(malformed))
-    return "convoy-bot: " + "; ".join(parts)
-
-
 async def serve(settings: Settings) -> None:
     try:
         box = settings.secret_box()
@@ -95,6 +82,15 @@ async def serve(settings: Settings) -> None:
         infra = build_infrastructure(settings, url, from_env, box)
         runtimes = ProjectRuntimes(infra)
         try:
+            slack = await infra.slack_identity.check()
+            if slack.token_refused:
+                raise StartupError(refused_token_line(slack))
+            app_token = settings.slack_app_token
+            if app_token is not None:
+                # Refused, Socket Mode's SDK would retry in silence for ever.
+                code = await infra.slack_identity.app_token_refused(app_token.get_secret_value())
+                if code:
+                    raise StartupError(refused_app_token_line(code))
             try:
                 await infra.clock.sync()
                 await infra.watch.at_start()
@@ -107,6 +103,12 @@ async def serve(settings: Settings) -> None:
                     "to use the embedded one"
                 ) from exc
             await check_projects(infra.catalog, runtimes)
+            # Said once nothing can stop start-up any more, so a refusal stays one line.
+            log_mode(settings)
+            log_slack(slack)
+            logger.info("Redis: %s", describe_redis(url))
+            env_alias = from_env.project.alias if from_env is not None else None
+            log_projects(await infra.catalog.projects(), env_alias)
             # Whether each key belongs to its project is asked in the background: a slow
             # Convoy must not hold up start-up (a mismatch is refused per command anyway).
             checking = asyncio.create_task(log_convoy_checks(runtimes))
@@ -114,7 +116,7 @@ async def serve(settings: Settings) -> None:
             stop_timers = asyncio.Event()
             timers = asyncio.create_task(build_scheduler(infra, runtimes).run(stop_timers))
             if settings.socket_mode:
-                await _serve_socket_mode(app, settings)
+                await _serve_socket_mode(app, infra, runtimes)
             else:
                 await _serve_http(app, infra, runtimes)
             stop_timers.set()
@@ -155,7 +157,8 @@ async def log_convoy_checks(runtimes: ProjectRuntimes) -> None:
             logger.warning("project %s: %s", alias, state)
 
 
-async def _serve_http(app: AsyncApp, infra: Infrastructure, runtimes: ProjectRuntimes) -> None:
+def _http_server(app: AsyncApp, infra: Infrastructure, runtimes: ProjectRuntimes) -> GracefulServer:
+    """The HTTP server: Slack's events in HTTP mode; health, readiness, status, metrics always."""
     settings = infra.settings
     config = uvicorn.Config(
         build_server(app, infra, runtimes),
@@ -164,30 +167,70 @@ async def _serve_http(app: AsyncApp, infra: Infrastructure, runtimes: ProjectRun
         log_level=settings.log_level.lower(),
         lifespan="off",
         access_log=False,
+        log_config=None,  # uvicorn's lines go through the bot's own format (text or JSON)
         timeout_graceful_shutdown=5,
     )
+    return GracefulServer(config)
+
+
+async def _serve_http(app: AsyncApp, infra: Infrastructure, runtimes: ProjectRuntimes) -> None:
+    settings = infra.settings
     logger.info("serving Slack requests on http://%s:%d/slack/events", settings.host, settings.port)
-    await GracefulServer(config).serve()
+    await _http_server(app, infra, runtimes).serve()
 
 
-async def _serve_socket_mode(app: AsyncApp, settings: Settings) -> None:
-    if settings.slack_app_token is None:
+async def _serve_socket_mode(
+    app: AsyncApp, infra: Infrastructure, runtimes: ProjectRuntimes
+) -> None:
+    """Slack's requests over the websocket; the HTTP server still answers /healthz, /readyz,
+    /status and /metrics, and its stopping on SIGTERM closes the websocket too."""
+    token = infra.settings.slack_app_token
+    if token is None:
         raise StartupError("convoy-bot: Socket Mode needs SLACK_APP_TOKEN")
-    handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    handler = AsyncSocketModeHandler(app, token.get_secret_value())
     logger.info("connecting to Slack in Socket Mode")
-    stop = asyncio.Event()
-    with stop_signals(stop.set):
-        await handler.connect_async()  # type: ignore[no-untyped-call]  # unannotated in Bolt
-        await stop.wait()
-    await handler.close_async()  # type: ignore[no-untyped-call]  # unannotated in Bolt
+    # In the background: while Slack is unreachable the SDK keeps trying, and meanwhile
+    # /healthz, /readyz and /status must answer (and say so).
+    connecting = asyncio.create_task(handler.connect_async())  # type: ignore[no-untyped-call]  # unannotated in Bolt
+    connecting.add_done_callback(_log_connect_failure)
+    try:
+        await _http_server(app, infra, runtimes).serve()
+    finally:
+        connecting.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await connecting
+        await handler.close_async()  # type: ignore[no-untyped-call]  # unannotated in Bolt
+
+
+def _log_connect_failure(task: asyncio.Task[None]) -> None:
+    failure = None if task.cancelled() else task.exception()
+    if failure is not None:
+        logger.error("Socket Mode could not connect: %s", describe_failure(failure))
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="convoy-bot", description=__doc__)
-    sub = root.add_subparsers(dest="command")
-    sub.add_parser("serve", help="run the bot (the default)")
+    root = argparse.ArgumentParser(
+        prog="convoy-bot",
+        description="Pause, resume and inspect Convoy webhook endpoints from Slack.",
+        epilog="Settings come from the environment and ./.env (see .env.example).",
+    )
+    root.add_argument("--version", action="version", version=f"%(prog)s {bot_version()}")
+    sub = root.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser(
+        "serve",
+        help="run the bot (the default)",
+        description="Run the bot: Slack's requests over HTTP, or over Socket Mode when "
+        "SLACK_APP_TOKEN is set; /healthz, /readyz, /status and /metrics in both.",
+    )
     add_parsers(sub)
     return root
+
+
+def bot_version() -> str:
+    try:
+        return metadata.version("convoy-slack-bot")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -197,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
             return asyncio.run(run(args))
         settings = Settings()
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         asyncio.run(serve(settings))
     except ValidationError as exc:
         print(describe_settings_error(exc), file=sys.stderr)  # noqa: T201
@@ -208,15 +251,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     return 0
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every request URL at INFO, and an endpoint's webhook URL is a secret.
-    for noisy in ("httpx", "httpcore", "slack_sdk", "slack_bolt", "aiohttp"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from bot.errors import (
     InvalidInput,
     TooManyChanges,
 )
+from bot.logs import describe_failure
 from bot.models import Endpoint
 from bot.results import ApprovalAsked, NeedsConfirmation
 from bot.store import failing_closed
@@ -131,7 +132,7 @@ class AuditLog:
             )
         except RedisError as exc:
             logger.error(
-                "could not write the audit entry for %s: %s", entry.command, type(exc).__name__
+                "could not write the audit entry for %s: %s", entry.command, describe_failure(exc)
             )
 
     async def latest(

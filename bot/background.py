@@ -7,6 +7,8 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from bot.logs import describe_failure
+
 logger = logging.getLogger(__name__)
 
 
@@ -33,9 +35,10 @@ class BackgroundTasks:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
+        failure = None if task.cancelled() else task.exception()
+        if failure is not None:
             # The work's own handler reports to the user; this is a last resort for the logs.
-            logger.error("background work failed: %s", type(task.exception()).__name__)
+            logger.error("background work failed: %s", describe_failure(failure))
 
     @property
     def pending(self) -> int:

@@ -220,31 +220,62 @@ async def _list(stores: CliStores) -> int:
     return 0
 
 
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    more: str = "",
+) -> argparse.ArgumentParser:
+    """A subcommand whose one-line summary shows in its parent's help and heads its own."""
+    heading = f"{summary[0].upper()}{summary[1:]}. {more}".strip()
+    return sub.add_parser(name, help=summary, description=heading)
+
+
+SUBJECT_HELP = "a Slack user id (U…, W…) or user group id (S…), as in `/convoy roles`"
+PROJECT_HELP = "a project alias or Convoy project id (default *: every project)"
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The `roles`, `audit` and `projects` subcommands."""
-    roles = sub.add_parser("roles", help="grant, revoke or list roles")
-    roles_sub = roles.add_subparsers(dest="action", required=True)
-    grant = roles_sub.add_parser("grant", help="give a user or user group a role")
-    grant.add_argument("user", help="Slack user id (U…, W…) or user group id (S…)")
+    roles = _command(
+        sub,
+        "roles",
+        "grant, revoke or list roles",
+        "The same store and rules as `/convoy roles` in Slack; the actor is recorded as `cli`.",
+    )
+    roles_sub = roles.add_subparsers(dest="action", required=True, metavar="ACTION")
+    grant = _command(roles_sub, "grant", "give a user or user group a role")
+    grant.add_argument("user", help=SUBJECT_HELP)
     grant.add_argument("role", help="viewer, requester, operator, approver or admin")
-    revoke = roles_sub.add_parser("revoke", help="take a role away")
-    revoke.add_argument("user", help="Slack user id (U…, W…) or user group id (S…)")
-    listing = roles_sub.add_parser("list", help="list the roles granted")
+    revoke = _command(roles_sub, "revoke", "take a user's or user group's role away")
+    revoke.add_argument("user", help=SUBJECT_HELP)
+    listing = _command(
+        roles_sub, "list", "list the roles granted", "One tab-separated line per grant."
+    )
     for command in (grant, revoke, listing):
-        command.add_argument(
-            "--project", default="*", help="project alias or Convoy project id (* = every project)"
-        )
-    audit = sub.add_parser("audit", help="print the audit trail, newest first")
+        command.add_argument("--project", default="*", help=PROJECT_HELP)
+
+    audit = _command(
+        sub, "audit", "print the audit trail, newest first", "One line per entry, or JSON."
+    )
     audit.add_argument("--endpoint", default="", help="only entries about this uid or name")
     audit.add_argument("--project", default="", help="only entries of this project (alias)")
-    audit.add_argument("--since", default="", help="only entries this recent, e.g. 24h")
-    audit.add_argument("--limit", type=int, default=1000, help="at most this many entries")
+    audit.add_argument("--since", default="", help="only entries this recent, e.g. 90m or 24h")
+    audit.add_argument("--limit", type=int, default=1000, help="at most this many (default 1000)")
     audit.add_argument("--json", action="store_true", help="a JSON array, for a SIEM")
 
-    projects = sub.add_parser("projects", help="the Convoy projects the bot serves")
-    actions = projects.add_subparsers(dest="action", required=True)
-    add = actions.add_parser(
-        "add", help="add (or update) a project; its API key is read from a variable or stdin"
+    projects = _command(
+        sub,
+        "projects",
+        "the Convoy projects the bot serves",
+        "Stored in Redis, their API keys encrypted with CONVOY_BOT_SECRET_KEY.",
+    )
+    actions = projects.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = _command(
+        actions,
+        "add",
+        "add (or update) a project",
+        "Its API key is read from --api-key-env or stdin, and checked with Convoy.",
     )
     add.add_argument("alias", help="its name in chat, e.g. payments")
     add.add_argument("--api-url", required=True, help="e.g. https://us.getconvoy.cloud/api")
@@ -261,12 +292,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default="full",
         help="what endpoints' own Slack webhooks hear (status: no reasons or names)",
     )
-    actions.add_parser("list", help="list the projects (never their keys)")
-    check = actions.add_parser("check", help="ask Convoy whether key, URL and id agree")
+    _command(actions, "list", "list the projects (never their keys)")
+    check = _command(actions, "check", "ask Convoy whether each key, URL and id agree")
     check.add_argument("alias", nargs="?", help="one project (default: every one)")
-    remove = actions.add_parser("remove", help="remove a stored project (not while it has pauses)")
-    remove.add_argument("alias")
-    actions.add_parser("export", help="print the projects as JSON, without keys")
-    importing = actions.add_parser("import", help="add the projects of an export file")
+    remove = _command(
+        actions, "remove", "remove a stored project", "Refused while it has pauses or timers."
+    )
+    remove.add_argument("alias", help="the project's alias")
+    _command(actions, "export", "print the projects as JSON, without keys")
+    importing = _command(actions, "import", "add the projects of an export file")
     importing.add_argument("file", help="a file written by `projects export`")
-    actions.add_parser("new-secret-key", help="print a new CONVOY_BOT_SECRET_KEY")
+    _command(actions, "new-secret-key", "print a new CONVOY_BOT_SECRET_KEY")

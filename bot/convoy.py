@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 from bot.errors import (
     ConvoyAuthFailed,
     ConvoyBadResponse,
+    ConvoyError,
     ConvoyRateLimited,
     ConvoyRejected,
     ConvoyUnavailable,
@@ -63,6 +65,22 @@ def build_http_client(base_url: str, api_key: str, timeout_seconds: float) -> ht
     )
 
 
+# Told of each call: its operation, its status (`ok`, an HTTP status, `timeout`, …), seconds.
+Observe = Callable[[str, str, float], None]
+
+
+def _operation(rest: str) -> str:
+    """A call's operation, from its path below the project: a metric label with no ids."""
+    parts = rest.strip("/").split("/") if rest.strip("/") else []
+    if not parts:
+        return "project"
+    if parts[0] == "endpoints":
+        return ("endpoints", "endpoint", parts[-1])[min(len(parts), 3) - 1]
+    if parts[0] == "eventdeliveries":
+        return "batchretry" if len(parts) > 1 else "deliveries"
+    return "other"
+
+
 def convoy_time(moment: datetime) -> str:
     """Convoy's query date layout (Go's 2006-01-02T15:04:05), in UTC."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
@@ -98,10 +116,17 @@ class ConvoyClient:
     the project meant (`ProjectMismatch` otherwise): a write is only sent after such a read.
     """
 
-    def __init__(self, http: httpx.AsyncClient, project: Project, deadline_seconds: float) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        project: Project,
+        deadline_seconds: float,
+        observe: Observe | None = None,
+    ) -> None:
         self._http = http
         self.project = project
         self.deadline_seconds = deadline_seconds
+        self._observe = observe
         # Never more requests than pooled connections: httpcore then never queues one, and
         # a request the deadline cancels cannot strand a pool slot (encode/httpcore#1093,
         # open in httpcore 1.0.9: a request cancelled while queued for a connection leaks
@@ -226,7 +251,31 @@ class ConvoyClient:
         params: dict[str, str | int] | None = None,
         change_id: str = "",
     ) -> Any:
-        """One request within the deadline; the envelope's `data`, or one of our errors."""
+        """One request within the deadline; the envelope's `data`, or one of our errors
+        (naming the call, for the log)."""
+        started, status = time.perf_counter(), "ok"
+        try:
+            return await self._exchange(method, path, not_found, params, change_id)
+        except ConvoyError as exc:
+            exc.call = f"{method} {self._http.base_url.host} {path}"
+            status = exc.status or type(exc).__name__
+            raise
+        except EndpointNotFound:
+            status = "404"
+            raise
+        finally:
+            if self._observe is not None:
+                operation = _operation(path.removeprefix(self._project_path()))
+                self._observe(operation, status, time.perf_counter() - started)
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        not_found: str | None,
+        params: dict[str, str | int] | None,
+        change_id: str,
+    ) -> Any:
         headers = {CHANGE_HEADER: change_id} if change_id else None
         try:
             async with asyncio.timeout(self.deadline_seconds), self._slots:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from bot import logs
 from bot.cases import UseCases
 from bot.clock import Clock
 from bot.errors import BotError
@@ -53,6 +54,7 @@ class DueWork:
                 # must not overtake it, or the channel's last word would be the stale one.
                 await self._journal.postpone(record, now + RECHECK)
                 continue
+            logs.begin(command="settle", project=cases.project.alias, endpoint=record.uid)
             try:
                 result = await cases.settling.settle(record)
             except BotError as exc:
@@ -84,11 +86,13 @@ class DueWork:
         timers, lease = await self._holds.claim_due(TimerKind.RESUMES, now)
         ran = 0
         for timer in timers:
-            cases = await self._lookup(parse_member(timer)[0])
+            scope, uid, _ = parse_member(timer)
+            cases = await self._lookup(scope)
             if cases is None:
                 logger.warning("a timer belongs to no project served: %s", timer)
                 await self._holds.settle(TimerKind.RESUMES, timer, lease, now + UNKNOWN_RETRY)
                 continue
+            logs.begin(command="auto-resume", project=cases.project.alias, endpoint=uid)
             try:
                 result = await cases.auto_resuming.auto_resume(timer)
             except BotError as exc:

@@ -113,6 +113,8 @@ class ConvoyError(BotError):
     def __init__(self, message: str, status: str = "") -> None:
         super().__init__(message)
         self.status = status
+        # The call that failed (`PUT us.getconvoy.cloud /projects/…/toggle`), for the log.
+        self.call = ""
 
 
 class ProjectMismatch(ConvoyError):

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from bot import logs
 from bot.booking import HoldBooking
 from bot.changes import Change, Intent, Outcome
 from bot.clock import Clock
@@ -101,6 +102,7 @@ class LockedChange:
         `reenable_inactive`: resume an endpoint Convoy disabled (confirmed by the caller); it
         never resumes a paused one, which that confirmation was not about.
         """
+        logs.note(endpoint=uid)
         async with self._locks.hold(self.project, uid, label) as lock:
             if check is not None:
                 stale = check(await self._holds.get(self.project, uid))

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+
+# Slack wants an ack within 3 s; the buckets are finest where a responder would notice.
+ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
+CALL_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 class Metrics:
-    """Counters a responder's dashboard needs: commands, outcomes, upstream failures."""
+    """What a responder's dashboard needs: commands, outcomes, how fast Slack gets its ack,
+    how Convoy and Slack answer, and what the bot holds open."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -34,6 +48,44 @@ class Metrics:
             "Times this replica found Redis emptied under it (holds, timers, requests lost)",
             registry=self.registry,
         )
+        self.acks = Histogram(
+            "convoy_bot_ack_seconds",
+            "From a Slack request reaching the bot's listeners to its ack",
+            buckets=ACK_BUCKETS,
+            registry=self.registry,
+        )
+        self.convoy_calls = Histogram(
+            "convoy_bot_convoy_call_seconds",
+            "Convoy API calls, by operation and status (ok, an HTTP status, timeout, unreachable)",
+            ["operation", "status"],
+            buckets=CALL_BUCKETS,
+            registry=self.registry,
+        )
+        self.slack_calls = Histogram(
+            "convoy_bot_slack_call_seconds",
+            "Slack Web API calls, by method and result (ok, Slack's error code, or the failure)",
+            ["method", "result"],
+            buckets=CALL_BUCKETS,
+            registry=self.registry,
+        )
+        self.open_holds = Gauge(
+            "convoy_bot_open_holds",
+            "Endpoints the bot holds paused (every project), read from Redis when scraped",
+            registry=self.registry,
+        )
+        self.open_approvals = Gauge(
+            "convoy_bot_open_approvals",
+            "Approval requests waiting for an approver (every project), read when scraped",
+            registry=self.registry,
+        )
+        self.open_timers = Gauge(
+            "convoy_bot_open_timers",
+            "Auto-resume timers waiting (every project), read from Redis when scraped",
+            registry=self.registry,
+        )
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -39,6 +39,11 @@ def open_approval(project: str, uid: str, action: str) -> str:
     return f"{PREFIX}:approval-open:{{{project}:{uid}}}:{action}"
 
 
+def open_approvals_pattern() -> str:
+    """A SCAN pattern matching every `open_approval` key (the gauge of waiting requests)."""
+    return f"{PREFIX}:approval-open:*"
+
+
 def button_claim(channel_id: str, message_ts: str, action_id: str) -> str:
     """Who took a button on one message: the first authorised click wins."""
     return f"{PREFIX}:claim:{{{channel_id}:{message_ts}}}:{action_id}"

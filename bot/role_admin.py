@@ -22,13 +22,17 @@ CLI_ACTOR = "cli"
 _SUBJECT = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 
 
+def not_a_subject(text: str) -> str:
+    """The one refusal of a role's subject that is no Slack user or group, in chat and CLI."""
+    return (
+        f"`{text[:40]}` is not a Slack user or user group id (U…, W… or S…). Nothing was changed."
+    )
+
+
 def check_subject(subject: str) -> str:
     """A Slack user (`U…`, `W…`) or user group (`S…`) id; InvalidInput for anything else."""
     if not _SUBJECT.match(subject):
-        raise InvalidInput(
-            f"`{subject[:40]}` is not a Slack user or user group id (U…, W… or S…). "
-            "Nothing was changed."
-        )
+        raise InvalidInput(not_a_subject(subject))
     return subject
 
 

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from bot import logs
 from bot.clock import SharedClock
 from bot.due_work import DueWork
 from bot.errors import BotError
@@ -45,6 +46,7 @@ class Scheduler:
 
     async def tick(self) -> int:
         """Run everything due now; how many settlements, reminders and auto-resumes ran."""
+        logs.begin(command="scheduler")  # each item's own context is noted by DueWork
         await self._clock.sync()
         await self._watch.check()
         settled = await self._due.settle_due(_guarded(self._on_settled, "settled report"))
@@ -58,7 +60,7 @@ class Scheduler:
             try:
                 await self.tick()
             except Exception as exc:  # noqa: BLE001  # the loop outlives any one failure
-                why = exc.message if isinstance(exc, BotError) else type(exc).__name__
+                why = exc.message if isinstance(exc, BotError) else logs.describe_failure(exc)
                 logger.warning("scheduler tick failed: %s", why)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self._interval)
@@ -71,6 +73,6 @@ def _guarded(report: Callable[[T], Awaitable[None]], what: str) -> Callable[[T],
         try:
             await report(item)
         except Exception as exc:  # noqa: BLE001  # one failed post must not stop the others
-            logger.error("%s failed: %s", what, type(exc).__name__)
+            logger.error("%s failed: %s", what, logs.describe_failure(exc))
 
     return guarded

@@ -22,6 +22,17 @@ from bot.errors import InvalidInput
 from bot.projects import KeyBox, KeyedProject, Project, check_alias, normalize_api_url
 
 
+def _secret_or_none(value: SecretStr | None, needed: bool, why: str) -> SecretStr | None:
+    """A blank secret is unset, and reported missing when it is `needed`."""
+    if value is not None and value.get_secret_value().strip():
+        return value
+    if needed:
+        # A field check, not a model check: it is named with every other missing setting
+        # (and the setting is named, never its value).
+        raise PydanticCustomError("missing", why)
+    return None
+
+
 def _split_commas(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -31,7 +42,11 @@ def _split_commas(value: object) -> object:
 class StoreSettings(BaseSettings):
     """What the stores and the CLI need: Redis, bootstrap admins, and the projects (no Slack)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    # An empty line (`SLACK_SIGNING_SECRET=`, as copied from .env.example) means "not set":
+    # a required setting is then reported missing, an optional one takes its default.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     redis_url: str | None = None
     convoy_bot_admins: Annotated[list[str], NoDecode] = []
@@ -61,11 +76,8 @@ class StoreSettings(BaseSettings):
     def _key_with_its_project(
         cls, value: SecretStr | None, info: ValidationInfo
     ) -> SecretStr | None:
-        key = value.get_secret_value().strip() if value is not None else ""
-        if info.data.get("convoy_project_id") and not key:
-            # Reported with the missing settings: the project is named, its key is not.
-            raise PydanticCustomError("missing", "required with CONVOY_PROJECT_ID")
-        return value if key else None
+        needed = bool(info.data.get("convoy_project_id"))
+        return _secret_or_none(value, needed, "required with CONVOY_PROJECT_ID")
 
     @field_validator("convoy_project_alias")
     @classmethod
@@ -105,8 +117,9 @@ class Settings(StoreSettings):
     """Every variable the bot reads; secrets stay `SecretStr` so they never print."""
 
     slack_bot_token: SecretStr
-    slack_signing_secret: SecretStr | None = None
+    # Before the signing secret: whether that one is needed depends on it.
     slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = Field(default=None, validate_default=True)
     slack_api_url: AnyHttpUrl = AnyHttpUrl("https://slack.com/api/")
 
     # Not in SPEC §7's table: tuning knobs with safe defaults.
@@ -132,6 +145,9 @@ class Settings(StoreSettings):
     host: str = "0.0.0.0"  # noqa: S104  # a server in a container listens on every interface
     port: int = Field(default=3000, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # `json`: one JSON object per line with the request's context (bot.logs); `text` (the
+    # default) adds that context in brackets.
+    log_format: Literal["text", "json"] = "text"
 
     _split_prefixes = field_validator("slack_webhook_url_prefixes", mode="before")(_split_commas)
 
@@ -153,10 +169,12 @@ class Settings(StoreSettings):
             raise ValueError("must be a positive duration such as 30m")
         return value
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "log_format", mode="before")
     @classmethod
-    def _upper_level(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
+    def _any_case(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.upper() if info.field_name == "log_level" else value.lower()
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -186,14 +204,15 @@ class Settings(StoreSettings):
             )
         return self
 
-    @model_validator(mode="after")
-    def _signing_secret_in_http_mode(self) -> Settings:
-        if self.slack_app_token is None and self.slack_signing_secret is None:
-            raise ValueError(
-                "missing required setting SLACK_SIGNING_SECRET "
-                "(needed unless SLACK_APP_TOKEN is set)"
-            )
-        return self
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _signing_secret_in_http_mode(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        # Socket Mode needs none; a malformed SLACK_APP_TOKEN is absent from `data` and said
+        # already, so the secret is not also called missing.
+        needed = "slack_app_token" in info.data and info.data["slack_app_token"] is None
+        return _secret_or_none(value, needed, "needed unless SLACK_APP_TOKEN is set")
 
     @property
     def socket_mode(self) -> bool:

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import redis_keys
+from bot.logs import describe_failure
 from bot.store import failing_closed
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,9 @@ class SlackGroupDirectory:
         try:
             response = await self._slack.usergroups_users_list(usergroup=group_id)
         except (SlackApiError, ClientError, TimeoutError) as exc:
-            logger.warning("usergroups.users.list failed for %s: %s", group_id, type(exc).__name__)
+            logger.warning(
+                "usergroups.users.list failed for %s: %s", group_id, describe_failure(exc)
+            )
             return None
         users = response.get("users") or []
         return [str(user) for user in users]

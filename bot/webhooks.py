@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from bot.logs import describe_failure
+
 logger = logging.getLogger(__name__)
 
 
@@ -56,7 +58,7 @@ class WebhookPoster:
         except httpx.TimeoutException:
             return WebhookResult(False, "The endpoint's Slack webhook did not answer in time.")
         except httpx.HTTPError as exc:
-            logger.warning("webhook post failed: %s", type(exc).__name__)
+            logger.warning("webhook post failed: %s", describe_failure(exc))
             return WebhookResult(False, "The endpoint's Slack webhook could not be reached.")
         if response.is_success:
             return WebhookResult(True, "Posted to the endpoint's Slack webhook.")

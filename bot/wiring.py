@@ -23,7 +23,6 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
-from bot import redis_keys
 from bot.access import Access
 from bot.approvals import ApprovalStore
 from bot.asking import Asking
@@ -50,6 +49,7 @@ from bot.locks import EndpointLocks
 from bot.message_book import MessageBook
 from bot.metrics import Metrics
 from bot.models import Hold
+from bot.operator_view import refresh_gauges, status_report
 from bot.paused_list import PausedList
 from bot.projects import KeyBox, KeyBoxError, KeyedProject, Project, ProjectStore
 from bot.rate_limits import ChangeRateLimiter
@@ -63,6 +63,8 @@ from bot.routing import ChangeRouter
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.settling import Settled, Settling
+from bot.slack_client import TimedWebClient
+from bot.slack_identity import SlackIdentity
 from bot.store import redis_client
 from bot.suggesting import Suggesting
 from bot.timed_pauses import TimerControls
@@ -71,7 +73,7 @@ from bot.vitals import DataLossWatch
 from bot.webhooks import WebhookPoster, build_webhook_http_client
 from handlers import actions, commands, modals
 from handlers.announcer import Announcer, BoundCopies, ProjectFace
-from handlers.app import create_app
+from handlers.app import create_app, time_acks
 from handlers.forms import Forms
 from handlers.outcomes import Reporter
 from handlers.runtime import ProjectRuntime
@@ -81,6 +83,8 @@ from handlers.timers import ThreadPoster, TimerReports
 from handlers.work import Worker
 
 SLACK_TIMEOUT = 10  # seconds for one Slack Web API call
+# auth.test at start-up and for /status: a Slack that does not answer by then is "unreachable".
+SLACK_CHECK_TIMEOUT = 5
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ class Infrastructure:
     stores: Stores
     catalog: ProjectCatalog
     webhook_http: httpx.AsyncClient
+    slack_identity: SlackIdentity
 
     async def readiness(self) -> dict[str, str]:
         """The body of `/readyz`: whether this replica can serve, which is whether its Redis
@@ -142,7 +147,13 @@ def build_infrastructure(
     `wall` is this machine's clock (a test's may run ahead)."""
     redis = redis_client(redis_url)
     webhook_http = build_webhook_http_client()
-    slack = AsyncWebClient(
+    metrics = Metrics()
+
+    def observe_slack(method: str, result: str, seconds: float) -> None:
+        metrics.slack_calls.labels(method, result).observe(seconds)
+
+    slack = TimedWebClient(
+        observe_slack,
         token=settings.slack_bot_token.get_secret_value(),
         base_url=str(settings.slack_api_url),
         timeout=SLACK_TIMEOUT,
@@ -150,7 +161,6 @@ def build_infrastructure(
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
     )
     clock = SharedClock(redis, movable=settings.convoy_bot_movable_clock, wall=wall or wall_clock)
-    metrics = Metrics()
     stores = build_stores(settings, redis, slack, clock)
     return Infrastructure(
         settings=settings,
@@ -164,6 +174,7 @@ def build_infrastructure(
         stores=stores,
         catalog=ProjectCatalog(ProjectStore(redis, box), from_env, stores.bindings),
         webhook_http=webhook_http,
+        slack_identity=SlackIdentity(slack, clock, timeout_seconds=SLACK_CHECK_TIMEOUT),
     )
 
 
@@ -304,7 +315,12 @@ class ProjectRuntimes:
         timeout = settings.convoy_timeout_seconds
         http = build_http_client(project.api_url, key.get_secret_value(), timeout)
         self._clients.append(http)
-        convoy = ConvoyClient(http, project, timeout)
+        calls = infra.metrics.convoy_calls
+
+        def observe(operation: str, status: str, seconds: float) -> None:
+            calls.labels(operation, status).observe(seconds)
+
+        convoy = ConvoyClient(http, project, timeout, observe)
         names = await infra.catalog.audit_names(project)
         cases = build_use_cases(
             project, convoy, infra.stores, settings, infra.clock, audit_names=names
@@ -333,30 +349,10 @@ def _digest(key: SecretStr) -> str:
     return hashlib.sha256(key.get_secret_value().encode()).hexdigest()
 
 
-async def status_report(infra: Infrastructure, runtimes: ProjectRuntimes) -> dict[str, object]:
-    """The body of `/status`: what this replica sees, per project, without secrets."""
-    report: dict[str, object] = dict(await infra.readiness())
-    report["convoy"] = await runtimes.convoy_status()
-    try:
-        async with infra.redis.pipeline(transaction=False) as pipe:
-            pipe.zcard(redis_keys.in_flight_due())
-            pipe.zcard(redis_keys.resume_timers())
-            in_flight, timers = await pipe.execute()
-        report["background"] = {"writes_unsettled": in_flight, "timers": timers}
-    except RedisError:
-        report["background"] = {}
-    lost = infra.watch.seen
-    report["clock"] = infra.clock.now().isoformat(timespec="seconds")
-    report["redis_data_lost"] = {
-        "times": lost.times,
-        "last": lost.last.isoformat(timespec="seconds") if lost.last else None,
-    }
-    return report
-
-
 def build_app(infra: Infrastructure, runtimes: ProjectRuntimes) -> AsyncApp:
     """The Bolt app with every listener bound to what it calls."""
     app = create_app(infra.slack, infra.settings.signing_secret or None)
+    time_acks(app, infra.metrics)
     worker = Worker(infra.tasks, infra.metrics)
     stores, catalog = infra.stores, infra.catalog
     role_admin = RoleAdmin(stores.roles, stores.audit, catalog)
@@ -383,7 +379,11 @@ def build_server(app: AsyncApp, infra: Infrastructure, runtimes: ProjectRuntimes
     async def status() -> dict[str, object]:
         return await status_report(infra, runtimes)
 
-    return create_server(app, infra.settings.signing_secret, infra.readiness, status, infra.metrics)
+    async def metrics_page() -> bytes:
+        await refresh_gauges(infra)
+        return infra.metrics.render()
+
+    return create_server(app, infra.settings.signing_secret, infra.readiness, status, metrics_page)
 
 
 def build_scheduler(infra: Infrastructure, runtimes: ProjectRuntimes) -> Scheduler:

@@ -18,6 +18,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import logs
 from bot.changes import Caller, Change
 from bot.discarded import RetryWindow
 from bot.errors import InvalidInput
@@ -160,6 +161,7 @@ async def in_its_project(
         raise InvalidInput(
             "That button's project is not served by this bot any more. Nothing was changed."
         )
+    logs.note(project=runtime.project.alias)
     return await work(replies, click, runtime)
 
 
@@ -175,7 +177,7 @@ async def clicked(  # noqa: PLR0917  # Bolt passes its own arguments by name
     await ack()
     click = Click.from_body(body)
     replies = worker.replies(respond, client, click.caller.channel_id)
-    worker.spawn(kind, replies, work(replies, click))
+    worker.spawn(kind, replies, work(replies, click), click.caller.user_id)
 
 
 async def approve(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:

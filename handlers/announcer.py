@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.changes import Change, Outcome
+from bot.logs import describe_failure
 from bot.message_book import MessageBook
 from bot.metrics import Metrics
 from bot.projects import Project
@@ -84,7 +85,7 @@ class BoundCopies:
                 made.append((channel, str(answer.get("ts") or "")))
             except (SlackApiError, ClientError, TimeoutError) as exc:
                 self._metrics.slack_posts.labels("copy", "failed").inc()
-                logger.warning("copy to a bound channel failed: %s", type(exc).__name__)
+                logger.warning("copy to a bound channel failed: %s", describe_failure(exc))
         if origin.ts:
             await self._book.copied(origin.channel_id, origin.ts, made)
 
@@ -98,7 +99,7 @@ class BoundCopies:
             try:
                 await self._slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
             except (SlackApiError, ClientError, TimeoutError) as exc:
-                logger.warning("updating a copy failed: %s", type(exc).__name__)
+                logger.warning("updating a copy failed: %s", describe_failure(exc))
 
     async def _link(self, origin: Posted) -> str:
         if not origin.ts:

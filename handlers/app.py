@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.logs import describe_failure
+from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +48,34 @@ def create_app(slack: AsyncWebClient, signing_secret: str | None) -> AsyncApp:
 
     async def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
         # Bolt's default logs a traceback; ours records the kind of failure only.
-        logger.error("unhandled error in a listener: %s", type(error).__name__)
+        logger.error("unhandled error in a listener: %s", describe_failure(error))
         del body
         return BoltResponse(status=200, body="")
 
     app.error(on_error)
+
+    async def own_client(
+        context: AsyncBoltContext, next_: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse:
+        # Bolt hands each listener a plain client it builds per request; the bot's own one
+        # (one workspace, one token) times every Web API call for /metrics.
+        context["client"] = slack
+        return await next_()
+
+    app.middleware(own_client)
     return app
+
+
+def time_acks(app: AsyncApp, metrics: Metrics) -> None:
+    """Time each request from Bolt's middleware to its listener's return: with
+    process_before_response the listener returns right after its ack (the work runs later),
+    so this is how long Slack waits, in HTTP and in Socket Mode alike."""
+
+    async def timed(next_: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+        started = time.perf_counter()
+        try:
+            return await next_()
+        finally:
+            metrics.acks.observe(time.perf_counter() - started)
+
+    app.middleware(timed)

@@ -18,6 +18,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import logs
 from bot.catalog import AskWhich, ProjectChoice
 from bot.changes import Caller
 from bot.channel_admin import ChannelAdmin
@@ -96,7 +97,7 @@ async def convoy_command(  # noqa: PLR0917  # Bolt passes its own arguments by n
         str(command.get("trigger_id", "")),
     )
     replies = worker.replies(respond, client, caller.channel_id)
-    worker.spawn(parsed.verb, replies, commands.run(replies, caller, text, named))
+    worker.spawn(parsed.verb, replies, commands.run(replies, caller, text, named), caller.user_id)
 
 
 class Commands:
@@ -154,6 +155,7 @@ class Commands:
             await replies.private(*project_question(picked, command.verb))
             return "project asked"
         runtime = await self._runtimes.for_project(picked)
+        logs.note(project=picked.alias)
         return await self._in_project[command.verb](replies, caller, command, runtime)
 
     async def run_picked(

@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import Verb
 from bot.changes import Caller
+from bot.logs import describe_failure
 from bot.errors import BotError, InvalidInput
 from bot.metrics import Metrics
 from bot.models import Action
@@ -102,7 +103,7 @@ class Views:
             self._metrics.slack_posts.labels("view", "ok").inc()
         except (SlackApiError, ClientError, TimeoutError) as exc:
             self._metrics.slack_posts.labels("view", "failed").inc()
-            logger.warning("views.update failed: %s", type(exc).__name__)
+            logger.warning("views.update failed: %s", describe_failure(exc))
 
 
 class ProjectPlace(Protocol):
@@ -180,11 +181,11 @@ class Forms:
                 project=project.scope,
             )
         except BotError as exc:
-            self._worker.spawn("form", replies, _refused(replies, exc))
+            self._worker.spawn("form", replies, _refused(replies, exc), caller.user_id)
             return
         opened = await views.open(caller.trigger, loading_view(action, form.encode()))
         filled = self._fill(replies, views, opened, caller=caller, form=form, message=message)
-        self._worker.spawn("form", replies, filled)
+        self._worker.spawn("form", replies, filled, caller.user_id)
 
     async def _fill(
         self,
@@ -243,12 +244,14 @@ class Forms:
                 message_ts=message_ts,
             )
         except InvalidInput as exc:
-            self._worker.spawn("deny form", replies, _refused(replies, exc))
+            self._worker.spawn("deny form", replies, _refused(replies, exc), caller.user_id)
             return
         view = deny_view(form.encode(), story)
         opened = await Views(client, self._metrics).open(caller.trigger, view)
         if opened.error:
-            self._worker.spawn("deny form", replies, _not_opened(replies, opened.error))
+            self._worker.spawn(
+                "deny form", replies, _not_opened(replies, opened.error), caller.user_id
+            )
 
 
 async def _not_opened(replies: Replies, error: str) -> str:

@@ -175,8 +175,9 @@ async def change_submitted(  # noqa: PLR0917  # Bolt passes its own arguments by
     await ack()
     form = answers.form
     replies = worker.replies(AsyncRespond(response_url=form.response_url), client, form.channel)
-    work = run_change_form(replies, _submitter(body, form.channel), answers, runtimes)
-    worker.spawn(form.action.value, replies, work)
+    caller = _submitter(body, form.channel)
+    work = run_change_form(replies, caller, answers, runtimes)
+    worker.spawn(form.action.value, replies, work, caller.user_id)
 
 
 async def run_change_form(
@@ -211,7 +212,7 @@ async def deny_submitted(  # Bolt passes its own arguments by name
     )
     replies = worker.replies(AsyncRespond(response_url=form.response_url), client, form.channel)
     caller = _submitter(body, form.channel)
-    worker.spawn("deny", replies, run_deny(replies, caller, form, reason, runtimes))
+    worker.spawn("deny", replies, run_deny(replies, caller, form, reason, runtimes), caller.user_id)
 
 
 async def run_deny(

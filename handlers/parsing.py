@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.durations import looks_like_a_duration, take_duration
+from bot.role_admin import not_a_subject
 
 VERBS = (
     "help",
@@ -191,9 +192,7 @@ def parse_roles(text: str) -> RolesCommand:
         return RolesCommand(action, problem=ROLES_USAGE)
     subject = parse_subject(args[0])
     if not subject:
-        return RolesCommand(
-            action, problem=f"`{args[0][:40]}` is not a user or user group. {ROLES_USAGE}"
-        )
+        return RolesCommand(action, problem=f"{not_a_subject(args[0])} {ROLES_USAGE}")
     project = args[wanted] if len(args) > wanted else "*"
     role = args[1] if action == "grant" else ""
     return RolesCommand(action, subject, role, project)

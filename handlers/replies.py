@@ -14,6 +14,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.logs import describe_failure
 from bot.metrics import Metrics
 from handlers.blocks.kit import fitted
 
@@ -69,7 +70,7 @@ class Replies:
             self.metrics.slack_posts.labels("private", "ok").inc()
         except (ClientError, TimeoutError, SlackApiError, ResponseUrlRefused) as exc:
             self.metrics.slack_posts.labels("private", "failed").inc()
-            logger.warning("private reply failed: %s", type(exc).__name__)
+            logger.warning("private reply failed: %s", describe_failure(exc))
 
     async def channel(
         self, text: str, blocks: Blocks, *, metadata: dict[str, Any] | None = None
@@ -103,7 +104,7 @@ class Replies:
         try:
             await self._respond(text=text, blocks=blocks, response_type="in_channel")
         except (ClientError, TimeoutError, SlackApiError, ResponseUrlRefused) as exc:
-            logger.warning("posting through the response URL failed: %s", type(exc).__name__)
+            logger.warning("posting through the response URL failed: %s", describe_failure(exc))
             return Posted(self.channel_id, "", shown=False, error=error)
         await self.private(
             ":information_source: I posted that through the slash command because I am "
@@ -130,11 +131,11 @@ class Replies:
                 return Posted(self.channel_id, ts, shown=True)
             except (SlackApiError, ClientError, TimeoutError) as exc:
                 self.metrics.slack_posts.labels("update", "failed").inc()
-                logger.warning("chat.update failed: %s", type(exc).__name__)
+                logger.warning("chat.update failed: %s", describe_failure(exc))
         try:
             await self._respond(text=text, blocks=blocks, replace_original=True)
         except (ClientError, TimeoutError, SlackApiError, ResponseUrlRefused) as exc:
-            logger.warning("replacing the message failed: %s", type(exc).__name__)
+            logger.warning("replacing the message failed: %s", describe_failure(exc))
             return Posted(self.channel_id, "", shown=False, error=type(exc).__name__)
         return Posted(self.channel_id, ts, shown=True)
 
@@ -146,7 +147,7 @@ class Replies:
             self.metrics.slack_posts.labels("update", "ok").inc()
         except (SlackApiError, ClientError, TimeoutError) as exc:
             self.metrics.slack_posts.labels("update", "failed").inc()
-            logger.warning("chat.update failed: %s", type(exc).__name__)
+            logger.warning("chat.update failed: %s", describe_failure(exc))
 
     async def ephemeral_to(self, user_id: str, text: str) -> None:
         """A private notice in this channel for someone other than the clicker."""
@@ -156,4 +157,4 @@ class Replies:
             self.metrics.slack_posts.labels("ephemeral", "ok").inc()
         except (SlackApiError, ClientError, TimeoutError) as exc:
             self.metrics.slack_posts.labels("ephemeral", "failed").inc()
-            logger.warning("chat.postEphemeral failed: %s", type(exc).__name__)
+            logger.warning("chat.postEphemeral failed: %s", describe_failure(exc))

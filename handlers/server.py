@@ -16,8 +16,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.metrics import Metrics
-
 MAX_BODY_BYTES = 64 * 1024  # Slack's payloads are far smaller; anything bigger is abuse
 
 
@@ -66,10 +64,11 @@ def create_server(
     signing_secret: str,
     readiness: Callable[[], Awaitable[dict[str, str]]],
     status: Callable[[], Awaitable[dict[str, object]]],
-    metrics: Metrics,
+    metrics_page: Callable[[], Awaitable[bytes]],
 ) -> Starlette:
-    """Slack's events endpoint, health, readiness, status and metrics."""
-    verifier = SignatureVerifier(signing_secret)
+    """Slack's events endpoint (HTTP mode only), health, readiness, status and metrics."""
+    # None in Socket Mode, where there is no secret and no events route (below).
+    verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
     async def slack_events(request: Request) -> Response:
         declared = request.headers.get("content-length", "0")
@@ -80,7 +79,7 @@ def create_server(
             return PlainTextResponse("request body too large", status_code=413)
         # The one signature check (Bolt's own is off): before retries are skipped or bodies
         # parsed, so nothing unsigned is acted on or even looked at.
-        if not verifier.is_valid_request(body, dict(request.headers)):
+        if verifier is None or not verifier.is_valid_request(body, dict(request.headers)):
             return PlainTextResponse("invalid signature", status_code=401)
         if "x-slack-retry-num" in request.headers:
             # Slack resends when our ack was slow; the first delivery is already being handled
@@ -104,11 +103,15 @@ def create_server(
         return JSONResponse(await status())
 
     async def prometheus(_: Request) -> Response:
-        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+        page = await metrics_page()
+        return Response(page, media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    # In Socket Mode (no signing secret) Slack's requests come over the websocket: an events
+    # route there would check signatures against an empty secret, which anyone can forge.
+    events = [Route("/slack/events", slack_events, methods=["POST"])] if signing_secret else []
     return Starlette(
         routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
+            *events,
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/status", status_report, methods=["GET"]),

@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
+from bot.logs import describe_failure
 from bot.message_book import MessageBook
 from bot.metrics import Metrics
 from bot.models import Hold
@@ -85,7 +86,7 @@ class ThreadPoster:
                 return Posted(channel, ts, shown=True, thread_ts=thread)
             except (SlackApiError, ClientError, TimeoutError) as exc:
                 self._metrics.slack_posts.labels("timer", "failed").inc()
-                logger.warning("timer post failed: %s", type(exc).__name__)
+                logger.warning("timer post failed: %s", describe_failure(exc))
         return Posted("", "", shown=False)
 
     async def update(self, channel_id: str, ts: str, message: Message) -> None:
@@ -96,7 +97,7 @@ class ThreadPoster:
             self._metrics.slack_posts.labels("update", "ok").inc()
         except (SlackApiError, ClientError, TimeoutError) as exc:
             self._metrics.slack_posts.labels("update", "failed").inc()
-            logger.warning("chat.update failed: %s", type(exc).__name__)
+            logger.warning("chat.update failed: %s", describe_failure(exc))
 
 
 class TimerReports:

@@ -92,6 +92,9 @@ def _session_bot(
     name: str,
 ) -> Iterator[BotProcess]:
     env = bot_env(convoy_fake[1].url, slack_fake[1].url, redis_server.url, free_port())
+    # The session's bots log JSON, so every test that reads their log (the secret sweep
+    # among them) reads that format; the bots a test starts itself log text.
+    env["LOG_FORMAT"] = "json"
     process = start_bot(env, tmp_path_factory.mktemp(name))
     yield process
     process.stop()

@@ -50,13 +50,18 @@ def test_convoy_connection_refused(
     slack: FakeSlack,
     operator: str,
 ) -> None:
-    """Nothing listening at CONVOY_API_URL: 'could not be reached', no channel post."""
+    """Nothing listening at CONVOY_API_URL: 'could not be reached', no channel post; the
+    replica stays ready (its Redis answers) and /status names Convoy as the trouble."""
     dead = bot_factory(CONVOY_API_URL=f"http://127.0.0.1:{free_port()}/api")
 
     sent = sender_to(dead).command(operator, "pause orders-api")
+    ready = httpx.get(f"{dead.url}/readyz", timeout=5)
+    status = httpx.get(f"{dead.url}/status", timeout=10).json()
 
     assert "Convoy could not be reached." in reply_to(slack, sent.token)[0]
     assert slack.api_calls("chat.postMessage") == []
+    assert ready.status_code == 200
+    assert status["convoy"] == {"default": "Convoy could not be reached."}
 
 
 @pytest.mark.parametrize(

@@ -80,8 +80,11 @@ def test_no_secret_leaks_through_any_command(
     assert "orders-api" in said
     assert MARKER not in said
     assert "receiver.example.com" in said, "status shows the receiver's host"
+    log = [json.loads(line) for line in bot.log().splitlines()]  # JSON: one object a line
+    assert MARKER not in json.dumps(log, ensure_ascii=False)
     assert MARKER not in bot.log()
     assert "Traceback" not in bot.log()
+    assert any(entry.get("command") == "pause" for entry in log), "the log has the requests"
     assert MARKER not in metrics + ready
     entries = audit_entries()
     assert [(e.actor, e.command, e.outcome) for e in entries] == [

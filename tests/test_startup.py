@@ -14,6 +14,7 @@ from tests.fakes.loopback import LoopbackServer, free_port
 from tests.fakes.slack import FakeSlack
 from tests.harness import (
     ADMIN,
+    PROJECT,
     BotProcess,
     RedisServer,
     bot_env,
@@ -24,13 +25,38 @@ from tests.harness import (
 )
 from tests.slack_requests import SlackSender
 
+REQUIRED = {
+    "SLACK_BOT_TOKEN": "xoxb-1",
+    "SLACK_SIGNING_SECRET": "s",
+    "CONVOY_API_KEY": "k",
+    "CONVOY_PROJECT_ID": "p",
+}
+
 
 @pytest.mark.parametrize(
     ("settings", "line"),
     [
         (
             {},
+            "convoy-bot: missing required setting SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET "
+            "(needed unless SLACK_APP_TOKEN is set)",
+        ),
+        (
+            {**REQUIRED, "SLACK_SIGNING_SECRET": ""},
+            "convoy-bot: missing required setting SLACK_SIGNING_SECRET "
+            "(needed unless SLACK_APP_TOKEN is set)",
+        ),
+        (
+            {**REQUIRED, "SLACK_BOT_TOKEN": ""},
             "convoy-bot: missing required setting SLACK_BOT_TOKEN",
+        ),
+        (
+            {**REQUIRED, "CONVOY_API_KEY": ""},
+            "convoy-bot: missing required setting CONVOY_API_KEY (required with CONVOY_PROJECT_ID)",
+        ),
+        (
+            {**REQUIRED, "CONVOY_API_KEY": "   "},
+            "convoy-bot: missing required setting CONVOY_API_KEY (required with CONVOY_PROJECT_ID)",
         ),
         (
             {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "CONVOY_PROJECT_ID": "p"},
@@ -42,37 +68,195 @@ from tests.slack_requests import SlackSender
             "(needed unless SLACK_APP_TOKEN is set)",
         ),
         (
-            {
-                "SLACK_BOT_TOKEN": "xoxb-1",
-                "SLACK_SIGNING_SECRET": "s",
-                "CONVOY_API_KEY": "k",
-                "CONVOY_PROJECT_ID": "p",
-                "PORT": "eighty",
-            },
+            {"CONVOY_PROJECT_ID": "p", "PORT": "eighty"},
+            "convoy-bot: missing required setting CONVOY_API_KEY (required with "
+            "CONVOY_PROJECT_ID), SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (needed unless "
+            "SLACK_APP_TOKEN is set); "
+            "malformed setting PORT (Input should be a valid integer",
+        ),
+        (
+            {**REQUIRED, "PORT": "eighty"},
             "convoy-bot: malformed setting PORT (Input should be a valid integer",
         ),
         (
-            {
-                "SLACK_BOT_TOKEN": "not-a-bot-token",
-                "SLACK_SIGNING_SECRET": "s",
-                "CONVOY_API_KEY": "k",
-                "CONVOY_PROJECT_ID": "p",
-            },
-            "convoy-bot: malformed setting SLACK_BOT_TOKEN (Value error, must be a bot token",
+            {**REQUIRED, "SLACK_BOT_TOKEN": "not-a-bot-token"},
+            "convoy-bot: malformed setting SLACK_BOT_TOKEN (must be a bot token starting with "
+            "xoxb-)",
+        ),
+        (
+            {**REQUIRED, "SLACK_APP_TOKEN": "xoxb-not-an-app-token"},
+            "convoy-bot: malformed setting SLACK_APP_TOKEN (must be an app-level token starting "
+            "with xapp-)",
+        ),
+        (
+            {**REQUIRED, "CONVOY_API_URL": "us.getconvoy.cloud/api"},
+            "convoy-bot: malformed setting CONVOY_API_URL (Input should be a valid URL",
+        ),
+        (
+            {**REQUIRED, "REDIS_URL": "localhost:6379"},
+            "convoy-bot: malformed setting REDIS_URL (must start with redis://, rediss:// or unix://)",
+        ),
+        (
+            {**REQUIRED, "CONVOY_PROJECT_ALIAS": "Payments Team"},
+            "convoy-bot: malformed setting CONVOY_PROJECT_ALIAS (`Payments Team` is not a project "
+            "alias",
+        ),
+        (
+            {**REQUIRED, "CONVOY_PROJECT_WEBHOOK_DETAIL": "some"},
+            "convoy-bot: malformed setting CONVOY_PROJECT_WEBHOOK_DETAIL (Input should be 'full', "
+            "'status' or 'off')",
+        ),
+        (
+            {**REQUIRED, "CONVOY_TIMEOUT_SECONDS": "0"},
+            "convoy-bot: malformed setting CONVOY_TIMEOUT_SECONDS (Input should be greater than 0)",
+        ),
+        (
+            {**REQUIRED, "CONVOY_BOT_APPROVAL_TTL": "soon"},
+            "convoy-bot: malformed setting CONVOY_BOT_APPROVAL_TTL (Input should be a valid "
+            "timedelta",
+        ),
+        (
+            {**REQUIRED, "CONVOY_BOT_MAX_PAUSE": "PT0S"},
+            "convoy-bot: malformed setting CONVOY_BOT_MAX_PAUSE (must be a positive duration",
+        ),
+        (
+            {**REQUIRED, "CONVOY_BOT_CHANGES_PER_MINUTE": "-1"},
+            "convoy-bot: malformed setting CONVOY_BOT_CHANGES_PER_MINUTE (Input should be greater "
+            "than or equal to 0)",
+        ),
+        (
+            {**REQUIRED, "CONVOY_BOT_LOCK_TTL_SECONDS": "10"},
+            "convoy-bot: malformed setting CONVOY_BOT_LOCK_TTL_SECONDS (must be at least 31",
+        ),
+        (
+            {**REQUIRED, "CONVOY_BOT_ADMINS": "U0ALICE", "LOG_LEVEL": "chatty"},
+            "convoy-bot: malformed setting LOG_LEVEL (Input should be 'DEBUG'",
+        ),
+        (
+            {**REQUIRED, "LOG_FORMAT": "xml"},
+            "convoy-bot: malformed setting LOG_FORMAT (Input should be 'text' or 'json')",
+        ),
+        (
+            {**REQUIRED, "SLACK_WEBHOOK_URL_PREFIXES": "[", "CONVOY_BOT_SECRET_KEY": "not-fernet"},
+            "convoy-bot: CONVOY_BOT_SECRET_KEY",
         ),
     ],
 )
 def test_bad_settings_stop_startup_with_one_line(
     settings: dict[str, str], line: str, tmp_path: Path
 ) -> None:
-    """A missing or malformed setting: one line naming it on stderr, exit code 2, no traceback."""
+    """A missing, empty or malformed setting: one line naming it (every missing one at once)
+    on stderr, exit code 2, no traceback, no value."""
     result = run_cli({**clean_env(), **settings}, tmp_path, "serve")
 
-    assert result.returncode == 2
     assert result.stderr.strip().startswith(line)
+    assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr + result.stdout
     assert "not-a-bot-token" not in result.stderr
+    assert "not-fernet" not in result.stderr
+
+
+def test_empty_lines_of_a_copied_template_name_what_is_missing(tmp_path: Path) -> None:
+    """A `.env` with `SLACK_SIGNING_SECRET=` and `CONVOY_API_KEY=` left empty (as copied from
+    .env.example) is "missing", said in one line, not a crash."""
+    (tmp_path / ".env").write_text(
+        "SLACK_BOT_TOKEN=xoxb-1\nSLACK_SIGNING_SECRET=\nCONVOY_PROJECT_ID=p\nCONVOY_API_KEY=\n"
+        'PORT=""\n'
+    )
+
+    result = run_cli(clean_env(), tmp_path, "serve")
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "convoy-bot: missing required setting CONVOY_API_KEY (required with CONVOY_PROJECT_ID), "
+        "SLACK_SIGNING_SECRET (needed unless SLACK_APP_TOKEN is set)"
+    ]
+
+
+def test_a_token_slack_refuses_stops_startup(
+    tmp_path: Path,
+    redis_server: RedisServer,
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
+    slack: FakeSlack,
+) -> None:
+    """A wrong or revoked bot token is found by `auth.test` at start: one line, exit 2, before
+    any user meets Bolt's "reinstall" message; the token itself is not printed."""
+    env = bot_env(convoy_fake[1].url, slack.url, redis_server.url, free_port())
+    env["SLACK_BOT_TOKEN"] = "xoxb-revoked-token-value"
+
+    result = run_cli(env, tmp_path, "serve")
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "convoy-bot: Slack refused SLACK_BOT_TOKEN (auth.test answered invalid_auth): copy the "
+        "Bot User OAuth Token (xoxb-…) again from the app's OAuth & Permissions page, or "
+        "reinstall the app"
+    ]
+    assert [c.name for c in slack.calls] == ["auth.test"]
+
+
+def test_unreachable_slack_starts_anyway_and_says_so(
+    tmp_path: Path,
+    redis_server: RedisServer,
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
+) -> None:
+    """Slack not answering at start-up is a passing outage, not a bad setting: the bot serves,
+    stays ready, and its log and /status say Slack is unreachable."""
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    env = bot_env(convoy_fake[1].url, nowhere, redis_server.url, free_port())
+    bot = start_bot(env, tmp_path)
+
+    ready = httpx.get(f"{bot.url}/readyz", timeout=5)
+    status = httpx.get(f"{bot.url}/status", timeout=10).json()
+    bot.stop()
+
+    assert ready.status_code == 200
+    assert status["slack"]["state"] == "unreachable"
+    assert "auth.test failed" in status["slack"]["detail"]
+    assert status["convoy"] == {"default": "ok"}
+    assert (
+        "Slack: auth.test failed: ClientConnectorError talking to 127.0.0.1; starting anyway"
+        in bot.log()
+    )
+
+
+def test_startup_log_names_mode_workspace_projects_and_redis(
+    bot: BotProcess, redis_server: RedisServer, convoy_fake: tuple[FakeConvoy, LoopbackServer]
+) -> None:
+    """The log says how the bot runs, so a typo in a variable is visible at once: the mode,
+    the Slack workspace, each project's Convoy URL and id, and where Redis is."""
+    log = eventually(lambda: bot.log() if "project default: Convoy" in bot.log() else None)
+
+    assert "mode: HTTP: Slack's requests at http://127.0.0.1:" in log
+    assert "Slack: workspace Example (T0EXAMPLE) as @convoy" in log
+    assert (
+        f"project default: Convoy {convoy_fake[1].url}/api, project {PROJECT} "
+        "(key from CONVOY_API_KEY)"
+    ) in log
+    assert f"Redis: redis://127.0.0.1:{redis_server.port} database 0" in log
+    assert "does not end in /api" not in log
+
+
+def test_a_convoy_url_without_api_is_explained(
+    bot_factory: Callable[..., BotProcess],
+    convoy: FakeConvoy,
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CONVOY_API_URL without its /api suffix: the log says what is wrong and what was meant,
+    and /status names the project's trouble, while the bot stays ready."""
+    # The bot's calls miss Convoy's /api on purpose here, so they are off Convoy's spec.
+    monkeypatch.setattr(convoy, "check_contract", False)
+    base = convoy_fake[1].url
+    bot = bot_factory(CONVOY_API_URL=base)
+
+    log = eventually(lambda: bot.log() if "does not end in /api" in bot.log() else None)
+    status = httpx.get(f"{bot.url}/status", timeout=10).json()
+
+    assert f"Did you mean {base}/api?" in log
+    assert status["convoy"]["default"] != "ok"
+    assert httpx.get(f"{bot.url}/readyz", timeout=5).status_code == 200
 
 
 def test_unreachable_redis_url_stops_startup(tmp_path: Path) -> None:
@@ -181,3 +365,18 @@ def test_sigterm_lets_a_pause_in_flight_finish(
     assert code == 0
     assert convoy.endpoint(endpoint["uid"])["status"] == "paused"
     eventually(lambda: slack.api_calls("chat.postMessage"), what="the announcement")
+
+
+def test_status_reuses_a_recent_answer_from_slack(
+    bot_factory: Callable[..., BotProcess], slack: FakeSlack
+) -> None:
+    """/status shows the workspace Slack named at start-up; polled again at once, it does not
+    ask Slack again (a monitor polling /status is no stream of auth.test calls)."""
+    fresh = bot_factory()
+    first = httpx.get(f"{fresh.url}/status", timeout=10).json()
+    second = httpx.get(f"{fresh.url}/status", timeout=10).json()
+
+    assert first["slack"]["state"] == "ok"
+    assert first["slack"]["team"] == "Example"
+    assert second["slack"] == first["slack"]
+    assert len(slack.api_calls("auth.test")) == 1, "only start-up's"

@@ -39,9 +39,11 @@ from urllib.parse import parse_qsl
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from tests.fakes.block_kit import message_problems, view_problems
+from tests.fakes.socket_mode import PATH as SOCKET_PATH
+from tests.fakes.socket_mode import SocketMode
 
 DEFAULT_CHANNEL = "C0INCIDENT"
 RESPONSE_URL_USES = 5
@@ -129,8 +131,10 @@ class FakeSlack:
         self._views: dict[str, dict[str, Any]] = {}  # open views by id, as Slack holds them
         self._refusals: list[str] = []
         self._ts = 1_700_000_000
+        self.socket_mode = SocketMode()
         self.app = Starlette(
             routes=[
+                WebSocketRoute(SOCKET_PATH, self.socket_mode.serve),
                 Route("/api/{method}", self._api, methods=["POST", "GET"]),
                 Route("/response/{token}", self._response_url, methods=["POST"]),
                 Route("/hooks/{path:path}", self._webhook, methods=["POST"]),
@@ -315,6 +319,11 @@ class FakeSlack:
         # Some methods (usergroups.users.list) are sent as GET with query parameters.
         payload = {**dict(request.query_params), **await self._payload(request)}
         headers = dict(request.headers)
+        if method == "apps.connections.open":  # Socket Mode: the app-level token's one call
+            token = headers.get("authorization", "").partition(" ")[2]
+            answer = self.socket_mode.open(self.url, token)
+            self._record(SlackCall("api", method, payload, headers, answer))
+            return JSONResponse(answer)
         auth_error = self._auth_error(headers, payload)
         with self._lock:
             times, retry_after = self._rate_limited.get(method, (0, 0))

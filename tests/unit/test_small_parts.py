@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import httpx
 import pytest
 from pydantic import ValidationError
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.__main__ import describe_settings_error
 from bot.convoy import looks_like_uid
 from bot.errors import InvalidInput
+from bot.logs import describe_failure
 from bot.roles import Role
 from bot.settings import Settings
+from bot.startup import describe_settings_error
 from bot.webhooks import WebhookPoster
 
 
@@ -52,7 +58,8 @@ def test_settings_errors_name_variables_not_values() -> None:
     line = describe_settings_error(caught.value)
 
     assert line.startswith("convoy-bot: missing required setting CONVOY_API_KEY")
-    assert "SLACK_BOT_TOKEN (Value error, must be a bot token starting with xoxb-)" in line
+    assert "SLACK_SIGNING_SECRET (needed unless SLACK_APP_TOKEN is set)" in line
+    assert "malformed setting SLACK_BOT_TOKEN (must be a bot token starting with xoxb-)" in line
     assert "top-secret" not in line
 
 
@@ -76,3 +83,45 @@ def test_lock_must_outlive_the_convoy_calls_under_it() -> None:
             convoy_timeout_seconds=40,
             convoy_bot_lock_ttl_seconds=120,
         )
+
+
+def test_failures_in_the_log_name_the_call_host_and_code_but_no_url_path() -> None:
+    """An error line says which Slack method answered which code, or which host failed, and
+    never the path of a URL (a Slack webhook's path is its secret)."""
+    answer = AsyncSlackResponse(
+        client=None,
+        http_verb="POST",
+        api_url="https://slack.com/api/chat.postMessage",
+        req_args={},
+        data={"ok": False, "error": "channel_not_found"},
+        headers={},
+        status_code=200,
+    )
+    hook = httpx.Request("POST", "https://hooks.slack.com/services/T0/B0/secret-path")
+
+    refused = SlackApiError("failed", answer)  # type: ignore[no-untyped-call]  # unannotated in slack_sdk
+
+    assert describe_failure(refused) == "Slack chat.postMessage answered channel_not_found"
+    assert (
+        describe_failure(httpx.ConnectError("refused", request=hook))
+        == "ConnectError talking to hooks.slack.com"
+    )
+    assert describe_failure(TimeoutError()) == "no answer in time"
+
+
+def test_env_example_names_every_setting_and_only_those() -> None:
+    """.env.example lists each variable the bot reads, once, and nothing it does not read."""
+    text = (Path(__file__).parents[2] / ".env.example").read_text()
+    named = re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE)
+
+    assert sorted(named) == sorted(name.upper() for name in Settings.model_fields)
+    assert len(named) == len(set(named))
+
+
+def test_the_readme_settings_table_is_the_settings() -> None:
+    """Each row of the README's settings table is a variable the bot reads, and each variable
+    it reads has a row."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    rows = re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", readme, flags=re.MULTILINE)
+
+    assert sorted(rows) == sorted(name.upper() for name in Settings.model_fields)
