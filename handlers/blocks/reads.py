@@ -8,6 +8,7 @@ from bot.audit import AuditEntry
 from bot.catalog import AskWhich
 from bot.channel_admin import ProjectView
 from bot.errors import AlreadyHandled, BotError, Forbidden
+from bot.failure_rates import rate_of
 from bot.models import Endpoint, EndpointStatus
 from bot.projects import Project
 from bot.roles import Grant, Role
@@ -146,18 +147,11 @@ def _role_label(role: Role | None) -> str:
     return role.label if role else "none"
 
 
-def _rate(endpoint: Endpoint) -> str:
-    rate = (
-        endpoint.failure_rate if endpoint.failure_rate is not None else endpoint.period_failure_rate
-    )
-    return "n/a" if rate is None else f"{rate:.1f}%"
-
-
 def status_message(endpoint: Endpoint) -> Message:
     icon = STATUS_ICON[endpoint.status]
     text = (
         f"{icon} {endpoint_ref(endpoint)} is *{status_word(endpoint.status)}*\n"
-        f"Host: `{escape(endpoint.url_host)}` · Failure rate: {_rate(endpoint)}"
+        f"Host: `{escape(endpoint.url_host)}` · Failure rate: {rate_of(endpoint).describe()}"
     )
     return text, [section(text)]
 

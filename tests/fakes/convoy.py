@@ -35,6 +35,7 @@ from tests.fakes.openapi_contract import (
 
 OPERATIONS = frozenset({"project", "get", "list", "pause", "activate", "deliveries", "batchretry"})
 STATUSES = frozenset({"active", "paused", "inactive"})
+BREAKER_STATES = frozenset({"open", "half-open", "closed"})
 DEFAULT_PER_PAGE = 20
 
 # `datastore.EventDeliveryStatus` in the spec (its enum also admits "", which no delivery has).
@@ -424,6 +425,22 @@ class FakeConvoy:
         with self._lock:
             self._set_endpoint_status(self._stored(uid), status)
 
+    def set_breaker(self, uid: str, failure_rate: float | None, state: str | None) -> None:
+        """What Convoy's circuit breaker says of an endpoint: its rolling failure rate (a
+        percentage, 0-100) and its state; None for both when the breaker is off."""
+        if state is not None and state not in BREAKER_STATES:
+            raise ValueError(f"state must be one of {sorted(BREAKER_STATES)}, not {state!r}")
+        with self._lock:
+            endpoint = self._stored(uid)
+            endpoint["failure_rate"] = failure_rate
+            endpoint["cb_state"] = state
+
+    def delete_endpoint(self, uid: str) -> None:
+        """Someone deleted the endpoint in Convoy's dashboard (its deliveries stay)."""
+        with self._lock:
+            self._stored(uid)
+            del self._endpoints[uid]
+
     def add_event_delivery(
         self,
         endpoint_uid: str,
@@ -662,35 +679,40 @@ class FakeConvoy:
             if operation == "batchretry":
                 return self._batch_retry(project, query)
             assert uid is not None
-            endpoint = self._endpoints.get(uid)
-            if endpoint is not None and endpoint["project_id"] != project:
-                endpoint = None  # Convoy looks endpoints up by id *and* project
-            if operation == "get":
-                if endpoint is None:
-                    return _error(404, "Resource not found")
-                return _success(200, "Endpoint fetched successfully", copy.deepcopy(endpoint))
-            # Convoy's pause and activate services answer an unknown id with a 400.
+            return self._perform_on_endpoint(operation, project, uid)
+
+    def _perform_on_endpoint(self, operation: str, project: str, uid: str) -> _Reply:
+        """get, pause or activate one endpoint (the lock is held)."""
+        endpoint = self._endpoints.get(uid)
+        if endpoint is not None and endpoint["project_id"] != project:
+            endpoint = None  # Convoy looks endpoints up by id *and* project
+        if operation == "get":
             if endpoint is None:
-                return _error(400, "failed to find endpoint")
-            current = endpoint["status"]
-            if operation == "pause":
-                if current not in {"active", "paused"}:
-                    return _error(
-                        400,
-                        f"current endpoint status - {current}, "
-                        "does not support pausing or unpausing",
-                    )
-                # The real thing toggles: a repeated PUT un-pauses.
-                self._set_endpoint_status(endpoint, "paused" if current == "active" else "active")
-                message = "endpoint status updated successfully"
-            else:
-                if current not in {"paused", "inactive"}:
-                    return _error(
-                        400, f"current endpoint status - {current}, does not support activation"
-                    )
-                self._set_endpoint_status(endpoint, "active")
-                message = "endpoint status successfully activated"
-            return _success(202, message, copy.deepcopy(endpoint))
+                return _error(404, "Resource not found")
+            # GetEndpoint does not ask the circuit breaker's store: only the list does.
+            found = {**copy.deepcopy(endpoint), "failure_rate": None, "cb_state": None}
+            return _success(200, "Endpoint fetched successfully", found)
+        # Convoy's pause and activate services answer an unknown id with a 400.
+        if endpoint is None:
+            return _error(400, "failed to find endpoint")
+        current = endpoint["status"]
+        if operation == "pause":
+            if current not in {"active", "paused"}:
+                return _error(
+                    400,
+                    f"current endpoint status - {current}, does not support pausing or unpausing",
+                )
+            # The real thing toggles: a repeated PUT un-pauses.
+            self._set_endpoint_status(endpoint, "paused" if current == "active" else "active")
+            message = "endpoint status updated successfully"
+        else:
+            if current not in {"paused", "inactive"}:
+                return _error(
+                    400, f"current endpoint status - {current}, does not support activation"
+                )
+            self._set_endpoint_status(endpoint, "active")
+            message = "endpoint status successfully activated"
+        return _success(202, message, copy.deepcopy(endpoint))
 
     @staticmethod
     def _project(project: str) -> dict[str, Any]:
