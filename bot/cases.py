@@ -16,6 +16,7 @@ from bot.resume_button import ResumeButton
 from bot.settling import Settling
 from bot.suggesting import Suggesting
 from bot.timed_pauses import TimerControls
+from bot.watch_actions import CardPause, Snoozing
 
 
 @dataclass(frozen=True)
@@ -34,3 +35,5 @@ class UseCases:
     paused: PausedList
     discarded: DiscardedRetry
     suggesting: Suggesting
+    card_pause: CardPause
+    snoozing: Snoozing

@@ -35,6 +35,7 @@ CHANGE_HEADER = "X-Convoy-Bot-Change"  # names the bot action a write belongs to
 POOL_SIZE = 50
 PAGE_SIZE = 100
 MAX_PAGES = 20  # 2,000 endpoints: a search wider than that is not a name lookup any more
+WATCH_PAGES = 50  # 5,000 endpoints: the watcher reads every endpoint of a project, within reason
 _UID_SHAPE = re.compile(
     r"^(?:[0-9A-HJKMNP-TV-Z]{26}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$",
     re.IGNORECASE,
@@ -146,11 +147,23 @@ class ConvoyClient:
                     return found[:limit]
         return found
 
+    async def all_endpoints(self) -> tuple[list[Endpoint], bool]:
+        """Every endpoint of the project, a page of 100 per call, and whether that is all of
+        them (False: more than WATCH_PAGES pages)."""
+        params: dict[str, str | int] = {"perPage": PAGE_SIZE}
+        path = self._project_path() + "/endpoints"
+        found: list[Endpoint] = []
+        complete = False
+        async for page in self._pages(path, params, Endpoint, WATCH_PAGES):
+            found += [self._ours(e) for e in page.content]
+            complete = page.pagination is None or not page.pagination.has_next_page
+        return found, complete
+
     async def _pages(
-        self, path: str, params: dict[str, str | int], item: type[Item]
+        self, path: str, params: dict[str, str | int], item: type[Item], most: int = MAX_PAGES
     ) -> AsyncGenerator[Page[Item], None]:
-        """Each page of a list in turn, following Convoy's cursor, at most MAX_PAGES."""
-        for _ in range(MAX_PAGES):
+        """Each page of a list in turn, following Convoy's cursor, at most `most` pages."""
+        for _ in range(most):
             data = await self._call("GET", path, params=params)
             try:
                 page = Page[item].model_validate(data)  # type: ignore[valid-type]  # a runtime TypeVar

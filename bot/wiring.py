@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import httpx
 import redis.asyncio as aioredis
@@ -49,7 +50,7 @@ from bot.locked_change import LockedChange
 from bot.locks import EndpointLocks
 from bot.message_book import MessageBook
 from bot.metrics import Metrics
-from bot.models import Hold
+from bot.models import Endpoint, Hold
 from bot.paused_list import PausedList
 from bot.projects import KeyBox, KeyBoxError, KeyedProject, Project, ProjectStore
 from bot.rate_limits import ChangeRateLimiter
@@ -68,6 +69,10 @@ from bot.suggesting import Suggesting
 from bot.timed_pauses import TimerControls
 from bot.user_groups import SlackGroupDirectory
 from bot.vitals import DataLossWatch
+from bot.watch_actions import CardPause, Snoozing
+from bot.watch_rules import Thresholds, WatchEvent
+from bot.watch_store import WatchStore
+from bot.watching import WatchRound, WatchRules, health_report
 from bot.webhooks import WebhookPoster, build_webhook_http_client
 from handlers import actions, commands, modals
 from handlers.announcer import Announcer, BoundCopies, ProjectFace
@@ -77,6 +82,7 @@ from handlers.runtime import ProjectRuntime
 from handlers.server import create_server
 from handlers.settled import SettledReports
 from handlers.timers import ThreadPoster, TimerReports
+from handlers.watch_cards import WatchCards
 from handlers.work import Worker
 
 SLACK_TIMEOUT = 10  # seconds for one Slack Web API call
@@ -97,6 +103,7 @@ class Stores:
     bindings: ChannelBindings
     book: MessageBook
     rate: ChangeRateLimiter
+    watch: WatchStore
 
 
 @dataclass
@@ -187,6 +194,7 @@ def build_stores(
         bindings=bindings,
         book=MessageBook(holds, journal, bindings, redis),
         rate=ChangeRateLimiter(settings.convoy_bot_changes_per_minute, clock),
+        watch=WatchStore(redis),
     )
 
 
@@ -212,11 +220,12 @@ def build_use_cases(
     max_pause = settings.convoy_bot_max_pause
     audit = stores.audit
     deciding = Deciding(access, stores.approvals, change, audit, clock)
+    changing = Changing(access, finder, router, stores.choices, audit, max_pause=max_pause)
     return UseCases(
         project=project,
         access=access,
         reading=Reading(access, finder, audit, audit_names),
-        changing=Changing(access, finder, router, stores.choices, audit, max_pause=max_pause),
+        changing=changing,
         resume_button=ResumeButton(access, stores.claims, router, audit),
         deciding=deciding,
         timers=TimerControls(
@@ -227,6 +236,8 @@ def build_use_cases(
         paused=PausedList(access, stores.holds, stores.locks, convoy, audit),
         discarded=DiscardedRetry(access, stores.claims, convoy, audit, settle_after=settle_after),
         suggesting=Suggesting(access, finder),
+        card_pause=CardPause(stores.claims, changing, project.scope),
+        snoozing=Snoozing(access, stores.watch, audit, clock),
     )
 
 
@@ -261,6 +272,14 @@ class ProjectRuntimes:
     async def cases_for(self, scope: str) -> UseCases | None:
         runtime = await self.for_scope(scope)
         return runtime.cases if runtime is not None else None
+
+    async def endpoints_of(self, scope: str) -> list[Endpoint] | None:
+        """Every endpoint of a served project, for the watcher (None: not served any more)."""
+        project = await self._infra.catalog.by_scope(scope)
+        if project is None:
+            return None
+        endpoints, _ = await (await self._get(project)).convoy.all_endpoints()
+        return endpoints
 
     async def convoy_status(self) -> dict[str, str]:
         """Per project alias: whether its Convoy answers with its key, for its project."""
@@ -319,6 +338,7 @@ class ProjectRuntimes:
             timer_reports=TimerReports(announcer, poster, book, infra.clock),
             settled_reports=SettledReports(announcer, poster, infra.clock),
             copies=copies,
+            watch_cards=WatchCards(infra.slack, infra.stores.watch, book, face, infra.metrics),
         )
         return _Built(fingerprint, runtime, convoy)
 
@@ -344,6 +364,11 @@ async def status_report(infra: Infrastructure, runtimes: ProjectRuntimes) -> dic
         report["background"] = {"writes_unsettled": in_flight, "timers": timers}
     except RedisError:
         report["background"] = {}
+    try:
+        aliases = {p.scope: p.alias for p in await infra.catalog.projects()}
+        report["watch"] = await health_report(infra.stores.watch, aliases)
+    except BotError:
+        report["watch"] = {}
     lost = infra.watch.seen
     report["clock"] = infra.clock.now().isoformat(timespec="seconds")
     report["redis_data_lost"] = {
@@ -415,4 +440,25 @@ def build_scheduler(infra: Infrastructure, runtimes: ProjectRuntimes) -> Schedul
         on_resumed=on_resumed,
         on_reminder=on_reminder,
         interval_seconds=infra.settings.convoy_bot_scheduler_interval_seconds,
+        watch_round=build_watch_round(infra, runtimes),
     )
+
+
+def build_watch_round(
+    infra: Infrastructure, runtimes: ProjectRuntimes
+) -> Callable[[], Awaitable[int]] | None:
+    """The watcher's round, its cards posted by each project's runtime; None when this
+    replica is set not to poll."""
+    settings = infra.settings
+    if not settings.convoy_bot_watch_enabled:
+        return None
+    thresholds = Thresholds(settings.convoy_bot_alert_failure_rate, settings.watch_recovered_rate)
+    rules = WatchRules(settings.convoy_bot_watch_interval, thresholds)
+    watching = WatchRound(infra.stores.watch, infra.stores.bindings, runtimes, infra.clock, rules)
+
+    async def report(scope: str, events: list[WatchEvent]) -> None:
+        runtime = await runtimes.for_scope(scope)
+        if runtime is not None and events:
+            await runtime.watch_cards.tell(events, infra.clock.now())
+
+    return partial(watching.run_due, report)

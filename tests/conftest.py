@@ -18,11 +18,13 @@ pytest.register_assert_rewrite("tests.helpers")
 
 from bot import redis_keys
 from bot.roles import Role, RoleStore
+from bot.settings import Settings
 from bot.store import redis_client
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.loopback import LoopbackServer, free_port
 from tests.fakes.slack import FakeSlack
 from tests.harness import (
+    ADMIN,
     BOT_TOKEN,
     CONVOY_KEY,
     PROJECT,
@@ -300,3 +302,26 @@ def team(grant: Callable[..., None]) -> None:
     grant(APPROVER, Role.APPROVER)
     grant(OPERATOR, Role.OPERATOR)
     grant(VIEWER, Role.VIEWER)
+
+
+@pytest.fixture
+def replica_settings(
+    redis_server: RedisServer,
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
+    slack_fake: tuple[FakeSlack, LoopbackServer],
+) -> Settings:
+    """Settings of scheduler replicas built in a test's own process (as `serve` builds
+    them) on the session's Redis and fakes, with a clock the test moves."""
+    return Settings(
+        _env_file=None,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=f"{slack_fake[1].url}/api/",
+        convoy_api_url=f"{convoy_fake[1].url}/api",
+        convoy_api_key=CONVOY_KEY,
+        convoy_project_id=PROJECT,
+        redis_url=redis_server.url,
+        convoy_bot_admins=[ADMIN],
+        slack_webhook_url_prefixes=[f"{slack_fake[1].url}/hooks/"],
+        convoy_bot_movable_clock=True,
+    )

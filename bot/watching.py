@@ -1,0 +1,128 @@
+"""The watch round the scheduler runs: poll each bound project that is due, once across all
+replicas, compare with what was seen last time, and hand what changed to the reporter.
+
+Convoy calls come from the project's own budget: one list call per page per interval, never
+two polls of a project at once (the lease), and after a 429 nothing until its Retry-After.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from bot.bindings import ChannelBindings
+from bot.clock import Clock
+from bot.errors import BotError, ConvoyRateLimited
+from bot.models import Endpoint
+from bot.watch_rules import Thresholds, WatchEvent, assess
+from bot.watch_store import Health, Seen, WatchStore
+
+logger = logging.getLogger(__name__)
+
+
+class EndpointSource(Protocol):
+    async def endpoints_of(self, scope: str) -> list[Endpoint] | None:
+        """Every endpoint of the project (None: the project is not served any more)."""
+        ...
+
+
+@dataclass(frozen=True)
+class WatchRules:
+    interval: timedelta
+    thresholds: Thresholds
+
+
+Report = Callable[[str, list[WatchEvent]], Awaitable[None]]
+
+
+class WatchRound:
+    """One round: which projects are watched, lease the due ones, poll, compare, report."""
+
+    def __init__(
+        self,
+        store: WatchStore,
+        bindings: ChannelBindings,
+        source: EndpointSource,
+        clock: Clock,
+        rules: WatchRules,
+    ) -> None:
+        self._store = store
+        self._bindings = bindings
+        self._source = source
+        self._clock = clock
+        self._rules = rules
+
+    async def run_due(self, report: Report) -> int:
+        """Poll every project whose time has come; how many were polled."""
+        now = self._clock.now()
+        await self._store.watch_only(set((await self._bindings.all()).values()), now)
+        scopes, lease = await self._store.claim_due(now)
+        for scope in scopes:
+            next_due = now + self._rules.interval
+            try:
+                events = await self.poll(scope, now)
+            except BotError as exc:
+                next_due = max(next_due, _after_rate_limit(exc, now))
+                await self._failed(scope, now, exc.message)
+            else:
+                try:
+                    await report(scope, events)
+                except Exception as exc:  # noqa: BLE001  # one project's posts never stop another's
+                    logger.error("watch report failed: %s", type(exc).__name__)
+            await self._store.finish(scope, lease, next_due)
+        return len(scopes)
+
+    async def poll(self, scope: str, now: datetime) -> list[WatchEvent]:
+        """Read the project's endpoints, keep what was seen, and what to tell."""
+        endpoints = await self._source.endpoints_of(scope)
+        if endpoints is None:
+            return []
+        before = await self._store.seen(scope)
+        snoozed = await self._store.snoozed(scope, now)
+        seen: dict[str, Seen] = {}
+        events: list[WatchEvent] = []
+        for endpoint in endpoints:
+            seen[endpoint.uid], event = assess(
+                before.get(endpoint.uid),
+                endpoint,
+                self._rules.thresholds,
+                snoozed=endpoint.uid in snoozed,
+            )
+            if event is not None:
+                events.append(event)
+        await self._store.save_seen(scope, seen, set(before) - set(seen))
+        await self._store.set_health(scope, Health(at=now.timestamp(), endpoints=len(endpoints)))
+        return events
+
+    async def _failed(self, scope: str, now: datetime, problem: str) -> None:
+        previous = (await self._store.health()).get(scope)
+        failures = (previous.failures if previous else 0) + 1
+        logger.warning("watching a project failed (%d in a row): %s", failures, problem)
+        await self._store.set_health(
+            scope, Health(at=now.timestamp(), problem=problem, failures=failures)
+        )
+
+
+async def health_report(store: WatchStore, aliases: dict[str, str]) -> dict[str, object]:
+    """Per watched project (by alias): its last poll, and its problem while it has one."""
+    report: dict[str, object] = {}
+    for scope, health in (await store.health()).items():
+        if scope in aliases:
+            report[aliases[scope]] = {
+                "last_poll": datetime.fromtimestamp(health.at, UTC).isoformat(timespec="seconds"),
+                "ok": not health.problem,
+                "problem": health.problem,
+                "failed_polls_in_a_row": health.failures,
+                "endpoints": health.endpoints,
+            }
+    return report
+
+
+def _after_rate_limit(exc: BotError, now: datetime) -> datetime:
+    """When Convoy said to come back, after a 429 (now, for any other failure)."""
+    if isinstance(exc, ConvoyRateLimited) and exc.retry_after:
+        return now + timedelta(seconds=exc.retry_after)
+    return now

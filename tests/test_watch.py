@@ -1,0 +1,340 @@
+"""The watcher: failing cards in the bound channels, their buttons, and Convoy's budget.
+
+Polls run in scheduler replicas built in this process (as `serve` builds them) with a clock the
+test moves, on the session's Redis, fake Convoy and fake Slack; clicks go, signed, to the
+session's bot, whose own watch is off (tests/harness.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from bot import redis_keys
+from bot.roles import Role
+from bot.settings import Settings
+from handlers import ids
+from tests.fakes.convoy import FakeConvoy
+from tests.fakes.slack import FakeSlack, SlackCall
+from tests.harness import CONVOY_KEY, BotProcess, eventually
+from tests.helpers import OPERATOR, VIEWER, button, buttons, message, reply_to
+from tests.slack_requests import Sent, SlackSender
+from tests.test_timed_pauses import replicas
+
+BOUND = "C0ONCALL"
+OTHER_BOUND = "C0PAYMENTS"
+MINUTE = timedelta(minutes=1)
+
+
+@pytest.fixture
+def watch_settings(replica_settings: Settings) -> Settings:
+    """The replicas' settings, polling every minute."""
+    return replica_settings.model_copy(update={"convoy_bot_watch_interval": MINUTE})
+
+
+@pytest.fixture
+def bound(store: redis.Redis, scope: str, slack: FakeSlack) -> None:
+    """The bot's project bound to two channels, the bot a member of both."""
+    slack.add_channel(BOUND)
+    slack.add_channel(OTHER_BOUND)
+    store.hset(redis_keys.bindings(), mapping={BOUND: scope, OTHER_BOUND: scope})
+
+
+def polls(settings: Settings, convoy: FakeConvoy, *steps: timedelta, count: int = 1) -> list[int]:
+    """Tick `count` replicas at each offset from now; how many endpoint-list calls Convoy got
+    at each (the watcher's whole cost: one per page)."""
+
+    def listed() -> int:
+        return sum(r.operation == "list" for r in convoy.requests)
+
+    async def scenario() -> list[int]:
+        seen = []
+        async with replicas(settings, count) as group:
+            for step in steps:
+                before = listed()
+                await group.tick_all(step)
+                seen.append(listed() - before)
+        return seen
+
+    return asyncio.run(scenario())
+
+
+def cards(slack: FakeSlack) -> list[SlackCall]:
+    return [c for c in slack.api_calls("chat.postMessage") if c.accepted and "is failing" in c.text]
+
+
+def failing(convoy: FakeConvoy, name: str = "orders-api", rate: float = 80.0) -> str:
+    uid = str(convoy.add_endpoint(name, url="https://hooks.acme.test/in/secret")["uid"])
+    convoy.set_breaker(uid, rate, "open" if rate >= 50 else "closed")
+    return uid
+
+
+def click_card(sender: SlackSender, user: str, action_id: str, card: SlackCall) -> Sent:
+    """A click on one of the card's buttons, in the channel the card is in."""
+    value = button(card, action_id)["value"]
+    channel = card.payload["channel"]
+    return sender.click(user, action_id, value, channel_id=channel, message=message(card))
+
+
+def updates_of(slack: FakeSlack, card: SlackCall) -> list[dict[str, Any]]:
+    return [
+        c.payload
+        for c in slack.api_calls("chat.update")
+        if c.payload["channel"] == card.payload["channel"] and c.payload["ts"] == card.answer["ts"]
+    ]
+
+
+def test_failing_endpoint_gets_one_card_per_bound_channel_and_no_repeat(
+    convoy: FakeConvoy, slack: FakeSlack, watch_settings: Settings, bound: None
+) -> None:
+    """A failing endpoint: one card in each bound channel with Pause, Pause 30m and Snooze
+    1h; three more polls while it still fails post nothing; one list call per poll."""
+    failing(convoy)
+    convoy.add_endpoint("healthy-api")
+
+    listed = polls(watch_settings, convoy, timedelta(0), MINUTE, 2 * MINUTE, 3 * MINUTE)
+
+    assert listed == [1, 1, 1, 1]
+    posted = cards(slack)
+    assert sorted(c.payload["channel"] for c in posted) == sorted([BOUND, OTHER_BOUND])
+    card = posted[0]
+    assert "*orders-api*" in card.text
+    assert "80.0% (circuit breaker: open)" in card.text
+    assert "Host: `hooks.acme.test`" in card.text
+    assert "/in/secret" not in card.text
+    assert [b["text"]["text"] for b in buttons(card)] == ["Pause", "Pause 30m", "Snooze 1h"]
+    assert convoy.writes() == []
+
+
+def test_recovery_updates_the_same_card_and_hovering_does_not_flap(
+    convoy: FakeConvoy, slack: FakeSlack, watch_settings: Settings, bound: None
+) -> None:
+    """Under the threshold but above threshold - hysteresis the episode stays open; below it
+    the card (in every channel) says it recovered and loses its buttons; no second card."""
+    uid = failing(convoy, rate=60.0)
+
+    async def scenario() -> None:
+        async with replicas(watch_settings, 1) as group:
+            await group.tick_all(timedelta(0))
+            convoy.set_breaker(uid, 45.0, "closed")  # threshold 50, hysteresis 10
+            await group.tick_all(MINUTE)
+            assert slack.api_calls("chat.update") == []
+            convoy.set_breaker(uid, 5.0, "closed")
+            await group.tick_all(2 * MINUTE)
+            convoy.set_breaker(uid, 55.0, "closed")
+            await group.tick_all(3 * MINUTE)
+
+    asyncio.run(scenario())
+
+    first, second, *again = cards(slack)
+    for card in (first, second):
+        (update,) = updates_of(slack, card)
+        assert "Recovered at" in str(update["blocks"])
+        assert "5.0% (circuit breaker: closed)" in str(update["blocks"])
+        assert "actions" not in [b["type"] for b in update["blocks"]]
+    assert len(again) == 2, "a new episode after recovery is a new card"
+
+
+def test_paused_or_breaker_closed_endpoints_get_no_card_and_half_open_keeps_one(
+    convoy: FakeConvoy, slack: FakeSlack, watch_settings: Settings, bound: None
+) -> None:
+    """A paused endpoint never gets a failing card; half-open keeps an open episode open."""
+    paused = failing(convoy, "paused-api")
+    convoy.set_status(paused, "paused")
+    uid = failing(convoy)
+
+    async def scenario() -> None:
+        async with replicas(watch_settings, 1) as group:
+            await group.tick_all(timedelta(0))
+            convoy.set_breaker(uid, 0.0, "half-open")
+            await group.tick_all(MINUTE)
+
+    asyncio.run(scenario())
+
+    assert [c.text.split(" is failing")[0] for c in cards(slack)] == ["orders-api"] * 2
+    assert slack.api_calls("chat.update") == []
+
+
+def test_pause_from_the_card_writes_once_and_updates_the_card_everywhere(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    watch_settings: Settings,
+    bound: None,
+    operator: str,
+) -> None:
+    """Pause on one copy of the card: one PUT; both copies say who paused it; a second
+    click on the other copy changes nothing; the next poll tells nothing more."""
+    uid = failing(convoy)
+    polls(watch_settings, convoy, timedelta(0))
+    mine, theirs = sorted(cards(slack), key=lambda c: c.payload["channel"] != BOUND)
+    value = button(mine, ids.WATCH_PAUSE)["value"]
+
+    sender.click(operator, ids.WATCH_PAUSE, value, channel_id=BOUND, message=message(mine))
+    eventually(lambda: len(updates_of(slack, theirs)) == 1 or None, what="the card updated")
+    second = sender.click(
+        operator, ids.WATCH_PAUSE, value, channel_id=OTHER_BOUND, message=message(theirs)
+    )
+
+    assert [(w.operation, w.endpoint_uid) for w in convoy.writes()] == [("pause", uid)]
+    assert convoy.endpoint(uid)["status"] == "paused"
+    for card in (mine, theirs):
+        (update,) = updates_of(slack, card)
+        assert f"Paused from this card by <@{OPERATOR}>" in str(update["blocks"])
+        assert "actions" not in [b["type"] for b in update["blocks"]]
+    assert "already acted on this failing card" in reply_to(slack, second.token)[0]
+    announced = [c for c in slack.api_calls("chat.postMessage") if "was paused" in c.text]
+    assert [c.payload["channel"] for c in announced] == [BOUND, OTHER_BOUND], "and its copy"
+    assert "Reason: from the failing card" in announced[0].text
+    before = len(slack.calls)
+    polls(watch_settings, convoy, MINUTE)
+    assert len(slack.calls) == before, "the paused endpoint's episode ended quietly"
+
+
+def test_pause_30m_from_the_card_sets_a_timer(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    watch_settings: Settings,
+    bound: None,
+    operator: str,
+    store: redis.Redis,
+) -> None:
+    """Pause 30m is a timed pause like `/convoy pause X for 30m`: its timer is in Redis."""
+    uid = failing(convoy)
+    polls(watch_settings, convoy, timedelta(0))
+    card = cards(slack)[0]
+
+    click_card(sender, operator, ids.WATCH_PAUSE_30M, card)
+
+    eventually(lambda: updates_of(slack, card) or None, what="the card updated")
+    assert "Paused for 30m from this card" in str(updates_of(slack, card)[0]["blocks"])
+    assert [w.operation for w in convoy.writes()] == ["pause"]
+    assert store.zcard(redis_keys.resume_timers()) == 1
+    assert uid
+
+
+def test_a_viewer_cannot_pause_from_the_card_and_the_card_stays_usable(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    watch_settings: Settings,
+    bound: None,
+    grant: Callable[..., None],
+) -> None:
+    """The role is checked at click time: a viewer's click writes nothing, the card keeps
+    its buttons, and an operator's click afterwards still pauses."""
+    grant(VIEWER, Role.VIEWER)
+    grant(OPERATOR, Role.OPERATOR)
+    failing(convoy)
+    polls(watch_settings, convoy, timedelta(0))
+    card = cards(slack)[0]
+    value = button(card, ids.WATCH_PAUSE)["value"]
+    channel = card.payload["channel"]
+
+    refused = sender.click(
+        VIEWER, ids.WATCH_PAUSE, value, channel_id=channel, message=message(card)
+    )
+
+    assert (
+        "operator" in reply_to(slack, refused.token)[0]
+        or "requester" in reply_to(slack, refused.token)[0]
+    )
+    assert convoy.writes() == []
+    assert updates_of(slack, card) == []
+    sender.click(OPERATOR, ids.WATCH_PAUSE, value, channel_id=channel, message=message(card))
+    eventually(lambda: updates_of(slack, card) or None, what="the card updated")
+    assert [w.operation for w in convoy.writes()] == ["pause"]
+
+
+def test_snooze_silences_the_endpoint_for_an_hour(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    watch_settings: Settings,
+    bound: None,
+    operator: str,
+) -> None:
+    """Snooze 1h: the card says until when; no card while snoozed though it still fails;
+    a new card once the hour is over; nothing was written to Convoy."""
+    failing(convoy)
+    polls(watch_settings, convoy, timedelta(0))
+    card = cards(slack)[0]
+
+    click_card(sender, operator, ids.WATCH_SNOOZE, card)
+    eventually(lambda: updates_of(slack, card) or None, what="the card updated")
+
+    assert f"Snoozed by <@{OPERATOR}> until" in str(updates_of(slack, card)[0]["blocks"])
+    polls(watch_settings, convoy, 2 * MINUTE, 30 * MINUTE, 59 * MINUTE)
+    assert len(cards(slack)) == 2, "no new card while snoozed"
+    polls(watch_settings, convoy, 62 * MINUTE)
+    assert len(cards(slack)) == 4, "a new card in both channels once the snooze is over"
+    assert convoy.writes() == []
+
+
+def test_two_replicas_post_one_card_and_poll_once_per_interval(
+    convoy: FakeConvoy, slack: FakeSlack, watch_settings: Settings, bound: None
+) -> None:
+    """Two replicas ticking together: one list call per interval, one card per channel."""
+    failing(convoy)
+
+    listed = polls(
+        watch_settings, convoy, timedelta(0), timedelta(seconds=30), MINUTE, 2 * MINUTE, count=2
+    )
+
+    assert listed == [1, 0, 1, 1]
+    assert len(cards(slack)) == 2
+
+
+def test_convoy_429_backs_off_until_retry_after(
+    convoy: FakeConvoy, slack: FakeSlack, watch_settings: Settings, bound: None
+) -> None:
+    """A 429 on the list: no call again until its Retry-After (5 minutes), then one."""
+    failing(convoy)
+    convoy.set_fault("list", status=429, retry_after=300, times=1)
+
+    listed = polls(watch_settings, convoy, timedelta(0), MINUTE, 2 * MINUTE, 4 * MINUTE, 6 * MINUTE)
+
+    assert listed == [1, 0, 0, 0, 1]
+    assert len(cards(slack)) == 2
+
+
+def test_an_unbound_project_is_not_polled_at_all(
+    convoy: FakeConvoy, slack: FakeSlack, watch_settings: Settings, store: redis.Redis
+) -> None:
+    """No channel bound to the project: not one call to Convoy, nothing in Slack."""
+    failing(convoy)
+
+    listed = polls(watch_settings, convoy, timedelta(0), MINUTE, 2 * MINUTE)
+
+    assert listed == [0, 0, 0]
+    assert convoy.requests == []
+    assert cards(slack) == []
+
+
+def test_a_failing_watch_shows_in_status_until_it_recovers(
+    convoy: FakeConvoy, slack: FakeSlack, watch_settings: Settings, bound: None, bot: BotProcess
+) -> None:
+    """Key revoked (401 on the list): /status says the project's watch is failing, and
+    how many polls in a row; the next good poll clears it."""
+    failing(convoy)
+    convoy.set_fault("list", status=401)
+
+    polls(watch_settings, convoy, timedelta(0), MINUTE)
+
+    (watch,) = httpx.get(f"{bot.url}/status", timeout=10).json()["watch"].values()
+    assert watch["ok"] is False
+    assert watch["failed_polls_in_a_row"] == 2
+    assert "401" in watch["problem"] or "key" in watch["problem"]
+    assert CONVOY_KEY not in str(watch)
+    assert cards(slack) == []
+    convoy.clear_faults()
+    polls(watch_settings, convoy, 2 * MINUTE)
+    (watch,) = httpx.get(f"{bot.url}/status", timeout=10).json()["watch"].values()
+    assert (watch["ok"], watch["problem"], watch["endpoints"]) == (True, "", 1)
