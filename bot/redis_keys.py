@@ -137,6 +137,13 @@ def layout_version() -> str:
     return f"{PREFIX}:layout"
 
 
+def own_write(project: str, uid: str) -> str:
+    """The bot's last write to one endpoint, `action|epoch` (kept a week after the write), so
+    the watcher tells a status the bot set from one set outside it. It shares the endpoint
+    lock's hash tag: the journal records it in the script that records the write."""
+    return f"{PREFIX}:own-write:{{{project}:{uid}}}"
+
+
 def watch_due() -> str:
     """Sorted set of watched projects: member = scope, score = when its next poll is due (or,
     while a replica polls it, when that replica's lease runs out)."""

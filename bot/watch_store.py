@@ -4,6 +4,7 @@ health."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -40,8 +41,10 @@ class Seen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     status: str
+    since: float = 0.0  # epoch seconds: the poll that first saw this status
     failing: bool = False  # in a failing episode (one card for all of it)
     rate: float | None = None  # percent
+    name: str = ""  # to name it once it is gone
 
 
 class CardPost(BaseModel):
@@ -61,6 +64,23 @@ class Card(BaseModel):
     posts: tuple[CardPost, ...] = ()
     text: str = ""  # as posted, so that every copy can be rewritten when the episode ends
     blocks: str = ""  # JSON, its buttons left out
+
+
+@dataclass(frozen=True)
+class BotWrite:
+    """The bot's part in an endpoint's status: a write of its not yet settled (or its lock
+    held), and its last write (the status it set, and when)."""
+
+    unsettled: bool
+    status: str = ""
+    at: float = 0.0
+
+    def explains(self, status: str, since: float) -> bool:
+        """Whether the bot set `status` after the previous one was first seen."""
+        return self.status == status and self.at >= since
+
+
+_TARGET = {"pause": "paused", "resume": "active"}
 
 
 class Health(BaseModel):
@@ -122,6 +142,22 @@ class WatchStore:
                 if gone:
                     pipe.hdel(key, *gone)
                 await pipe.execute()
+
+    async def bot_writes(self, scope: str, uids: list[str]) -> dict[str, BotWrite]:
+        """For each endpoint, what the bot wrote to it last and whether that is settled."""
+        with failing_closed():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for uid in uids:
+                    pipe.exists(
+                        redis_keys.endpoint_lock(scope, uid), redis_keys.in_flight(scope, uid)
+                    )
+                    pipe.get(redis_keys.own_write(scope, uid))
+                answers = await pipe.execute()
+        found = {}
+        for uid, busy, own in zip(uids, answers[::2], answers[1::2], strict=True):
+            action, _, at = str(own or "").partition("|")
+            found[uid] = BotWrite(bool(busy), _TARGET.get(action, ""), float(at or 0))
+        return found
 
     async def snooze(self, scope: str, uid: str, until: datetime) -> None:
         with failing_closed():

@@ -17,15 +17,16 @@ from bot.bindings import ChannelBindings
 from bot.clock import Clock
 from bot.errors import BotError, ConvoyRateLimited
 from bot.models import Endpoint
-from bot.watch_rules import Thresholds, WatchEvent, assess
+from bot.watch_rules import Poll, Thresholds, WatchEvent, assess, deleted
 from bot.watch_store import Health, Seen, WatchStore
 
 logger = logging.getLogger(__name__)
 
 
 class EndpointSource(Protocol):
-    async def endpoints_of(self, scope: str) -> list[Endpoint] | None:
-        """Every endpoint of the project (None: the project is not served any more)."""
+    async def endpoints_of(self, scope: str) -> tuple[list[Endpoint], bool] | None:
+        """The project's endpoints and whether that is all of them (more than the watcher
+        reads: not); None when the project is not served any more."""
         ...
 
 
@@ -77,23 +78,39 @@ class WatchRound:
 
     async def poll(self, scope: str, now: datetime) -> list[WatchEvent]:
         """Read the project's endpoints, keep what was seen, and what to tell."""
-        endpoints = await self._source.endpoints_of(scope)
-        if endpoints is None:
+        listed = await self._source.endpoints_of(scope)
+        if listed is None:
             return []
+        endpoints, complete = listed
         before = await self._store.seen(scope)
         snoozed = await self._store.snoozed(scope, now)
+        changed = [
+            e.uid for e in endpoints if e.uid in before and before[e.uid].status != e.status.value
+        ]
+        writes = await self._store.bot_writes(scope, changed)
         seen: dict[str, Seen] = {}
         events: list[WatchEvent] = []
         for endpoint in endpoints:
-            seen[endpoint.uid], event = assess(
-                before.get(endpoint.uid),
-                endpoint,
-                self._rules.thresholds,
-                snoozed=endpoint.uid in snoozed,
+            uid, write = endpoint.uid, writes.get(endpoint.uid)
+            previous = before.get(uid)
+            if write is not None and write.unsettled:
+                # The bot is changing it, or a write of its may still land: judge it once
+                # that is settled, so a late-landing write is never taken for a person's.
+                seen[uid] = previous or Seen(status="")
+                continue
+            outside = (
+                write is not None
+                and previous is not None
+                and not write.explains(endpoint.status.value, previous.since)
             )
+            poll = Poll(previous, now.timestamp(), uid in snoozed, outside)
+            seen[uid], event = assess(poll, endpoint, self._rules.thresholds)
             if event is not None:
                 events.append(event)
-        await self._store.save_seen(scope, seen, set(before) - set(seen))
+        # Past the pages it reads, the watcher cannot tell a deleted endpoint from an unread one.
+        gone = set(before) - set(seen) if complete else set()
+        events += [deleted(before[uid], uid) for uid in sorted(gone) if before[uid].status]
+        await self._store.save_seen(scope, seen, gone)
         await self._store.set_health(scope, Health(at=now.timestamp(), endpoints=len(endpoints)))
         return events
 

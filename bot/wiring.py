@@ -83,6 +83,7 @@ from handlers.server import create_server
 from handlers.settled import SettledReports
 from handlers.timers import ThreadPoster, TimerReports
 from handlers.watch_cards import WatchCards
+from handlers.watch_reports import tell_watch
 from handlers.work import Worker
 
 SLACK_TIMEOUT = 10  # seconds for one Slack Web API call
@@ -273,13 +274,12 @@ class ProjectRuntimes:
         runtime = await self.for_scope(scope)
         return runtime.cases if runtime is not None else None
 
-    async def endpoints_of(self, scope: str) -> list[Endpoint] | None:
-        """Every endpoint of a served project, for the watcher (None: not served any more)."""
+    async def endpoints_of(self, scope: str) -> tuple[list[Endpoint], bool] | None:
+        """A served project's endpoints for the watcher, and whether that is all of them."""
         project = await self._infra.catalog.by_scope(scope)
         if project is None:
             return None
-        endpoints, _ = await (await self._get(project)).convoy.all_endpoints()
-        return endpoints
+        return await (await self._get(project)).convoy.all_endpoints()
 
     async def convoy_status(self) -> dict[str, str]:
         """Per project alias: whether its Convoy answers with its key, for its project."""
@@ -459,6 +459,6 @@ def build_watch_round(
     async def report(scope: str, events: list[WatchEvent]) -> None:
         runtime = await runtimes.for_scope(scope)
         if runtime is not None and events:
-            await runtime.watch_cards.tell(events, infra.clock.now())
+            await tell_watch(runtime, events, infra.clock.now())
 
     return partial(watching.run_due, report)

@@ -131,6 +131,7 @@ def register(
     acting(ids.WATCH_PAUSE, "card pause", card_clicks.pause)
     acting(ids.WATCH_PAUSE_30M, "card pause", card_clicks.pause)
     acting(ids.WATCH_SNOOZE, "card snooze", card_clicks.snooze)
+    acting(ids.WATCH_REENABLE, "card re-enable", card_clicks.reenable)
     acting(re.compile(rf"^{ids.PICK_ENDPOINT}_\d+$"), "pick", pick_endpoint)
     on(
         re.compile(rf"^{ids.PICK_PROJECT}_\d+$"),

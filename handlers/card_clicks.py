@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.changes import Change
+from bot.models import Action
 from bot.results import ApprovalAsked
 from bot.watch_actions import CARD_REASON
 from handlers import ids
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # handlers.actions registers these, so it is imported only fo
 
 TIMED = {ids.WATCH_PAUSE_30M: timedelta(minutes=30)}
 SNOOZE_FOR = timedelta(hours=1)
+REENABLE_REASON = "from the disabled card"
 
 
 async def pause(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
@@ -40,6 +42,16 @@ async def pause(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
     elif isinstance(result, ApprovalAsked):
         await runtime.watch_cards.close(value.uid, asked_from_card_line(user_id, now), value.card)
     return outcome
+
+
+async def reenable(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
+    """Re-enable the endpoint Convoy disabled: as `/convoy resume`, which asks to confirm
+    first (and makes a requester's click an approval request)."""
+    value = CardValue.decode(click.value)
+    user_id = click.caller.user_id
+    changing = runtime.cases.changing
+    result = await changing.change(click.caller, Action.RESUME, value.uid, REENABLE_REASON)
+    return await runtime.reporter.report(replies, result, user_id, REENABLE_REASON)
 
 
 async def snooze(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:

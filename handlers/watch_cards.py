@@ -17,8 +17,14 @@ from bot.metrics import Metrics
 from bot.watch_rules import EventKind, WatchEvent
 from bot.watch_store import Card, CardPost, WatchStore
 from handlers.announcer import ProjectFace
-from handlers.blocks.kit import fitted, without_buttons
-from handlers.blocks.watch import ended_line, failing_card
+from handlers.blocks.kit import Message, fitted, without_buttons
+from handlers.blocks.watch import (
+    disabled_card,
+    ended_line,
+    failing_card,
+    outside_line,
+    outside_note,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,38 +51,32 @@ class WatchCards:
         return self._face.project.scope
 
     async def tell(self, events: list[WatchEvent], now: datetime) -> None:
-        """Post a card for each new episode; rewrite the card of each one that ended."""
+        """Post a card for each new episode; rewrite the card of each one that ended; note
+        what changed outside the bot."""
         for event in events:
-            if event.kind is EventKind.FAILING:
-                await self._open(event, now)
-            else:
-                await self.close(event.endpoint.uid, ended_line(event, now))
+            uid = event.endpoint.uid
+            card_id = f"{uid}:{int(now.timestamp())}"
+            match event.kind:
+                case EventKind.FAILING:
+                    card = failing_card(event, self._scope, card_id, now)
+                    await self._keep(uid, card_id, now, card, await self._post_all(card))
+                case EventKind.DISABLED:
+                    # One card per endpoint: a failing card becomes the disabled one.
+                    card = disabled_card(event, self._scope, card_id, now)
+                    old = await self._store.take_card(self._scope, uid)
+                    if old is not None:
+                        await self._update_all(old.posts, card)
+                    posts = old.posts if old is not None else await self._post_all(card)
+                    await self._keep(uid, card_id, now, card, posts)
+                case EventKind.RECOVERED | EventKind.ENDED:
+                    await self.close(uid, ended_line(event, now))
+                case EventKind.OUTSIDE | EventKind.DELETED:
+                    await self.close(uid, outside_line(event, now))
+                    await self._post_all(outside_note(event, now))
 
-    async def _open(self, event: WatchEvent, now: datetime) -> None:
-        uid = event.endpoint.uid
-        card_id = f"{uid}:{int(now.timestamp())}"
-        text, blocks = fitted(*self._face.marked(failing_card(event, self._scope, card_id, now)))
-        posts = []
-        for channel in await self._book.bound_channels(self._scope):
-            try:
-                answer = await self._slack.chat_postMessage(
-                    channel=channel, text=text, blocks=blocks, unfurl_links=False
-                )
-            except (SlackApiError, ClientError, TimeoutError) as exc:
-                self._metrics.slack_posts.labels("watch card", "failed").inc()
-                logger.warning("posting a failing card failed: %s", type(exc).__name__)
-                continue
-            self._metrics.slack_posts.labels("watch card", "ok").inc()
-            posts.append(CardPost(channel=channel, ts=str(answer.get("ts") or "")))
-        story = [b for b in blocks if b.get("type") != "actions"]
-        card = Card(
-            card_id=card_id,
-            opened=now.timestamp(),
-            posts=tuple(posts),
-            text=text,
-            blocks=json.dumps(story),
-        )
-        await self._store.put_card(self._scope, uid, card)
+    async def rewrite(self, channel: str, ts: str, message: Message) -> None:
+        """Rewrite another message of the bot's (a pause's announcement)."""
+        await self._update_all((CardPost(channel=channel, ts=ts),), message)
 
     async def close(self, uid: str, line: str, card_id: str = "") -> bool:
         """Rewrite the endpoint's open card (episode `card_id`, when given) in every channel:
@@ -84,14 +84,49 @@ class WatchCards:
         card = await self._store.take_card(self._scope, uid, card_id)
         if card is None:
             return False
-        text, blocks = fitted(card.text, without_buttons(json.loads(card.blocks or "[]"), line))
-        for post in card.posts:
+        blocks = without_buttons(json.loads(card.blocks or "[]"), line)
+        await self._update_all(card.posts, (card.text, blocks))
+        return True
+
+    async def _keep(
+        self, uid: str, card_id: str, now: datetime, card: Message, posts: tuple[CardPost, ...]
+    ) -> None:
+        text, blocks = fitted(*self._face.marked(card))
+        story = [b for b in blocks if b.get("type") != "actions"]
+        kept = Card(
+            card_id=card_id,
+            opened=now.timestamp(),
+            posts=posts,
+            text=text,
+            blocks=json.dumps(story),
+        )
+        await self._store.put_card(self._scope, uid, kept)
+
+    async def _post_all(self, message: Message) -> tuple[CardPost, ...]:
+        """The message in each of the project's bound channels; where it went."""
+        text, blocks = fitted(*self._face.marked(message))
+        posts = []
+        for channel in await self._book.bound_channels(self._scope):
+            try:
+                answer = await self._slack.chat_postMessage(
+                    channel=channel, text=text, blocks=blocks, unfurl_links=False
+                )
+            except (SlackApiError, ClientError, TimeoutError) as exc:
+                self._metrics.slack_posts.labels("watch", "failed").inc()
+                logger.warning("posting a watch message failed: %s", type(exc).__name__)
+                continue
+            self._metrics.slack_posts.labels("watch", "ok").inc()
+            posts.append(CardPost(channel=channel, ts=str(answer.get("ts") or "")))
+        return tuple(posts)
+
+    async def _update_all(self, posts: tuple[CardPost, ...], message: Message) -> None:
+        text, blocks = fitted(*message)
+        for post in posts:
             try:
                 await self._slack.chat_update(
                     channel=post.channel, ts=post.ts, text=text, blocks=blocks
                 )
-                self._metrics.slack_posts.labels("watch card", "ok").inc()
+                self._metrics.slack_posts.labels("watch", "ok").inc()
             except (SlackApiError, ClientError, TimeoutError) as exc:
-                self._metrics.slack_posts.labels("watch card", "failed").inc()
-                logger.warning("updating a failing card failed: %s", type(exc).__name__)
-        return True
+                self._metrics.slack_posts.labels("watch", "failed").inc()
+                logger.warning("updating a watch message failed: %s", type(exc).__name__)

@@ -41,6 +41,7 @@ from tests.harness import (
 )
 from tests.helpers import APPROVER, OPERATOR, REQUESTER, VIEWER, AuditRecord
 from tests.slack_requests import SlackSender
+from tests.watch_helpers import BOUND, OTHER_BOUND, WATCH_INTERVAL
 
 # The chaos run's seed: a new one each session, unless CHAOS_SEED replays an earlier run.
 CHAOS_SEED = int(os.environ.get("CHAOS_SEED") or secrets.randbelow(2**32))
@@ -325,3 +326,17 @@ def replica_settings(
         slack_webhook_url_prefixes=[f"{slack_fake[1].url}/hooks/"],
         convoy_bot_movable_clock=True,
     )
+
+
+@pytest.fixture
+def watch_settings(replica_settings: Settings) -> Settings:
+    """The replicas' settings, polling every minute."""
+    return replica_settings.model_copy(update={"convoy_bot_watch_interval": WATCH_INTERVAL})
+
+
+@pytest.fixture
+def bound(store: redis.Redis, scope: str, slack: FakeSlack) -> None:
+    """The bot's project bound to two channels, the bot a member of both."""
+    slack.add_channel(BOUND)
+    slack.add_channel(OTHER_BOUND)
+    store.hset(redis_keys.bindings(), mapping={BOUND: scope, OTHER_BOUND: scope})

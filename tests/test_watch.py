@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import httpx
-import pytest
 import redis
 
 from bot import redis_keys
@@ -21,73 +19,21 @@ from bot.roles import Role
 from bot.settings import Settings
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
-from tests.fakes.slack import FakeSlack, SlackCall
+from tests.fakes.slack import FakeSlack
 from tests.harness import CONVOY_KEY, BotProcess, eventually
 from tests.helpers import OPERATOR, VIEWER, button, buttons, message, reply_to
-from tests.slack_requests import Sent, SlackSender
+from tests.slack_requests import SlackSender
 from tests.test_timed_pauses import replicas
-
-BOUND = "C0ONCALL"
-OTHER_BOUND = "C0PAYMENTS"
-MINUTE = timedelta(minutes=1)
-
-
-@pytest.fixture
-def watch_settings(replica_settings: Settings) -> Settings:
-    """The replicas' settings, polling every minute."""
-    return replica_settings.model_copy(update={"convoy_bot_watch_interval": MINUTE})
-
-
-@pytest.fixture
-def bound(store: redis.Redis, scope: str, slack: FakeSlack) -> None:
-    """The bot's project bound to two channels, the bot a member of both."""
-    slack.add_channel(BOUND)
-    slack.add_channel(OTHER_BOUND)
-    store.hset(redis_keys.bindings(), mapping={BOUND: scope, OTHER_BOUND: scope})
-
-
-def polls(settings: Settings, convoy: FakeConvoy, *steps: timedelta, count: int = 1) -> list[int]:
-    """Tick `count` replicas at each offset from now; how many endpoint-list calls Convoy got
-    at each (the watcher's whole cost: one per page)."""
-
-    def listed() -> int:
-        return sum(r.operation == "list" for r in convoy.requests)
-
-    async def scenario() -> list[int]:
-        seen = []
-        async with replicas(settings, count) as group:
-            for step in steps:
-                before = listed()
-                await group.tick_all(step)
-                seen.append(listed() - before)
-        return seen
-
-    return asyncio.run(scenario())
-
-
-def cards(slack: FakeSlack) -> list[SlackCall]:
-    return [c for c in slack.api_calls("chat.postMessage") if c.accepted and "is failing" in c.text]
-
-
-def failing(convoy: FakeConvoy, name: str = "orders-api", rate: float = 80.0) -> str:
-    uid = str(convoy.add_endpoint(name, url="https://hooks.acme.test/in/secret")["uid"])
-    convoy.set_breaker(uid, rate, "open" if rate >= 50 else "closed")
-    return uid
-
-
-def click_card(sender: SlackSender, user: str, action_id: str, card: SlackCall) -> Sent:
-    """A click on one of the card's buttons, in the channel the card is in."""
-    value = button(card, action_id)["value"]
-    channel = card.payload["channel"]
-    return sender.click(user, action_id, value, channel_id=channel, message=message(card))
-
-
-def updates_of(slack: FakeSlack, card: SlackCall) -> list[dict[str, Any]]:
-    return [
-        c.payload
-        for c in slack.api_calls("chat.update")
-        if c.payload["channel"] == card.payload["channel"] and c.payload["ts"] == card.answer["ts"]
-    ]
+from tests.watch_helpers import (
+    BOUND,
+    MINUTE,
+    OTHER_BOUND,
+    cards,
+    click_card,
+    failing,
+    polls,
+    updates_of,
+)
 
 
 def test_failing_endpoint_gets_one_card_per_bound_channel_and_no_repeat(

@@ -50,8 +50,8 @@ def ended_line(event: WatchEvent, at: datetime) -> str:
             f"{escape(event.rate.describe())}."
         )
     return (
-        f":information_source: No longer failing at {when(at)}: the endpoint is "
-        f"*{status_word(event.endpoint.status)}*."
+        f":information_source: Over at {when(at)}: the endpoint is "
+        f"*{status_word(event.endpoint.status)}* now."
     )
 
 
@@ -68,3 +68,43 @@ def asked_from_card_line(user_id: str, at: datetime) -> str:
 
 def snoozed_line(user_id: str, until: datetime) -> str:
     return f":no_bell: Snoozed by <@{escape(user_id)}> until {when(until)}: no new card till then."
+
+
+def disabled_card(event: WatchEvent, scope: str, card_id: str, at: datetime) -> Message:
+    """Convoy disabled the endpoint: what it was, and Re-enable (which asks to confirm)."""
+    endpoint = event.endpoint
+    text = f"{shown(endpoint.label)} was disabled by Convoy"
+    story = (
+        f":red_circle: {endpoint_ref(endpoint)} was *disabled by Convoy* (it was "
+        f"{escape(event.was or 'unknown')}) at {when(at)}\n"
+        f"Failure rate: {escape(event.rate.describe())} · Host: `{escape(endpoint.url_host)}`\n"
+        "Convoy sends it nothing until it is re-enabled."
+    )
+    value = CardValue(project=scope, uid=endpoint.uid, card=card_id).encode()
+    buttons = actions(CARD_ACTIONS, button(ids.WATCH_REENABLE, "Re-enable", value, "primary"))
+    return text, [section(story), buttons]
+
+
+def outside_note(event: WatchEvent, at: datetime) -> Message:
+    """A change of status nobody made through the bot."""
+    endpoint = event.endpoint
+    if event.kind is EventKind.DELETED:
+        what = "was *deleted* in Convoy"
+    else:
+        what = (
+            f"was *{status_word(endpoint.status)}* outside the bot (it was "
+            f"{escape(event.was or 'unknown')})"
+        )
+    line = f":information_source: {endpoint_ref(endpoint)} {what}, seen at {when(at)}."
+    return f"{shown(endpoint.label)} {what.replace('*', '')}", [section(line)]
+
+
+def outside_line(event: WatchEvent, at: datetime) -> str:
+    """What a card, or the bot's own pause announcement, says once a person (or Convoy)
+    changed the endpoint outside the bot."""
+    if event.kind is EventKind.DELETED:
+        return f":information_source: The endpoint was deleted in Convoy (seen at {when(at)})."
+    return (
+        f":information_source: *{status_word(event.endpoint.status)}* outside the bot "
+        f"(seen at {when(at)}): this no longer holds."
+    )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.models import Endpoint, EndpointStatus
-from bot.watch_rules import EventKind, Thresholds, assess
+from bot.watch_rules import EventKind, Poll, Thresholds, assess
 from bot.watch_store import Seen
 
 RULES = Thresholds(alert=50.0, recovered=40.0)
+NOW = 1_800_000_000.0
 
 
 def endpoint(rate: float | None, state: str | None = "closed", status: str = "active") -> Endpoint:
@@ -36,7 +37,7 @@ def test_what_opens_an_episode(
     rate: float | None, state: str | None, status: str, kind: EventKind | None
 ) -> None:
     """From nothing seen: the threshold or an open breaker opens one, on active endpoints."""
-    seen, event = assess(None, endpoint(rate, state, status), RULES, snoozed=False)
+    seen, event = assess(Poll(None, NOW), endpoint(rate, state, status), RULES)
 
     assert (event.kind if event else None) is kind
     assert seen.failing is (kind is EventKind.FAILING)
@@ -57,14 +58,47 @@ def test_what_ends_an_episode(
     rate: float | None, state: str | None, status: str, kind: EventKind | None
 ) -> None:
     """An open episode ends below threshold - hysteresis, or when the endpoint stops."""
-    _, event = assess(opened(), endpoint(rate, state, status), RULES, snoozed=False)
+    _, event = assess(Poll(opened(), NOW), endpoint(rate, state, status), RULES)
 
     assert (event.kind if event else None) is kind
 
 
 def test_a_snoozed_endpoint_is_silent_and_starts_afresh() -> None:
     """Snoozed: no event, and not in an episode, so a card comes once the snooze is over."""
-    seen, event = assess(opened(), endpoint(90.0, "open"), RULES, snoozed=True)
+    seen, event = assess(Poll(opened(), NOW, snoozed=True), endpoint(90.0, "open"), RULES)
 
     assert event is None
     assert not seen.failing
+
+
+@pytest.mark.parametrize(
+    ("was", "status", "kind"),
+    [
+        ("active", "paused", EventKind.OUTSIDE),
+        ("paused", "active", EventKind.OUTSIDE),
+        ("active", "inactive", EventKind.DISABLED),
+        ("paused", "inactive", EventKind.DISABLED),
+    ],
+)
+def test_a_change_outside_the_bot_is_news_and_ends_any_episode(
+    was: str, status: str, kind: EventKind
+) -> None:
+    """A status the bot did not set: told as such (disabled when Convoy made it inactive);
+    the failing episode starts afresh, and the new status is dated now."""
+    before = Seen(status=was, since=NOW - 600, failing=was == "active")
+
+    seen, event = assess(Poll(before, NOW, outside=True), endpoint(90.0, "open", status), RULES)
+
+    assert event is not None
+    assert (event.kind, event.was) == (kind, was)
+    assert (seen.failing, seen.since) == (False, NOW)
+
+
+def test_the_bots_own_re_enable_ends_the_disabled_card_quietly() -> None:
+    """inactive -> active by the bot: the card's episode ends, no outside note."""
+    before = Seen(status="inactive", since=NOW - 600)
+
+    _, event = assess(Poll(before, NOW), endpoint(0.0, "closed", "active"), RULES)
+
+    assert event is not None
+    assert event.kind is EventKind.ENDED
