@@ -27,6 +27,7 @@ class Verb(StrEnum):
     KEEP_PAUSED = "keep paused"
     RETRY_DISCARDED = "retry discarded"
     ROLES = "roles"
+    WATCH = "watch"
 
 
 NEEDS: dict[Verb, Role] = {
@@ -42,6 +43,7 @@ NEEDS: dict[Verb, Role] = {
     Verb.KEEP_PAUSED: Role.OPERATOR,
     Verb.RETRY_DISCARDED: Role.OPERATOR,
     Verb.ROLES: Role.ADMIN,
+    Verb.WATCH: Role.VIEWER,
 }
 COUNTED = frozenset({Verb.PAUSE, Verb.RESUME})  # changes count against the per-minute limit
 

@@ -17,6 +17,7 @@ from bot.settling import Settling
 from bot.suggesting import Suggesting
 from bot.timed_pauses import TimerControls
 from bot.watch_actions import CardPause, Snoozing
+from bot.watch_view import WatchView
 
 
 @dataclass(frozen=True)
@@ -37,3 +38,4 @@ class UseCases:
     suggesting: Suggesting
     card_pause: CardPause
     snoozing: Snoozing
+    watch_view: WatchView

@@ -92,6 +92,7 @@ class Health(BaseModel):
     problem: str = ""  # our own error message, never Convoy's body
     failures: int = 0  # polls failed in a row
     endpoints: int = 0
+    source: str = ""  # where its failure rates came from (bot.failure_rates.RateSource)
 
 
 class WatchStore:

@@ -16,6 +16,7 @@ from typing import Protocol
 from bot.bindings import ChannelBindings
 from bot.clock import Clock
 from bot.errors import BotError, ConvoyRateLimited
+from bot.failure_rates import RateSource, rate_of
 from bot.models import Endpoint
 from bot.watch_rules import Poll, Thresholds, WatchEvent, assess, deleted
 from bot.watch_store import Health, Seen, WatchStore
@@ -111,7 +112,9 @@ class WatchRound:
         gone = set(before) - set(seen) if complete else set()
         events += [deleted(before[uid], uid) for uid in sorted(gone) if before[uid].status]
         await self._store.save_seen(scope, seen, gone)
-        await self._store.set_health(scope, Health(at=now.timestamp(), endpoints=len(endpoints)))
+        source = rate_source(endpoints)
+        health = Health(at=now.timestamp(), endpoints=len(endpoints), source=source.value)
+        await self._store.set_health(scope, health)
         return events
 
     async def _failed(self, scope: str, now: datetime, problem: str) -> None:
@@ -136,6 +139,14 @@ async def health_report(store: WatchStore, aliases: dict[str, str]) -> dict[str,
                 "endpoints": health.endpoints,
             }
     return report
+
+
+def rate_source(endpoints: list[Endpoint]) -> RateSource:
+    """The circuit breaker's when Convoy sent any of its rates (it fills them only when its
+    breaker is on and licensed), else none: the watch then sees status changes only."""
+    if any(rate_of(e).source is RateSource.BREAKER for e in endpoints):
+        return RateSource.BREAKER
+    return RateSource.NONE
 
 
 def _after_rate_limit(exc: BotError, now: datetime) -> datetime:

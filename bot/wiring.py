@@ -72,6 +72,7 @@ from bot.vitals import DataLossWatch
 from bot.watch_actions import CardPause, Snoozing
 from bot.watch_rules import Thresholds, WatchEvent
 from bot.watch_store import WatchStore
+from bot.watch_view import WatchView
 from bot.watching import WatchRound, WatchRules, health_report
 from bot.webhooks import WebhookPoster, build_webhook_http_client
 from handlers import actions, commands, modals
@@ -239,6 +240,7 @@ def build_use_cases(
         suggesting=Suggesting(access, finder),
         card_pause=CardPause(stores.claims, changing, project.scope),
         snoozing=Snoozing(access, stores.watch, audit, clock),
+        watch_view=WatchView(access, stores.watch, stores.bindings, clock, watch_rules(settings)),
     )
 
 
@@ -444,6 +446,11 @@ def build_scheduler(infra: Infrastructure, runtimes: ProjectRuntimes) -> Schedul
     )
 
 
+def watch_rules(settings: Settings) -> WatchRules:
+    thresholds = Thresholds(settings.convoy_bot_alert_failure_rate, settings.watch_recovered_rate)
+    return WatchRules(settings.convoy_bot_watch_interval, thresholds)
+
+
 def build_watch_round(
     infra: Infrastructure, runtimes: ProjectRuntimes
 ) -> Callable[[], Awaitable[int]] | None:
@@ -452,8 +459,7 @@ def build_watch_round(
     settings = infra.settings
     if not settings.convoy_bot_watch_enabled:
         return None
-    thresholds = Thresholds(settings.convoy_bot_alert_failure_rate, settings.watch_recovered_rate)
-    rules = WatchRules(settings.convoy_bot_watch_interval, thresholds)
+    rules = watch_rules(settings)
     watching = WatchRound(infra.stores.watch, infra.stores.bindings, runtimes, infra.clock, rules)
 
     async def report(scope: str, events: list[WatchEvent]) -> None:

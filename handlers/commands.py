@@ -43,6 +43,7 @@ from handlers.blocks.reads import (
     unbound_message,
 )
 from handlers.blocks.timers import paused_message
+from handlers.blocks.watch import watch_message
 from handlers.modals import Forms, is_form_command
 from handlers.parsing import Command, parse, parse_audit, parse_roles, take_project
 from handlers.replies import Replies
@@ -119,6 +120,7 @@ class Commands:
             "status": run_status,
             "audit": run_audit,
             "paused": partial(run_paused, clock=clock),
+            "watch": partial(run_watch, clock=clock),
             "pause": run_change,
             "resume": run_change,
         }
@@ -213,6 +215,14 @@ async def run_paused(
     held = await runtime.cases.paused.paused(caller.user_id)
     await replies.private(*runtime.reporter.marked(paused_message(held, clock.now())))
     return "paused"
+
+
+async def run_watch(
+    replies: Replies, caller: Caller, command: Command, runtime: ProjectRuntime, clock: Clock
+) -> str:
+    overview = await runtime.cases.watch_view.overview(caller.user_id)
+    await replies.private(*runtime.reporter.marked(watch_message(overview)))
+    return "watch"
 
 
 async def run_change(

@@ -20,6 +20,7 @@ VERBS = (
     "projects",
     "bind",
     "unbind",
+    "watch",
 )
 NEEDS_ENDPOINT = ("status", "pause", "resume")
 _QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019", "\u201d": "\u201d"}

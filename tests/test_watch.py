@@ -284,3 +284,70 @@ def test_a_failing_watch_shows_in_status_until_it_recovers(
     polls(watch_settings, convoy, 2 * MINUTE)
     (watch,) = httpx.get(f"{bot.url}/status", timeout=10).json()["watch"].values()
     assert (watch["ok"], watch["problem"], watch["endpoints"]) == (True, "", 1)
+
+
+def test_convoy_watch_shows_what_is_watched_and_where_rates_come_from(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    watch_settings: Settings,
+    bound: None,
+    grant: Callable[..., None],
+) -> None:
+    """`/convoy watch` (a viewer): the channels, interval and thresholds, the source of the
+    rates, the last poll and what fails now; nothing is written."""
+    grant(VIEWER, Role.VIEWER)
+    failing(convoy)
+    convoy.add_endpoint("quiet-api")
+    polls(watch_settings, convoy, timedelta(0))
+
+    sent = sender.command(VIEWER, "watch", channel_id=BOUND)
+
+    (reply,) = reply_to(slack, sent.token)
+    assert "is *watched* every 1m; cards go to <#C0ONCALL>, <#C0PAYMENTS>" in reply
+    assert "50% or more" in reply
+    assert "under 40%" in reply
+    assert "Failure rates from: circuit breaker." in reply
+    assert "2 endpoint(s)" in reply
+    assert "*orders-api*" in reply
+    assert "80.0%" in reply
+    assert "quiet-api" not in reply
+    assert convoy.writes() == []
+
+
+def test_convoy_watch_without_breaker_rates_or_binding_says_so(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, grant: Callable[..., None]
+) -> None:
+    """An unbound project is not watched (and was never polled); the reply says how to
+    change that."""
+    grant(VIEWER, Role.VIEWER)
+    convoy.add_endpoint("quiet-api")
+
+    sent = sender.command(VIEWER, "watch")
+
+    (reply,) = reply_to(slack, sent.token)
+    assert "*not watched*: no channel is bound to it" in reply
+    assert "Not polled yet." in reply
+    assert convoy.requests == []
+
+
+def test_convoy_watch_says_when_convoy_sends_no_rates(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    watch_settings: Settings,
+    bound: None,
+    grant: Callable[..., None],
+) -> None:
+    """Convoy's breaker off (no rates in the list): the watch says it sees status changes
+    only, and no card is posted."""
+    grant(VIEWER, Role.VIEWER)
+    convoy.add_endpoint("quiet-api")
+    polls(watch_settings, convoy, timedelta(0))
+
+    sent = sender.command(VIEWER, "watch", channel_id=BOUND)
+
+    (reply,) = reply_to(slack, sent.token)
+    assert "Failure rates from: none (Convoy's circuit breaker sends no rates" in reply
+    assert "only changes of status are seen" in reply
+    assert cards(slack) == []

@@ -51,6 +51,7 @@ def help_message(
         "• `/convoy resume <endpoint> [reason…]` — resume a paused endpoint",
         "• `/convoy pause` or `/convoy resume` alone — a form with an endpoint menu",
         "• `/convoy audit [endpoint] [--limit N]` — who changed what, newest first (viewer)",
+        "• `/convoy watch` — what the bot watches here: failing endpoints, thresholds (viewer)",
         "• `/convoy roles grant|revoke|list …` — manage roles (admin)",
         "• `/convoy projects` — the projects you can see, and which one this channel acts on",
         "• `/convoy bind <project>` / `/convoy unbind` — make this channel act on a project "

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.durations import describe
 from bot.watch_rules import EventKind, WatchEvent
+from bot.watch_store import Seen
+from bot.watch_view import WatchOverview
 from handlers import ids
 from handlers.blocks.kit import (
     Message,
@@ -14,6 +17,7 @@ from handlers.blocks.kit import (
     endpoint_ref,
     escape,
     section,
+    sections,
     shown,
     status_word,
     when,
@@ -108,3 +112,56 @@ def outside_line(event: WatchEvent, at: datetime) -> str:
         f":information_source: *{status_word(event.endpoint.status)}* outside the bot "
         f"(seen at {when(at)}): this no longer holds."
     )
+
+
+def watch_message(overview: WatchOverview) -> Message:
+    """`/convoy watch`: what is watched in this channel's project, and how."""
+    rules = overview.rules
+    if overview.channels:
+        where = ", ".join(f"<#{escape(c)}>" for c in overview.channels)
+        every = describe(rules.interval)
+        head = f":eyes: This project is *watched* every {every}; cards go to {where}."
+    else:
+        head = ":eyes: This project is *not watched*: no channel is bound to it (`/convoy bind`)."
+    lines = [
+        f"A failing card at a failure rate of {rules.thresholds.alert:g}% or more, or with the "
+        f"circuit breaker open; its episode ends under {rules.thresholds.recovered:g}%.",
+        *_health_lines(overview),
+        "*Failing now:*",
+        *(
+            [
+                f"• *{shown(s.name or uid)}* (`{shown(uid)}`): {_rate(s)}"
+                for uid, s in overview.failing.items()
+            ]
+            or ["none"]
+        ),
+    ]
+    if overview.snoozed:
+        lines.append("*Snoozed:*")
+        lines += [
+            f"• `{shown(uid)}` until {when(until)}" for uid, until in overview.snoozed.items()
+        ]
+    return sections(head, lines)
+
+
+def _health_lines(overview: WatchOverview) -> list[str]:
+    health, last = overview.health, overview.last_poll
+    if health is None or last is None:
+        return ["Not polled yet."]
+    source = health.source or (
+        "none (Convoy's circuit breaker sends no rates: it is off or unlicensed), so only "
+        "changes of status are seen"
+    )
+    lines = [f"Failure rates from: {escape(source)}."]
+    if health.problem:
+        lines.append(
+            f":warning: The last poll ({when(last)}) failed, {health.failures} in a row: "
+            f"{escape(health.problem)}"
+        )
+    else:
+        lines.append(f"Last poll: {when(last)}, {health.endpoints} endpoint(s).")
+    return lines
+
+
+def _rate(seen: Seen) -> str:
+    return "rate unknown" if seen.rate is None else f"{seen.rate:.1f}%"
