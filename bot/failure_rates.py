@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pydantic import BaseModel, ConfigDict
+
 from bot.models import Endpoint
 
 
@@ -69,3 +71,21 @@ def rate_of(endpoint: Endpoint) -> FailureRate:
     if endpoint.period_failure_rate is not None:
         return FailureRate(from_fraction(endpoint.period_failure_rate), RateSource.DELIVERIES)
     return FailureRate(None, RateSource.NONE)
+
+
+class PeriodRate(BaseModel):
+    """One entry of `GET .../endpoints/period-failure-rates` (Convoy's
+    models.EndpointPeriodFailureRate): its rate is a fraction, absent without deliveries."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    uid: str
+    period_failure_rate: float | None = None
+    success_count: int | None = None
+    failure_count: int | None = None
+    retry_count: int | None = None
+
+    @property
+    def percent(self) -> float | None:
+        rate = self.period_failure_rate
+        return None if rate is None else from_fraction(rate)

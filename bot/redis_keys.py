@@ -165,6 +165,12 @@ def watch_cards(project: str) -> str:
     return f"{PREFIX}:watch-cards:{{{project}}}"
 
 
+def watch_rates(project: str) -> str:
+    """Hash of the last period failure rates fetched for a project whose breaker sends none:
+    field = uid, value = fraction ("" without deliveries); field `_at` = when (epoch)."""
+    return f"{PREFIX}:watch-rates:{{{project}}}"
+
+
 def watch_health() -> str:
     """Hash of each watched project's health (last poll, problem): field = scope."""
     return f"{PREFIX}:watch-health"

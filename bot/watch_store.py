@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, ValidationError
+from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
 from bot.store import LEASE_DUE, SETTLE_LEASED, failing_closed
@@ -159,6 +160,29 @@ class WatchStore:
             action, _, at = str(own or "").partition("|")
             found[uid] = BotWrite(bool(busy), _TARGET.get(action, ""), float(at or 0))
         return found
+
+    async def period_rates(self, scope: str) -> tuple[float, dict[str, float | None]]:
+        """When the project's period failure rates were last fetched (epoch; 0: never), and
+        each endpoint's (a fraction; None without deliveries)."""
+        with failing_closed():
+            raw = await self._redis.hgetall(redis_keys.watch_rates(scope))
+        fields = {str(k): str(v) for k, v in raw.items()}
+        at = float(fields.pop("_at", 0) or 0)
+        return at, {uid: float(v) if v else None for uid, v in fields.items()}
+
+    async def save_period_rates(
+        self, scope: str, at: float, rates: dict[str, float | None]
+    ) -> None:
+        key = redis_keys.watch_rates(scope)
+        mapping: dict[FieldT, EncodableT] = {
+            uid: "" if r is None else repr(r) for uid, r in rates.items()
+        }
+        mapping["_at"] = repr(at)
+        with failing_closed():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(key)
+                pipe.hset(key, mapping=mapping)
+                await pipe.execute()
 
     async def snooze(self, scope: str, uid: str, until: datetime) -> None:
         with failing_closed():

@@ -16,18 +16,28 @@ from typing import Protocol
 from bot.bindings import ChannelBindings
 from bot.clock import Clock
 from bot.errors import BotError, ConvoyRateLimited
-from bot.failure_rates import RateSource, rate_of
-from bot.models import Endpoint
+from bot.failure_rates import PeriodRate, RateSource, rate_of
+from bot.models import Endpoint, EndpointStatus
 from bot.watch_rules import Poll, Thresholds, WatchEvent, assess, deleted
 from bot.watch_store import Health, Seen, WatchStore
 
 logger = logging.getLogger(__name__)
+
+# Without the breaker's rates: the period failure rate over this window, asked this often.
+PERIOD_WINDOW = timedelta(minutes=15)
+PERIOD_EVERY = timedelta(minutes=5)
 
 
 class EndpointSource(Protocol):
     async def endpoints_of(self, scope: str) -> tuple[list[Endpoint], bool] | None:
         """The project's endpoints and whether that is all of them (more than the watcher
         reads: not); None when the project is not served any more."""
+        ...
+
+    async def period_rates(
+        self, scope: str, uids: list[str], start: datetime, end: datetime
+    ) -> list[PeriodRate]:
+        """Convoy's period failure rates of these endpoints in [start, end]."""
         ...
 
 
@@ -83,6 +93,9 @@ class WatchRound:
         if listed is None:
             return []
         endpoints, complete = listed
+        source = rate_source(endpoints)
+        if source is RateSource.NONE:
+            endpoints, source = await self._with_period_rates(scope, endpoints, now)
         before = await self._store.seen(scope)
         snoozed = await self._store.snoozed(scope, now)
         changed = [
@@ -112,10 +125,31 @@ class WatchRound:
         gone = set(before) - set(seen) if complete else set()
         events += [deleted(before[uid], uid) for uid in sorted(gone) if before[uid].status]
         await self._store.save_seen(scope, seen, gone)
-        source = rate_source(endpoints)
         health = Health(at=now.timestamp(), endpoints=len(endpoints), source=source.value)
         await self._store.set_health(scope, health)
         return events
+
+    async def _with_period_rates(
+        self, scope: str, endpoints: list[Endpoint], now: datetime
+    ) -> tuple[list[Endpoint], RateSource]:
+        """Convoy's breaker sends no rates (off, or unlicensed): the share of failed
+        deliveries in the last PERIOD_WINDOW instead, asked at most every PERIOD_EVERY (one
+        call per RATE_IDS active endpoints); between asks, the last answer holds. If Convoy
+        will not say, the watch goes on with changes of status alone."""
+        at, rates = await self._store.period_rates(scope)
+        if now.timestamp() - at >= PERIOD_EVERY.total_seconds():
+            active = [e.uid for e in endpoints if e.status is EndpointStatus.ACTIVE]
+            try:
+                fetched = await self._source.period_rates(scope, active, now - PERIOD_WINDOW, now)
+            except BotError as exc:
+                logger.warning("period failure rates failed: %s", exc.message)
+                fetched = []
+            rates = {r.uid: r.period_failure_rate for r in fetched}
+            await self._store.save_period_rates(scope, now.timestamp(), rates)
+        if all(rate is None for rate in rates.values()):
+            return endpoints, RateSource.NONE  # nothing delivered, or Convoy would not say
+        rated = [e.model_copy(update={"period_failure_rate": rates.get(e.uid)}) for e in endpoints]
+        return rated, RateSource.DELIVERIES
 
     async def _failed(self, scope: str, now: datetime, problem: str) -> None:
         previous = (await self._store.health()).get(scope)

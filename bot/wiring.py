@@ -44,6 +44,7 @@ from bot.deciding import Deciding
 from bot.discarded import DiscardedRetry
 from bot.due_work import DueWork
 from bot.errors import BotError, ProjectUnavailable
+from bot.failure_rates import PeriodRate
 from bot.holds import HoldStore
 from bot.inflight import InFlightJournal
 from bot.locked_change import LockedChange
@@ -282,6 +283,15 @@ class ProjectRuntimes:
         if project is None:
             return None
         return await (await self._get(project)).convoy.all_endpoints()
+
+    async def period_rates(
+        self, scope: str, uids: list[str], start: datetime, end: datetime
+    ) -> list[PeriodRate]:
+        """Convoy's period failure rates, for the watcher of a project without breaker rates."""
+        project = await self._infra.catalog.by_scope(scope)
+        if project is None or not uids:
+            return []
+        return await (await self._get(project)).convoy.period_failure_rates(uids, start, end)
 
     async def convoy_status(self) -> dict[str, str]:
         """Per project alias: whether its Convoy answers with its key, for its project."""

@@ -339,8 +339,8 @@ def test_convoy_watch_says_when_convoy_sends_no_rates(
     bound: None,
     grant: Callable[..., None],
 ) -> None:
-    """Convoy's breaker off (no rates in the list): the watch says it sees status changes
-    only, and no card is posted."""
+    """Convoy's breaker off: the watch says its rates come from deliveries, or, with no
+    deliveries to count, that it sees changes of status only; no card is posted."""
     grant(VIEWER, Role.VIEWER)
     convoy.add_endpoint("quiet-api")
     polls(watch_settings, convoy, timedelta(0))
@@ -351,3 +351,7 @@ def test_convoy_watch_says_when_convoy_sends_no_rates(
     assert "Failure rates from: none (Convoy's circuit breaker sends no rates" in reply
     assert "only changes of status are seen" in reply
     assert cards(slack) == []
+    convoy.add_event_delivery(str(convoy.add_endpoint("busy-api")["uid"]), status="Success")
+    polls(watch_settings, convoy, 5 * MINUTE)
+    again = sender.command(VIEWER, "watch", channel_id=BOUND)
+    assert "Failure rates from: deliveries (" in reply_to(slack, again.token)[0]

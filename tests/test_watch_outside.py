@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import httpx
 import redis
@@ -17,7 +18,7 @@ import redis
 from bot import redis_keys
 from bot.settings import Settings
 from handlers import ids
-from tests.fakes.convoy import FakeConvoy
+from tests.fakes.convoy import FakeConvoy, RecordedRequest
 from tests.fakes.slack import FakeSlack, SlackCall
 from tests.harness import BotProcess, eventually
 from tests.helpers import button, buttons, message, reply_to
@@ -229,3 +230,51 @@ def test_a_deleted_endpoint_is_noted_and_its_card_closed(
         assert "deleted in Convoy" in str(update.payload["blocks"])
         assert "actions" not in [b["type"] for b in update.payload["blocks"]]
     assert len(slack.api_calls("chat.update")) == 2
+
+
+def test_without_breaker_rates_failed_deliveries_make_the_rate(
+    convoy: FakeConvoy, slack: FakeSlack, watch_settings: Settings, bound: None
+) -> None:
+    """Convoy's breaker off: the share of failed deliveries in the last 15 minutes (Convoy's
+    period failure rate, a fraction) makes the rate: 3 of 4 failed is a 75.0% card. It is
+    asked once per 5 minutes, up to 40 active endpoints in one call, with an explicit window."""
+    uid = str(convoy.add_endpoint("orders-api")["uid"])
+    quiet = str(convoy.add_endpoint("quiet-api")["uid"])
+    for status in ("Failure", "Failure", "Retry", "Success"):
+        convoy.add_event_delivery(uid, status=status)
+    convoy.add_event_delivery(quiet, status="Success")
+
+    def rate_calls() -> list[RecordedRequest]:
+        return [r for r in convoy.requests if r.operation == "rates"]
+
+    counted = []
+    for step in (timedelta(0), MINUTE, 2 * MINUTE, 5 * MINUTE):
+        before = len(rate_calls())
+        polls(watch_settings, convoy, step)
+        counted.append(len(rate_calls()) - before)
+
+    assert counted == [1, 0, 0, 1]
+    posted = cards(slack)
+    assert len(posted) == 2
+    assert "75.0% (deliveries)" in posted[0].text
+    first = rate_calls()[0].query
+    assert sorted(first["endpointId"]) == sorted([uid, quiet])
+    start = datetime.fromisoformat(first["startDate"][0])
+    end = datetime.fromisoformat(first["endDate"][0])
+    assert end - start == timedelta(minutes=15)
+
+
+def test_period_rates_of_many_endpoints_are_asked_in_short_urls(
+    convoy: FakeConvoy, watch_settings: Settings, bound: None
+) -> None:
+    """120 active endpoints without breaker rates: three calls of 40 ids, each URL under
+    2 KB, and the list's two pages."""
+    for number in range(120):
+        convoy.add_endpoint(f"endpoint-{number:03}")
+
+    listed = polls(watch_settings, convoy, timedelta(0))
+
+    calls = [r for r in convoy.requests if r.operation == "rates"]
+    assert listed == [2]
+    assert [len(r.query["endpointId"]) for r in calls] == [40, 40, 40]
+    assert all(len(r.path) + len(urlencode(r.query, doseq=True)) < 2000 for r in calls)

@@ -25,6 +25,17 @@ from handlers.blocks.kit import (
 from handlers.buttons import CardValue
 
 CARD_ACTIONS = "convoy_watch_card"
+SOURCES = {
+    "circuit breaker": "circuit breaker",
+    "deliveries": (
+        "deliveries (Convoy's circuit breaker sends no rates, so the share of failed "
+        "deliveries in the last 15 minutes, asked every 5 minutes)"
+    ),
+    "": (
+        "none (Convoy's circuit breaker sends no rates, and no endpoint had deliveries to "
+        "count), so only changes of status are seen"
+    ),
+}
 
 
 def failing_card(event: WatchEvent, scope: str, card_id: str, at: datetime) -> Message:
@@ -148,11 +159,8 @@ def _health_lines(overview: WatchOverview) -> list[str]:
     health, last = overview.health, overview.last_poll
     if health is None or last is None:
         return ["Not polled yet."]
-    source = health.source or (
-        "none (Convoy's circuit breaker sends no rates: it is off or unlicensed), so only "
-        "changes of status are seen"
-    )
-    lines = [f"Failure rates from: {escape(source)}."]
+    source = SOURCES.get(health.source, escape(health.source))
+    lines = [f"Failure rates from: {source}."]
     if health.problem:
         lines.append(
             f":warning: The last poll ({when(last)}) failed, {health.failures} in a row: "

@@ -33,9 +33,15 @@ from tests.fakes.openapi_contract import (
     response_errors,
 )
 
-OPERATIONS = frozenset({"project", "get", "list", "pause", "activate", "deliveries", "batchretry"})
+OPERATIONS = frozenset(
+    {"project", "get", "list", "rates", "pause", "activate", "deliveries", "batchretry"}
+)
 STATUSES = frozenset({"active", "paused", "inactive"})
 BREAKER_STATES = frozenset({"open", "half-open", "closed"})
+# api/handlers/endpoint.go: GetEndpointPeriodFailureRates reads at most this many ids...
+MAX_RATE_IDS = 100
+# ...and counts these statuses: (Failure + Retry) / (Success + Failure + Retry).
+COUNTED_STATUSES = ("Success", "Failure", "Retry")
 DEFAULT_PER_PAGE = 20
 
 # `datastore.EventDeliveryStatus` in the spec (its enum also admits "", which no delivery has).
@@ -68,6 +74,7 @@ _DELIVERIES = r"^/api/v1/projects/(?P<project>[^/]+)/eventdeliveries"
 _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(r"^/api/v1/projects/(?P<project>[^/]+)$"), "project"),
     ("GET", re.compile(_PROJECT + r"$"), "list"),
+    ("GET", re.compile(_PROJECT + r"/period-failure-rates$"), "rates"),
     ("GET", re.compile(_PROJECT + r"/(?P<uid>[^/]+)$"), "get"),
     ("PUT", re.compile(_PROJECT + r"/(?P<uid>[^/]+)/pause$"), "pause"),
     ("POST", re.compile(_PROJECT + r"/(?P<uid>[^/]+)/activate$"), "activate"),
@@ -676,6 +683,8 @@ class FakeConvoy:
                 return self._list(project, query)
             if operation == "deliveries":
                 return self._list_deliveries(project, query)
+            if operation == "rates":
+                return self._period_failure_rates(project, query)
             if operation == "batchretry":
                 return self._batch_retry(project, query)
             assert uid is not None
@@ -751,6 +760,39 @@ class FakeConvoy:
         return _success(
             200, "Endpoints fetched successfully", {"content": content, "pagination": pagination}
         )
+
+    def _period_failure_rates(self, project: str, query: dict[str, list[str]]) -> _Reply:
+        """GetEndpointPeriodFailureRates: for each id asked (at most MAX_RATE_IDS, duplicates and
+        blanks dropped), the share of its counted deliveries in the window that failed."""
+        ids = list(dict.fromkeys(v.strip() for v in query.get("endpointId", []) if v.strip()))
+        ids = ids[:MAX_RATE_IDS]
+        message = "Endpoint period failure rates fetched successfully"
+        if not ids:
+            return _success(200, message, [])
+        window = {k: v for k, v in query.items() if k in ("startDate", "endDate")}
+        matching = self._matching_deliveries(project, window)
+        if isinstance(matching, _Reply):
+            return matching
+        rates = []
+        for uid in ids:
+            counts = {status: 0 for status in COUNTED_STATUSES}
+            for delivery in matching:
+                if delivery["endpoint_id"] == uid and delivery["status"] in counts:
+                    counts[delivery["status"]] += 1
+            total = sum(counts.values())
+            entry: dict[str, Any] = {"uid": uid}
+            if total:
+                # The spec has no nullable counts, so an endpoint without deliveries in the
+                # window carries its uid alone.
+                failed = counts["Failure"] + counts["Retry"]
+                entry.update(
+                    period_failure_rate=failed / total,
+                    success_count=counts["Success"],
+                    failure_count=counts["Failure"],
+                    retry_count=counts["Retry"],
+                )
+            rates.append(entry)
+        return _success(200, message, rates)
 
     def _render_delivery(self, delivery: dict[str, Any]) -> dict[str, Any]:
         """A copy of `delivery` with the endpoint columns Convoy's list query joins in."""
