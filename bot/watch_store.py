@@ -94,6 +94,7 @@ class Health(BaseModel):
     failures: int = 0  # polls failed in a row
     endpoints: int = 0
     source: str = ""  # where its failure rates came from (bot.failure_rates.RateSource)
+    told: bool = False  # its bound channels were told the watch stopped working
 
 
 class WatchStore:

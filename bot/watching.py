@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 # Without the breaker's rates: the period failure rate over this window, asked this often.
 PERIOD_WINDOW = timedelta(minutes=15)
 PERIOD_EVERY = timedelta(minutes=5)
+TELL_AFTER = 3  # failed polls in a row before the bound channels hear the watch stopped
 
 
 class EndpointSource(Protocol):
@@ -47,7 +48,16 @@ class WatchRules:
     thresholds: Thresholds
 
 
-Report = Callable[[str, list[WatchEvent]], Awaitable[None]]
+@dataclass(frozen=True)
+class Trouble:
+    """The watch of a project stopped working (`problem`, for `failures` polls in a row), or
+    works again (`problem` empty): said once each in its bound channels."""
+
+    problem: str = ""
+    failures: int = 0
+
+
+Report = Callable[[str, list[WatchEvent], Trouble | None], Awaitable[None]]
 
 
 class WatchRound:
@@ -74,16 +84,21 @@ class WatchRound:
         scopes, lease = await self._store.claim_due(now)
         for scope in scopes:
             next_due = now + self._rules.interval
+            previous = (await self._store.health()).get(scope)
+            trouble: Trouble | None = None
             try:
                 events = await self.poll(scope, now)
             except BotError as exc:
                 next_due = max(next_due, _after_rate_limit(exc, now))
-                await self._failed(scope, now, exc.message)
+                events, trouble = [], await self._failed(scope, now, exc.message, previous)
             else:
-                try:
-                    await report(scope, events)
-                except Exception as exc:  # noqa: BLE001  # one project's posts never stop another's
-                    logger.error("watch report failed: %s", type(exc).__name__)
+                if previous is not None and previous.told:
+                    trouble = Trouble()  # it works again: say so where its failure was said
+            try:
+                if events or trouble:
+                    await report(scope, events, trouble)
+            except Exception as exc:  # noqa: BLE001  # one project's posts never stop another's
+                logger.error("watch report failed: %s", type(exc).__name__)
             await self._store.finish(scope, lease, next_due)
         return len(scopes)
 
@@ -151,13 +166,18 @@ class WatchRound:
         rated = [e.model_copy(update={"period_failure_rate": rates.get(e.uid)}) for e in endpoints]
         return rated, RateSource.DELIVERIES
 
-    async def _failed(self, scope: str, now: datetime, problem: str) -> None:
-        previous = (await self._store.health()).get(scope)
+    async def _failed(
+        self, scope: str, now: datetime, problem: str, previous: Health | None
+    ) -> Trouble | None:
+        """Count the failed poll; the trouble to tell, once, when it has lasted TELL_AFTER
+        polls (one failure may be a blip)."""
         failures = (previous.failures if previous else 0) + 1
+        told = previous is not None and previous.told
         logger.warning("watching a project failed (%d in a row): %s", failures, problem)
-        await self._store.set_health(
-            scope, Health(at=now.timestamp(), problem=problem, failures=failures)
-        )
+        tell = not told and failures >= TELL_AFTER
+        health = Health(at=now.timestamp(), problem=problem, failures=failures, told=told or tell)
+        await self._store.set_health(scope, health)
+        return Trouble(problem, failures) if tell else None
 
 
 async def health_report(store: WatchStore, aliases: dict[str, str]) -> dict[str, object]:

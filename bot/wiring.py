@@ -74,7 +74,7 @@ from bot.watch_actions import CardPause, Snoozing
 from bot.watch_rules import Thresholds, WatchEvent
 from bot.watch_store import WatchStore
 from bot.watch_view import WatchView
-from bot.watching import WatchRound, WatchRules, health_report
+from bot.watching import Trouble, WatchRound, WatchRules, health_report
 from bot.webhooks import WebhookPoster, build_webhook_http_client
 from handlers import actions, commands, modals
 from handlers.announcer import Announcer, BoundCopies, ProjectFace
@@ -472,9 +472,9 @@ def build_watch_round(
     rules = watch_rules(settings)
     watching = WatchRound(infra.stores.watch, infra.stores.bindings, runtimes, infra.clock, rules)
 
-    async def report(scope: str, events: list[WatchEvent]) -> None:
+    async def report(scope: str, events: list[WatchEvent], trouble: Trouble | None) -> None:
         runtime = await runtimes.for_scope(scope)
-        if runtime is not None and events:
-            await tell_watch(runtime, events, infra.clock.now())
+        if runtime is not None:
+            await tell_watch(runtime, events, trouble, infra.clock.now())
 
     return partial(watching.run_due, report)

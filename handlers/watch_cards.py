@@ -74,6 +74,10 @@ class WatchCards:
                     await self.close(uid, outside_line(event, now))
                     await self._post_all(outside_note(event, now))
 
+    async def note(self, message: Message) -> None:
+        """A message in each bound channel that nobody needs to update."""
+        await self._post_all(message)
+
     async def rewrite(self, channel: str, ts: str, message: Message) -> None:
         """Rewrite another message of the bot's (a pause's announcement)."""
         await self._update_all((CardPost(channel=channel, ts=ts),), message)

@@ -10,8 +10,9 @@ from datetime import datetime
 
 from bot.errors import BotError
 from bot.watch_rules import EventKind, WatchEvent
+from bot.watching import Trouble
 from handlers.blocks.kit import without_buttons
-from handlers.blocks.watch import outside_line
+from handlers.blocks.watch import outside_line, watch_trouble_message
 from handlers.replies import Posted
 from handlers.runtime import ProjectRuntime
 
@@ -21,11 +22,15 @@ logger = logging.getLogger(__name__)
 SETTLING = (EventKind.OUTSIDE, EventKind.DISABLED, EventKind.DELETED)
 
 
-async def tell_watch(runtime: ProjectRuntime, events: list[WatchEvent], now: datetime) -> None:
+async def tell_watch(
+    runtime: ProjectRuntime, events: list[WatchEvent], trouble: Trouble | None, now: datetime
+) -> None:
     for event in events:
         if event.kind in SETTLING:
             await _settle_hold(runtime, event, now)
     await runtime.watch_cards.tell(events, now)
+    if trouble is not None:
+        await runtime.watch_cards.note(watch_trouble_message(trouble, now))
 
 
 async def _settle_hold(runtime: ProjectRuntime, event: WatchEvent, now: datetime) -> None:

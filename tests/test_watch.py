@@ -355,3 +355,27 @@ def test_convoy_watch_says_when_convoy_sends_no_rates(
     polls(watch_settings, convoy, 5 * MINUTE)
     again = sender.command(VIEWER, "watch", channel_id=BOUND)
     assert "Failure rates from: deliveries (" in reply_to(slack, again.token)[0]
+
+
+def test_a_watch_that_stops_working_is_said_once_and_its_recovery_once(
+    convoy: FakeConvoy, slack: FakeSlack, watch_settings: Settings, bound: None
+) -> None:
+    """Key revoked for five polls: the bound channels hear it once, at the third failed poll
+    (one may be a blip), without the key; the next good poll: once that it works again."""
+    convoy.add_endpoint("orders-api")
+    convoy.set_fault("list", status=401)
+
+    def said(needle: str) -> list[str]:
+        posts = slack.api_calls("chat.postMessage")
+        return sorted(c.payload["channel"] for c in posts if c.accepted and needle in c.text)
+
+    polls(watch_settings, convoy, timedelta(0), MINUTE)
+    assert said("stopped working") == []
+    polls(watch_settings, convoy, 2 * MINUTE, 3 * MINUTE, 4 * MINUTE)
+    assert said("stopped working (3 polls in a row failed)") == sorted([BOUND, OTHER_BOUND])
+    convoy.clear_faults()
+    polls(watch_settings, convoy, 5 * MINUTE, 6 * MINUTE)
+
+    assert said("stopped working") == sorted([BOUND, OTHER_BOUND])
+    assert said("The watch works again") == sorted([BOUND, OTHER_BOUND])
+    assert not any(CONVOY_KEY in c.text for c in slack.calls)

@@ -9,6 +9,7 @@ from bot.durations import describe
 from bot.watch_rules import EventKind, WatchEvent
 from bot.watch_store import Seen
 from bot.watch_view import WatchOverview
+from bot.watching import Trouble
 from handlers import ids
 from handlers.blocks.kit import (
     Message,
@@ -173,3 +174,16 @@ def _health_lines(overview: WatchOverview) -> list[str]:
 
 def _rate(seen: Seen) -> str:
     return "rate unknown" if seen.rate is None else f"{seen.rate:.1f}%"
+
+
+def watch_trouble_message(trouble: Trouble, at: datetime) -> Message:
+    """The watch of this channel's project stopped working, or works again."""
+    if not trouble.problem:
+        text = "The watch works again: failing endpoints and changes outside the bot are seen."
+        return text, [section(f":white_check_mark: {text} ({when(at)})")]
+    text = (
+        f"The watch stopped working ({trouble.failures} polls in a row failed): "
+        f"{trouble.problem} Until it works again, failing endpoints and changes made outside "
+        "the bot are not seen here."
+    )
+    return text, [section(f":warning: {escape(text)}")]
