@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from bot.bindings import ChannelBindings
 from bot.clock import Clock
 from bot.errors import BotError, ConvoyRateLimited
 from bot.failure_rates import PeriodRate, RateSource, rate_of
+from bot.metrics import Metrics
 from bot.models import Endpoint, EndpointStatus
 from bot.watch_rules import Poll, Thresholds, WatchEvent, assess, deleted
 from bot.watch_store import Health, Seen, WatchStore
@@ -30,6 +30,10 @@ TELL_AFTER = 3  # failed polls in a row before the bound channels hear the watch
 
 
 class EndpointSource(Protocol):
+    async def watched(self) -> set[str]:
+        """The scopes of the projects bound to at least one channel."""
+        ...
+
     async def endpoints_of(self, scope: str) -> tuple[list[Endpoint], bool] | None:
         """The project's endpoints and whether that is all of them (more than the watcher
         reads: not); None when the project is not served any more."""
@@ -66,21 +70,21 @@ class WatchRound:
     def __init__(
         self,
         store: WatchStore,
-        bindings: ChannelBindings,
         source: EndpointSource,
         clock: Clock,
         rules: WatchRules,
+        metrics: Metrics,
     ) -> None:
         self._store = store
-        self._bindings = bindings
         self._source = source
         self._clock = clock
         self._rules = rules
+        self._metrics = metrics
 
     async def run_due(self, report: Report) -> int:
         """Poll every project whose time has come; how many were polled."""
         now = self._clock.now()
-        await self._store.watch_only(set((await self._bindings.all()).values()), now)
+        await self._store.watch_only(await self._source.watched(), now)
         scopes, lease = await self._store.claim_due(now)
         for scope in scopes:
             next_due = now + self._rules.interval
@@ -89,9 +93,11 @@ class WatchRound:
             try:
                 events = await self.poll(scope, now)
             except BotError as exc:
+                self._metrics.watch_polls.labels(scope, "failed").inc()
                 next_due = max(next_due, _after_rate_limit(exc, now))
                 events, trouble = [], await self._failed(scope, now, exc.message, previous)
             else:
+                self._metrics.watch_polls.labels(scope, "ok").inc()
                 if previous is not None and previous.told:
                     trouble = Trouble()  # it works again: say so where its failure was said
             try:

@@ -277,6 +277,9 @@ class ProjectRuntimes:
         runtime = await self.for_scope(scope)
         return runtime.cases if runtime is not None else None
 
+    async def watched(self) -> set[str]:
+        return set((await self._infra.stores.bindings.all()).values())
+
     async def endpoints_of(self, scope: str) -> tuple[list[Endpoint], bool] | None:
         """A served project's endpoints for the watcher, and whether that is all of them."""
         project = await self._infra.catalog.by_scope(scope)
@@ -470,7 +473,7 @@ def build_watch_round(
     if not settings.convoy_bot_watch_enabled:
         return None
     rules = watch_rules(settings)
-    watching = WatchRound(infra.stores.watch, infra.stores.bindings, runtimes, infra.clock, rules)
+    watching = WatchRound(infra.stores.watch, runtimes, infra.clock, rules, infra.metrics)
 
     async def report(scope: str, events: list[WatchEvent], trouble: Trouble | None) -> None:
         runtime = await runtimes.for_scope(scope)

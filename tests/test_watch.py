@@ -21,7 +21,7 @@ from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
 from tests.harness import CONVOY_KEY, BotProcess, eventually
-from tests.helpers import OPERATOR, VIEWER, button, buttons, message, reply_to
+from tests.helpers import OPERATOR, VIEWER, button, buttons, message, metric, reply_to
 from tests.slack_requests import SlackSender
 from tests.test_timed_pauses import replicas
 from tests.watch_helpers import (
@@ -379,3 +379,28 @@ def test_a_watch_that_stops_working_is_said_once_and_its_recovery_once(
     assert said("stopped working") == sorted([BOUND, OTHER_BOUND])
     assert said("The watch works again") == sorted([BOUND, OTHER_BOUND])
     assert not any(CONVOY_KEY in c.text for c in slack.calls)
+
+
+def test_a_served_bot_polls_and_counts_its_polls_in_metrics(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    bound: None,
+    scope: str,
+    bot_factory: Callable[..., BotProcess],
+) -> None:
+    """`serve` with the watch on: its scheduler polls the bound project by itself, posts the
+    failing card, and /metrics counts its polls, failed ones (a revoked key) apart."""
+    failing(convoy)
+    watcher = bot_factory(CONVOY_BOT_WATCH_ENABLED="true", CONVOY_BOT_WATCH_INTERVAL="1s")
+
+    eventually(lambda: len(cards(slack)) == 2 or None, what="the cards")
+    convoy.set_fault("list", status=401)
+    eventually(
+        lambda: (
+            metric(watcher, "convoy_bot_watch_polls_total", project=scope, result="failed") or None
+        ),
+        what="a failed poll counted",
+    )
+
+    assert metric(watcher, "convoy_bot_watch_polls_total", project=scope, result="ok") >= 1
+    assert len(cards(slack)) == 2, "one card per channel, however many polls"
