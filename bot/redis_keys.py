@@ -144,6 +144,12 @@ def own_write(project: str, uid: str) -> str:
     return f"{PREFIX}:own-write:{{{project}:{uid}}}"
 
 
+def binding_notify() -> str:
+    """Hash of the Slack user group a bound channel's failing and disabled cards mention:
+    field = channel id, value = user group id (`/convoy bind ALIAS --notify @group`)."""
+    return f"{PREFIX}:binding-notify"
+
+
 def watch_due() -> str:
     """Sorted set of watched projects: member = scope, score = when its next poll is due (or,
     while a replica polls it, when that replica's lease runs out)."""

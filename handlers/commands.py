@@ -45,7 +45,7 @@ from handlers.blocks.reads import (
 from handlers.blocks.timers import paused_message
 from handlers.blocks.watch import watch_message
 from handlers.modals import Forms, is_form_command
-from handlers.parsing import Command, parse, parse_audit, parse_roles, take_project
+from handlers.parsing import Command, parse, parse_audit, parse_roles, take_notify, take_project
 from handlers.replies import Replies
 from handlers.runtime import ProjectRuntime, Runtimes
 from handlers.work import Worker
@@ -142,10 +142,14 @@ class Commands:
                 await replies.private(*projects_message(views, bound, caller.channel_id))
                 return "projects"
             case "bind":
+                group, alias, problem = take_notify(command.rest)
+                if problem:
+                    await replies.private(f":warning: {escape(problem)}")
+                    return "invalid"
                 project = await self._channels.bind(
-                    caller.user_id, caller.channel_id, command.rest.strip() or named
+                    caller.user_id, caller.channel_id, alias.strip() or named, group
                 )
-                await replies.private(bound_message(project, caller.channel_id))
+                await replies.private(bound_message(project, caller.channel_id, group))
                 return "bind"
             case "unbind":
                 was = await self._channels.unbind(caller.user_id, caller.channel_id)

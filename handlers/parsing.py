@@ -61,6 +61,30 @@ def take_project(raw_text: str) -> tuple[str, str]:
     return found.group(1), (text[: found.start()] + " " + text[found.end() :]).strip()
 
 
+_NOTIFY_FLAG = re.compile(r"(?:^|\s)--notify(?:\s+|=)(\S*)")
+_USER_GROUP = re.compile(r"^<!subteam\^([A-Z0-9]+)(?:\|[^<>]*)?>$")
+
+
+def take_notify(text: str) -> tuple[str, str, str]:
+    """(the user group id of `--notify @group`, the text without it, a problem): Slack sends
+    a group picked with @ as `<!subteam^S…|@name>`; anything else cannot be mentioned."""
+    found = _NOTIFY_FLAG.search(text)
+    if found is None:
+        return "", text, ""
+    rest = (text[: found.start()] + " " + text[found.end() :]).strip()
+    group = _USER_GROUP.match(found.group(1))
+    if group is None:
+        return (
+            "",
+            rest,
+            (
+                "`--notify` takes a Slack user group picked with @ (as `--notify @oncall`), so "
+                "that Slack sends it as a mention. Nothing was changed."
+            ),
+        )
+    return group.group(1), rest, ""
+
+
 def parse(raw_text: str) -> Command:
     """Parse slash-command text as Slack sends it; never raises."""
     head, tail = _first_word(slack_unescape(raw_text).strip())

@@ -17,7 +17,7 @@ from bot.metrics import Metrics
 from bot.watch_rules import EventKind, WatchEvent
 from bot.watch_store import Card, CardPost, WatchStore
 from handlers.announcer import ProjectFace
-from handlers.blocks.kit import Message, fitted, without_buttons
+from handlers.blocks.kit import Message, escape, fitted, fitted_blocks, section, without_buttons
 from handlers.blocks.watch import (
     disabled_card,
     ended_line,
@@ -59,14 +59,18 @@ class WatchCards:
             match event.kind:
                 case EventKind.FAILING:
                     card = failing_card(event, self._scope, card_id, now)
-                    await self._keep(uid, card_id, now, card, await self._post_all(card))
+                    posts = await self._post_all(card, alert=True)
+                    await self._keep(uid, card_id, now, card, posts)
                 case EventKind.DISABLED:
                     # One card per endpoint: a failing card becomes the disabled one.
                     card = disabled_card(event, self._scope, card_id, now)
                     old = await self._store.take_card(self._scope, uid)
                     if old is not None:
                         await self._update_all(old.posts, card)
-                    posts = old.posts if old is not None else await self._post_all(card)
+                    if old is None:
+                        posts = await self._post_all(card, alert=True)
+                    else:
+                        posts = old.posts
                     await self._keep(uid, card_id, now, card, posts)
                 case EventKind.RECOVERED | EventKind.ENDED:
                     await self.close(uid, ended_line(event, now))
@@ -106,14 +110,22 @@ class WatchCards:
         )
         await self._store.put_card(self._scope, uid, kept)
 
-    async def _post_all(self, message: Message) -> tuple[CardPost, ...]:
-        """The message in each of the project's bound channels; where it went."""
-        text, blocks = fitted(*self._face.marked(message))
+    async def _post_all(self, message: Message, *, alert: bool = False) -> tuple[CardPost, ...]:
+        """The message in each of the project's bound channels (an alert mentions the user
+        group a channel's binding names, so that it reaches a person); where it went."""
+        text, blocks = self._face.marked(message)
+        groups = await self._book.notify_groups() if alert else {}
         posts = []
         for channel in await self._book.bound_channels(self._scope):
+            group = groups.get(channel)
+            mention = [section(f"<!subteam^{escape(group)}>")] if group else []
+            said = f"<!subteam^{escape(group)}> {text}" if group else text
             try:
                 answer = await self._slack.chat_postMessage(
-                    channel=channel, text=text, blocks=blocks, unfurl_links=False
+                    channel=channel,
+                    text=fitted(said, None)[0],
+                    blocks=fitted_blocks([*mention, *blocks]),
+                    unfurl_links=False,
                 )
             except (SlackApiError, ClientError, TimeoutError) as exc:
                 self._metrics.slack_posts.labels("watch", "failed").inc()

@@ -20,7 +20,7 @@ from bot.settings import Settings
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
-from tests.harness import CONVOY_KEY, BotProcess, eventually
+from tests.harness import ADMIN, CONVOY_KEY, BotProcess, eventually
 from tests.helpers import OPERATOR, VIEWER, button, buttons, message, metric, reply_to
 from tests.slack_requests import SlackSender
 from tests.test_timed_pauses import replicas
@@ -404,3 +404,34 @@ def test_a_served_bot_polls_and_counts_its_polls_in_metrics(
 
     assert metric(watcher, "convoy_bot_watch_polls_total", project=scope, result="ok") >= 1
     assert len(cards(slack)) == 2, "one card per channel, however many polls"
+
+
+def test_a_binding_with_notify_mentions_its_user_group_on_failing_cards(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    watch_settings: Settings,
+    store: redis.Redis,
+    scope: str,
+) -> None:
+    """`/convoy bind default --notify @oncall`: that channel's failing card mentions the group
+    (another bound channel's does not); a --notify that is not a group changes nothing."""
+    slack.add_channel(BOUND)
+    slack.add_channel(OTHER_BOUND)
+    store.hset(redis_keys.bindings(), OTHER_BOUND, scope)
+
+    refused = sender.command(ADMIN, "bind default --notify oncall", channel_id=BOUND)
+    assert "takes a Slack user group picked with @" in reply_to(slack, refused.token)[0]
+    assert store.hget(redis_keys.bindings(), BOUND) is None
+    sent = sender.command(
+        ADMIN, "bind default --notify <!subteam^S0ONCALL|@oncall>", channel_id=BOUND
+    )
+    assert "cards here mention <!subteam^S0ONCALL>" in reply_to(slack, sent.token)[0]
+    failing(convoy)
+    polls(watch_settings, convoy, timedelta(0))
+
+    here = next(c for c in cards(slack) if c.payload["channel"] == BOUND)
+    there = next(c for c in cards(slack) if c.payload["channel"] == OTHER_BOUND)
+    assert here.payload["text"].startswith("<!subteam^S0ONCALL> ")
+    assert here.payload["blocks"][0]["text"]["text"] == "<!subteam^S0ONCALL>"
+    assert "subteam" not in there.text

@@ -54,8 +54,9 @@ def help_message(
         "• `/convoy watch` — what the bot watches here: failing endpoints, thresholds (viewer)",
         "• `/convoy roles grant|revoke|list …` — manage roles (admin)",
         "• `/convoy projects` — the projects you can see, and which one this channel acts on",
-        "• `/convoy bind <project>` / `/convoy unbind` — make this channel act on a project "
-        "(admin of that project)",
+        "• `/convoy bind <project> [--notify @group]` / `/convoy unbind` — make this channel "
+        "act on a project; `--notify` mentions the group on failing cards (admin of that "
+        "project)",
         "• `/convoy help` — this message",
         'Names with spaces go in quotes: `/convoy pause "Orders API" bad payloads`. '
         "Add `--project <alias>` (or `-p <alias>`) to act on another project.",
@@ -99,10 +100,15 @@ def projects_message(
     return sections(f"*Projects* ({len(views)}). {here}", lines)
 
 
-def bound_message(project: Project, channel_id: str) -> str:
+def bound_message(project: Project, channel_id: str, group_id: str = "") -> str:
+    notify = (
+        f" Failing and disabled endpoints' cards here mention <!subteam^{escape(group_id)}>."
+        if group_id
+        else ""
+    )
     return (
         f":white_check_mark: <#{channel_id}> now acts on project `{escape(project.alias)}`: "
-        "endpoint names resolve there, and its changes are told here too."
+        f"endpoint names resolve there, and its changes are told here too.{notify}"
     )
 
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.durations import parse_duration
-from handlers.parsing import VERBS, Command, parse
+from handlers.parsing import VERBS, Command, parse, take_notify
 from tests.slack_requests import slack_escape
 
 
@@ -134,3 +134,17 @@ def test_a_duration_not_understood_asks_instead_of_guessing(typed: str) -> None:
     assert not command.valid
     assert "Did you mean `for " in command.problem
     assert "Nothing was changed." in command.problem
+
+
+def test_notify_takes_a_user_group_mention_only() -> None:
+    """`--notify @group` arrives as `<!subteam^S…|@name>`: its id is taken, the rest kept;
+    a plain word is refused (it could not be mentioned)."""
+    assert take_notify("payments --notify <!subteam^S0ONCALL|@oncall>") == (
+        "S0ONCALL",
+        "payments",
+        "",
+    )
+    assert take_notify("payments") == ("", "payments", "")
+    group, rest, problem = take_notify("--notify=oncall payments")
+    assert (group, rest) == ("", "payments")
+    assert "user group picked with @" in problem
