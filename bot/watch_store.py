@@ -65,6 +65,20 @@ class Card(BaseModel):
     posts: tuple[CardPost, ...] = ()
     text: str = ""  # as posted, so that every copy can be rewritten when the episode ends
     blocks: str = ""  # JSON, its buttons left out
+    digest: str = ""  # the digest it is a line of, instead of a card of its own
+
+
+class Digest(BaseModel):
+    """One message for many endpoints that started failing in the same poll: a line each,
+    rewritten when its episode ends."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    digest_id: str
+    opened: float
+    posts: tuple[CardPost, ...] = ()
+    refs: dict[str, str] = {}  # uid -> how the endpoint is named, in the order posted
+    states: dict[str, str] = {}  # uid -> what its line says now
 
 
 @dataclass(frozen=True)
@@ -204,6 +218,16 @@ class WatchStore:
     async def put_card(self, scope: str, uid: str, card: Card) -> None:
         with failing_closed():
             await self._redis.hset(redis_keys.watch_cards(scope), uid, card.model_dump_json())
+
+    async def digest(self, scope: str, digest_id: str) -> Digest | None:
+        with failing_closed():
+            raw = await self._redis.hget(redis_keys.watch_cards(scope), digest_id)
+        return _load(Digest, raw) if raw else None
+
+    async def put_digest(self, scope: str, digest: Digest) -> None:
+        key = redis_keys.watch_cards(scope)
+        with failing_closed():
+            await self._redis.hset(key, digest.digest_id, digest.model_dump_json())
 
     async def take_card(self, scope: str, uid: str, card_id: str = "") -> Card | None:
         """Remove the endpoint's open card (only the episode `card_id`, when given) and return

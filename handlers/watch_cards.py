@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
@@ -15,10 +15,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.message_book import MessageBook
 from bot.metrics import Metrics
 from bot.watch_rules import EventKind, WatchEvent
-from bot.watch_store import Card, CardPost, WatchStore
+from bot.watch_store import Card, CardPost, Digest, WatchStore
 from handlers.announcer import ProjectFace
 from handlers.blocks.kit import Message, escape, fitted, fitted_blocks, section, without_buttons
 from handlers.blocks.watch import (
+    digest_entry,
+    digest_message,
     disabled_card,
     ended_line,
     failing_card,
@@ -27,6 +29,8 @@ from handlers.blocks.watch import (
 )
 
 logger = logging.getLogger(__name__)
+
+DIGEST_AT = 5  # endpoints starting to fail in one poll that get one digest, not a card each
 
 
 class WatchCards:
@@ -51,8 +55,12 @@ class WatchCards:
         return self._face.project.scope
 
     async def tell(self, events: list[WatchEvent], now: datetime) -> None:
-        """Post a card for each new episode; rewrite the card of each one that ended; note
-        what changed outside the bot."""
+        """Post a card for each new episode (one digest for many at once); rewrite the card
+        of each one that ended; note what changed outside the bot."""
+        failing = [e for e in events if e.kind is EventKind.FAILING]
+        if len(failing) >= DIGEST_AT:
+            await self._digest(failing, now)
+            events = [e for e in events if e.kind is not EventKind.FAILING]
         for event in events:
             uid = event.endpoint.uid
             card_id = f"{uid}:{int(now.timestamp())}"
@@ -65,6 +73,9 @@ class WatchCards:
                     # One card per endpoint: a failing card becomes the disabled one.
                     card = disabled_card(event, self._scope, card_id, now)
                     old = await self._store.take_card(self._scope, uid)
+                    if old is not None and old.digest:
+                        await self._close_line(old, uid, "disabled by Convoy: see its card")
+                        old = None
                     if old is not None:
                         await self._update_all(old.posts, card)
                     if old is None:
@@ -92,9 +103,42 @@ class WatchCards:
         card = await self._store.take_card(self._scope, uid, card_id)
         if card is None:
             return False
+        if card.digest:
+            await self._close_line(card, uid, line)
+            return True
         blocks = without_buttons(json.loads(card.blocks or "[]"), line)
         await self._update_all(card.posts, (card.text, blocks))
         return True
+
+    async def _digest(self, events: list[WatchEvent], now: datetime) -> None:
+        entries = {e.endpoint.uid: digest_entry(e) for e in events}
+        refs = {uid: ref for uid, (ref, _) in entries.items()}
+        states = {uid: state for uid, (_, state) in entries.items()}
+        posts = await self._post_all(digest_message(refs, states, now), alert=True)
+        digest = Digest(
+            digest_id=f"digest:{now.timestamp():.3f}",
+            opened=now.timestamp(),
+            posts=posts,
+            refs=refs,
+            states=states,
+        )
+        await self._store.put_digest(self._scope, digest)
+        for uid in refs:
+            card_id = f"{uid}:{int(now.timestamp())}"
+            member = Card(card_id=card_id, opened=now.timestamp(), digest=digest.digest_id)
+            await self._store.put_card(self._scope, uid, member)
+
+    async def _close_line(self, card: Card, uid: str, line: str) -> None:
+        """Rewrite the endpoint's line of its digest (polls of a project never run at once,
+        and a digest has no buttons: nobody else writes it meanwhile)."""
+        digest = await self._store.digest(self._scope, card.digest)
+        if digest is None:
+            return
+        digest = digest.model_copy(update={"states": {**digest.states, uid: line}})
+        await self._store.put_digest(self._scope, digest)
+        opened = datetime.fromtimestamp(digest.opened, UTC)
+        message = digest_message(digest.refs, digest.states, opened)
+        await self._update_all(digest.posts, self._face.marked(message))
 
     async def _keep(
         self, uid: str, card_id: str, now: datetime, card: Message, posts: tuple[CardPost, ...]

@@ -278,3 +278,31 @@ def test_period_rates_of_many_endpoints_are_asked_in_short_urls(
     assert listed == [2]
     assert [len(r.query["endpointId"]) for r in calls] == [40, 40, 40]
     assert all(len(r.path) + len(urlencode(r.query, doseq=True)) < 2000 for r in calls)
+
+
+def test_ten_endpoints_failing_at_once_get_one_digest_updated_line_by_line(
+    convoy: FakeConvoy, slack: FakeSlack, watch_settings: Settings, bound: None
+) -> None:
+    """A shared downstream down: ten endpoints fail in one poll: one digest per bound
+    channel, not ten cards; one recovering rewrites its line in both, the rest still say
+    failing; nothing more is posted."""
+    uids = [failing(convoy, f"shop-{number}") for number in range(10)]
+    polls(watch_settings, convoy, timedelta(0))
+    posts = [c for c in slack.api_calls("chat.postMessage") if c.accepted]
+    assert cards(slack) == []
+    assert len(posts) == 2
+    assert all("*10 endpoints started failing*" in p.text for p in posts)
+    assert all(p.text.count(":rotating_light: failing, 80.0%") == 10 for p in posts)
+
+    convoy.set_breaker(uids[3], 2.0, "closed")
+    polls(watch_settings, convoy, MINUTE)
+
+    updates = slack.api_calls("chat.update")
+    assert sorted((u.payload["channel"], u.payload["ts"]) for u in updates) == sorted(
+        (p.payload["channel"], p.answer["ts"]) for p in posts
+    )
+    for update in updates:
+        assert update.text.count(":rotating_light: failing, 80.0%") == 9
+        assert "*shop-3*" in update.text
+        assert "Recovered at" in update.text
+    assert len([c for c in slack.api_calls("chat.postMessage") if c.accepted]) == 2

@@ -187,3 +187,25 @@ def watch_trouble_message(trouble: Trouble, at: datetime) -> Message:
         "the bot are not seen here."
     )
     return text, [section(f":warning: {escape(text)}")]
+
+
+def digest_entry(event: WatchEvent) -> tuple[str, str]:
+    """An endpoint's reference in a digest, and its state there now."""
+    endpoint = event.endpoint
+    state = (
+        f":rotating_light: failing, {escape(event.rate.describe())} · `{escape(endpoint.url_host)}`"
+    )
+    return endpoint_ref(endpoint), state
+
+
+def digest_message(refs: dict[str, str], states: dict[str, str], at: datetime) -> Message:
+    """Many endpoints failing at once (a shared downstream, most likely): one message, a
+    line each, each line rewritten when its episode ends."""
+    head = (
+        f":rotating_light: *{len(refs)} endpoints started failing* at {when(at)}, in one "
+        "poll: a shared downstream, most likely. Pause one with `/convoy pause <name>`; "
+        "each line says when its endpoint's episode ends."
+    )
+    lines = [f"• {ref} — {states.get(uid, '')}" for uid, ref in refs.items()]
+    text = f"{len(refs)} endpoints started failing"
+    return text, sections(head, lines)[1]
