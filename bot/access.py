@@ -28,6 +28,7 @@ class Verb(StrEnum):
     RETRY_DISCARDED = "retry discarded"
     ROLES = "roles"
     WATCH = "watch"
+    TUNE_WATCH = "watch snooze"  # also off and on, and Snooze on a card
 
 
 NEEDS: dict[Verb, Role] = {
@@ -44,6 +45,7 @@ NEEDS: dict[Verb, Role] = {
     Verb.RETRY_DISCARDED: Role.OPERATOR,
     Verb.ROLES: Role.ADMIN,
     Verb.WATCH: Role.VIEWER,
+    Verb.TUNE_WATCH: Role.OPERATOR,
 }
 COUNTED = frozenset({Verb.PAUSE, Verb.RESUME})  # changes count against the per-minute limit
 

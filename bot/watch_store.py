@@ -203,6 +203,10 @@ class WatchStore:
         with failing_closed():
             await self._redis.hset(redis_keys.watch_settings(scope), uid, until.timestamp())
 
+    async def unsnooze(self, scope: str, uid: str) -> None:
+        with failing_closed():
+            await self._redis.hdel(redis_keys.watch_settings(scope), uid)
+
     async def snoozed(self, scope: str, now: datetime) -> dict[str, datetime]:
         """The endpoints snoozed past `now`, and until when."""
         with failing_closed():

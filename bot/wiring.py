@@ -240,7 +240,7 @@ def build_use_cases(
         discarded=DiscardedRetry(access, stores.claims, convoy, audit, settle_after=settle_after),
         suggesting=Suggesting(access, finder),
         card_pause=CardPause(stores.claims, changing, project.scope),
-        snoozing=Snoozing(access, stores.watch, audit, clock),
+        snoozing=Snoozing(access, stores.watch, audit, clock, finder),
         watch_view=WatchView(access, stores.watch, stores.bindings, clock, watch_rules(settings)),
     )
 

@@ -28,7 +28,7 @@ from bot.role_admin import RoleAdmin
 from bot.roles import Role
 from handlers import ids
 from handlers.blocks.changes import working_note
-from handlers.blocks.kit import escape
+from handlers.blocks.kit import endpoint_ref, escape
 from handlers.blocks.reads import (
     audit_message,
     bound_message,
@@ -43,9 +43,17 @@ from handlers.blocks.reads import (
     unbound_message,
 )
 from handlers.blocks.timers import paused_message
-from handlers.blocks.watch import watch_message
+from handlers.blocks.watch import tuned_line, watch_message
 from handlers.modals import Forms, is_form_command
-from handlers.parsing import Command, parse, parse_audit, parse_roles, take_notify, take_project
+from handlers.parsing import (
+    Command,
+    parse,
+    parse_audit,
+    parse_roles,
+    parse_watch,
+    take_notify,
+    take_project,
+)
 from handlers.replies import Replies
 from handlers.runtime import ProjectRuntime, Runtimes
 from handlers.work import Worker
@@ -224,9 +232,21 @@ async def run_paused(
 async def run_watch(
     replies: Replies, caller: Caller, command: Command, runtime: ProjectRuntime, clock: Clock
 ) -> str:
-    overview = await runtime.cases.watch_view.overview(caller.user_id)
-    await replies.private(*runtime.reporter.marked(watch_message(overview)))
-    return "watch"
+    asked = parse_watch(command.rest)
+    if asked.problem:
+        await replies.private(f":warning: {escape(asked.problem)}")
+        return "invalid"
+    if asked.action == "show":
+        overview = await runtime.cases.watch_view.overview(caller.user_id)
+        await replies.private(*runtime.reporter.marked(watch_message(overview)))
+        return "watch"
+    user_id = caller.user_id
+    snoozing = runtime.cases.snoozing
+    endpoint, until = await snoozing.tune(user_id, asked.action, asked.target, asked.duration)
+    line = tuned_line(user_id, until)
+    await runtime.watch_cards.close(endpoint.uid, line)  # a card open now says so too
+    await replies.private(f"{endpoint_ref(endpoint)}: {line}")
+    return f"watch {asked.action}"
 
 
 async def run_change(

@@ -244,3 +244,39 @@ def parse_audit(text: str) -> AuditQuery:
         text = text[: match.start()] + " " + text[match.end() :]
     name, _, problem = _split_target(text.strip())
     return AuditQuery(name, limit, problem)
+
+
+WATCH_USAGE = (
+    "`/convoy watch`, `/convoy watch snooze <endpoint> <duration>`, "
+    "`/convoy watch off <endpoint>` or `/convoy watch on <endpoint>`"
+)
+
+
+@dataclass(frozen=True)
+class WatchCommand:
+    """`/convoy watch [snooze|off|on …]`: show the watch, or tune it for one endpoint."""
+
+    action: str  # "show", "snooze", "off" or "on"
+    target: str = ""
+    duration: timedelta | None = None
+    problem: str = ""
+
+
+def parse_watch(text: str) -> WatchCommand:
+    head, tail = _first_word(text.strip())
+    action = head.lower()
+    if not action:
+        return WatchCommand("show")
+    if action not in ("snooze", "off", "on"):
+        return WatchCommand(action, problem=f"Unknown `watch {head[:40]}`: use {WATCH_USAGE}.")
+    target, rest, problem = _split_target(tail)
+    if problem or not target:
+        return WatchCommand(action, problem=problem or f"Say which endpoint: {WATCH_USAGE}.")
+    if action != "snooze":
+        return WatchCommand(action, target)
+    duration, left = take_duration(rest)
+    if duration is None or left:
+        return WatchCommand(
+            action, problem="Say for how long: `/convoy watch snooze <endpoint> 2h`."
+        )
+    return WatchCommand(action, target, duration)

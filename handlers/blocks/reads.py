@@ -52,6 +52,8 @@ def help_message(
         "• `/convoy pause` or `/convoy resume` alone — a form with an endpoint menu",
         "• `/convoy audit [endpoint] [--limit N]` — who changed what, newest first (viewer)",
         "• `/convoy watch` — what the bot watches here: failing endpoints, thresholds (viewer)",
+        "• `/convoy watch snooze <endpoint> 2h` / `watch off|on <endpoint>` — no failing "
+        "card for a while, or until `on` (operator)",
         "• `/convoy roles grant|revoke|list …` — manage roles (admin)",
         "• `/convoy projects` — the projects you can see, and which one this channel acts on",
         "• `/convoy bind <project> [--notify @group]` / `/convoy unbind` — make this channel "

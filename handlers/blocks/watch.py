@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.durations import describe
+from bot.watch_actions import OFF
 from bot.watch_rules import EventKind, WatchEvent
 from bot.watch_store import Seen
 from bot.watch_view import WatchOverview
@@ -149,9 +150,10 @@ def watch_message(overview: WatchOverview) -> Message:
         ),
     ]
     if overview.snoozed:
-        lines.append("*Snoozed:*")
+        lines.append("*Snoozed or not watched:*")
         lines += [
-            f"• `{shown(uid)}` until {when(until)}" for uid, until in overview.snoozed.items()
+            f"• `{shown(uid)}` " + ("not watched" if until >= OFF else f"until {when(until)}")
+            for uid, until in overview.snoozed.items()
         ]
     return sections(head, lines)
 
@@ -209,3 +211,12 @@ def digest_message(refs: dict[str, str], states: dict[str, str], at: datetime) -
     lines = [f"• {ref} — {states.get(uid, '')}" for uid, ref in refs.items()]
     text = f"{len(refs)} endpoints started failing"
     return text, sections(head, lines)[1]
+
+
+def tuned_line(user_id: str, until: datetime | None) -> str:
+    """What `/convoy watch snooze|off|on` did, as its card and its caller read it."""
+    if until is None:
+        return f":eyes: Watched again, by <@{escape(user_id)}>."
+    if until >= OFF:
+        return f":no_bell: Not watched any more (<@{escape(user_id)}>): no card until `watch on`."
+    return snoozed_line(user_id, until)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.durations import parse_duration
-from handlers.parsing import VERBS, Command, parse, take_notify
+from handlers.parsing import VERBS, Command, WatchCommand, parse, parse_watch, take_notify
 from tests.slack_requests import slack_escape
 
 
@@ -148,3 +150,15 @@ def test_notify_takes_a_user_group_mention_only() -> None:
     group, rest, problem = take_notify("--notify=oncall payments")
     assert (group, rest) == ("", "payments")
     assert "user group picked with @" in problem
+
+
+def test_watch_subcommands_parse_or_say_what_is_missing() -> None:
+    """`watch` alone shows; snooze needs an endpoint and a duration; off/on an endpoint."""
+    assert parse_watch("") == WatchCommand("show")
+    assert parse_watch('snooze "Orders API" 1h 30m') == WatchCommand(
+        "snooze", "Orders API", timedelta(hours=1, minutes=30)
+    )
+    assert parse_watch("off orders-api") == WatchCommand("off", "orders-api")
+    assert "Say for how long" in parse_watch("snooze orders-api").problem
+    assert "Say which endpoint" in parse_watch("on").problem
+    assert "Unknown `watch mute`" in parse_watch("mute orders-api").problem
