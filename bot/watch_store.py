@@ -160,6 +160,17 @@ class WatchStore:
                     pipe.hdel(key, *gone)
                 await pipe.execute()
 
+    async def forget_failing(self, scope: str, uids: list[str]) -> None:
+        """These endpoints' failing cards reached no channel: the next poll opens their
+        episodes again (and posts again), rather than keeping silent about them."""
+        key = redis_keys.watch_state(scope)
+        with failing_closed():
+            for uid in uids:
+                seen = _load(Seen, await self._redis.hget(key, uid))
+                if seen is not None and seen.failing:
+                    unmarked = seen.model_copy(update={"failing": False})
+                    await self._redis.hset(key, uid, unmarked.model_dump_json())
+
     async def bot_writes(self, scope: str, uids: list[str]) -> dict[str, BotWrite]:
         """For each endpoint, what the bot wrote to it last and whether that is settled."""
         with failing_closed():

@@ -68,6 +68,9 @@ class WatchCards:
                 case EventKind.FAILING:
                     card = failing_card(event, self._scope, card_id, now)
                     posts = await self._post_all(card, alert=True)
+                    if not posts:
+                        await self._store.forget_failing(self._scope, [uid])
+                        continue
                     await self._keep(uid, card_id, now, card, posts)
                 case EventKind.DISABLED:
                     # One card per endpoint: a failing card becomes the disabled one.
@@ -115,6 +118,9 @@ class WatchCards:
         refs = {uid: ref for uid, (ref, _) in entries.items()}
         states = {uid: state for uid, (_, state) in entries.items()}
         posts = await self._post_all(digest_message(refs, states, now), alert=True)
+        if not posts:
+            await self._store.forget_failing(self._scope, list(refs))
+            return
         digest = Digest(
             digest_id=f"digest:{now.timestamp():.3f}",
             opened=now.timestamp(),

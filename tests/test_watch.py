@@ -435,3 +435,20 @@ def test_a_binding_with_notify_mentions_its_user_group_on_failing_cards(
     assert here.payload["text"].startswith("<!subteam^S0ONCALL> ")
     assert here.payload["blocks"][0]["text"]["text"] == "<!subteam^S0ONCALL>"
     assert "subteam" not in there.text
+
+
+def test_a_card_that_reached_no_channel_is_posted_at_the_next_poll(
+    convoy: FakeConvoy, slack: FakeSlack, watch_settings: Settings, bound: None
+) -> None:
+    """The bot was removed from both bound channels when the endpoint started failing: the
+    episode is not kept silent; once it is back in one channel, the next poll posts there."""
+    failing(convoy)
+    slack.remove_bot(BOUND)
+    slack.remove_bot(OTHER_BOUND)
+
+    polls(watch_settings, convoy, timedelta(0))
+    assert cards(slack) == []
+    slack.add_channel(BOUND)
+    polls(watch_settings, convoy, MINUTE, 2 * MINUTE)
+
+    assert [c.payload["channel"] for c in cards(slack)] == [BOUND]
