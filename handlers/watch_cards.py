@@ -90,7 +90,9 @@ class WatchCards:
                     await self.close(uid, ended_line(event, now))
                 case EventKind.OUTSIDE | EventKind.DELETED:
                     await self.close(uid, outside_line(event, now))
-                    await self._post_all(outside_note(event, now))
+        noted = [e for e in events if e.kind in (EventKind.OUTSIDE, EventKind.DELETED)]
+        if noted:
+            await self._post_all(outside_note(noted, now))
 
     async def note(self, message: Message) -> None:
         """A message in each bound channel that nobody needs to update."""

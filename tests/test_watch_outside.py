@@ -306,3 +306,23 @@ def test_ten_endpoints_failing_at_once_get_one_digest_updated_line_by_line(
         assert "*shop-3*" in update.text
         assert "Recovered at" in update.text
     assert len([c for c in slack.api_calls("chat.postMessage") if c.accepted]) == 2
+
+
+def test_many_changes_outside_the_bot_in_one_poll_make_one_note_and_survive_a_429(
+    convoy: FakeConvoy, slack: FakeSlack, watch_settings: Settings, bound: None
+) -> None:
+    """Three endpoints paused by hand between two polls: one note per bound channel naming
+    all three (a channel takes about one post a second); Slack's 429 on the first post is
+    waited out (its Retry-After) and the note still arrives."""
+    uids = [str(convoy.add_endpoint(f"shop-{n}")["uid"]) for n in range(3)]
+    polls(watch_settings, convoy, timedelta(0))
+    for uid in uids:
+        convoy.set_status(uid, "paused")
+    slack.rate_limit("chat.postMessage", times=1, retry_after=1)
+
+    polls(watch_settings, convoy, MINUTE)
+
+    assert sorted(n.payload["channel"] for n in notes(slack)) == sorted([BOUND, OTHER_BOUND])
+    for note in notes(slack):
+        assert all(f"*shop-{n}*" in note.text for n in range(3))
+        assert note.text.count("outside the bot") >= 3

@@ -102,18 +102,22 @@ def disabled_card(event: WatchEvent, scope: str, card_id: str, at: datetime) -> 
     return text, [section(story), buttons]
 
 
-def outside_note(event: WatchEvent, at: datetime) -> Message:
-    """A change of status nobody made through the bot."""
-    endpoint = event.endpoint
-    if event.kind is EventKind.DELETED:
-        what = "was *deleted* in Convoy"
-    else:
-        what = (
-            f"was *{status_word(endpoint.status)}* outside the bot (it was "
-            f"{escape(event.was or 'unknown')})"
-        )
-    line = f":information_source: {endpoint_ref(endpoint)} {what}, seen at {when(at)}."
-    return f"{shown(endpoint.label)} {what.replace('*', '')}", [section(line)]
+def outside_note(events: list[WatchEvent], at: datetime) -> Message:
+    """Changes of status nobody made through the bot, seen in one poll: one message (a
+    channel takes about one post a second), a line each."""
+    lines, said = [], []
+    for event in events:
+        endpoint = event.endpoint
+        if event.kind is EventKind.DELETED:
+            what = "was *deleted* in Convoy"
+        else:
+            what = (
+                f"was *{status_word(endpoint.status)}* outside the bot (it was "
+                f"{escape(event.was or 'unknown')})"
+            )
+        lines.append(f":information_source: {endpoint_ref(endpoint)} {what}")
+        said.append(f"{shown(endpoint.label)} {what.replace('*', '')}")
+    return "; ".join(said), sections(f"Seen at {when(at)}:", lines)[1]
 
 
 def outside_line(event: WatchEvent, at: datetime) -> str:
