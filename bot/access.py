@@ -27,6 +27,8 @@ class Verb(StrEnum):
     KEEP_PAUSED = "keep paused"
     RETRY_DISCARDED = "retry discarded"
     ROLES = "roles"
+    WATCH = "watch"
+    TUNE_WATCH = "watch snooze"  # also off and on, and Snooze on a card
 
 
 NEEDS: dict[Verb, Role] = {
@@ -42,6 +44,8 @@ NEEDS: dict[Verb, Role] = {
     Verb.KEEP_PAUSED: Role.OPERATOR,
     Verb.RETRY_DISCARDED: Role.OPERATOR,
     Verb.ROLES: Role.ADMIN,
+    Verb.WATCH: Role.VIEWER,
+    Verb.TUNE_WATCH: Role.OPERATOR,
 }
 COUNTED = frozenset({Verb.PAUSE, Verb.RESUME})  # changes count against the per-minute limit
 

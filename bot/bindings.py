@@ -20,13 +20,28 @@ class ChannelBindings:
             await self._redis.hset(redis_keys.bindings(), channel_id, scope)
 
     async def unbind(self, channel_id: str) -> str | None:
-        """Remove the channel's binding; the scope it had, if any."""
+        """Remove the channel's binding (and the group it mentions); the scope it had."""
         with failing_closed():
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.hget(redis_keys.bindings(), channel_id)
                 pipe.hdel(redis_keys.bindings(), channel_id)
-                scope, _ = await pipe.execute()
+                pipe.hdel(redis_keys.binding_notify(), channel_id)
+                scope, *_ = await pipe.execute()
         return str(scope) if scope else None
+
+    async def set_notify(self, channel_id: str, group_id: str) -> None:
+        """The user group the channel's failing and disabled cards mention ("" = none)."""
+        with failing_closed():
+            if group_id:
+                await self._redis.hset(redis_keys.binding_notify(), channel_id, group_id)
+            else:
+                await self._redis.hdel(redis_keys.binding_notify(), channel_id)
+
+    async def notify_groups(self) -> dict[str, str]:
+        """channel id -> the user group its cards mention."""
+        with failing_closed():
+            raw = await self._redis.hgetall(redis_keys.binding_notify())
+        return {str(channel): str(group) for channel, group in raw.items()}
 
     async def scope_of(self, channel_id: str) -> str | None:
         with failing_closed():

@@ -16,6 +16,8 @@ from bot.resume_button import ResumeButton
 from bot.settling import Settling
 from bot.suggesting import Suggesting
 from bot.timed_pauses import TimerControls
+from bot.watch_actions import CardPause, Snoozing
+from bot.watch_view import WatchView
 
 
 @dataclass(frozen=True)
@@ -34,3 +36,6 @@ class UseCases:
     paused: PausedList
     discarded: DiscardedRetry
     suggesting: Suggesting
+    card_pause: CardPause
+    snoozing: Snoozing
+    watch_view: WatchView

@@ -47,10 +47,14 @@ class ChannelAdmin:
         self._audit = audit
         self._slack = slack  # asked whether the bot is in a channel before binding it
 
-    async def bind(self, actor: str, channel_id: str, name: str) -> Project:
+    async def bind(self, actor: str, channel_id: str, name: str, notify: str = "") -> Project:
+        """Bind the channel; `notify` is the user group its failing and disabled cards
+        mention ("" = none)."""
         project = await self._catalog.named(name)
         async with self._audit.audited(actor, "bind", project.scope) as draft:
-            draft.detail = f"{channel_id} -> {project.alias}"
+            draft.detail = f"{channel_id} -> {project.alias}" + (
+                f", notify {notify}" if notify else ""
+            )
             await self._require_admin(actor, project)
             if not await self._bot_is_in(channel_id):
                 raise InvalidInput(
@@ -59,6 +63,7 @@ class ChannelAdmin:
                     "Nothing was changed."
                 )
             await self._bindings.bind(channel_id, project.scope)
+            await self._bindings.set_notify(channel_id, notify)
             draft.outcome = f"bound {channel_id} to {project.alias}"
         return project
 

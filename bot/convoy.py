@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -29,6 +29,7 @@ from bot.errors import (
     EndpointNotFound,
     ProjectMismatch,
 )
+from bot.failure_rates import PeriodRate
 from bot.models import Delivery, Endpoint, Item, Page
 from bot.projects import Project
 
@@ -37,6 +38,8 @@ CHANGE_HEADER = "X-Convoy-Bot-Change"  # names the bot action a write belongs to
 POOL_SIZE = 50
 PAGE_SIZE = 100
 MAX_PAGES = 20  # 2,000 endpoints: a search wider than that is not a name lookup any more
+RATE_IDS = 40  # endpoint ids per period-failure-rates call: its URL stays under ~2 KB
+WATCH_PAGES = 50  # 5,000 endpoints: the watcher reads every endpoint of a project, within reason
 _UID_SHAPE = re.compile(
     r"^(?:[0-9A-HJKMNP-TV-Z]{26}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$",
     re.IGNORECASE,
@@ -171,11 +174,42 @@ class ConvoyClient:
                     return found[:limit]
         return found
 
+    async def all_endpoints(self) -> tuple[list[Endpoint], bool]:
+        """Every endpoint of the project, a page of 100 per call, and whether that is all of
+        them (False: more than WATCH_PAGES pages)."""
+        params: dict[str, str | int] = {"perPage": PAGE_SIZE}
+        path = self._project_path() + "/endpoints"
+        found: list[Endpoint] = []
+        complete = False
+        async for page in self._pages(path, params, Endpoint, WATCH_PAGES):
+            found += [self._ours(e) for e in page.content]
+            complete = page.pagination is None or not page.pagination.has_next_page
+        return found, complete
+
+    async def period_failure_rates(
+        self, uids: Sequence[str], start: datetime, end: datetime
+    ) -> list[PeriodRate]:
+        """Convoy's failure rates of these endpoints' deliveries in [start, end] (fractions,
+        none without deliveries), RATE_IDS ids per call."""
+        path = self._project_path() + "/endpoints/period-failure-rates"
+        window = [("startDate", convoy_time(start)), ("endDate", convoy_time(end))]
+        rates: list[PeriodRate] = []
+        for first in range(0, len(uids), RATE_IDS):
+            ids = [("endpointId", uid) for uid in uids[first : first + RATE_IDS]]
+            data = await self._call("GET", path, params=httpx.QueryParams([*ids, *window]))
+            if not isinstance(data, list):
+                raise ConvoyBadResponse("Convoy sent failure rates the bot cannot read.")
+            try:
+                rates += [PeriodRate.model_validate(entry) for entry in data]
+            except ValidationError as exc:
+                raise ConvoyBadResponse("Convoy sent failure rates the bot cannot read.") from exc
+        return rates
+
     async def _pages(
-        self, path: str, params: dict[str, str | int], item: type[Item]
+        self, path: str, params: dict[str, str | int], item: type[Item], most: int = MAX_PAGES
     ) -> AsyncGenerator[Page[Item], None]:
-        """Each page of a list in turn, following Convoy's cursor, at most MAX_PAGES."""
-        for _ in range(MAX_PAGES):
+        """Each page of a list in turn, following Convoy's cursor, at most `most` pages."""
+        for _ in range(most):
             data = await self._call("GET", path, params=params)
             try:
                 page = Page[item].model_validate(data)  # type: ignore[valid-type]  # a runtime TypeVar
@@ -248,7 +282,7 @@ class ConvoyClient:
         path: str,
         not_found: str | None = None,
         *,
-        params: dict[str, str | int] | None = None,
+        params: dict[str, str | int] | httpx.QueryParams | None = None,
         change_id: str = "",
     ) -> Any:
         """One request within the deadline; the envelope's `data`, or one of our errors
@@ -273,7 +307,7 @@ class ConvoyClient:
         method: str,
         path: str,
         not_found: str | None,
-        params: dict[str, str | int] | None,
+        params: dict[str, str | int] | httpx.QueryParams | None,
         change_id: str,
     ) -> Any:
         headers = {CHANGE_HEADER: change_id} if change_id else None

@@ -21,7 +21,7 @@ from bot import redis_keys
 from bot.clock import Clock
 from bot.errors import AlreadyHandled, InvalidInput
 from bot.models import Hold
-from bot.store import failing_closed
+from bot.store import LEASE_DUE, SETTLE_LEASED, failing_closed
 
 Rider = Callable[[Pipeline], None]  # writes another module adds to a hold's round trip
 LEASE = timedelta(minutes=2)  # longer than an auto-resume can take (lock TTL plus posting)
@@ -37,24 +37,6 @@ redis.call('HSET', KEYS[1], 'resume_at', ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[3], member)
 redis.call('ZADD', KEYS[3], ARGV[4], member)
 return 'extended'
-"""
-
-# KEYS: a timer set. ARGV: now, lease end, batch size. Takes due members by pushing their
-# score to the lease's end: one replica gets each; if it dies, the member is due again later.
-_LEASE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
-return due
-"""
-
-# KEYS: a timer set. ARGV: member, lease score, new score ("" = remove). Acts only while the
-# member still carries this caller's lease: Keep or Extend since then win.
-_SETTLE = """
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score or math.abs(tonumber(score) - tonumber(ARGV[2])) > 0.001 then return 0 end
-if ARGV[3] == '' then return redis.call('ZREM', KEYS[1], ARGV[1]) end
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-return 1
 """
 
 # KEYS: hold hash. ARGV: hold id, then field, value pairs. Only the hold it was meant for
@@ -166,8 +148,8 @@ class HoldStore:
         self._clock = clock
         self._extend = redis.register_script(_EXTEND)
         self._keep = redis.register_script(_KEEP)
-        self._lease = redis.register_script(_LEASE)
-        self._settle = redis.register_script(_SETTLE)
+        self._lease = redis.register_script(LEASE_DUE)
+        self._settle = redis.register_script(SETTLE_LEASED)
         self._attach = redis.register_script(_ATTACH)
         self._failed = redis.register_script(_FAILED)
 

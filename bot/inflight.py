@@ -24,16 +24,19 @@ from bot.models import FlightState, InFlight
 from bot.store import failing_closed
 
 RECORD_TTL = timedelta(days=2)  # a backstop only: records are deleted once told
+OWN_WRITE_TTL = timedelta(days=7)  # the watcher compares it with the last status it saw
 LEASE = timedelta(minutes=2)  # a settling replica's hold on a due record
 
-# KEYS: lock, record, due set. ARGV: lock token, lock ttl ms, settle_at, member, fields...
-# Records the change only while the caller still holds the endpoint's lock, and renews the
-# lock for the write: no write is ever sent by a caller whose lock ran out.
+# KEYS: lock, record, due set, own write. ARGV: lock token, lock ttl ms, settle_at, member,
+# own write, fields... Records the change only while the caller still holds the endpoint's
+# lock, and renews the lock for the write: no write is ever sent by a caller whose lock ran
+# out. The own write outlives the record: a write that lands late is still the bot's.
 _BEGIN = f"""
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[4], ARGV[5], 'EX', {int(OWN_WRITE_TTL.total_seconds())})
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[2], unpack(ARGV, 5))
+redis.call('HSET', KEYS[2], unpack(ARGV, 6))
 redis.call('EXPIRE', KEYS[2], {int(RECORD_TTL.total_seconds())})
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
 return 1
@@ -71,8 +74,17 @@ class InFlightJournal:
             lock_key,
             redis_keys.in_flight(record.project, record.uid),
             redis_keys.in_flight_due(),
+            redis_keys.own_write(record.project, record.uid),
         ]
-        args: list[EncodableT] = [token, ttl_ms, record.settle_at, record.member, *_fields(record)]
+        own = f"{record.action.value}|{record.started_at}"
+        args: list[EncodableT] = [
+            token,
+            ttl_ms,
+            record.settle_at,
+            record.member,
+            own,
+            *_fields(record),
+        ]
         with failing_closed():
             return bool(await self._begin(keys=keys, args=args))
 

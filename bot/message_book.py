@@ -40,6 +40,14 @@ class MessageBook:
         self._bindings = bindings
         self._redis = redis
 
+    async def notify_groups(self) -> dict[str, str]:
+        """The user group each bound channel's alerts mention (none if Redis fails: the
+        alert still goes out)."""
+        try:
+            return await self._bindings.notify_groups()
+        except AccessStoreUnavailable:
+            return {}
+
     async def bound_channels(self, scope: str) -> list[str]:
         """The channels a project's changes are also told in (none if Redis fails)."""
         try:

@@ -43,6 +43,12 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.watch_polls = Counter(
+            "convoy_bot_watch_polls",
+            "Polls of a watched project by this replica, by project scope and result (ok, failed)",
+            ["project", "result"],
+            registry=self.registry,
+        )
         self.redis_data_losses = Counter(
             "convoy_bot_redis_data_losses",
             "Times this replica found Redis emptied under it (holds, timers, requests lost)",

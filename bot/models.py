@@ -43,8 +43,9 @@ class Endpoint(BaseModel):
     description: str = ""
     url: SecretStr = SecretStr("")
     slack_webhook_url: SecretStr = SecretStr("")
-    failure_rate: float | None = None
-    period_failure_rate: float | None = None
+    failure_rate: float | None = None  # the circuit breaker's, a percentage (bot.failure_rates)
+    cb_state: str | None = None  # the circuit breaker's state: open, half-open, closed
+    period_failure_rate: float | None = None  # a fraction 0-1, not a percentage
     updated_at: str = ""
 
     @property

@@ -1,5 +1,5 @@
 """What an operator sees of a running replica over HTTP: `/status` (Slack, each Convoy
-project, background work) and `/metrics`' gauges of what is held open; never a secret."""
+project, background work, the watch) and `/metrics`' gauges of what is held open; never a secret."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from redis.exceptions import RedisError
 
 from bot import redis_keys
+from bot.errors import BotError
+from bot.watching import health_report
 
 # How old the Slack part of /status may be: auth.test is asked at most this often for it.
 SLACK_STATE_MAX_AGE = timedelta(seconds=30)
@@ -34,6 +36,11 @@ async def status_report(infra: Infrastructure, runtimes: ProjectRuntimes) -> dic
         report["background"] = {"writes_unsettled": in_flight, "timers": timers}
     except RedisError:
         report["background"] = {}
+    try:
+        aliases = {p.scope: p.alias for p in await infra.catalog.projects()}
+        report["watch"] = await health_report(infra.stores.watch, aliases)
+    except BotError:
+        report["watch"] = {}
     lost = infra.watch.seen
     report["clock"] = infra.clock.now().isoformat(timespec="seconds")
     report["redis_data_lost"] = {

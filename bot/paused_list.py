@@ -44,6 +44,15 @@ class PausedList:
                 found.append(await self._release_if_over(hold))
         return found
 
+    async def settle_outside(self, uid: str) -> Hold | None:
+        """The watcher saw the endpoint change outside the bot: end the bot's hold (and its
+        timer) if Convoy says its pause is over; the hold ended, if one did."""
+        hold = await self._holds.get(self._access.scope, uid)
+        if hold is None:
+            return None
+        held = await self._release_if_over(hold)
+        return held.hold if held.stale else None
+
     async def _still_paused(self, hold: Hold) -> bool:
         try:
             endpoint = await self._convoy.get_endpoint(hold.uid)

@@ -140,3 +140,48 @@ def announcement_copies(channel_id: str, ts: str) -> str:
 def layout_version() -> str:
     """Which layout of keys this Redis holds (absent: the single-project layout before 2)."""
     return f"{PREFIX}:layout"
+
+
+def own_write(project: str, uid: str) -> str:
+    """The bot's last write to one endpoint, `action|epoch` (kept a week after the write), so
+    the watcher tells a status the bot set from one set outside it. It shares the endpoint
+    lock's hash tag: the journal records it in the script that records the write."""
+    return f"{PREFIX}:own-write:{{{project}:{uid}}}"
+
+
+def binding_notify() -> str:
+    """Hash of the Slack user group a bound channel's failing and disabled cards mention:
+    field = channel id, value = user group id (`/convoy bind ALIAS --notify @group`)."""
+    return f"{PREFIX}:binding-notify"
+
+
+def watch_due() -> str:
+    """Sorted set of watched projects: member = scope, score = when its next poll is due (or,
+    while a replica polls it, when that replica's lease runs out)."""
+    return f"{PREFIX}:watch-due"
+
+
+def watch_state(project: str) -> str:
+    """Hash of what the watcher last saw of each endpoint: field = uid, value = JSON."""
+    return f"{PREFIX}:watch:{{{project}}}"
+
+
+def watch_settings(project: str) -> str:
+    """Hash of the endpoints people snoozed: field = uid, value = until (epoch seconds)."""
+    return f"{PREFIX}:watch-settings:{{{project}}}"
+
+
+def watch_cards(project: str) -> str:
+    """Hash of the open failing cards in the bound channels: field = uid, value = JSON."""
+    return f"{PREFIX}:watch-cards:{{{project}}}"
+
+
+def watch_rates(project: str) -> str:
+    """Hash of the last period failure rates fetched for a project whose breaker sends none:
+    field = uid, value = fraction ("" without deliveries); field `_at` = when (epoch)."""
+    return f"{PREFIX}:watch-rates:{{{project}}}"
+
+
+def watch_health() -> str:
+    """Hash of each watched project's health (last poll, problem): field = scope."""
+    return f"{PREFIX}:watch-health"

@@ -1,5 +1,5 @@
 """The background loop every replica runs: sync the shared clock, settle writes whose answer
-was lost, then run what timers are due."""
+was lost, run what timers are due, then poll the watched projects that are due."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ class Scheduler:
         on_resumed: Callable[[AutoResume], Awaitable[None]],
         on_reminder: Callable[[Hold], Awaitable[None]],
         interval_seconds: float,
+        watch_round: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self._clock = clock
         self._watch = watch
@@ -43,16 +44,20 @@ class Scheduler:
         self._on_resumed = on_resumed
         self._on_reminder = on_reminder
         self._interval = interval_seconds
+        self._watch_round = watch_round  # None: this replica does not poll (settings)
 
     async def tick(self) -> int:
-        """Run everything due now; how many settlements, reminders and auto-resumes ran."""
+        """Run everything due now; how many settlements, reminders, auto-resumes and project
+        polls ran."""
         logs.begin(command="scheduler")  # each item's own context is noted by DueWork
         await self._clock.sync()
         await self._watch.check()
         settled = await self._due.settle_due(_guarded(self._on_settled, "settled report"))
         reminded = await self._due.remind_due(_guarded(self._on_reminder, "reminder"))
         resumed = await self._due.resume_due(_guarded(self._on_resumed, "auto-resume report"))
-        return settled + reminded + resumed
+        # Last: the timers due now have run before any poll of Convoy (which may be slow).
+        polled = await self._watch_round() if self._watch_round is not None else 0
+        return settled + reminded + resumed + polled
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick every interval until stop is set; a failing tick is logged, never fatal."""

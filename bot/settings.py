@@ -142,6 +142,14 @@ class Settings(StoreSettings):
     # For tests only: the shared clock adds an offset the test sets in Redis.
     convoy_bot_movable_clock: bool = False
 
+    # Watching (README, "Watching"): how often a bound project is polled, the failure rate (a
+    # percentage) that opens a "failing" card, how far below it the rate must fall to end the
+    # episode, and whether this replica takes part in polling at all.
+    convoy_bot_watch_interval: timedelta = timedelta(seconds=60)
+    convoy_bot_alert_failure_rate: float = Field(default=50.0, gt=0, le=100)
+    convoy_bot_alert_hysteresis: float = Field(default=10.0, ge=0, lt=100)
+    convoy_bot_watch_enabled: bool = True
+
     host: str = "0.0.0.0"  # noqa: S104  # a server in a container listens on every interface
     port: int = Field(default=3000, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
@@ -152,7 +160,11 @@ class Settings(StoreSettings):
     _split_prefixes = field_validator("slack_webhook_url_prefixes", mode="before")(_split_commas)
 
     @field_validator(
-        "convoy_bot_approval_ttl", "convoy_bot_max_pause", "convoy_bot_reminder_lead", mode="before"
+        "convoy_bot_approval_ttl",
+        "convoy_bot_max_pause",
+        "convoy_bot_reminder_lead",
+        "convoy_bot_watch_interval",
+        mode="before",
     )
     @classmethod
     def _human_duration(cls, value: object) -> object:
@@ -168,6 +180,21 @@ class Settings(StoreSettings):
         if value <= timedelta(0):
             raise ValueError("must be a positive duration such as 30m")
         return value
+
+    @field_validator("convoy_bot_watch_interval")
+    @classmethod
+    def _watch_interval_range(cls, value: timedelta) -> timedelta:
+        # Every poll costs Convoy calls from the project's own budget: not more than one a
+        # second, and at least one a day so that a watch never silently stops.
+        if not timedelta(seconds=1) <= value <= timedelta(days=1):
+            raise ValueError("must be a duration from 1s to 24h, such as 60s or 5m")
+        return value
+
+    @property
+    def watch_recovered_rate(self) -> float:
+        """The failure rate (percent) under which a failing episode ends: the threshold
+        less the hysteresis, so that a rate hovering at the threshold does not flap."""
+        return max(self.convoy_bot_alert_failure_rate - self.convoy_bot_alert_hysteresis, 0.0)
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

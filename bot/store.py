@@ -36,3 +36,24 @@ def redis_client(url: str) -> aioredis.Redis:
         health_check_interval=30,
     )
     return aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
+
+
+# Due work in a sorted set (timers, watched projects), shared by replicas.
+# KEYS: a due set. ARGV: now, lease end, batch size. Takes due members by pushing their
+# score to the lease's end: one replica gets each; if it dies, the member is due again later.
+LEASE_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
+return due
+"""
+
+# KEYS: a due set. ARGV: member, lease score, new score ("" = remove). Acts only while the
+# member still carries this caller's lease: Keep or Extend since then win, and a project
+# unbound since is not watched again.
+SETTLE_LEASED = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or math.abs(tonumber(score) - tonumber(ARGV[2])) > 0.001 then return 0 end
+if ARGV[3] == '' then return redis.call('ZREM', KEYS[1], ARGV[1]) end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+"""

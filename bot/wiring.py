@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import httpx
 import redis.asyncio as aioredis
@@ -42,13 +43,14 @@ from bot.deciding import Deciding
 from bot.discarded import DiscardedRetry
 from bot.due_work import DueWork
 from bot.errors import BotError, ProjectUnavailable
+from bot.failure_rates import PeriodRate
 from bot.holds import HoldStore
 from bot.inflight import InFlightJournal
 from bot.locked_change import LockedChange
 from bot.locks import EndpointLocks
 from bot.message_book import MessageBook
 from bot.metrics import Metrics
-from bot.models import Hold
+from bot.models import Endpoint, Hold
 from bot.operator_view import refresh_gauges, status_report
 from bot.paused_list import PausedList
 from bot.projects import KeyBox, KeyBoxError, KeyedProject, Project, ProjectStore
@@ -70,6 +72,11 @@ from bot.suggesting import Suggesting
 from bot.timed_pauses import TimerControls
 from bot.user_groups import SlackGroupDirectory
 from bot.vitals import DataLossWatch
+from bot.watch_actions import CardPause, Snoozing
+from bot.watch_rules import Thresholds, WatchEvent
+from bot.watch_store import WatchStore
+from bot.watch_view import WatchView
+from bot.watching import Trouble, WatchRound, WatchRules
 from bot.webhooks import WebhookPoster, build_webhook_http_client
 from handlers import actions, commands, modals
 from handlers.announcer import Announcer, BoundCopies, ProjectFace
@@ -80,6 +87,8 @@ from handlers.runtime import ProjectRuntime
 from handlers.server import create_server
 from handlers.settled import SettledReports
 from handlers.timers import ThreadPoster, TimerReports
+from handlers.watch_cards import WatchCards
+from handlers.watch_reports import tell_watch
 from handlers.work import Worker
 
 SLACK_TIMEOUT = 10  # seconds for one Slack Web API call
@@ -102,6 +111,7 @@ class Stores:
     bindings: ChannelBindings
     book: MessageBook
     rate: ChangeRateLimiter
+    watch: WatchStore
 
 
 @dataclass
@@ -199,6 +209,7 @@ def build_stores(
         bindings=bindings,
         book=MessageBook(holds, journal, bindings, redis),
         rate=ChangeRateLimiter(settings.convoy_bot_changes_per_minute, clock),
+        watch=WatchStore(redis),
     )
 
 
@@ -224,11 +235,12 @@ def build_use_cases(
     max_pause = settings.convoy_bot_max_pause
     audit = stores.audit
     deciding = Deciding(access, stores.approvals, change, audit, clock)
+    changing = Changing(access, finder, router, stores.choices, audit, max_pause=max_pause)
     return UseCases(
         project=project,
         access=access,
         reading=Reading(access, finder, audit, audit_names),
-        changing=Changing(access, finder, router, stores.choices, audit, max_pause=max_pause),
+        changing=changing,
         resume_button=ResumeButton(access, stores.claims, router, audit),
         deciding=deciding,
         timers=TimerControls(
@@ -239,6 +251,9 @@ def build_use_cases(
         paused=PausedList(access, stores.holds, stores.locks, convoy, audit),
         discarded=DiscardedRetry(access, stores.claims, convoy, audit, settle_after=settle_after),
         suggesting=Suggesting(access, finder),
+        card_pause=CardPause(stores.claims, changing, project.scope),
+        snoozing=Snoozing(access, stores.watch, audit, clock, finder),
+        watch_view=WatchView(access, stores.watch, stores.bindings, clock, watch_rules(settings)),
     )
 
 
@@ -273,6 +288,25 @@ class ProjectRuntimes:
     async def cases_for(self, scope: str) -> UseCases | None:
         runtime = await self.for_scope(scope)
         return runtime.cases if runtime is not None else None
+
+    async def watched(self) -> set[str]:
+        return set((await self._infra.stores.bindings.all()).values())
+
+    async def endpoints_of(self, scope: str) -> tuple[list[Endpoint], bool] | None:
+        """A served project's endpoints for the watcher, and whether that is all of them."""
+        project = await self._infra.catalog.by_scope(scope)
+        if project is None:
+            return None
+        return await (await self._get(project)).convoy.all_endpoints()
+
+    async def period_rates(
+        self, scope: str, uids: list[str], start: datetime, end: datetime
+    ) -> list[PeriodRate]:
+        """Convoy's period failure rates, for the watcher of a project without breaker rates."""
+        project = await self._infra.catalog.by_scope(scope)
+        if project is None or not uids:
+            return []
+        return await (await self._get(project)).convoy.period_failure_rates(uids, start, end)
 
     async def convoy_status(self) -> dict[str, str]:
         """Per project alias: whether its Convoy answers with its key, for its project."""
@@ -336,6 +370,7 @@ class ProjectRuntimes:
             timer_reports=TimerReports(announcer, poster, book, infra.clock),
             settled_reports=SettledReports(announcer, poster, infra.clock),
             copies=copies,
+            watch_cards=WatchCards(infra.slack, infra.stores.watch, book, face, infra.metrics),
         )
         return _Built(fingerprint, runtime, convoy)
 
@@ -416,4 +451,29 @@ def build_scheduler(infra: Infrastructure, runtimes: ProjectRuntimes) -> Schedul
         on_resumed=on_resumed,
         on_reminder=on_reminder,
         interval_seconds=infra.settings.convoy_bot_scheduler_interval_seconds,
+        watch_round=build_watch_round(infra, runtimes),
     )
+
+
+def watch_rules(settings: Settings) -> WatchRules:
+    thresholds = Thresholds(settings.convoy_bot_alert_failure_rate, settings.watch_recovered_rate)
+    return WatchRules(settings.convoy_bot_watch_interval, thresholds)
+
+
+def build_watch_round(
+    infra: Infrastructure, runtimes: ProjectRuntimes
+) -> Callable[[], Awaitable[int]] | None:
+    """The watcher's round, its cards posted by each project's runtime; None when this
+    replica is set not to poll."""
+    settings = infra.settings
+    if not settings.convoy_bot_watch_enabled:
+        return None
+    rules = watch_rules(settings)
+    watching = WatchRound(infra.stores.watch, runtimes, infra.clock, rules, infra.metrics)
+
+    async def report(scope: str, events: list[WatchEvent], trouble: Trouble | None) -> None:
+        runtime = await runtimes.for_scope(scope)
+        if runtime is not None:
+            await tell_watch(runtime, events, trouble, infra.clock.now())
+
+    return partial(watching.run_due, report)

@@ -24,7 +24,7 @@ from bot.discarded import RetryWindow
 from bot.errors import InvalidInput
 from bot.models import Hold
 from bot.results import RecordGone
-from handlers import ids
+from handlers import card_clicks, ids
 from handlers.blocks.changes import EXTEND_BY
 from handlers.blocks.kit import without_buttons
 from handlers.blocks.timers import (
@@ -129,6 +129,10 @@ def register(
     acting(ids.EXTEND_BUTTON, "extend", extend_pause)
     acting(ids.KEEP_BUTTON, "keep paused", keep_paused)
     acting(ids.RETRY_DISCARDED, "retry discarded", retry_discarded)
+    acting(ids.WATCH_PAUSE, "card pause", card_clicks.pause)
+    acting(ids.WATCH_PAUSE_30M, "card pause", card_clicks.pause)
+    acting(ids.WATCH_SNOOZE, "card snooze", card_clicks.snooze)
+    acting(ids.WATCH_REENABLE, "card re-enable", card_clicks.reenable)
     acting(re.compile(rf"^{ids.PICK_ENDPOINT}_\d+$"), "pick", pick_endpoint)
     on(
         re.compile(rf"^{ids.PICK_PROJECT}_\d+$"),

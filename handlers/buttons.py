@@ -67,6 +67,14 @@ class ExtendValue(JsonValue):
     due: str  # epoch seconds, as the hold stores it
 
 
+class CardValue(JsonValue):
+    """A failing card's buttons: the endpoint and the episode (card) they were posted for."""
+
+    damaged: ClassVar[str] = "That button is damaged; run `/convoy pause <endpoint>` instead."
+    uid: str
+    card: str
+
+
 class RetryValue(JsonValue):
     """Retry discarded events: the endpoint and the window it was paused for (epoch s)."""
 

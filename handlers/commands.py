@@ -29,7 +29,7 @@ from bot.role_admin import RoleAdmin
 from bot.roles import Role
 from handlers import ids
 from handlers.blocks.changes import working_note
-from handlers.blocks.kit import escape
+from handlers.blocks.kit import endpoint_ref, escape
 from handlers.blocks.reads import (
     audit_message,
     bound_message,
@@ -44,8 +44,17 @@ from handlers.blocks.reads import (
     unbound_message,
 )
 from handlers.blocks.timers import paused_message
+from handlers.blocks.watch import tuned_line, watch_message
 from handlers.forms import Forms, is_form_command
-from handlers.parsing import Command, parse, parse_audit, parse_roles, take_project
+from handlers.parsing import (
+    Command,
+    parse,
+    parse_audit,
+    parse_roles,
+    parse_watch,
+    take_notify,
+    take_project,
+)
 from handlers.replies import Replies
 from handlers.runtime import ProjectRuntime, Runtimes
 from handlers.work import Worker
@@ -120,6 +129,7 @@ class Commands:
             "status": run_status,
             "audit": run_audit,
             "paused": partial(run_paused, clock=clock),
+            "watch": partial(run_watch, clock=clock),
             "pause": run_change,
             "resume": run_change,
         }
@@ -141,10 +151,14 @@ class Commands:
                 await replies.private(*projects_message(views, bound, caller.channel_id))
                 return "projects"
             case "bind":
+                group, alias, problem = take_notify(command.rest)
+                if problem:
+                    await replies.private(f":warning: {escape(problem)}")
+                    return "invalid"
                 project = await self._channels.bind(
-                    caller.user_id, caller.channel_id, command.rest.strip() or named
+                    caller.user_id, caller.channel_id, alias.strip() or named, group
                 )
-                await replies.private(bound_message(project, caller.channel_id))
+                await replies.private(bound_message(project, caller.channel_id, group))
                 return "bind"
             case "unbind":
                 was = await self._channels.unbind(caller.user_id, caller.channel_id)
@@ -215,6 +229,26 @@ async def run_paused(
     held = await runtime.cases.paused.paused(caller.user_id)
     await replies.private(*runtime.reporter.marked(paused_message(held, clock.now())))
     return "paused"
+
+
+async def run_watch(
+    replies: Replies, caller: Caller, command: Command, runtime: ProjectRuntime, clock: Clock
+) -> str:
+    asked = parse_watch(command.rest)
+    if asked.problem:
+        await replies.private(f":warning: {escape(asked.problem)}")
+        return "invalid"
+    if asked.action == "show":
+        overview = await runtime.cases.watch_view.overview(caller.user_id)
+        await replies.private(*runtime.reporter.marked(watch_message(overview)))
+        return "watch"
+    user_id = caller.user_id
+    snoozing = runtime.cases.snoozing
+    endpoint, until = await snoozing.tune(user_id, asked.action, asked.target, asked.duration)
+    line = tuned_line(user_id, until)
+    await runtime.watch_cards.close(endpoint.uid, line)  # a card open now says so too
+    await replies.private(f"{endpoint_ref(endpoint)}: {line}")
+    return f"watch {asked.action}"
 
 
 async def run_change(

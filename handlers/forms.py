@@ -24,8 +24,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import Verb
 from bot.changes import Caller
-from bot.logs import describe_failure
 from bot.errors import BotError, InvalidInput
+from bot.logs import describe_failure
 from bot.metrics import Metrics
 from bot.models import Action
 from bot.projects import Project

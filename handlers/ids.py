@@ -24,3 +24,9 @@ REASON_BLOCK = "reason"
 REASON_INPUT = "convoy_reason"
 DURATION_BLOCK = "duration"
 DURATION_INPUT = "convoy_duration"
+
+# The watcher's failing card (handlers.watch_cards).
+WATCH_PAUSE = "convoy_watch_pause"
+WATCH_PAUSE_30M = "convoy_watch_pause_30m"
+WATCH_SNOOZE = "convoy_watch_snooze"
+WATCH_REENABLE = "convoy_watch_reenable"

@@ -21,6 +21,7 @@ VERBS = (
     "projects",
     "bind",
     "unbind",
+    "watch",
 )
 NEEDS_ENDPOINT = ("status", "pause", "resume")
 _QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019", "\u201d": "\u201d"}
@@ -59,6 +60,30 @@ def take_project(raw_text: str) -> tuple[str, str]:
     if found is None:
         return "", text
     return found.group(1), (text[: found.start()] + " " + text[found.end() :]).strip()
+
+
+_NOTIFY_FLAG = re.compile(r"(?:^|\s)--notify(?:\s+|=)(\S*)")
+_USER_GROUP = re.compile(r"^<!subteam\^([A-Z0-9]+)(?:\|[^<>]*)?>$")
+
+
+def take_notify(text: str) -> tuple[str, str, str]:
+    """(the user group id of `--notify @group`, the text without it, a problem): Slack sends
+    a group picked with @ as `<!subteam^S…|@name>`; anything else cannot be mentioned."""
+    found = _NOTIFY_FLAG.search(text)
+    if found is None:
+        return "", text, ""
+    rest = (text[: found.start()] + " " + text[found.end() :]).strip()
+    group = _USER_GROUP.match(found.group(1))
+    if group is None:
+        return (
+            "",
+            rest,
+            (
+                "`--notify` takes a Slack user group picked with @ (as `--notify @oncall`), so "
+                "that Slack sends it as a mention. Nothing was changed."
+            ),
+        )
+    return group.group(1), rest, ""
 
 
 def parse(raw_text: str) -> Command:
@@ -218,3 +243,39 @@ def parse_audit(text: str) -> AuditQuery:
         text = text[: match.start()] + " " + text[match.end() :]
     name, _, problem = _split_target(text.strip())
     return AuditQuery(name, limit, problem)
+
+
+WATCH_USAGE = (
+    "`/convoy watch`, `/convoy watch snooze <endpoint> <duration>`, "
+    "`/convoy watch off <endpoint>` or `/convoy watch on <endpoint>`"
+)
+
+
+@dataclass(frozen=True)
+class WatchCommand:
+    """`/convoy watch [snooze|off|on …]`: show the watch, or tune it for one endpoint."""
+
+    action: str  # "show", "snooze", "off" or "on"
+    target: str = ""
+    duration: timedelta | None = None
+    problem: str = ""
+
+
+def parse_watch(text: str) -> WatchCommand:
+    head, tail = _first_word(text.strip())
+    action = head.lower()
+    if not action:
+        return WatchCommand("show")
+    if action not in ("snooze", "off", "on"):
+        return WatchCommand(action, problem=f"Unknown `watch {head[:40]}`: use {WATCH_USAGE}.")
+    target, rest, problem = _split_target(tail)
+    if problem or not target:
+        return WatchCommand(action, problem=problem or f"Say which endpoint: {WATCH_USAGE}.")
+    if action != "snooze":
+        return WatchCommand(action, target)
+    duration, left = take_duration(rest)
+    if duration is None or left:
+        return WatchCommand(
+            action, problem="Say for how long: `/convoy watch snooze <endpoint> 2h`."
+        )
+    return WatchCommand(action, target, duration)

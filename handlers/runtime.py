@@ -11,6 +11,7 @@ from handlers.announcer import BoundCopies
 from handlers.outcomes import Reporter
 from handlers.settled import SettledReports
 from handlers.timers import TimerReports
+from handlers.watch_cards import WatchCards
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class ProjectRuntime:
     timer_reports: TimerReports
     settled_reports: SettledReports
     copies: BoundCopies
+    watch_cards: WatchCards
 
     @property
     def project(self) -> Project:

@@ -18,11 +18,13 @@ pytest.register_assert_rewrite("tests.helpers")
 
 from bot import redis_keys
 from bot.roles import Role, RoleStore
+from bot.settings import Settings
 from bot.store import redis_client
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.loopback import LoopbackServer, free_port
 from tests.fakes.slack import FakeSlack
 from tests.harness import (
+    ADMIN,
     BOT_TOKEN,
     CONVOY_KEY,
     PROJECT,
@@ -39,6 +41,7 @@ from tests.harness import (
 )
 from tests.helpers import APPROVER, OPERATOR, REQUESTER, VIEWER, AuditRecord
 from tests.slack_requests import SlackSender
+from tests.watch_helpers import BOUND, OTHER_BOUND, WATCH_INTERVAL
 
 # The chaos run's seed: a new one each session, unless CHAOS_SEED replays an earlier run.
 CHAOS_SEED = int(os.environ.get("CHAOS_SEED") or secrets.randbelow(2**32))
@@ -303,3 +306,40 @@ def team(grant: Callable[..., None]) -> None:
     grant(APPROVER, Role.APPROVER)
     grant(OPERATOR, Role.OPERATOR)
     grant(VIEWER, Role.VIEWER)
+
+
+@pytest.fixture
+def replica_settings(
+    redis_server: RedisServer,
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
+    slack_fake: tuple[FakeSlack, LoopbackServer],
+) -> Settings:
+    """Settings of scheduler replicas built in a test's own process (as `serve` builds
+    them) on the session's Redis and fakes, with a clock the test moves."""
+    return Settings(
+        _env_file=None,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=f"{slack_fake[1].url}/api/",
+        convoy_api_url=f"{convoy_fake[1].url}/api",
+        convoy_api_key=CONVOY_KEY,
+        convoy_project_id=PROJECT,
+        redis_url=redis_server.url,
+        convoy_bot_admins=[ADMIN],
+        slack_webhook_url_prefixes=[f"{slack_fake[1].url}/hooks/"],
+        convoy_bot_movable_clock=True,
+    )
+
+
+@pytest.fixture
+def watch_settings(replica_settings: Settings) -> Settings:
+    """The replicas' settings, polling every minute."""
+    return replica_settings.model_copy(update={"convoy_bot_watch_interval": WATCH_INTERVAL})
+
+
+@pytest.fixture
+def bound(store: redis.Redis, scope: str, slack: FakeSlack) -> None:
+    """The bot's project bound to two channels, the bot a member of both."""
+    slack.add_channel(BOUND)
+    slack.add_channel(OTHER_BOUND)
+    store.hset(redis_keys.bindings(), mapping={BOUND: scope, OTHER_BOUND: scope})

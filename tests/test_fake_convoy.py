@@ -87,7 +87,8 @@ def test_get_returns_the_stored_endpoint_with_every_secret_filled(
 
     assert response.status_code == 200
     endpoint = data(response)
-    assert endpoint == stored
+    # GetEndpoint does not ask the circuit breaker (api/handlers/endpoint.go): the list does.
+    assert endpoint == {**stored, "failure_rate": None, "cb_state": None}
     auth = endpoint["authentication"]
     secrets = [
         endpoint["secrets"][0]["value"],
@@ -405,6 +406,25 @@ def test_status_changed_behind_the_bots_back_shows_in_get(
     fake.set_status(uid, "inactive")
 
     assert data(client.get(f"/endpoints/{uid}"))["status"] == "inactive"
+
+
+def test_breaker_fields_show_in_the_list_only_and_a_deleted_endpoint_is_gone(
+    fake: FakeConvoy, client: httpx.Client
+) -> None:
+    """The list carries the breaker's rate (a percentage) and state; a GET does not ask the
+    breaker; a deleted endpoint is 404 and leaves the list."""
+    uid = fake.add_endpoint("orders")["uid"]
+    gone = fake.add_endpoint("old")["uid"]
+
+    fake.set_breaker(uid, 62.5, "open")
+    fake.delete_endpoint(gone)
+
+    (listed,) = data(client.get("/endpoints"))["content"]
+    assert (listed["uid"], listed["failure_rate"], listed["cb_state"]) == (uid, 62.5, "open")
+    fetched = data(client.get(f"/endpoints/{uid}"))
+    assert (fetched["failure_rate"], fetched["cb_state"]) == (None, None)
+    assert client.get(f"/endpoints/{gone}").status_code == 404
+    assert fake.contract_errors == []
 
 
 def test_reset_forgets_endpoints_requests_faults_and_contract_errors(

@@ -35,14 +35,9 @@ from bot.wiring import (
 )
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
-from tests.fakes.loopback import LoopbackServer
 from tests.fakes.slack import FakeSlack, SlackCall
 from tests.harness import (
     ADMIN,
-    BOT_TOKEN,
-    CONVOY_KEY,
-    PROJECT,
-    SIGNING_SECRET,
     BotProcess,
     RedisServer,
     eventually,
@@ -71,27 +66,6 @@ class Replicas:
     async def tick_all(self, at: timedelta) -> None:
         await self.redis.set(redis_keys.clock_offset(), at.total_seconds())
         await asyncio.gather(*(s.tick() for s in self.schedulers))
-
-
-@pytest.fixture
-def replica_settings(
-    redis_server: RedisServer,
-    convoy_fake: tuple[FakeConvoy, LoopbackServer],
-    slack_fake: tuple[FakeSlack, LoopbackServer],
-) -> Settings:
-    return Settings(
-        _env_file=None,
-        slack_bot_token=BOT_TOKEN,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=f"{slack_fake[1].url}/api/",
-        convoy_api_url=f"{convoy_fake[1].url}/api",
-        convoy_api_key=CONVOY_KEY,
-        convoy_project_id=PROJECT,
-        redis_url=redis_server.url,
-        convoy_bot_admins=[ADMIN],
-        slack_webhook_url_prefixes=[f"{slack_fake[1].url}/hooks/"],
-        convoy_bot_movable_clock=True,
-    )
 
 
 @asynccontextmanager

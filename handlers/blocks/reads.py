@@ -8,6 +8,7 @@ from bot.audit import AuditEntry
 from bot.catalog import AskWhich
 from bot.channel_admin import ProjectView
 from bot.errors import AlreadyHandled, BotError, Forbidden
+from bot.failure_rates import rate_of
 from bot.models import Endpoint, EndpointStatus
 from bot.projects import Project
 from bot.roles import Grant, Role
@@ -50,10 +51,14 @@ def help_message(
         "• `/convoy resume <endpoint> [reason…]` — resume a paused endpoint",
         "• `/convoy pause` or `/convoy resume` alone — a form with an endpoint menu",
         "• `/convoy audit [endpoint] [--limit N]` — who changed what, newest first (viewer)",
+        "• `/convoy watch` — what the bot watches here: failing endpoints, thresholds (viewer)",
+        "• `/convoy watch snooze <endpoint> 2h` / `watch off|on <endpoint>` — no failing "
+        "card for a while, or until `on` (operator)",
         "• `/convoy roles grant|revoke|list …` — manage roles (admin)",
         "• `/convoy projects` — the projects you can see, and which one this channel acts on",
-        "• `/convoy bind <project>` / `/convoy unbind` — make this channel act on a project "
-        "(admin of that project)",
+        "• `/convoy bind <project> [--notify @group]` / `/convoy unbind` — make this channel "
+        "act on a project; `--notify` mentions the group on failing cards (admin of that "
+        "project)",
         "• `/convoy help` — this message",
         'Names with spaces go in quotes: `/convoy pause "Orders API" bad payloads`. '
         "Add `--project <alias>` (or `-p <alias>`) to act on another project.",
@@ -97,10 +102,15 @@ def projects_message(
     return sections(f"*Projects* ({len(views)}). {here}", lines)
 
 
-def bound_message(project: Project, channel_id: str) -> str:
+def bound_message(project: Project, channel_id: str, group_id: str = "") -> str:
+    notify = (
+        f" Failing and disabled endpoints' cards here mention <!subteam^{escape(group_id)}>."
+        if group_id
+        else ""
+    )
     return (
         f":white_check_mark: <#{channel_id}> now acts on project `{escape(project.alias)}`: "
-        "endpoint names resolve there, and its changes are told here too."
+        f"endpoint names resolve there, and its changes are told here too.{notify}"
     )
 
 
@@ -146,18 +156,11 @@ def _role_label(role: Role | None) -> str:
     return role.label if role else "none"
 
 
-def _rate(endpoint: Endpoint) -> str:
-    rate = (
-        endpoint.failure_rate if endpoint.failure_rate is not None else endpoint.period_failure_rate
-    )
-    return "n/a" if rate is None else f"{rate:.1f}%"
-
-
 def status_message(endpoint: Endpoint) -> Message:
     icon = STATUS_ICON[endpoint.status]
     text = (
         f"{icon} {endpoint_ref(endpoint)} is *{status_word(endpoint.status)}*\n"
-        f"Host: `{escape(endpoint.url_host)}` · Failure rate: {_rate(endpoint)}"
+        f"Host: `{escape(endpoint.url_host)}` · Failure rate: {rate_of(endpoint).describe()}"
     )
     return text, [section(text)]
 

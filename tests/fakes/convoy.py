@@ -33,8 +33,15 @@ from tests.fakes.openapi_contract import (
     response_errors,
 )
 
-OPERATIONS = frozenset({"project", "get", "list", "pause", "activate", "deliveries", "batchretry"})
+OPERATIONS = frozenset(
+    {"project", "get", "list", "rates", "pause", "activate", "deliveries", "batchretry"}
+)
 STATUSES = frozenset({"active", "paused", "inactive"})
+BREAKER_STATES = frozenset({"open", "half-open", "closed"})
+# api/handlers/endpoint.go: GetEndpointPeriodFailureRates reads at most this many ids...
+MAX_RATE_IDS = 100
+# ...and counts these statuses: (Failure + Retry) / (Success + Failure + Retry).
+COUNTED_STATUSES = ("Success", "Failure", "Retry")
 DEFAULT_PER_PAGE = 20
 
 # `datastore.EventDeliveryStatus` in the spec (its enum also admits "", which no delivery has).
@@ -67,6 +74,7 @@ _DELIVERIES = r"^/api/v1/projects/(?P<project>[^/]+)/eventdeliveries"
 _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(r"^/api/v1/projects/(?P<project>[^/]+)$"), "project"),
     ("GET", re.compile(_PROJECT + r"$"), "list"),
+    ("GET", re.compile(_PROJECT + r"/period-failure-rates$"), "rates"),
     ("GET", re.compile(_PROJECT + r"/(?P<uid>[^/]+)$"), "get"),
     ("PUT", re.compile(_PROJECT + r"/(?P<uid>[^/]+)/pause$"), "pause"),
     ("POST", re.compile(_PROJECT + r"/(?P<uid>[^/]+)/activate$"), "activate"),
@@ -424,6 +432,22 @@ class FakeConvoy:
         with self._lock:
             self._set_endpoint_status(self._stored(uid), status)
 
+    def set_breaker(self, uid: str, failure_rate: float | None, state: str | None) -> None:
+        """What Convoy's circuit breaker says of an endpoint: its rolling failure rate (a
+        percentage, 0-100) and its state; None for both when the breaker is off."""
+        if state is not None and state not in BREAKER_STATES:
+            raise ValueError(f"state must be one of {sorted(BREAKER_STATES)}, not {state!r}")
+        with self._lock:
+            endpoint = self._stored(uid)
+            endpoint["failure_rate"] = failure_rate
+            endpoint["cb_state"] = state
+
+    def delete_endpoint(self, uid: str) -> None:
+        """Someone deleted the endpoint in Convoy's dashboard (its deliveries stay)."""
+        with self._lock:
+            self._stored(uid)
+            del self._endpoints[uid]
+
     def add_event_delivery(
         self,
         endpoint_uid: str,
@@ -659,38 +683,45 @@ class FakeConvoy:
                 return self._list(project, query)
             if operation == "deliveries":
                 return self._list_deliveries(project, query)
+            if operation == "rates":
+                return self._period_failure_rates(project, query)
             if operation == "batchretry":
                 return self._batch_retry(project, query)
             assert uid is not None
-            endpoint = self._endpoints.get(uid)
-            if endpoint is not None and endpoint["project_id"] != project:
-                endpoint = None  # Convoy looks endpoints up by id *and* project
-            if operation == "get":
-                if endpoint is None:
-                    return _error(404, "Resource not found")
-                return _success(200, "Endpoint fetched successfully", copy.deepcopy(endpoint))
-            # Convoy's pause and activate services answer an unknown id with a 400.
+            return self._perform_on_endpoint(operation, project, uid)
+
+    def _perform_on_endpoint(self, operation: str, project: str, uid: str) -> _Reply:
+        """get, pause or activate one endpoint (the lock is held)."""
+        endpoint = self._endpoints.get(uid)
+        if endpoint is not None and endpoint["project_id"] != project:
+            endpoint = None  # Convoy looks endpoints up by id *and* project
+        if operation == "get":
             if endpoint is None:
-                return _error(400, "failed to find endpoint")
-            current = endpoint["status"]
-            if operation == "pause":
-                if current not in {"active", "paused"}:
-                    return _error(
-                        400,
-                        f"current endpoint status - {current}, "
-                        "does not support pausing or unpausing",
-                    )
-                # The real thing toggles: a repeated PUT un-pauses.
-                self._set_endpoint_status(endpoint, "paused" if current == "active" else "active")
-                message = "endpoint status updated successfully"
-            else:
-                if current not in {"paused", "inactive"}:
-                    return _error(
-                        400, f"current endpoint status - {current}, does not support activation"
-                    )
-                self._set_endpoint_status(endpoint, "active")
-                message = "endpoint status successfully activated"
-            return _success(202, message, copy.deepcopy(endpoint))
+                return _error(404, "Resource not found")
+            # GetEndpoint does not ask the circuit breaker's store: only the list does.
+            found = {**copy.deepcopy(endpoint), "failure_rate": None, "cb_state": None}
+            return _success(200, "Endpoint fetched successfully", found)
+        # Convoy's pause and activate services answer an unknown id with a 400.
+        if endpoint is None:
+            return _error(400, "failed to find endpoint")
+        current = endpoint["status"]
+        if operation == "pause":
+            if current not in {"active", "paused"}:
+                return _error(
+                    400,
+                    f"current endpoint status - {current}, does not support pausing or unpausing",
+                )
+            # The real thing toggles: a repeated PUT un-pauses.
+            self._set_endpoint_status(endpoint, "paused" if current == "active" else "active")
+            message = "endpoint status updated successfully"
+        else:
+            if current not in {"paused", "inactive"}:
+                return _error(
+                    400, f"current endpoint status - {current}, does not support activation"
+                )
+            self._set_endpoint_status(endpoint, "active")
+            message = "endpoint status successfully activated"
+        return _success(202, message, copy.deepcopy(endpoint))
 
     @staticmethod
     def _project(project: str) -> dict[str, Any]:
@@ -729,6 +760,39 @@ class FakeConvoy:
         return _success(
             200, "Endpoints fetched successfully", {"content": content, "pagination": pagination}
         )
+
+    def _period_failure_rates(self, project: str, query: dict[str, list[str]]) -> _Reply:
+        """GetEndpointPeriodFailureRates: for each id asked (at most MAX_RATE_IDS, duplicates and
+        blanks dropped), the share of its counted deliveries in the window that failed."""
+        ids = list(dict.fromkeys(v.strip() for v in query.get("endpointId", []) if v.strip()))
+        ids = ids[:MAX_RATE_IDS]
+        message = "Endpoint period failure rates fetched successfully"
+        if not ids:
+            return _success(200, message, [])
+        window = {k: v for k, v in query.items() if k in ("startDate", "endDate")}
+        matching = self._matching_deliveries(project, window)
+        if isinstance(matching, _Reply):
+            return matching
+        rates = []
+        for uid in ids:
+            counts = {status: 0 for status in COUNTED_STATUSES}
+            for delivery in matching:
+                if delivery["endpoint_id"] == uid and delivery["status"] in counts:
+                    counts[delivery["status"]] += 1
+            total = sum(counts.values())
+            entry: dict[str, Any] = {"uid": uid}
+            if total:
+                # The spec has no nullable counts, so an endpoint without deliveries in the
+                # window carries its uid alone.
+                failed = counts["Failure"] + counts["Retry"]
+                entry.update(
+                    period_failure_rate=failed / total,
+                    success_count=counts["Success"],
+                    failure_count=counts["Failure"],
+                    retry_count=counts["Retry"],
+                )
+            rates.append(entry)
+        return _success(200, message, rates)
 
     def _render_delivery(self, delivery: dict[str, Any]) -> dict[str, Any]:
         """A copy of `delivery` with the endpoint columns Convoy's list query joins in."""

@@ -229,3 +229,24 @@ def test_every_message_stays_within_slacks_limits_for_any_name_and_reason(
         fitted_text, fitted_blocks = kit.fitted(text, blocks)
         assert message_problems({"text": fitted_text, "blocks": fitted_blocks}) == ("", [])
         assert all(_tokens_whole(b["text"]["text"]) for b in blocks if b["type"] == "section")
+
+
+def test_status_shows_a_period_failure_rate_as_a_percentage_not_a_fraction() -> None:
+    """Convoy's period failure rate is a fraction: 0.25 is shown as 25.0%, never 0.2%."""
+    endpoint = Endpoint(uid="u", name="n", period_failure_rate=0.25)
+
+    text, _ = reads.status_message(endpoint)
+
+    assert "Failure rate: 25.0% (deliveries)" in text
+    assert "0.2%" not in text
+
+
+def test_status_shows_the_breakers_rate_as_convoy_sent_it_with_its_state() -> None:
+    """The circuit breaker's rate is a percentage already, and its state is said."""
+    endpoint = Endpoint(
+        uid="u", name="n", failure_rate=62.5, cb_state="open", period_failure_rate=0.1
+    )
+
+    text, _ = reads.status_message(endpoint)
+
+    assert "Failure rate: 62.5% (circuit breaker: open)" in text

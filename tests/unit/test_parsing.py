@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.durations import parse_duration
-from handlers.parsing import VERBS, Command, parse
+from handlers.parsing import VERBS, Command, WatchCommand, parse, parse_watch, take_notify
 from tests.slack_requests import slack_escape
 
 
@@ -134,3 +136,29 @@ def test_a_duration_not_understood_asks_instead_of_guessing(typed: str) -> None:
     assert not command.valid
     assert "Did you mean `for " in command.problem
     assert "Nothing was changed." in command.problem
+
+
+def test_notify_takes_a_user_group_mention_only() -> None:
+    """`--notify @group` arrives as `<!subteam^S…|@name>`: its id is taken, the rest kept;
+    a plain word is refused (it could not be mentioned)."""
+    assert take_notify("payments --notify <!subteam^S0ONCALL|@oncall>") == (
+        "S0ONCALL",
+        "payments",
+        "",
+    )
+    assert take_notify("payments") == ("", "payments", "")
+    group, rest, problem = take_notify("--notify=oncall payments")
+    assert (group, rest) == ("", "payments")
+    assert "user group picked with @" in problem
+
+
+def test_watch_subcommands_parse_or_say_what_is_missing() -> None:
+    """`watch` alone shows; snooze needs an endpoint and a duration; off/on an endpoint."""
+    assert parse_watch("") == WatchCommand("show")
+    assert parse_watch('snooze "Orders API" 1h 30m') == WatchCommand(
+        "snooze", "Orders API", timedelta(hours=1, minutes=30)
+    )
+    assert parse_watch("off orders-api") == WatchCommand("off", "orders-api")
+    assert "Say for how long" in parse_watch("snooze orders-api").problem
+    assert "Say which endpoint" in parse_watch("on").problem
+    assert "Unknown `watch mute`" in parse_watch("mute orders-api").problem

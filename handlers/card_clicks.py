@@ -1,0 +1,63 @@
+"""Clicks on the watcher's failing card: Pause, Pause 30m, Snooze 1h.
+
+Each runs the project's use case (the role is checked at click time), then the card is
+rewritten in every bound channel to say who did what, so that nobody clicks it again.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from bot.changes import Change
+from bot.models import Action
+from bot.results import ApprovalAsked
+from bot.watch_actions import CARD_REASON
+from handlers import ids
+from handlers.blocks.watch import asked_from_card_line, paused_from_card_line, snoozed_line
+from handlers.buttons import CardValue
+from handlers.replies import Replies
+from handlers.runtime import ProjectRuntime
+
+if TYPE_CHECKING:  # handlers.actions registers these, so it is imported only for types
+    from handlers.actions import Click
+
+TIMED = {ids.WATCH_PAUSE_30M: timedelta(minutes=30)}
+SNOOZE_FOR = timedelta(hours=1)
+REENABLE_REASON = "from the disabled card"
+
+
+async def pause(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
+    """Pause (or, from Pause 30m, pause for 30 minutes) the card's endpoint."""
+    value = CardValue.decode(click.value)
+    user_id, duration = click.caller.user_id, TIMED.get(click.action_id)
+    result = await runtime.cases.card_pause.pause(click.caller, value.uid, value.card, duration)
+    outcome = await runtime.reporter.report(replies, result, user_id, CARD_REASON)
+    now = runtime.reporter.now()
+    if isinstance(result, Change) and result.changed:
+        minutes = int(duration.total_seconds() // 60) if duration else None
+        await runtime.watch_cards.close(
+            value.uid, paused_from_card_line(user_id, minutes, now), value.card
+        )
+    elif isinstance(result, ApprovalAsked):
+        await runtime.watch_cards.close(value.uid, asked_from_card_line(user_id, now), value.card)
+    return outcome
+
+
+async def reenable(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
+    """Re-enable the endpoint Convoy disabled: as `/convoy resume`, which asks to confirm
+    first (and makes a requester's click an approval request)."""
+    value = CardValue.decode(click.value)
+    user_id = click.caller.user_id
+    changing = runtime.cases.changing
+    result = await changing.change(click.caller, Action.RESUME, value.uid, REENABLE_REASON)
+    return await runtime.reporter.report(replies, result, user_id, REENABLE_REASON)
+
+
+async def snooze(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
+    """No failing card for this endpoint for an hour; this one says so."""
+    value = CardValue.decode(click.value)
+    user_id = click.caller.user_id
+    until = await runtime.cases.snoozing.snooze(user_id, value.uid, SNOOZE_FOR)
+    await runtime.watch_cards.close(value.uid, snoozed_line(user_id, until), value.card)
+    return "snoozed"
