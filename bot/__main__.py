@@ -20,9 +20,11 @@ from bot.catalog import ProjectCatalog
 from bot.cli import EXIT_CONFIG, add_parsers, run
 from bot.embedded_redis import redis_url_for
 from bot.errors import BotError, ProjectUnavailable
+from bot.infrastructure import Infrastructure, build_infrastructure
 from bot.layout import upgrade_layout
 from bot.logs import configure_logging, describe_failure
 from bot.projects import KeyBoxError
+from bot.runtimes import ProjectRuntimes
 from bot.settings import Settings
 from bot.startup import (
     StartupError,
@@ -34,14 +36,7 @@ from bot.startup import (
     refused_app_token_line,
     refused_token_line,
 )
-from bot.wiring import (
-    Infrastructure,
-    ProjectRuntimes,
-    build_app,
-    build_infrastructure,
-    build_scheduler,
-    build_server,
-)
+from bot.wiring import build_app, build_scheduler, build_server
 
 logger = logging.getLogger("convoy_bot")
 

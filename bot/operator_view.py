@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
 
 from bot import redis_keys
 from bot.errors import BotError
+from bot.infrastructure import Infrastructure
+from bot.runtimes import ProjectRuntimes
 from bot.watching import health_report
 
 # How old the Slack part of /status may be: auth.test is asked at most this often for it.
 SLACK_STATE_MAX_AGE = timedelta(seconds=30)
-
-if TYPE_CHECKING:  # the composition root imports this module
-    from bot.wiring import Infrastructure, ProjectRuntimes
 
 
 async def status_report(infra: Infrastructure, runtimes: ProjectRuntimes) -> dict[str, object]:

@@ -31,7 +31,7 @@ class ProjectRuntime:
 
 
 class Runtimes(Protocol):
-    """The projects' runtimes (built by the composition root, bot.wiring)."""
+    """The projects' runtimes (built by the composition root, bot.runtimes)."""
 
     async def for_project(self, project: Project) -> ProjectRuntime: ...
 

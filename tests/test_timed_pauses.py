@@ -23,16 +23,13 @@ import pytest
 from bot import redis_keys
 from bot.clock import SharedClock
 from bot.holds import HoldStore, TimerKind, new_hold
+from bot.infrastructure import Infrastructure, build_infrastructure
 from bot.roles import Role
+from bot.runtimes import ProjectRuntimes
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.store import redis_client
-from bot.wiring import (
-    Infrastructure,
-    ProjectRuntimes,
-    build_infrastructure,
-    build_scheduler,
-)
+from bot.wiring import build_scheduler
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
