@@ -372,6 +372,11 @@ def test_request_updated_through_the_click_when_chat_update_is_refused(
     assert ids.APPROVE_BUTTON not in json.dumps(replaced.payload["blocks"])
     assert any("Done:" in c.text for c in slack.replies(click.token))
     assert [w.operation for w in convoy.writes()] == ["pause"]
+    # The requester is told last. Wait for it, so that it cannot reach the next test's Slack
+    # (it once did, and that test read it as its own).
+    (notice,) = eventually(lambda: slack.api_calls("chat.postEphemeral"), what="requester notice")
+    assert notice.payload["user"] == REQUESTER
+    assert "approved your request" in notice.text
 
 
 @pytest.mark.usefixtures("team")
