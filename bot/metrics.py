@@ -89,6 +89,11 @@ class Metrics:
             "Auto-resume timers waiting (every project), read from Redis when scraped",
             registry=self.registry,
         )
+        self.work_in_progress = Gauge(
+            "convoy_bot_work_in_progress",
+            "Commands, clicks and forms acknowledged and still being worked on by this replica",
+            registry=self.registry,
+        )
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)

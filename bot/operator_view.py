@@ -49,9 +49,11 @@ async def status_report(infra: Infrastructure, runtimes: ProjectRuntimes) -> dic
 
 
 async def refresh_gauges(infra: Infrastructure) -> None:
-    """What the bot holds open, read from Redis when /metrics is scraped (so every replica
-    reports the same numbers); left as they were when Redis does not answer."""
+    """This replica's work in progress, and what the bot holds open, read from Redis when
+    /metrics is scraped (so every replica reports the same numbers); those are left as they
+    were when Redis does not answer."""
     metrics = infra.metrics
+    metrics.work_in_progress.set(infra.tasks.pending)
     try:
         async with infra.redis.pipeline(transaction=False) as pipe:
             pipe.scard(redis_keys.holds_index())

@@ -38,6 +38,7 @@ from tests.harness import (
     run_cli,
     start_bot,
     start_redis,
+    wait_until_idle,
 )
 from tests.helpers import APPROVER, OPERATOR, REQUESTER, VIEWER, AuditRecord
 from tests.slack_requests import SlackSender
@@ -197,6 +198,7 @@ def sender(bot: BotProcess, slack_fake: tuple[FakeSlack, LoopbackServer]) -> Ite
         bot.url, SIGNING_SECRET, server.url, fake.issue_response_url, fake.issue_trigger
     ) as client:
         yield client
+    wait_until_idle(bot.url)
 
 
 @pytest.fixture
@@ -218,6 +220,7 @@ def sender_to(
     yield make
     for client in made:
         client.close()
+        wait_until_idle(client.bot_url)
 
 
 @pytest.fixture

@@ -48,6 +48,28 @@ def eventually(probe: Callable[[], T | None], timeout: float = 10.0, what: str =
         time.sleep(0.02)
 
 
+WORK_GAUGE = "convoy_bot_work_in_progress "
+
+
+def wait_until_idle(url: str, timeout: float = 10.0) -> bool:
+    """Wait until the bot at `url` has no acknowledged work still running, so that nothing a
+    test set off (a requester's notice sent last, say) reaches the next test's fakes. A
+    barrier, not a check: work a test left hanging on purpose is given up on after `timeout`
+    (False), and a bot that stopped counts as idle."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            page = httpx.get(f"{url}/metrics", timeout=5).text
+        except httpx.HTTPError:
+            return True
+        running = [line for line in page.splitlines() if line.startswith(WORK_GAUGE)]
+        assert running, "the bot's /metrics does not say how much work it has in progress"
+        if float(running[0].removeprefix(WORK_GAUGE)) == 0:
+            return True
+        time.sleep(0.02)
+    return False
+
+
 @dataclass
 class RedisServer:
     """A real redis-server child process on a loopback port."""
