@@ -157,8 +157,29 @@ class ApprovalStore:
                     request.id,
                     ex=self.ttl,
                 )
+                waiting = redis_keys.approvals_waiting(new.project)
+                pipe.zadd(waiting, {request.id: request.expires_ts})
+                pipe.expire(waiting, self.ttl + RECORD_GRACE)
                 await pipe.execute()
         return request
+
+    async def pending(self, project: str, now: datetime) -> list[ApprovalRequest]:
+        """The project's pending, unexpired requests, oldest first. The index is a hint (a
+        request is dropped from it when closed, or once expired); each request's own state
+        decides, so one claimed or expired meanwhile is never listed."""
+        waiting = redis_keys.approvals_waiting(project)
+        with failing_closed():
+            await self._redis.zremrangebyscore(waiting, "-inf", f"({now.timestamp()}")
+            ids = cast(list[str], await self._redis.zrange(waiting, 0, -1))
+        found = [await self.get(request_id) for request_id in ids]
+        return [
+            request
+            for request in found
+            if request is not None
+            and request.project == project
+            and request.state is RequestState.PENDING
+            and request.expires_at > now
+        ]
 
     async def get(self, request_id: str) -> ApprovalRequest | None:
         with failing_closed():
@@ -195,6 +216,7 @@ class ApprovalStore:
                         request.project, request.endpoint_uid, request.action.value
                     )
                 )
+                pipe.zrem(redis_keys.approvals_waiting(request.project), request.id)
                 await pipe.execute()
 
 

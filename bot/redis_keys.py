@@ -44,6 +44,12 @@ def open_approvals_pattern() -> str:
     return f"{PREFIX}:approval-open:*"
 
 
+def approvals_waiting(project: str) -> str:
+    """Sorted set of one project's requests that may still be pending: member = request id,
+    score = its expiry (epoch seconds), for the App Home's list of requests to decide."""
+    return f"{PREFIX}:approvals-waiting:{{{project}}}"
+
+
 def button_claim(channel_id: str, message_ts: str, action_id: str) -> str:
     """Who took a button on one message: the first authorised click wins."""
     return f"{PREFIX}:claim:{{{channel_id}:{message_ts}}}:{action_id}"
@@ -185,3 +191,15 @@ def watch_rates(project: str) -> str:
 def watch_health() -> str:
     """Hash of each watched project's health (last poll, problem): field = scope."""
     return f"{PREFIX}:watch-health"
+
+
+def home_viewers() -> str:
+    """Sorted set of the people who opened the App Home tab: member = user id, score = when
+    (epoch seconds); their boards are kept current for a while after."""
+    return f"{PREFIX}:home-viewers"
+
+
+def home_shown() -> str:
+    """Hash of what each recent viewer's Home tab was last published with: field = user id,
+    value = `epoch|fingerprint` (when, and the board's content in short)."""
+    return f"{PREFIX}:home-shown"

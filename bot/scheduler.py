@@ -1,5 +1,6 @@
 """The background loop every replica runs: sync the shared clock, settle writes whose answer
-was lost, run what timers are due, then poll the watched projects that are due."""
+was lost, run what timers are due, poll the watched projects that are due, then publish the
+App Home boards that changed."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class Scheduler:
         on_reminder: Callable[[Hold], Awaitable[None]],
         interval_seconds: float,
         watch_round: Callable[[], Awaitable[int]] | None = None,
+        home_round: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self._clock = clock
         self._watch = watch
@@ -45,6 +47,7 @@ class Scheduler:
         self._on_reminder = on_reminder
         self._interval = interval_seconds
         self._watch_round = watch_round  # None: this replica does not poll (settings)
+        self._home_round = home_round  # the App Home boards that changed, published again
 
     async def tick(self) -> int:
         """Run everything due now; how many settlements, reminders, auto-resumes and project
@@ -57,7 +60,9 @@ class Scheduler:
         resumed = await self._due.resume_due(_guarded(self._on_resumed, "auto-resume report"))
         # Last: the timers due now have run before any poll of Convoy (which may be slow).
         polled = await self._watch_round() if self._watch_round is not None else 0
-        return settled + reminded + resumed + polled
+        # After the rest, so the boards show what this tick's timers and poll changed.
+        boards = await self._home_round() if self._home_round is not None else 0
+        return settled + reminded + resumed + polled + boards
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick every interval until stop is set; a failing tick is logged, never fatal."""

@@ -139,6 +139,9 @@ class Settings(StoreSettings):
     # How long work acked before SIGTERM may run on; a change still running is then settled
     # by the next replica (bot.settling).
     convoy_bot_shutdown_grace_seconds: float = Field(default=8.0, ge=0, le=60)
+    # The least time between two publishes of one person's App Home board when it changes
+    # (Slack allows views.publish about 100 times a minute per workspace).
+    convoy_bot_home_refresh_seconds: float = Field(default=5.0, ge=1, le=3600)
     # For tests only: the shared clock adds an offset the test sets in Redis.
     convoy_bot_movable_clock: bool = False
 

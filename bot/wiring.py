@@ -9,6 +9,7 @@ Slack-facing `handlers/` package.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from functools import partial
 
 from slack_bolt.async_app import AsyncApp
@@ -17,6 +18,8 @@ from starlette.applications import Starlette
 from bot.catalog import ProjectChoice
 from bot.channel_admin import ChannelAdmin
 from bot.due_work import DueWork
+from bot.home import HomeBoard
+from bot.home_refresh import HomeRefresh, HomeViewers
 from bot.infrastructure import Infrastructure
 from bot.models import Hold
 from bot.operator_view import refresh_gauges, status_report
@@ -27,7 +30,7 @@ from bot.scheduler import Scheduler
 from bot.settling import Settled
 from bot.watch_rules import WatchEvent
 from bot.watching import Trouble, WatchRound
-from handlers import actions, commands, modals
+from handlers import actions, commands, home, home_clicks, modals
 from handlers.app import create_app, time_acks
 from handlers.forms import Forms
 from handlers.server import create_server
@@ -56,9 +59,29 @@ def build_app(infra: Infrastructure, runtimes: ProjectRuntimes) -> AsyncApp:
         clock=infra.clock,
         forms=forms,
     )
+    publisher = build_home(infra)
+    # Home's Approve and Deny first: Bolt runs the first listener that matches a click.
+    home_clicks.register(app, worker, runtimes=runtimes, forms=forms, publisher=publisher)
     actions.register(app, worker, runtimes=runtimes, commands=typed, forms=forms)
-    modals.register(app, worker, runtimes=runtimes, forms=forms)
+    modals.register(app, worker, runtimes=runtimes, forms=forms, home=publisher)
+    home.register(app, infra.tasks, publisher)
     return app
+
+
+def build_home(infra: Infrastructure) -> home.HomePublisher:
+    """The App Home board over the shared stores, published through the bot's client."""
+    stores = infra.stores
+    boards = HomeBoard(
+        infra.catalog,
+        stores.roles,
+        approvals=stores.approvals,
+        holds=stores.holds,
+        watch=stores.watch,
+        clock=infra.clock,
+    )
+    window = timedelta(seconds=infra.settings.convoy_bot_home_refresh_seconds)
+    refresh = HomeRefresh(HomeViewers(infra.redis, window), boards, infra.clock)
+    return home.HomePublisher(boards, refresh, infra.slack, infra.metrics)
 
 
 def build_server(app: AsyncApp, infra: Infrastructure, runtimes: ProjectRuntimes) -> Starlette:
@@ -103,6 +126,7 @@ def build_scheduler(infra: Infrastructure, runtimes: ProjectRuntimes) -> Schedul
         on_reminder=on_reminder,
         interval_seconds=infra.settings.convoy_bot_scheduler_interval_seconds,
         watch_round=build_watch_round(infra, runtimes),
+        home_round=build_home(infra).refresh,
     )
 
 

@@ -170,5 +170,5 @@ class DenyForm(JsonValue):
     damaged: ClassVar[str] = "This form is damaged; click *Deny* on the request again."
     request_id: str = Field(min_length=1)
     channel: str = Field(min_length=1)
-    response_url: str = Field(min_length=1)
+    response_url: str = ""  # none when Deny was clicked on the App Home tab
     message_ts: str = ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -33,22 +34,25 @@ from handlers.blocks.modals import (
 )
 from handlers.buttons import ChangeForm, DenyForm
 from handlers.forms import Forms, runtime_of
+from handlers.home import HomePublisher
 from handlers.parsing import slack_unescape
-from handlers.replies import Replies
+from handlers.replies import DirectMessages, Replies
 from handlers.runtime import Runtimes
 from handlers.work import Worker
 
 logger = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, worker: Worker, *, runtimes: Runtimes, forms: Forms) -> None:
+def register(
+    app: AsyncApp, worker: Worker, *, runtimes: Runtimes, forms: Forms, home: HomePublisher
+) -> None:
     """Wire the endpoint menu, the two forms' submissions and the message shortcut; each acts
     in the project its form names."""
     app.options(ids.ENDPOINT_MENU)(partial(offer_endpoints, runtimes=runtimes))
     app.view(ids.CHANGE_FORM)(
         partial(change_submitted, worker=worker, runtimes=runtimes, max_pause=forms.max_pause)
     )
-    app.view(ids.DENY_FORM)(partial(deny_submitted, worker=worker, runtimes=runtimes))
+    app.view(ids.DENY_FORM)(partial(deny_submitted, worker=worker, runtimes=runtimes, home=home))
     app.shortcut(ids.PAUSE_SHORTCUT)(partial(pause_shortcut, forms=forms))
 
 
@@ -192,12 +196,13 @@ async def run_change_form(
     return await runtime.reporter.report(replies, result, caller.user_id, answers.reason)
 
 
-async def deny_submitted(  # Bolt passes its own arguments by name
+async def deny_submitted(  # noqa: PLR0917  # Bolt passes its own arguments by name
     ack: AsyncAck,
     body: dict[str, Any],
     client: AsyncWebClient,
     worker: Worker,
     runtimes: Runtimes,
+    home: HomePublisher,
 ) -> None:
     """Deny's form, sent: the request is claimed and denied now, with the reason given."""
     view = body.get("view") or {}
@@ -210,9 +215,26 @@ async def deny_submitted(  # Bolt passes its own arguments by name
     reason = _typed(
         (view.get("state") or {}).get("values") or {}, ids.REASON_BLOCK, ids.REASON_INPUT
     )
-    replies = worker.replies(AsyncRespond(response_url=form.response_url), client, form.channel)
     caller = _submitter(body, form.channel)
-    worker.spawn("deny", replies, run_deny(replies, caller, form, reason, runtimes), caller.user_id)
+    respond = (
+        AsyncRespond(response_url=form.response_url)
+        if form.response_url
+        else DirectMessages(client, caller.user_id)  # opened from the App Home tab
+    )
+    replies = worker.replies(respond, client, form.channel)
+    denied: Awaitable[str] = run_deny(replies, caller, form, reason, runtimes)
+    if not form.response_url:
+        denied = _then_home(denied, home, caller.user_id)
+    worker.spawn("deny", replies, denied, caller.user_id)
+
+
+async def _then_home(work: Awaitable[str], home: HomePublisher, user_id: str) -> str:
+    """A deny sent from the App Home tab: the board again, without the request (or with the
+    reason it could not be denied)."""
+    try:
+        return await work
+    finally:
+        await home.publish(user_id)
 
 
 async def run_deny(

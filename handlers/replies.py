@@ -6,13 +6,17 @@ Every message passes `fitted` on its way, so none is refused for Block Kit's lim
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import ClientError
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.attachments import Attachment
+from slack_sdk.models.blocks.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.webhook_response import WebhookResponse
 
 from bot.logs import describe_failure
 from bot.metrics import Metrics
@@ -44,6 +48,37 @@ class Posted:
     def anchor(self) -> str:
         """The message later replies about the same thing should thread under."""
         return self.thread_ts or self.ts
+
+
+class DirectMessages(AsyncRespond):
+    """Where a Home click's private replies go: a direct message from the app to the person
+    (the Messages tab is read-only: they read it, they cannot answer there). A click on the
+    App Home tab, or a form opened from it, has no response URL to answer through."""
+
+    def __init__(self, client: AsyncWebClient, user_id: str) -> None:
+        super().__init__(response_url=None)
+        self._client = client
+        self._user_id = user_id
+
+    async def __call__(  # noqa: PLR0917  # Bolt's own signature, kept whole
+        self,
+        text: str | dict[str, Any] = "",
+        blocks: Sequence[dict[str, Any] | Block] | None = None,
+        attachments: Sequence[dict[str, Any] | Attachment] | None = None,
+        response_type: str | None = None,
+        replace_original: bool | None = None,
+        delete_original: bool | None = None,
+        unfurl_links: bool | None = None,
+        unfurl_media: bool | None = None,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> WebhookResponse:
+        del attachments, response_type, replace_original, delete_original, thread_ts, metadata
+        del unfurl_links, unfurl_media
+        await self._client.chat_postMessage(
+            channel=self._user_id, text=str(text), blocks=blocks or None, unfurl_links=False
+        )
+        return WebhookResponse(url="", status_code=200, body="", headers={})
 
 
 @dataclass(frozen=True)

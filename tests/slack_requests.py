@@ -1,5 +1,6 @@
 """What Slack sends the bot, built and signed exactly as Slack sends it: slash commands, button
-clicks, message shortcuts, modal submissions and the options requests of a modal's menu.
+clicks, message shortcuts, modal submissions, the options requests of a modal's menu, and the
+Events API's `app_home_opened`.
 
 The sender also holds the bot's answers to Slack's limits: an ack that carries a message, a
 view or options beyond them fails the test (Slack would show an error instead).
@@ -139,31 +140,39 @@ class SlackSender:
         channel_id: str = "C0INCIDENT",
         message: dict[str, Any] | None = None,
     ) -> bytes:
-        payload: dict[str, Any] = {
+        payload = {
+            **self._click_payload(user_id, action_id, "b", value, token),
+            "container": {"type": "message", "channel_id": channel_id, "is_ephemeral": False},
+            "channel": {"id": channel_id, "name": "incidents"},
+            "response_url": self.response_url(token),
+        }
+        if message is not None:
+            payload["message"] = message
+            payload["container"]["message_ts"] = message.get("ts", "")
+        return urlencode({"payload": json.dumps(payload)}).encode()
+
+    def _click_payload(
+        self, user_id: str, action_id: str, block_id: str, value: str, token: str
+    ) -> dict[str, Any]:
+        """What every `block_actions` payload carries, wherever the button was."""
+        return {
             "type": "block_actions",
             "team": {"id": "T0EXAMPLE", "domain": "example"},
             "user": {"id": user_id, "username": user_id.lower(), "team_id": "T0EXAMPLE"},
             "api_app_id": "A0CONVOY",
             "token": "deprecated-verification-token",
-            "container": {"type": "message", "channel_id": channel_id, "is_ephemeral": False},
             "trigger_id": self.trigger_id(token),
-            "channel": {"id": channel_id, "name": "incidents"},
-            "response_url": self.response_url(token),
             "actions": [
                 {
                     "type": "button",
                     "action_id": action_id,
-                    "block_id": "b",
+                    "block_id": block_id,
                     "value": value,
                     "text": {"type": "plain_text", "text": "button"},
                     "action_ts": str(time.time()),
                 }
             ],
         }
-        if message is not None:
-            payload["message"] = message
-            payload["container"]["message_ts"] = message.get("ts", "")
-        return urlencode({"payload": json.dumps(payload)}).encode()
 
     def click(
         self,
@@ -178,6 +187,40 @@ class SlackSender:
         body = self.click_body(
             user_id, action_id, value, token, channel_id=channel_id, message=message
         )
+        return Sent(self.post(body), token)
+
+    def home_opened(self, user_id: str, tab: str = "home") -> httpx.Response:
+        """An Events API `event_callback` carrying `app_home_opened`, as Slack sends it (JSON,
+        signed) when someone opens the app's Home tab, or its Messages tab (`tab`)."""
+        payload = {
+            "token": "deprecated-verification-token",
+            "team_id": "T0EXAMPLE",
+            "api_app_id": "A0CONVOY",
+            "type": "event_callback",
+            "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "event_time": int(time.time()),
+            "event": {
+                "type": "app_home_opened",
+                "user": user_id,
+                "channel": f"D{user_id[1:]}",
+                "tab": tab,
+                "event_ts": f"{time.time():.6f}",
+            },
+        }
+        return self.post(json.dumps(payload).encode(), content_type="application/json")
+
+    def click_on_home(
+        self, user_id: str, view: dict[str, Any], action_id: str, block_id: str, value: str
+    ) -> Sent:
+        """A click on the App Home tab, as Slack sends it: the view it was clicked in, and no
+        channel, message or response URL."""
+        token = uuid.uuid4().hex
+        payload = {
+            **self._click_payload(user_id, action_id, block_id, value, token),
+            "container": {"type": "view", "view_id": view.get("id", "VHOME")},
+            "view": {"id": "VHOME", **view},
+        }
+        body = urlencode({"payload": json.dumps(payload)}).encode()
         return Sent(self.post(body), token)
 
     def shortcut(

@@ -490,7 +490,8 @@ def test_timers_and_approvals_in_two_projects_with_the_same_uid_stay_apart(
     client = teams.client()
 
     assert len(requests) == 2, "two requests: neither project saw the other's as open"
-    assert client.scard(redis_keys.holds_index()) == 2
+    # A pause's hold is booked just after its write: wait for both, not a moment less.
+    eventually(lambda: client.scard(redis_keys.holds_index()) == 2, what="two holds")
     assert client.zcard(redis_keys.resume_timers()) == 2
 
     eu_request = next(c for c in requests if "eu" in c.text)

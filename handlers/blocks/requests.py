@@ -73,17 +73,23 @@ def request_message(request: ApprovalRequest) -> Message:
         f"{timed}: {shown(request.reason, MAX_REASON) or 'no reason given'}. "
         "An approver must approve or deny."
     )
-    value = RequestValue(request_id=request.id, project=request.project).encode()
     blocks = [
         *_request_story(request),
         context(f"Expires {when(request.expires_at)} · approvers decide; not the requester."),
-        actions(
-            "decide",
-            button(ids.APPROVE_BUTTON, "Approve", value, "primary"),
-            button(ids.DENY_BUTTON, "Deny", value, "danger"),
-        ),
+        decide_buttons(request),
     ]
     return text, blocks
+
+
+def decide_buttons(request: ApprovalRequest, block_id: str = "decide") -> Block:
+    """Approve and Deny for one request, wherever it is shown (its channel, the App Home):
+    the same buttons, decided exactly once by the same claim."""
+    value = RequestValue(request_id=request.id, project=request.project).encode()
+    return actions(
+        block_id,
+        button(ids.APPROVE_BUTTON, "Approve", value, "primary"),
+        button(ids.DENY_BUTTON, "Deny", value, "danger"),
+    )
 
 
 def _decision_outcome(

@@ -46,7 +46,8 @@ def test_the_usage_hint_names_every_command() -> None:
 
 def test_the_socket_mode_manifest_is_the_http_one_without_urls() -> None:
     """manifest-socket-mode.yml asks for the same scopes, command and shortcut, with Socket
-    Mode on and no URL to reach; both have the read-only Messages tab the DM fallback needs."""
+    Mode on and no URL to reach; both have the Home tab with its `app_home_opened` event and
+    the read-only Messages tab the DM fallback needs."""
     http = _manifest()
     socket: dict[str, Any] = yaml.safe_load(
         (MANIFEST.parent / "manifest-socket-mode.yml").read_text()
@@ -55,12 +56,14 @@ def test_the_socket_mode_manifest_is_the_http_one_without_urls() -> None:
     del command["url"]
     del http["settings"]["interactivity"]["request_url"]
     del http["settings"]["interactivity"]["message_menu_options_url"]
+    del http["settings"]["event_subscriptions"]["request_url"]
     http["settings"]["socket_mode_enabled"] = True
 
     assert socket == http
     assert "YOUR-HOST" not in (MANIFEST.parent / "manifest-socket-mode.yml").read_text()
     assert socket["features"]["app_home"] == {
-        "home_tab_enabled": False,
+        "home_tab_enabled": True,
         "messages_tab_enabled": True,
         "messages_tab_read_only_enabled": True,
     }
+    assert socket["settings"]["event_subscriptions"] == {"bot_events": ["app_home_opened"]}
