@@ -69,6 +69,26 @@ class Board:
         return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
+@dataclass(frozen=True)
+class SharedState:
+    """The projects, pauses, waiting requests and failing endpoints every board is cut from;
+    each board is then filtered by its person's role per project."""
+
+    projects: list[Project]
+    holds: list[Hold]
+    waiting: dict[str, list[ApprovalRequest]]  # by project scope
+    failing: dict[str, list[FailingEndpoint]]  # by project scope
+    at: datetime
+
+    def seen_by(self, user_id: str, project: Project, role: Role) -> ProjectBoard:
+        waiting = self.waiting[project.scope]
+        # An approver decides others' requests, never their own (bot.deciding says so too).
+        to_decide = [r for r in waiting if role >= Role.APPROVER and r.requester != user_id]
+        mine = [r for r in waiting if r.requester == user_id]
+        paused = [hold for hold in self.holds if hold.project == project.scope]
+        return ProjectBoard(project, role, to_decide, mine, paused, self.failing[project.scope])
+
+
 class HomeBoard:
     """Builds a person's board from the shared stores, filtered by their role per project."""
 
@@ -89,32 +109,30 @@ class HomeBoard:
         self._watch = watch
         self._clock = clock
 
-    async def board(self, user_id: str) -> Board:
+    async def shared(self) -> SharedState:
+        """What every board is built from, read once for a round over many boards."""
+        projects = await self._catalog.projects()
         now = self._clock.now()
-        seen: list[tuple[Project, Role]] = []
-        for project in await self._catalog.projects():
+        waiting, failing = {}, {}
+        for project in projects:
+            waiting[project.scope] = await self._approvals.pending(project.scope, now)
+            failing[project.scope] = [
+                FailingEndpoint(uid, state)
+                for uid, state in sorted((await self._watch.seen(project.scope)).items())
+                if state.failing
+            ]
+        return SharedState(projects, await self._holds.all(), waiting, failing, now)
+
+    async def board(self, user_id: str, shared: SharedState | None = None) -> Board:
+        """One person's board; from `shared` when a round has read it already."""
+        state = shared or await self.shared()
+        boards = []
+        for project in state.projects:
             role = await self._roles.effective_role(user_id, project.scope)
             if role >= Role.VIEWER:
-                seen.append((project, role))
-        holds = await self._holds.all() if seen else []
-        boards = [await self._project(user_id, project, role, holds, now) for project, role in seen]
+                boards.append(state.seen_by(user_id, project, role))
         admins = () if boards else await self._admins()
-        return Board(user_id, boards, admins, now)
-
-    async def _project(
-        self, user_id: str, project: Project, role: Role, holds: list[Hold], now: datetime
-    ) -> ProjectBoard:
-        waiting = await self._approvals.pending(project.scope, now)
-        # An approver decides others' requests, never their own (bot.deciding says so too).
-        to_decide = [r for r in waiting if role >= Role.APPROVER and r.requester != user_id]
-        mine = [r for r in waiting if r.requester == user_id]
-        failing = [
-            FailingEndpoint(uid, state)
-            for uid, state in sorted((await self._watch.seen(project.scope)).items())
-            if state.failing
-        ]
-        paused = [hold for hold in holds if hold.project == project.scope]
-        return ProjectBoard(project, role, to_decide, mine, paused, failing)
+        return Board(user_id, boards, admins, state.at)
 
     async def _admins(self) -> tuple[str, ...]:
         """Who can grant a role anywhere: admins of every scope and the bootstrap admins."""

@@ -106,8 +106,12 @@ class HomeRefresh:
     async def run(self, publish: Publish) -> int:
         """Publish every recent viewer's board that changed; how many were published."""
         published = 0
-        for user_id in await self._viewers.recent(self._clock.now()):
-            board = await self._boards.board(user_id)
+        viewers = await self._viewers.recent(self._clock.now())
+        # What boards share (pauses, requests, failing endpoints) is read once per round, not
+        # once per viewer; only each viewer's roles are their own.
+        shared = await self._boards.shared() if viewers else None
+        for user_id in viewers:
+            board = await self._boards.board(user_id, shared)
             if not await self._viewers.claim(board, self._clock.now()):
                 continue
             if await publish(board):
