@@ -30,6 +30,14 @@ class ProjectView:
     channels: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Rebound:
+    """A channel bound: the project it acts on now, and the one it no longer acts on."""
+
+    project: Project
+    replaced: Project | None
+
+
 class ChannelAdmin:
     """bind, unbind, and `/convoy projects`."""
 
@@ -47,15 +55,21 @@ class ChannelAdmin:
         self._audit = audit
         self._slack = slack  # asked whether the bot is in a channel before binding it
 
-    async def bind(self, actor: str, channel_id: str, name: str, notify: str = "") -> Project:
+    async def bind(self, actor: str, channel_id: str, name: str, notify: str = "") -> Rebound:
         """Bind the channel; `notify` is the user group its failing and disabled cards
-        mention ("" = none)."""
+        mention ("" = none). A channel bound to another project is taken from it only by an
+        admin of that project too (or a global admin): the rights unbinding it needs, since
+        re-binding unbinds it from there."""
         project = await self._catalog.named(name)
+        current = await self.bound(channel_id)
+        replaced = current if current is not None and current.scope != project.scope else None
         async with self._audit.audited(actor, "bind", project.scope) as draft:
             draft.detail = f"{channel_id} -> {project.alias}" + (
                 f", notify {notify}" if notify else ""
             )
             await self._require_admin(actor, project)
+            if replaced is not None:
+                await self._require_admin(actor, replaced, taking_from=True)
             if not await self._bot_is_in(channel_id):
                 raise InvalidInput(
                     "I am not a member of this channel, so I could not tell it about "
@@ -64,8 +78,10 @@ class ChannelAdmin:
                 )
             await self._bindings.bind(channel_id, project.scope)
             await self._bindings.set_notify(channel_id, notify)
-            draft.outcome = f"bound {channel_id} to {project.alias}"
-        return project
+            draft.outcome = f"bound {channel_id} to {project.alias}" + (
+                f", replacing {replaced.alias}" if replaced is not None else ""
+            )
+        return Rebound(project, replaced)
 
     async def unbind(self, actor: str, channel_id: str) -> Project | None:
         """Unbind the channel; the project it was bound to, if it was."""
@@ -106,13 +122,19 @@ class ChannelAdmin:
             views.append(ProjectView(project, role, channels))
         return views
 
-    async def _require_admin(self, actor: str, project: Project) -> None:
+    async def _require_admin(
+        self, actor: str, project: Project, *, taking_from: bool = False
+    ) -> None:
         if await self._roles.effective_role(actor, project.scope) >= Role.ADMIN:
             return
+        why = (
+            f"This channel is bound to project `{project.alias}`: binding it elsewhere "
+            "unbinds it from there, which needs the *admin* role there too."
+            if taking_from
+            else f"Binding a channel to project `{project.alias}` needs the *admin* role there."
+        )
         raise Forbidden(
-            f"Binding a channel to project `{project.alias}` needs the *admin* role there. "
-            "Nothing was changed.",
-            grantors=tuple(self._roles.bootstrap_admins[:5]),
+            f"{why} Nothing was changed.", grantors=tuple(self._roles.bootstrap_admins[:5])
         )
 
     async def _bot_is_in(self, channel_id: str) -> bool:

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import redis.asyncio as aioredis
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from bot.audit import AuditLog
 from bot.bindings import ChannelBindings
@@ -41,6 +41,14 @@ def say(line: str) -> None:
 
 def complain(line: str) -> None:
     print(f"convoy-bot: {line}", file=sys.stderr)  # noqa: T201  # a CLI's errors
+
+
+def first_problem(error: ValidationError) -> str:
+    """The first refused option and why, in one line (never the value typed: it may be a
+    secret)."""
+    item = error.errors(include_input=False, include_url=False)[0]
+    option = "--" + str(item["loc"][0]).replace("_", "-") if item["loc"] else "a value"
+    return f"{option}: {str(item['msg']).removeprefix('Value error, ')}"
 
 
 @dataclass(frozen=True)
@@ -190,13 +198,17 @@ async def _add(args: argparse.Namespace, admin: ProjectAdmin) -> int:
         if sys.stdin.isatty():
             print("API key (not shown): ", end="", file=sys.stderr, flush=True)  # noqa: T201
         key = sys.stdin.readline().strip()
-    project = Project(
-        alias=args.alias,
-        api_url=args.api_url,
-        project_id=args.project_id,
-        webhook_detail=args.webhook_detail,
-        key_env=args.api_key_env or "",
-    )
+    try:
+        project = Project(
+            alias=args.alias,
+            api_url=args.api_url,
+            project_id=args.project_id,
+            webhook_detail=args.webhook_detail,
+            key_env=args.api_key_env or "",
+        )
+    except ValidationError as exc:
+        complain(first_problem(exc))
+        return EXIT_CONFIG
     replaced = await admin.add(project, SecretStr(key))
     say(
         f"{'updated' if replaced else 'added'} {project.alias}: Convoy project "

@@ -155,10 +155,10 @@ class Commands:
                 if problem:
                     await replies.private(f":warning: {escape(problem)}")
                     return "invalid"
-                project = await self._channels.bind(
+                rebound = await self._channels.bind(
                     caller.user_id, caller.channel_id, alias.strip() or named, group
                 )
-                await replies.private(bound_message(project, caller.channel_id, group))
+                await replies.private(bound_message(rebound, caller.channel_id, group))
                 return "bind"
             case "unbind":
                 was = await self._channels.unbind(caller.user_id, caller.channel_id)

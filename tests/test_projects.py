@@ -73,6 +73,7 @@ BILLING_CHANNEL = "C0BILLING"
 OPERATOR = "U0GLOBALOP"  # operator in every project
 PAY_OPERATOR = "U0PAYOP"  # operator in payments only
 PAY_ADMIN = "U0PAYADMIN"  # admin in payments only
+BILLING_ADMIN = "U0BILLADMIN"  # admin in billing only
 REQUESTER = "U0ASKS"
 APPROVER = "U0DECIDES"
 
@@ -875,3 +876,58 @@ def test_the_form_acts_in_the_channels_project_and_says_so(
     assert "`payments`, `billing`, `eu`" in refusal
     assert len(slack.api_calls("views.open")) == 2, "the form opened for -p eu, not unbound"
     assert named.response.text == ""
+
+
+# --- 8. many projects without new ways to go wrong ---
+
+
+def test_one_project_spelled_two_ways_is_one_identity_and_takes_one_toggle(
+    teams: Teams, convoy: FakeConvoy, slack: FakeSlack
+) -> None:
+    """`pay2` is payments with its host in other letters: two pauses at once through both
+    aliases take one lock, so Convoy gets one toggle and the endpoint ends paused."""
+    uid = str(convoy.add_endpoint("orders-api")["uid"])
+    port = httpx.URL(teams.convoy_url).port
+    teams.add("pay2", f"http://LocalHost:{port}", PROJECT, CONVOY_KEY)
+    sender = teams.start(CONVOY_API_URL=f"http://localhost:{port}/api/")
+    convoy.set_fault("get", delay=0.6, times=1)  # the first holds the lock a while
+
+    first = sender.command(OPERATOR, f"pause {uid} -p payments")
+    eventually(lambda: [r for r in convoy.requests if r.operation == "get"], what="the first read")
+    second = sender.command(OPERATOR, f"pause {uid} -p pay2")
+    answers = reply_to(slack, second.token)[0]
+    post_with(slack, "paused")
+    del first
+
+    assert writes_of(convoy) == [("pause", uid, PROJECT)]
+    assert "right now. No change was made" in answers
+    assert convoy.endpoint(uid)["status"] == "paused"
+    listed = teams.cli("projects", "list", CONVOY_API_URL=f"http://localhost:{port}/api/")
+    assert f"http://localhost:{port}/api\t" in listed.stdout, listed.stdout
+
+
+def test_rebinding_a_bound_channel_needs_the_admin_of_its_project_and_says_what_it_replaced(
+    teams: Teams, convoy: FakeConvoy, slack: FakeSlack
+) -> None:
+    """An admin of billing alone cannot take payments' channel with `/convoy bind billing`
+    (the channel's pauses stay in payments); a global admin can, and is told what it replaced."""
+    uid = str(convoy.add_endpoint("orders-api")["uid"])
+    convoy.add_endpoint("orders-api", project=BILLING)
+    teams.grant(PAY_ADMIN, "admin", "payments")
+    teams.grant(BILLING_ADMIN, "admin", "billing")
+    sender = teams.start()
+    bind(teams, slack, PAY_ADMIN, PAYMENTS_CHANNEL, "payments")
+
+    taken = bind(teams, slack, BILLING_ADMIN, PAYMENTS_CHANNEL, "billing")
+    sender.command(OPERATOR, "pause orders-api still ours", channel_id=PAYMENTS_CHANNEL)
+    post_with(slack, "still ours")
+    retaken = bind(teams, slack, ADMIN, PAYMENTS_CHANNEL, "billing")
+
+    assert "bound to project `payments`" in taken
+    assert "needs the *admin* role there too. Nothing was changed." in taken
+    assert writes_of(convoy) == [("pause", uid, PROJECT)], "the pause acted in payments"
+    assert "now acts on project `billing`" in retaken
+    assert "It no longer acts on project `payments`" in retaken
+    assert teams.client().hgetall(redis_keys.bindings()) == {
+        PAYMENTS_CHANNEL: project_scope(teams.convoy_url, BILLING)
+    }

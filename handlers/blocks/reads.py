@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from bot.audit import AuditEntry
 from bot.catalog import AskWhich
-from bot.channel_admin import ProjectView
+from bot.channel_admin import ProjectView, Rebound
 from bot.errors import AlreadyHandled, BotError, Forbidden
 from bot.failure_rates import rate_of
 from bot.models import Endpoint, EndpointStatus
@@ -102,7 +102,14 @@ def projects_message(
     return sections(f"*Projects* ({len(views)}). {here}", lines)
 
 
-def bound_message(project: Project, channel_id: str, group_id: str = "") -> str:
+def bound_message(rebound: Rebound, channel_id: str, group_id: str = "") -> str:
+    project = rebound.project
+    was = (
+        f" It no longer acts on project `{escape(rebound.replaced.alias)}`: that project's "
+        "changes and cards are not told here any more."
+        if rebound.replaced is not None
+        else ""
+    )
     notify = (
         f" Failing and disabled endpoints' cards here mention <!subteam^{escape(group_id)}>."
         if group_id
@@ -110,7 +117,7 @@ def bound_message(project: Project, channel_id: str, group_id: str = "") -> str:
     )
     return (
         f":white_check_mark: <#{channel_id}> now acts on project `{escape(project.alias)}`: "
-        f"endpoint names resolve there, and its changes are told here too.{notify}"
+        f"endpoint names resolve there, and its changes are told here too.{was}{notify}"
     )
 
 
