@@ -17,6 +17,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 from pydantic import SecretStr, ValidationError
 
+from bot.approvals import ApprovalStore
 from bot.audit import AuditLog
 from bot.bindings import ChannelBindings
 from bot.catalog import ProjectCatalog
@@ -24,7 +25,9 @@ from bot.clock import SharedClock
 from bot.durations import parse_duration
 from bot.embedded_redis import redis_url_for
 from bot.errors import BotError
+from bot.held_work import HeldWork
 from bot.holds import HoldStore
+from bot.inflight import InFlightJournal
 from bot.project_admin import ProjectAdmin
 from bot.projects import KeyBoxError, Project, ProjectStore, new_secret_key
 from bot.role_admin import CLI_ACTOR, RoleAdmin
@@ -156,12 +159,20 @@ async def audit_command(args: argparse.Namespace, stores: CliStores) -> int:
 async def projects_command(
     args: argparse.Namespace, settings: StoreSettings, stores: CliStores
 ) -> int:
+    # Only read here: the lead, TTL and lease matter to the bots that write them.
+    work = HeldWork(
+        HoldStore(stores.redis, timedelta(minutes=5), stores.clock),
+        InFlightJournal(stores.redis, report_within=timedelta(minutes=1)),
+        ApprovalStore(stores.redis, timedelta(minutes=30), timedelta(minutes=1)),
+        stores.clock,
+    )
     admin = ProjectAdmin(
         stores.store,
         stores.catalog,
-        HoldStore(stores.redis, timedelta(minutes=5), stores.clock),
-        stores.bindings,
         stores.audit,
+        work=work,
+        bindings=stores.bindings,
+        roles=RoleStore(stores.redis, settings.convoy_bot_admins),
         timeout_seconds=settings.convoy_timeout_seconds,
     )
     match args.action:
@@ -209,10 +220,20 @@ async def _add(args: argparse.Namespace, admin: ProjectAdmin) -> int:
     except ValidationError as exc:
         complain(first_problem(exc))
         return EXIT_CONFIG
-    replaced = await admin.add(project, SecretStr(key))
+    added = await admin.add(project, SecretStr(key))
+    moved = "".join(
+        f"; {what}"
+        for what in (
+            f"channels bound to it now act on it: {', '.join(added.moved_channels)}"
+            if added.moved_channels
+            else "",
+            f"{added.moved_grants} role grant(s) in it moved to it" if added.moved_grants else "",
+        )
+        if what
+    )
     say(
-        f"{'updated' if replaced else 'added'} {project.alias}: Convoy project "
-        f"{project.project_id} at {project.api_url} (the key belongs to it)"
+        f"{'updated' if added.replaced else 'added'} {project.alias}: Convoy project "
+        f"{project.project_id} at {project.api_url} (the key belongs to it){moved}"
     )
     return 0
 

@@ -156,6 +156,17 @@ class InFlightJournal:
                 pipe.zrem(redis_keys.in_flight_due(), record.member)
                 await pipe.execute()
 
+    async def of_project(self, project: str) -> list[InFlight]:
+        """The project's writes not yet settled and told (for `projects remove`)."""
+        with failing_closed():
+            members = cast(list[str], await self._redis.zrange(redis_keys.in_flight_due(), 0, -1))
+        found = []
+        for member in members:
+            scope, _, uid = member.partition("|")
+            if scope == project and (record := await self.get(scope, uid)) is not None:
+                found.append(record)
+        return found
+
     async def claim_due(self, now: datetime, batch: int = 5) -> list[InFlight]:
         """Records whose time to settle has come, leased to this caller for LEASE."""
         with failing_closed():

@@ -3,8 +3,13 @@
 A key must belong to its project: Convoy takes the project from a project API key and
 ignores the id in the path, so a key of project A stored with project B's id would act on
 A. Adding (and importing) asks Convoy which project the key serves and refuses a mismatch,
-so a wrong pairing never reaches Redis. Removing is refused while the bot holds pauses or
-timers in the project: they would be orphaned, their auto-resumes never run.
+so a wrong pairing never reaches Redis.
+
+Removing a project, or re-adding its alias with another URL or project id (another
+identity), is refused while the bot still holds work there (bot.held_work): pauses and
+timers, writes in doubt, open approvals. Re-pointing an alias that no other alias shares
+moves the channels bound to it and the roles granted in it to the new identity: people
+bound and granted the alias, and keep it.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from bot.bindings import ChannelBindings
 from bot.catalog import ProjectCatalog
 from bot.convoy import ConvoyClient, build_http_client
 from bot.errors import BotError, InvalidInput
-from bot.holds import HoldStore
+from bot.held_work import HeldWork
 from bot.projects import Project, ProjectStore, WebhookDetail, check_alias, normalize_api_url
+from bot.roles import RoleStore
 
 CLI_ACTOR = "cli"
 EXPORT_VERSION = 1
@@ -43,6 +49,25 @@ class ExportFile(BaseModel):
 
 
 @dataclass(frozen=True)
+class Added:
+    """A project stored: whether it replaced one of its alias, and what followed the alias
+    to a new identity."""
+
+    replaced: bool
+    moved_channels: tuple[str, ...] = ()
+    moved_grants: int = 0
+
+    @property
+    def summary(self) -> str:
+        moved = []
+        if self.moved_channels:
+            moved.append(f"moved the binding of {', '.join(self.moved_channels)}")
+        if self.moved_grants:
+            moved.append(f"moved {self.moved_grants} role grant(s)")
+        return ("replaced" if self.replaced else "added") + "".join(f", {m}" for m in moved)
+
+
+@dataclass(frozen=True)
 class Checked:
     """What Convoy said about one project's key."""
 
@@ -61,21 +86,23 @@ class ProjectAdmin:
         self,
         store: ProjectStore,
         catalog: ProjectCatalog,
-        holds: HoldStore,
-        bindings: ChannelBindings,
         audit: AuditLog,
         *,
+        work: HeldWork,
+        bindings: ChannelBindings,
+        roles: RoleStore,
         timeout_seconds: float,
     ) -> None:
         self._store = store
         self._catalog = catalog
-        self._holds = holds
+        self._work = work
         self._bindings = bindings
+        self._roles = roles
         self._audit = audit
         self._timeout = timeout_seconds
 
-    async def add(self, project: Project, api_key: SecretStr) -> bool:
-        """Check the key against Convoy, then store the project; whether it replaced one."""
+    async def add(self, project: Project, api_key: SecretStr) -> Added:
+        """Check the key against Convoy, then store the project (replacing one of its alias)."""
         check_alias(project.alias)
         project = project.model_copy(update={"api_url": normalize_api_url(project.api_url)})
         if not api_key.get_secret_value().strip():
@@ -88,13 +115,53 @@ class ProjectAdmin:
             )
         async with self._audit.audited(CLI_ACTOR, "projects add", project.scope) as draft:
             draft.detail = f"{project.alias} {project.project_id} {project.api_url}"
+            old = next((p for p in await self._store.projects() if p.alias == project.alias), None)
+            leaving = old.scope if old is not None and await self._last_alias(old, project) else ""
+            if leaving:
+                await self._refuse_while_held(
+                    project.alias,
+                    leaving,
+                    "Pointing the alias at another project or URL would strand it",
+                    "Nothing was stored.",
+                )
             checked = await self.check_key(project, api_key)
             if not checked.ok:
                 raise InvalidInput(f"{checked.problem} Nothing was stored.")
-            replaced = any(p.alias == project.alias for p in await self._store.projects())
             await self._store.add(project, api_key)
-            draft.outcome = "replaced" if replaced else "added"
-        return replaced
+            added = Added(replaced=old is not None)
+            if leaving:
+                added = await self._move_identity(leaving, project.scope)
+            draft.outcome = added.summary
+        return added
+
+    async def _last_alias(self, old: Project, new: Project) -> bool:
+        """Whether re-adding `old`'s alias as `new` leaves old's identity served by no alias."""
+        if old.scope == new.scope:
+            return False
+        others = [p for p in await self._catalog.projects() if p.alias != old.alias]
+        return not any(p.scope == old.scope for p in others)
+
+    async def _refuse_while_held(self, alias: str, scope: str, why: str, nothing: str) -> None:
+        held = await self._work.of(scope)
+        if held:
+            raise InvalidInput(
+                f"Project `{alias}` still has " + "; ".join(held) + f". {why}: resume the "
+                "pauses (or end their timers), and let the approvals and writes close first. "
+                + nothing
+            )
+
+    async def _move_identity(self, old: str, new: str) -> Added:
+        """The channels bound to an alias and the roles granted in it follow it elsewhere."""
+        channels = await self._bindings.channels_of(old)
+        for channel in channels:
+            await self._bindings.bind(channel, new)
+        grants = [g for g in await self._roles.grants(old) if g.project == old]
+        already = {g.subject for g in await self._roles.grants(new) if g.project == new}
+        for grant in grants:
+            if grant.subject not in already:  # a role given in the new identity stands
+                await self._roles.grant(grant.subject, grant.role, new)
+            await self._roles.revoke(grant.subject, old)
+        return Added(replaced=True, moved_channels=tuple(channels), moved_grants=len(grants))
 
     async def check_key(self, project: Project, api_key: SecretStr) -> Checked:
         """Ask Convoy which project this key serves, at this URL, for this id."""
@@ -130,7 +197,7 @@ class ProjectAdmin:
 
     async def remove(self, alias: str) -> list[str]:
         """Remove a stored project; the channels unbound with it (when no alias is left for
-        its Convoy project). Refused while the bot holds pauses or timers there."""
+        its Convoy project). Refused while the bot holds work there (bot.held_work)."""
         stored = {p.alias: p for p in await self._store.projects()}
         project = stored.get(alias)
         if project is None:
@@ -141,16 +208,9 @@ class ProjectAdmin:
         shared = any(p.scope == project.scope for p in others)
         async with self._audit.audited(CLI_ACTOR, "projects remove", project.scope) as draft:
             if not shared:
-                held = [h for h in await self._holds.all() if h.project == project.scope]
-                if held:
-                    names = ", ".join(
-                        f"{h.name or h.uid}" + (" (auto-resume due)" if h.resume_at else "")
-                        for h in held[:10]
-                    )
-                    raise InvalidInput(
-                        f"Project `{alias}` still has {len(held)} pause(s) the bot holds: "
-                        f"{names}. Resume them (or end their timers) first. Nothing was removed."
-                    )
+                await self._refuse_while_held(
+                    alias, project.scope, "Removing it would strand it", "Nothing was removed."
+                )
             await self._store.remove(alias)
             unbound: list[str] = []
             if not shared:
@@ -195,13 +255,19 @@ class ProjectAdmin:
         for item in exported.projects:
             if env is not None and env.alias == item.alias:
                 continue  # the CONVOY_* variables' project: it needs no storing
-            project = Project(
-                alias=item.alias,
-                api_url=item.api_url,
-                project_id=item.project_id,
-                webhook_detail=item.webhook_detail,
-                key_env=item.api_key_env,
-            )
+            try:
+                project = Project(
+                    alias=item.alias,
+                    api_url=item.api_url,
+                    project_id=item.project_id,
+                    webhook_detail=item.webhook_detail,
+                    key_env=item.api_key_env,
+                )
+            except ValidationError as exc:
+                why = exc.errors(include_input=False, include_url=False)[0]["msg"]
+                raise InvalidInput(
+                    f"Project `{item.alias[:40]}` of the file: {why.removeprefix('Value error, ')}"
+                ) from None
             await self.add(project, SecretStr(environ[item.api_key_env]))
             added.append(item.alias)
         return added

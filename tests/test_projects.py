@@ -931,3 +931,72 @@ def test_rebinding_a_bound_channel_needs_the_admin_of_its_project_and_says_what_
     assert teams.client().hgetall(redis_keys.bindings()) == {
         PAYMENTS_CHANNEL: project_scope(teams.convoy_url, BILLING)
     }
+
+
+def test_an_alias_is_not_pointed_elsewhere_nor_removed_while_its_project_holds_work(
+    teams: Teams, convoy: FakeConvoy, eu: FakeConvoy, slack: FakeSlack
+) -> None:
+    """`projects add billing` with another URL is refused while a timed pause is held there
+    (the timer would belong to no project); `projects remove` is refused under an open
+    approval and a write in doubt too. Each refusal names what is held and changes nothing."""
+    convoy.add_endpoint("invoices", project=BILLING)
+    convoy.add_endpoint("ledger", project=BILLING)
+    convoy.add_endpoint("refunds", project=BILLING)
+    eu.add_project(BILLING, BILLING_KEY)
+    teams.grant(REQUESTER, "requester", "billing")
+    sender = teams.start(CONVOY_BOT_SETTLE_SECONDS="600")
+    sender.command(OPERATOR, "pause invoices -p billing for 1h timed")
+    post_with(slack, "timed")
+    before = teams.client().hget(redis_keys.projects(), "billing")
+
+    repointed = teams.cli(
+        "projects", "add", "billing", "--api-url", f"{teams.eu_url}/api",
+        "--project-id", BILLING, "--api-key-env", "BILLING_KEY", BILLING_KEY=BILLING_KEY,
+    )  # fmt: skip
+    sender.command(REQUESTER, "pause ledger -p billing please")
+    eventually(lambda: find_approve(post_with(slack, "please")), what="the approval request")
+    convoy.set_fault("pause", status=502, times=1)
+    sender.command(OPERATOR, "pause refunds -p billing in doubt")
+    eventually(lambda: len(convoy.writes()) >= 2, what="the write in doubt")
+    eventually(lambda: teams.client().zcard(redis_keys.in_flight_due()), what="its journal")
+    removed = teams.cli("projects", "remove", "billing")
+
+    assert repointed.returncode != 0
+    assert "still has 1 pause(s) the bot holds: invoices (auto-resume due)" in repointed.stderr
+    assert "Nothing was stored." in repointed.stderr
+    assert teams.client().hget(redis_keys.projects(), "billing") == before
+    assert removed.returncode != 0
+    assert "1 open approval request(s): pause ledger" in removed.stderr
+    assert "1 write(s) to Convoy not yet settled: pause refunds" in removed.stderr
+    assert "Nothing was removed." in removed.stderr
+    assert teams.client().hget(redis_keys.projects(), "billing") == before
+    assert eu.writes() == []
+
+
+def test_an_alias_pointed_at_a_new_url_takes_its_channels_and_roles_along(
+    teams: Teams, convoy: FakeConvoy, eu: FakeConvoy, slack: FakeSlack
+) -> None:
+    """With nothing held, re-adding `billing` at another URL moves its channel binding and
+    its role grants to the new identity (and says so): the channel's next pause acts there."""
+    eu.add_project(BILLING, BILLING_KEY)
+    theirs = str(eu.add_endpoint("invoices", project=BILLING)["uid"])
+    convoy.add_endpoint("invoices", project=BILLING)
+    teams.grant(PAY_OPERATOR, "operator", "billing")
+    teams.start()
+    bind(teams, slack, ADMIN, BILLING_CHANNEL, "billing")
+
+    repointed = teams.cli(
+        "projects", "add", "billing", "--api-url", f"{teams.eu_url}/api",
+        "--project-id", BILLING, "--api-key-env", "BILLING_KEY", BILLING_KEY=BILLING_KEY,
+    )  # fmt: skip
+    sender = teams.start()
+    sender.command(PAY_OPERATOR, "pause invoices moved along", channel_id=BILLING_CHANNEL)
+    post_with(slack, "moved along")
+
+    assert repointed.returncode == 0, repointed.stderr
+    assert f"channels bound to it now act on it: {BILLING_CHANNEL}" in repointed.stdout
+    assert "1 role grant(s) in it moved to it" in repointed.stdout
+    new_scope = project_scope(teams.eu_url, BILLING)
+    assert teams.client().hget(redis_keys.bindings(), BILLING_CHANNEL) == new_scope
+    assert writes_of(eu) == [("pause", theirs, BILLING)]
+    assert writes_of(convoy) == []
