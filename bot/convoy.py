@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -135,6 +135,24 @@ class ConvoyClient:
         # open in httpcore 1.0.9: a request cancelled while queued for a connection leaks
         # it). Waiting here, on asyncio's own semaphore, is safe to cancel.
         self._slots = asyncio.Semaphore(POOL_SIZE)
+        self._active = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def idle(self) -> None:
+        """Return once no request is on the way (a retired client is closed then)."""
+        await self._idle.wait()
+
+    @contextlib.asynccontextmanager
+    async def _counted(self) -> AsyncIterator[None]:
+        self._active += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._active -= 1
+            if not self._active:
+                self._idle.set()
 
     async def get_endpoint(self, uid: str) -> Endpoint:
         """One endpoint by uid; EndpointNotFound when Convoy does not know it."""
@@ -312,7 +330,7 @@ class ConvoyClient:
     ) -> Any:
         headers = {CHANGE_HEADER: change_id} if change_id else None
         try:
-            async with asyncio.timeout(self.deadline_seconds), self._slots:
+            async with asyncio.timeout(self.deadline_seconds), self._slots, self._counted():
                 response = await self._http.request(method, path, params=params, headers=headers)
         except (httpx.TimeoutException, TimeoutError) as exc:
             raise ConvoyUnavailable("Convoy did not answer in time.", "timeout") from exc

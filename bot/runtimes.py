@@ -98,20 +98,34 @@ def watch_rules(settings: Settings) -> WatchRules:
 
 
 @dataclass(frozen=True)
-class _Built:
-    fingerprint: tuple[Project, str, bool]
-    runtime: ProjectRuntime
+class _Connection:
+    """One project's Convoy client over its own HTTP client, for one API URL and key."""
+
+    key: tuple[str, str, str]  # scope, API URL, key digest
+    http: httpx.AsyncClient
     convoy: ConvoyClient
+
+
+@dataclass(frozen=True)
+class _Built:
+    fingerprint: tuple[Project, bool]  # the project as named, and whether one of several
+    connection: _Connection
+    runtime: ProjectRuntime
 
 
 class ProjectRuntimes:
     """Each served project's use cases and reporters, built on first use, and built again
-    when the project changes (its key, its webhook detail, or whether it is one of several)."""
+    when the project changes (its key, its webhook detail, or whether it is one of several).
+
+    One runtime per identity (scope), whichever alias a command names: aliases of one Convoy
+    project share its lock, its use cases and one Convoy connection pool, and switching
+    between them builds nothing. Messages name it by its first alias. A connection replaced
+    (a new key or URL) is closed once its last request has ended."""
 
     def __init__(self, infra: Infrastructure) -> None:
         self._infra = infra
         self._built: dict[str, _Built] = {}
-        self._clients: list[httpx.AsyncClient] = []  # closed at the end: a request may be on one
+        self._retiring: set[asyncio.Task[None]] = set()
         self._building = asyncio.Lock()
 
     async def for_project(self, project: Project) -> ProjectRuntime:
@@ -137,7 +151,7 @@ class ProjectRuntimes:
         project = await self._infra.catalog.by_scope(scope)
         if project is None:
             return None
-        return await (await self._get(project)).convoy.all_endpoints()
+        return await (await self._get(project)).connection.convoy.all_endpoints()
 
     async def period_rates(
         self, scope: str, uids: list[str], start: datetime, end: datetime
@@ -146,7 +160,9 @@ class ProjectRuntimes:
         project = await self._infra.catalog.by_scope(scope)
         if project is None or not uids:
             return []
-        return await (await self._get(project)).convoy.period_failure_rates(uids, start, end)
+        return await (await self._get(project)).connection.convoy.period_failure_rates(
+            uids, start, end
+        )
 
     async def convoy_status(self) -> dict[str, str]:
         """Per project alias: whether its Convoy answers with its key, for its project."""
@@ -156,7 +172,7 @@ class ProjectRuntimes:
 
     async def _convoy_state(self, project: Project) -> str:
         try:
-            seen = await (await self._get(project)).convoy.project_seen_by_key()
+            seen = await (await self._get(project)).connection.convoy.project_seen_by_key()
         except BotError as exc:
             return exc.message
         if seen != project.project_id:
@@ -165,43 +181,63 @@ class ProjectRuntimes:
 
     async def _get(self, project: Project) -> _Built:
         catalog = self._infra.catalog
+        named = await catalog.by_scope(project.scope) or project
         several = await catalog.several()
         try:
-            key = await catalog.key_of(project)
+            key = await catalog.key_of(named)
         except KeyBoxError as exc:
             raise ProjectUnavailable(
-                f"The API key of project `{project.alias}` cannot be read by this bot (its "
+                f"The API key of project `{named.alias}` cannot be read by this bot (its "
                 "CONVOY_BOT_SECRET_KEY does not decrypt it). Nothing was changed; ask the "
                 "bot's operators."
             ) from exc
-        fingerprint = (project, _digest(key), several)
+        fingerprint = (named, several)
+        wanted = (named.scope, named.api_url, _digest(key))
         async with self._building:
-            built = self._built.get(project.scope)
-            if built is None or built.fingerprint != fingerprint:
-                built = await self._build(project, key, fingerprint)
-                self._built[project.scope] = built
+            built = self._built.get(named.scope)
+            if built is None or built.fingerprint != fingerprint or built.connection.key != wanted:
+                kept = built.connection if built and built.connection.key == wanted else None
+                connection = kept or self._connect(named, key, wanted)
+                if built is not None and built.connection is not connection:
+                    self._retire(built.connection)
+                built = await self._build(named, connection, several)
+                self._built[named.scope] = built
         return built
 
-    async def _build(
-        self, project: Project, key: SecretStr, fingerprint: tuple[Project, str, bool]
-    ) -> _Built:
+    def _connect(
+        self, project: Project, key: SecretStr, wanted: tuple[str, str, str]
+    ) -> _Connection:
         infra, settings = self._infra, self._infra.settings
         timeout = settings.convoy_timeout_seconds
         http = build_http_client(project.api_url, key.get_secret_value(), timeout)
-        self._clients.append(http)
         calls = infra.metrics.convoy_calls
 
         def observe(operation: str, status: str, seconds: float) -> None:
             calls.labels(operation, status).observe(seconds)
 
-        convoy = ConvoyClient(http, project, timeout, observe)
+        return _Connection(wanted, http, ConvoyClient(http, project, timeout, observe))
+
+    def _retire(self, connection: _Connection) -> None:
+        """Close a replaced connection once the requests still on it have ended."""
+
+        async def close_when_idle() -> None:
+            await connection.convoy.idle()
+            await connection.http.aclose()
+
+        task = asyncio.create_task(close_when_idle())
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def _build(self, project: Project, connection: _Connection, several: bool) -> _Built:
+        infra, settings = self._infra, self._infra.settings
+        convoy = connection.convoy
         names = await infra.catalog.audit_names(project)
         cases = build_use_cases(
             project, convoy, infra.stores, settings, infra.clock, audit_names=names
         )
         book = infra.stores.book
         copies = BoundCopies(infra.slack, book, infra.metrics)
-        face = ProjectFace(project, several=fingerprint[2])
+        face = ProjectFace(project, several=several)
         announcer = Announcer(infra.webhooks, infra.metrics, book, copies, face)
         poster = ThreadPoster(infra.slack, infra.metrics)
         runtime = ProjectRuntime(
@@ -212,11 +248,13 @@ class ProjectRuntimes:
             copies=copies,
             watch_cards=WatchCards(infra.slack, infra.stores.watch, book, face, infra.metrics),
         )
-        return _Built(fingerprint, runtime, convoy)
+        return _Built((project, several), connection, runtime)
 
     async def aclose(self) -> None:
-        for client in self._clients:
-            await client.aclose()
+        for task in list(self._retiring):
+            await task
+        for built in self._built.values():
+            await built.connection.http.aclose()
 
 
 def _digest(key: SecretStr) -> str:

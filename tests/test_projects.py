@@ -1000,3 +1000,33 @@ def test_an_alias_pointed_at_a_new_url_takes_its_channels_and_roles_along(
     assert teams.client().hget(redis_keys.bindings(), BILLING_CHANNEL) == new_scope
     assert writes_of(eu) == [("pause", theirs, BILLING)]
     assert writes_of(convoy) == []
+
+
+def open_fds(bot: BotProcess) -> int:
+    return len(list(Path(f"/proc/{bot.process.pid}/fd").iterdir()))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors in /proc")
+def test_switching_between_two_aliases_of_one_project_opens_no_new_connections(
+    teams: Teams, convoy: FakeConvoy, slack: FakeSlack
+) -> None:
+    """100 commands alternating between `payments` and its second alias `pay2` share one
+    runtime and one Convoy connection pool: the bot's open descriptors do not grow."""
+    convoy.add_endpoint("orders-api")
+    teams.add("pay2", teams.convoy_url, PROJECT, CONVOY_KEY)
+    sender = teams.start()
+    for alias in ("payments", "pay2"):  # both built, their first connections open
+        reply_to(slack, sender.command(OPERATOR, f"status orders-api -p {alias}").token)
+    before = open_fds(teams.bot)
+
+    for turn in range(ALTERNATING_COMMANDS):
+        alias = ("payments", "pay2")[turn % 2]
+        answer = reply_to(slack, sender.command(OPERATOR, f"status orders-api -p {alias}").token)
+        assert "orders-api" in answer[0]
+    after = open_fds(teams.bot)
+
+    print(f"open fds before/after {ALTERNATING_COMMANDS} alternating commands: {before} -> {after}")  # noqa: T201
+    assert after <= before + 2, f"{before} -> {after}"
+
+
+ALTERNATING_COMMANDS = 100
