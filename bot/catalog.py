@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -19,6 +20,7 @@ from bot import redis_keys
 from bot.bindings import ChannelBindings
 from bot.errors import AccessStoreUnavailable, InvalidInput
 from bot.projects import KeyedProject, Project, ProjectStore
+from bot.roles import Role, RoleStore
 from bot.store import failing_closed
 
 REFRESH_SECONDS = 5.0
@@ -85,11 +87,15 @@ class ProjectCatalog:
                 return project
         return None
 
-    async def named(self, name: str) -> Project:
+    async def named(self, name: str, shown: Sequence[Project] | None = None) -> Project:
+        """The project of that name; else an error listing `shown` (those the caller may
+        know of: a chat user is told only the projects they have a role in), or all."""
         found = await self.find(name)
         if found is None:
-            aliases = ", ".join(f"`{p.alias}`" for p in await self.projects()) or "none"
-            raise InvalidInput(f"There is no project `{name[:40]}`. Projects: {aliases}.")
+            listed = await self.projects() if shown is None else shown
+            aliases = ", ".join(f"`{p.alias}`" for p in listed) or "none"
+            yours = "" if shown is None else " you have a role in"
+            raise InvalidInput(f"There is no project `{name[:40]}`. Projects{yours}: {aliases}.")
         return found
 
     async def from_env(self) -> Project | None:
@@ -133,24 +139,40 @@ class ProjectCatalog:
         return projects[0] if len({p.scope for p in projects}) == 1 else None
 
 
+async def projects_of(roles: RoleStore, projects: Sequence[Project], user_id: str) -> list[Project]:
+    """The projects a person has a role in (all of them for a global role): what chat may
+    name to them. Someone with no role there learns no team's project names."""
+    return [p for p in projects if await roles.effective_role(user_id, p.scope) > Role.NONE]
+
+
 class ProjectChoice:
     """Picks a command's project; keeps the command while its caller is asked which."""
 
-    def __init__(self, catalog: ProjectCatalog, redis: aioredis.Redis) -> None:
+    def __init__(self, catalog: ProjectCatalog, redis: aioredis.Redis, roles: RoleStore) -> None:
         self._catalog = catalog
         self._redis = redis
+        self._roles = roles
+
+    async def _yours(self, user_id: str) -> list[Project]:
+        return await projects_of(self._roles, await self._catalog.projects(), user_id)
 
     async def pick(
         self, user_id: str, channel_id: str, named: str, text: str
     ) -> Project | AskWhich:
         if named:
-            return await self._catalog.named(named)
+            return await self._catalog.named(named, await self._yours(user_id))
         found = await self._catalog.for_channel(channel_id)
         if found is not None:
             return found
-        projects = await self._catalog.projects()
-        if not projects:
+        if not await self._catalog.projects():
             raise InvalidInput("This bot has no Convoy project yet: its operators add one.")
+        projects = await self._yours(user_id)
+        if not projects:
+            raise InvalidInput(
+                "This channel is not bound to a project, and you have no role in any project "
+                "of this bot yet, so there is none to pick. Ask an admin for a role (`/convoy "
+                "roles`). Nothing was changed."
+            )
         command_id = secrets.token_urlsafe(12)
         pending = PendingCommand(user_id=user_id, channel_id=channel_id, text=text)
         with failing_closed():
@@ -161,19 +183,19 @@ class ProjectChoice:
             )
         return AskWhich(command_id, tuple(projects))
 
-    async def named(self, name: str) -> Project:
-        return await self._catalog.named(name)
+    async def named(self, name: str, user_id: str) -> Project:
+        return await self._catalog.named(name, await self._yours(user_id))
 
-    async def project_for(self, channel_id: str, named: str) -> Project:
+    async def project_for(self, user_id: str, channel_id: str, named: str) -> Project:
         """The project a form opened here acts on: named, bound, or the only one. A form
         cannot ask which first (its trigger lives 3 s), so with several it says how to name
         one."""
         if named:
-            return await self._catalog.named(named)
+            return await self._catalog.named(named, await self._yours(user_id))
         found = await self._catalog.for_channel(channel_id)
         if found is not None:
             return found
-        aliases = ", ".join(f"`{p.alias}`" for p in await self._catalog.projects())
+        aliases = ", ".join(f"`{p.alias}`" for p in await self._yours(user_id)) or "none yet"
         raise InvalidInput(
             "This channel is not bound to a project, and the bot serves several: open the form "
             f"in one with `/convoy pause -p <alias>` ({aliases}), or bind the channel with "

@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import AuditLog
 from bot.bindings import ChannelBindings
-from bot.catalog import ProjectCatalog
+from bot.catalog import ProjectCatalog, projects_of
 from bot.errors import AccessStoreUnavailable, Forbidden, InvalidInput
 from bot.projects import Project
 from bot.roles import Role, RoleStore
@@ -60,7 +60,8 @@ class ChannelAdmin:
         mention ("" = none). A channel bound to another project is taken from it only by an
         admin of that project too (or a global admin): the rights unbinding it needs, since
         re-binding unbinds it from there."""
-        project = await self._catalog.named(name)
+        yours = await projects_of(self._roles, await self._catalog.projects(), actor)
+        project = await self._catalog.named(name, yours)
         current = await self.bound(channel_id)
         replaced = current if current is not None and current.scope != project.scope else None
         async with self._audit.audited(actor, "bind", project.scope) as draft:

@@ -46,7 +46,7 @@ def build_app(infra: Infrastructure, runtimes: ProjectRuntimes) -> AsyncApp:
     stores, catalog = infra.stores, infra.catalog
     role_admin = RoleAdmin(stores.roles, stores.audit, catalog)
     channels = ChannelAdmin(stores.bindings, catalog, stores.roles, stores.audit, infra.slack)
-    choice = ProjectChoice(catalog, infra.redis)
+    choice = ProjectChoice(catalog, infra.redis, stores.roles)
     max_pause = infra.settings.convoy_bot_max_pause
     forms = Forms(worker, runtimes, infra.metrics, max_pause, choice)
     typed = commands.register(

@@ -177,7 +177,7 @@ class Commands:
     ) -> str:
         """The kept command of a project question, run in the project its caller picked."""
         pending = await self._choice.answer(command_id, caller.user_id)
-        project = await self._choice.named(alias)
+        project = await self._choice.named(alias, caller.user_id)
         await replies.update("", *picked_message(project, pending.text))
         here = Caller(caller.user_id, pending.channel_id, caller.trigger)
         return await self.run(replies, here, pending.text, project.alias)

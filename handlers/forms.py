@@ -109,7 +109,7 @@ class Views:
 class ProjectPlace(Protocol):
     """Which project a command in a channel acts on (handlers.commands.Commands)."""
 
-    async def project_for(self, channel_id: str, named: str) -> Project: ...
+    async def project_for(self, user_id: str, channel_id: str, named: str) -> Project: ...
 
 
 class Forms:
@@ -173,7 +173,7 @@ class Forms:
         replies = self._worker.replies(respond, client, caller.channel_id)
         views = Views(client, self._metrics)
         try:
-            project = await self._place.project_for(caller.channel_id, named)
+            project = await self._place.project_for(caller.user_id, caller.channel_id, named)
             form = ChangeForm.of(
                 action=action,
                 channel=caller.channel_id,

@@ -74,6 +74,7 @@ OPERATOR = "U0GLOBALOP"  # operator in every project
 PAY_OPERATOR = "U0PAYOP"  # operator in payments only
 PAY_ADMIN = "U0PAYADMIN"  # admin in payments only
 BILLING_ADMIN = "U0BILLADMIN"  # admin in billing only
+NOBODY = "U0NOROLE"  # no role anywhere
 REQUESTER = "U0ASKS"
 APPROVER = "U0DECIDES"
 
@@ -1030,3 +1031,26 @@ def test_switching_between_two_aliases_of_one_project_opens_no_new_connections(
 
 
 ALTERNATING_COMMANDS = 100
+
+
+def test_chat_names_only_the_projects_the_caller_has_a_role_in(
+    teams: Teams, convoy: FakeConvoy, slack: FakeSlack
+) -> None:
+    """Someone with no role learns no project names from a wrong `-p` or a form; someone with
+    a role in payments alone is offered payments alone by the project question."""
+    convoy.add_endpoint("orders-api")
+    teams.grant(PAY_OPERATOR, "operator", "payments")
+    sender = teams.start()
+
+    stranger = reply_to(slack, sender.command(NOBODY, "pause orders-api -p nope").token)[0]
+    form = reply_to(slack, sender.command(NOBODY, "pause").token)[0]
+    asked = sender.command(PAY_OPERATOR, "pause orders-api card declines")
+    (question,) = eventually(lambda: slack.replies(asked.token), what="the project question")
+    wrong = reply_to(slack, sender.command(PAY_OPERATOR, "pause orders-api -p nope").token)[0]
+
+    for answer in (stranger, form):
+        assert [n for n in ("`billing`", "`eu`", "`payments`") if n in answer] == [], answer
+    assert "There is no project `nope`. Projects you have a role in: none." in stranger
+    assert sorted(project_buttons(question)) == ["payments"]
+    assert "Projects you have a role in: `payments`." in wrong
+    assert writes_of(convoy) == []
