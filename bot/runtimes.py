@@ -117,14 +117,14 @@ class ProjectRuntimes:
     """Each served project's use cases and reporters, built on first use, and built again
     when the project changes (its key, its webhook detail, or whether it is one of several).
 
-    One runtime per identity (scope), whichever alias a command names: aliases of one Convoy
-    project share its lock, its use cases and one Convoy connection pool, and switching
-    between them builds nothing. Messages name it by its first alias. A connection replaced
+    One runtime per identity (scope) and API key, whichever alias a command names: aliases of
+    one Convoy project share its lock (in Redis, by scope), and with one key also its use
+    cases and one Convoy connection pool, so switching between them builds nothing. Messages name it by its first alias. A connection replaced
     (a new key or URL) is closed once its last request has ended."""
 
     def __init__(self, infra: Infrastructure) -> None:
         self._infra = infra
-        self._built: dict[str, _Built] = {}
+        self._built: dict[tuple[str, str], _Built] = {}  # by scope and key digest
         self._retiring: set[asyncio.Task[None]] = set()
         self._building = asyncio.Lock()
 
@@ -183,26 +183,46 @@ class ProjectRuntimes:
         catalog = self._infra.catalog
         named = await catalog.by_scope(project.scope) or project
         several = await catalog.several()
-        try:
-            key = await catalog.key_of(named)
-        except KeyBoxError as exc:
-            raise ProjectUnavailable(
-                f"The API key of project `{named.alias}` cannot be read by this bot (its "
-                "CONVOY_BOT_SECRET_KEY does not decrypt it). Nothing was changed; ask the "
-                "bot's operators."
-            ) from exc
+        key = await self._key_of(project)
         fingerprint = (named, several)
         wanted = (named.scope, named.api_url, _digest(key))
         async with self._building:
-            built = self._built.get(named.scope)
+            built = self._built.get((named.scope, wanted[2]))
             if built is None or built.fingerprint != fingerprint or built.connection.key != wanted:
                 kept = built.connection if built and built.connection.key == wanted else None
                 connection = kept or self._connect(named, key, wanted)
                 if built is not None and built.connection is not connection:
                     self._retire(built.connection)
                 built = await self._build(named, connection, several)
-                self._built[named.scope] = built
+                self._built[(named.scope, wanted[2])] = built
+                await self._retire_keys_gone(named.scope)
         return built
+
+    async def _key_of(self, project: Project) -> SecretStr:
+        """The alias's own key: an alias whose key belongs to another project is refused on
+        every command (the answer's project is checked), even when another alias of the same
+        identity has the right key."""
+        try:
+            return await self._infra.catalog.key_of(project)
+        except KeyBoxError as exc:
+            raise ProjectUnavailable(
+                f"The API key of project `{project.alias}` cannot be read by this bot (its "
+                "CONVOY_BOT_SECRET_KEY does not decrypt it). Nothing was changed; ask the "
+                "bot's operators."
+            ) from exc
+
+    async def _retire_keys_gone(self, scope: str) -> None:
+        """Close the connections of an identity made with a key none of its aliases has now
+        (a key replaced by `projects add`): aliases with different keys each keep theirs."""
+        keys = set()
+        for alias in await self._infra.catalog.projects():
+            if alias.scope == scope:
+                try:
+                    keys.add(_digest(await self._infra.catalog.key_of(alias)))
+                except KeyBoxError:
+                    continue
+        for built_scope, digest in [k for k in self._built if k[0] == scope and k[1] not in keys]:
+            self._retire(self._built.pop((built_scope, digest)).connection)
 
     def _connect(
         self, project: Project, key: SecretStr, wanted: tuple[str, str, str]

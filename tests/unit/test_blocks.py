@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -185,7 +186,9 @@ def _every_message(name: str, reason: str) -> list[Message]:
     hold = _hold(name, reason)
     paused = Change(Action.PAUSE, Outcome.PAUSED, endpoint, endpoint, detail=reason, hold=hold)
     request = _request(name, reason)
-    project = Project(alias="payments", api_url=f"https://{name[:300]}", project_id=name[:300])
+    # A project's URL and id are as long as they can be (any text, escaped, in the path).
+    api_url = f"https://convoy.example.com/{quote(name[:300], safe='')}"
+    project = Project(alias="payments", api_url=api_url, project_id="01H" + "X" * 97)
     candidates = Candidates(reason, (endpoint,) * 5)
     entry = AuditEntry("U1", "pause", endpoint_name=name, outcome="refused", detail=reason)
     return [
