@@ -15,9 +15,14 @@ run: $(VENV)/.installed
 # `python -m bot serve`, and the CLI), each writing its own data file (pyproject.toml,
 # [tool.coverage]); they are combined and reported. The floor there holds for a whole run;
 # a run narrowed with PYTEST_ARGS only reports.
+# The tests run in TEST_WORKERS pytest-xdist workers (two per core: most of a test's time is
+# spent waiting on the bots it starts); each worker has its own ports (tests/fakes/loopback.py)
+# and every test its own Redis where it needs one. TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
+
 test: lint
 	rm -f .coverage .coverage.*
-	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
+	$(BIN)/coverage run -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 	$(BIN)/coverage combine --quiet
 	$(BIN)/coverage report $(if $(PYTEST_ARGS),--fail-under=0)
 

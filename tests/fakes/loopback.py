@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 import socket
 import threading
 from collections.abc import Callable, Coroutine
@@ -13,11 +15,35 @@ from starlette.types import ASGIApp
 
 
 def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
+    """A TCP port on loopback that nothing listens on right now.
+
+    Under pytest-xdist each worker takes its ports from a band of its own, below the
+    kernel's ephemeral range: a port the kernel hands out for binding port 0 (or for an
+    outgoing connection) may be handed to another worker a moment later, before the server
+    it was picked for has bound it. Outside xdist the kernel picks, as before."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return _bindable(0)
+    start = PORT_BANDS_FROM + int(worker[2:]) * PORT_BAND_WIDTH
+    for _ in range(PORT_BAND_WIDTH):
+        port = start + next(_band_offsets) % PORT_BAND_WIDTH
+        try:
+            return _bindable(port)
+        except OSError:
+            continue  # still held (a server of an earlier test, or TIME_WAIT): the next one
+    raise OSError(f"no free port in {start}..{start + PORT_BAND_WIDTH - 1}")
+
+
+PORT_BANDS_FROM = 10000
+PORT_BAND_WIDTH = 2500  # 8 workers fit below 32768, where Linux's ephemeral ports begin
+_band_offsets = itertools.count()
+
+
+def _bindable(port: int) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        sock.bind(("127.0.0.1", port))
+        found: int = sock.getsockname()[1]
+        return found
 
 
 class LoopbackServer:
