@@ -186,6 +186,22 @@ class ProjectChoice:
     async def named(self, name: str, user_id: str) -> Project:
         return await self._catalog.named(name, await self._yours(user_id))
 
+    async def check_reason(self, user_id: str, picked: Project, named_in_reason: list[str]) -> None:
+        """A reason that says `-p billing` where the command acts on another project, picked by
+        its channel: the person may have meant the flag, so the bot asks instead of acting in
+        a project they may not have meant (a flag named first makes the reason's plain text)."""
+        yours = await self._yours(user_id)
+        for name in named_in_reason:
+            other = next((p for p in yours if name == p.alias), None)
+            if other is not None and other.scope != picked.scope:
+                raise InvalidInput(
+                    f"The reason says `-p {other.alias}`, but the project flag is read only "
+                    f"before the reason, so this would act on project `{picked.alias}`. To act "
+                    f"on `{other.alias}`, put the flag first (`/convoy pause <endpoint> -p "
+                    f"{other.alias} <reason>`); to keep those words in the reason, name the "
+                    f"project first (`-p {picked.alias}`). Nothing was changed."
+                )
+
     async def project_for(self, user_id: str, channel_id: str, named: str) -> Project:
         """The project a form opened here acts on: named, bound, or the only one. A form
         cannot ask which first (its trigger lives 3 s), so with several it says how to name

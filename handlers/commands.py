@@ -47,11 +47,13 @@ from handlers.blocks.timers import paused_message
 from handlers.blocks.watch import tuned_line, watch_message
 from handlers.forms import Forms, is_form_command
 from handlers.parsing import (
+    REASON_VERBS,
     Command,
     parse,
     parse_audit,
     parse_roles,
     parse_watch,
+    projects_in_reason,
     take_notify,
     take_project,
 )
@@ -168,6 +170,10 @@ class Commands:
         if isinstance(picked, AskWhich):
             await replies.private(*project_question(picked, command.verb))
             return "project asked"
+        if not named and command.verb in REASON_VERBS:
+            await self._choice.check_reason(
+                caller.user_id, picked, projects_in_reason(command.rest)
+            )
         runtime = await self._runtimes.for_project(picked)
         logs.note(project=picked.alias)
         return await self._in_project[command.verb](replies, caller, command, runtime)

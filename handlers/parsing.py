@@ -48,18 +48,77 @@ def slack_unescape(text: str) -> str:
 
 
 _PROJECT_FLAG = re.compile(r"(?:^|\s)(?:--project|-p)(?:\s+|=)(\S*)")
+_LEADING_PROJECT_FLAG = re.compile(r"\s*(?:--project|-p)(?:\s+|=)(\S*)")
+_LEADING_FOR = re.compile(r"\s*(?:--for(?:\s+|=)|for\s+)")
+_WORD_AT = re.compile(r"\s*(\S+)")
+REASON_VERBS = ("pause", "resume")
 
 
 def take_project(raw_text: str) -> tuple[str, str]:
-    """(the project named with `--project ALIAS` or `-p ALIAS` anywhere, the text without it).
+    """(the project named with `--project ALIAS` or `-p ALIAS`, the text without it).
 
-    The flag may stand anywhere, so a command reads naturally in an incident channel:
-    `/convoy pause orders-api -p payments receiver down`."""
+    The flag may stand anywhere before a reason begins, so a command reads naturally in an
+    incident channel: `/convoy -p payments pause orders-api receiver down`, `/convoy pause
+    orders-api -p payments for 30m receiver down`. A reason is free text, taken word for
+    word: `-p` in it (`kubectl logs -p shows OOMKilled`) is part of the reason, never the
+    flag (see `projects_in_reason`). Other commands have no reason: the flag may stand
+    anywhere."""
     text = raw_text  # still as Slack escaped it: `parse` unescapes once
-    found = _PROJECT_FLAG.search(text)
-    if found is None:
+    flag, start, end = _project_flag(text)
+    if flag is None:
         return "", text
-    return found.group(1), (text[: found.start()] + " " + text[found.end() :]).strip()
+    return flag, (text[:start] + " " + text[end:]).strip()
+
+
+def projects_in_reason(reason: str) -> list[str]:
+    """The aliases a reason names after `-p` or `--project`: a careful bot asks before acting
+    when one of them is a project other than the one it would act on."""
+    return [found.group(1) for found in _PROJECT_FLAG.finditer(reason) if found.group(1)]
+
+
+def _project_flag(text: str) -> tuple[str | None, int, int]:
+    """The first project flag before the reason (or anywhere, for a verb without one), with
+    where it starts and ends in `text`."""
+    position = 0
+    flag = _flag_at(text, position)
+    if flag is not None:
+        return flag
+    verb = _WORD_AT.match(text, position)
+    if verb is None:
+        return None, 0, 0
+    if slack_unescape(verb.group(1)).lower() not in REASON_VERBS:
+        found = _PROJECT_FLAG.search(text)
+        return (found.group(1), found.start(), found.end()) if found else (None, 0, 0)
+    position = verb.end()
+    flag = _flag_at(text, position)
+    if flag is not None:
+        return flag
+    position = _end_of_target(text, position)
+    flag = _flag_at(text, position)
+    if flag is not None:
+        return flag
+    timed = _LEADING_FOR.match(text, position)
+    if timed is not None and slack_unescape(verb.group(1)).lower() == "pause":
+        duration, after = take_duration(text[timed.end() :])
+        if duration is not None:
+            return _flag_at(text, len(text) - len(after)) or (None, 0, 0)
+    return None, 0, 0
+
+
+def _flag_at(text: str, position: int) -> tuple[str, int, int] | None:
+    found = _LEADING_PROJECT_FLAG.match(text, position)
+    return (found.group(1), found.start(), found.end()) if found else None
+
+
+def _end_of_target(text: str, position: int) -> int:
+    """Where the endpoint named at `position` ends: after its closing quote, or its word."""
+    stripped = len(text) - len(text[position:].lstrip())
+    closing = _QUOTES.get(text[stripped : stripped + 1])
+    if closing is not None:
+        end = text.find(closing, stripped + 1)
+        return end + 1 if end != -1 else len(text)
+    word = _WORD_AT.match(text, position)
+    return word.end() if word else len(text)
 
 
 _NOTIFY_FLAG = re.compile(r"(?:^|\s)--notify(?:\s+|=)(\S*)")

@@ -1056,3 +1056,37 @@ def test_chat_names_only_the_projects_the_caller_has_a_role_in(
     assert sorted(project_buttons(question)) == ["payments"]
     assert "Projects you have a role in: `payments`." in wrong
     assert writes_of(convoy) == []
+
+
+def test_a_project_flag_inside_a_reason_is_the_reasons_text(
+    teams: Teams, convoy: FakeConvoy, slack: FakeSlack
+) -> None:
+    """Issue 21 item 2: `-p` inside a reason is never read as the project flag. `kubectl logs
+    -p shows …` pauses in the channel's project with the whole reason; `-p billing` after the
+    reason begins is asked about and acts in neither project; a flag named first keeps it."""
+    ours = str(convoy.add_endpoint("orders-api")["uid"])
+    convoy.add_endpoint("orders-api", project=BILLING)
+    sender = teams.start()
+    bind(teams, slack, ADMIN, PAYMENTS_CHANNEL, "payments")
+    kubectl = "crashlooping, see kubectl logs -p shows OOMKilled"
+
+    sender.command(OPERATOR, f"pause orders-api {kubectl}", channel_id=PAYMENTS_CHANNEL)
+    written(convoy, 1)
+    told = post_with(slack, kubectl)
+    meant = sender.command(
+        OPERATOR, "resume orders-api bad payloads -p billing", channel_id=PAYMENTS_CHANNEL
+    )
+    asked = reply_to(slack, meant.token)[0]
+    sender.command(
+        OPERATOR,
+        "resume orders-api -p payments fixed, unlike -p billing",
+        channel_id=PAYMENTS_CHANNEL,
+    )
+    written(convoy, 2)
+
+    assert writes_of(convoy) == [("pause", ours, PROJECT), ("activate", ours, PROJECT)]
+    assert kubectl in told.text, "the whole reason, `-p shows` included"
+    assert "The reason says `-p billing`" in asked
+    assert "would act on project `payments`" in asked
+    assert "Nothing was changed" in asked
+    assert post_with(slack, "fixed, unlike -p billing").text
