@@ -146,7 +146,8 @@ class AuditLog:
         in one project (named by any of `projects`)."""
         found: list[AuditEntry] = []
         upper = "+"
-        lower = f"{int(since.timestamp() * 1000)}-0" if since else "-"
+        # A stream id is milliseconds since 1970: a window reaching further back is all of it.
+        lower = f"{int(since.timestamp() * 1000)}-0" if since and since.year >= 1970 else "-"
         scanned = 0
         with failing_closed():
             while len(found) < limit and scanned < MAX_SCANNED:

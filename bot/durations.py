@@ -11,13 +11,20 @@ _UNIT_SECONDS = {
     **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600),
     **dict.fromkeys(("d", "day", "days"), 86400),
 }
+# Longer than any limit the bot sets (a pause, a snooze, an audit window), and far from
+# timedelta's own limit: a duration typed longer than this is read as this, so the caller
+# says "at most <its limit>" instead of overflowing (`for 1000000000d`).
+LONGEST = timedelta(days=36500)
+_MOST_DIGITS = len(str(int(LONGEST.total_seconds())))
 _PART = re.compile(r"(\d+)\s*([a-z]+)", re.IGNORECASE)
 _WHOLE = re.compile(r"^\s*(?:\d+\s*[a-z]+\s*)+$", re.IGNORECASE)
 _WORD = re.compile(r"\S+")
+_LONGEST_SECONDS = int(LONGEST.total_seconds())
 
 
 def parse_duration(text: str) -> timedelta | None:
-    """A positive duration from text such as `30m` or `1 hour 30 minutes`; None otherwise."""
+    """A positive duration from text such as `30m` or `1 hour 30 minutes`; None otherwise.
+    Never raises: one longer than LONGEST is LONGEST, for the caller's "at most" to refuse."""
     if not _WHOLE.match(text):
         return None
     seconds = 0
@@ -25,7 +32,11 @@ def parse_duration(text: str) -> timedelta | None:
         scale = _UNIT_SECONDS.get(unit.lower())
         if scale is None:
             return None
-        seconds += int(number) * scale
+        digits = number.lstrip("0") or "0"
+        # A number of more digits than LONGEST's seconds is longer still (and int() of
+        # thousands of digits is refused by Python itself).
+        seconds += int(digits) * scale if len(digits) <= _MOST_DIGITS else _LONGEST_SECONDS
+        seconds = min(seconds, _LONGEST_SECONDS)
     return timedelta(seconds=seconds) if seconds > 0 else None
 
 

@@ -15,7 +15,7 @@ from bot.clock import Clock
 from bot.errors import AlreadyHandled, BotError, InvalidInput
 from bot.models import Action, Endpoint
 from bot.resolver import Finder
-from bot.results import ChangeResult, Choice
+from bot.results import ApprovalAsked, ChangeResult, Choice
 from bot.watch_store import WatchStore
 
 CARD_REASON = "from the failing card"
@@ -42,9 +42,29 @@ class CardPause:
         except BotError:
             await self._claims.release(*claim)  # nothing was written: the card may be used again
             raise
-        if isinstance(result, Change) and result.outcome is Outcome.NOT_CHANGED:
+        if not closes_the_card(result):
             await self._claims.release(*claim)
         return result
+
+    async def give_back(self, card_id: str) -> None:
+        """The click's result closed nothing after all (its request could not be posted, so it
+        was withdrawn): the card's Pause may be used again."""
+        await self._claims.release(f"watch:{self._scope}", card_id, "card")
+
+
+def closes_the_card(result: ChangeResult | Choice) -> bool:
+    """Whether a Pause click's result ends the card's use: the claim stands exactly as long
+    as the card says what happened (paused, already paused, sent but not confirmed yet, or
+    an approver asked); otherwise the next click tries again instead of hearing "someone
+    already acted" beside a Pause still shown."""
+    if isinstance(result, Change):
+        return result.outcome in CARD_CLOSING_OUTCOMES
+    return isinstance(result, ApprovalAsked)
+
+
+CARD_CLOSING_OUTCOMES = frozenset(
+    {Outcome.PAUSED, Outcome.ALREADY_PAUSED, Outcome.UNCONFIRMED, Outcome.UNEXPECTED}
+)
 
 
 OFF = datetime(9999, 1, 1, tzinfo=UTC)  # `watch off`: snoozed until the end of time
@@ -76,9 +96,7 @@ class Snoozing:
                 raise InvalidInput("A snooze lasts at most 30d; use `/convoy watch off`.")
             found = await self._finder.resolve(text)
             if not isinstance(found, Endpoint):
-                raise InvalidInput(
-                    f"Several endpoints match `{text}`; name one by its uid. Nothing was changed."
-                )
+                raise InvalidInput(_not_one_endpoint(text, found.endpoints))
             draft.endpoint_uid, draft.endpoint_name = found.uid, found.label
             until: datetime | None = None  # "on"
             if action == "off":
@@ -103,3 +121,14 @@ class Snoozing:
             draft.outcome = "snoozed"
             draft.detail = f"until {until.isoformat(timespec='seconds')}"
         return until
+
+
+def _not_one_endpoint(text: str, matches: tuple[Endpoint, ...]) -> str:
+    """Why `watch` acts on no endpoint when a name is not one endpoint's whole name."""
+    named = ", ".join(f"`{e.label}` (`{e.uid}`)" for e in matches)
+    if len(matches) == 1:
+        return (
+            f"No endpoint is named `{text}`; did you mean {named}? Name it in full or by "
+            "its uid. Nothing was changed."
+        )
+    return f"Several endpoints match `{text}`: {named}. Name one by its uid. Nothing was changed."

@@ -145,6 +145,9 @@ def test_fields_that_cannot_be_used_are_said_in_the_form(
     too_long = sender.submit(
         operator, form, {ids.ENDPOINT_BLOCK: option, ids.DURATION_BLOCK: "25h"}
     )
+    huge = sender.submit(
+        operator, form, {ids.ENDPOINT_BLOCK: option, ids.DURATION_BLOCK: "1000000000d"}
+    )
 
     assert unpicked.response.json() == {
         "response_action": "errors",
@@ -155,9 +158,10 @@ def test_fields_that_cannot_be_used_are_said_in_the_form(
             '"30" is not a duration I understand. Durations look like 30m, 30 minutes, 1h or 1h30m.'
         )
     }
-    assert too_long.response.json()["errors"] == {
-        ids.DURATION_BLOCK: "A timed pause can last at most 24h."
-    }
+    for refused in (too_long, huge):  # issue 21 item 6: however large the number
+        assert refused.response.json()["errors"] == {
+            ids.DURATION_BLOCK: "A timed pause can last at most 24h."
+        }
     assert [r.operation for r in convoy.requests] == ["list"], "only the menu's search"
     assert slack.api_calls("chat.postMessage") == []
 

@@ -133,12 +133,15 @@ def test_timed_pause_announces_time_and_buttons(
 def test_too_long_a_pause_is_refused(
     convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, operator: str
 ) -> None:
-    """A duration over the maximum (24h) changes nothing and says the limit."""
+    """A duration over the maximum (24h) changes nothing and says the limit, however large
+    its number (issue 21 item 6: `for 1000000000d` once overflowed before the ack)."""
     convoy.add_endpoint("orders-api")
 
-    sent = sender.command(operator, "pause orders-api for 25h")
-
-    assert "can last at most 24h" in reply_to(slack, sent.token)[0]
+    for typed in ("25h", "1000000000d", "9" * 5000 + "d", "--for 99999999999999999999s"):
+        words = typed if typed.startswith("--") else f"for {typed}"
+        sent = sender.command(operator, f"pause orders-api {words} the receiver is down")
+        assert sent.response.status_code == 200, "acknowledged"
+        assert "can last at most 24h" in reply_to(slack, sent.token)[0], typed[:20]
     assert convoy.writes() == []
 
 

@@ -79,3 +79,29 @@ def test_watch_off_and_on_and_what_a_viewer_may_do(
     assert "Watched again" in reply_to(slack, on.token)[0]
     polls(watch_settings, convoy, 2 * MINUTE)
     assert [c.text.split(" is failing")[0] for c in cards(slack)].count("orders-api") == 2
+
+
+def test_a_partial_name_or_a_huge_snooze_is_answered_plainly_and_changes_nothing(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    watch_settings: Settings,
+    bound: None,
+    operator: str,
+) -> None:
+    """Issue 21: `watch snooze orders 1h` with one endpoint whose name merely contains it
+    asks "did you mean" (not "Several endpoints match"); `watch snooze orders-api
+    1000000000d` says the longest snooze (item 6); neither silences a card."""
+    uid = failing(convoy)
+
+    partial = sender.command(operator, "watch snooze orders 1h", channel_id=BOUND)
+    huge = sender.command(operator, "watch snooze orders-api 1000000000d", channel_id=BOUND)
+    said = reply_to(slack, partial.token)[0]
+    too_long = reply_to(slack, huge.token)[0]
+    polls(watch_settings, convoy, timedelta(0))
+
+    assert "No endpoint is named `orders`; did you mean `orders-api`" in said, said
+    assert uid in said
+    assert "Several endpoints" not in said
+    assert "A snooze lasts at most 30d" in too_long, too_long
+    assert len(cards(slack)) == 2, "still watched: its card came in both bound channels"
