@@ -228,12 +228,28 @@ def bot_version() -> str:
         return "unknown"
 
 
+async def run_one_line(args: argparse.Namespace) -> int:
+    """A CLI command whose failures are one line each: an error nobody foresaw is named by
+    its kind (its text could hold a secret: a URL with a password), never a traceback."""
+    try:
+        return await run(args)
+    except ValidationError:
+        raise  # a setting: described by main, in one line
+    except Exception as exc:  # noqa: BLE001  # the last resort: one line, no traceback
+        print(  # noqa: T201  # a CLI's error
+            f"convoy-bot: {args.command} failed: {type(exc).__name__} (unexpected; "
+            "please report it)",
+            file=sys.stderr,
+        )
+        return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         if args.command in ("roles", "audit", "projects"):
             logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-            return asyncio.run(run(args))
+            return asyncio.run(run_one_line(args))
         settings = Settings()
         configure_logging(settings.log_level, settings.log_format)
         asyncio.run(serve(settings))

@@ -193,10 +193,20 @@ async def projects_command(
             sys.stdout.write(await admin.export())
             return 0
         case _:  # import
-            text = await asyncio.to_thread(Path(args.file).read_text)
+            try:
+                text = await asyncio.to_thread(Path(args.file).read_text, encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                complain(f"cannot read {args.file}: {_why_unreadable(exc)}. Nothing was stored.")
+                return EXIT_CONFIG
             added = await admin.import_file(text, os.environ)
             say(f"imported {len(added)} project(s): {', '.join(added) or 'none'}")
             return 0
+
+
+def _why_unreadable(exc: OSError | UnicodeDecodeError) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    return (exc.strerror or type(exc).__name__).lower()
 
 
 async def _add(args: argparse.Namespace, admin: ProjectAdmin) -> int:
@@ -264,6 +274,13 @@ def _command(
     return sub.add_parser(name, help=summary, description=heading)
 
 
+def _positive(text: str) -> int:
+    """A whole number from 1 on, for argparse (which says what was wrong in one line)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 9 or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number from 1 to 10^9")
+    return int(text)
+
+
 SUBJECT_HELP = "a Slack user id (U…, W…) or user group id (S…), as in `/convoy roles`"
 PROJECT_HELP = "a project alias or Convoy project id (default *: every project)"
 
@@ -294,7 +311,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     audit.add_argument("--endpoint", default="", help="only entries about this uid or name")
     audit.add_argument("--project", default="", help="only entries of this project (alias)")
     audit.add_argument("--since", default="", help="only entries this recent, e.g. 90m or 24h")
-    audit.add_argument("--limit", type=int, default=1000, help="at most this many (default 1000)")
+    audit.add_argument(
+        "--limit", type=_positive, default=1000, help="at most this many (default 1000)"
+    )
     audit.add_argument("--json", action="store_true", help="a JSON array, for a SIEM")
 
     projects = _command(

@@ -16,6 +16,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from redis.connection import parse_url
 
 from bot.durations import parse_duration
 from bot.errors import InvalidInput
@@ -110,6 +111,10 @@ class StoreSettings(BaseSettings):
     def _redis_url_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        if value:
+            # Parsed here as redis-py will parse it, so a port out of range or a broken IPv6
+            # host is one line at start-up, not a traceback on the first connection.
+            parse_url(value)  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
         return value or None
 
 
@@ -152,6 +157,9 @@ class Settings(StoreSettings):
     convoy_bot_alert_failure_rate: float = Field(default=50.0, gt=0, le=100)
     convoy_bot_alert_hysteresis: float = Field(default=10.0, ge=0, lt=100)
     convoy_bot_watch_enabled: bool = True
+    # How long a replica's lease on the projects it polls lasts unless renewed (it is renewed
+    # every third of it while polling): how soon another replica takes over a crashed one's.
+    convoy_bot_watch_lease: timedelta = timedelta(minutes=5)
 
     host: str = "0.0.0.0"  # noqa: S104  # a server in a container listens on every interface
     port: int = Field(default=3000, ge=0, le=65535)
@@ -167,12 +175,14 @@ class Settings(StoreSettings):
         "convoy_bot_max_pause",
         "convoy_bot_reminder_lead",
         "convoy_bot_watch_interval",
+        "convoy_bot_watch_lease",
         mode="before",
     )
     @classmethod
     def _human_duration(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().isdigit():
-            return timedelta(seconds=int(value))  # plain seconds, as most tools take them
+            # Plain seconds, as most tools take them (parsed as such: never an overflow).
+            return parse_duration(f"{value.strip()}s") or timedelta(0)
         if isinstance(value, str) and (parsed := parse_duration(value)) is not None:
             return parsed
         return value
@@ -191,6 +201,13 @@ class Settings(StoreSettings):
         # second, and at least one a day so that a watch never silently stops.
         if not timedelta(seconds=1) <= value <= timedelta(days=1):
             raise ValueError("must be a duration from 1s to 24h, such as 60s or 5m")
+        return value
+
+    @field_validator("convoy_bot_watch_lease")
+    @classmethod
+    def _watch_lease_range(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=3) <= value <= timedelta(hours=1):
+            raise ValueError("must be a duration from 3s to 1h, such as 5m")
         return value
 
     @property
