@@ -6,6 +6,7 @@ from bot.approvals import ApprovalStore, NewRequest
 from bot.changes import Caller, Intent
 from bot.clock import Clock
 from bot.holds import HoldStore
+from bot.locked_change import HoldCheck
 from bot.models import Action, Endpoint
 from bot.results import ApprovalAsked
 
@@ -24,6 +25,13 @@ class Asking:
         self._holds = holds
         self._clock = clock
         self.project = project
+
+    async def refuse_stale(self, uid: str, check: HoldCheck) -> None:
+        """StaleHold when a button's pause is no longer the bot's current one: a request made
+        from it could only end "outdated", so the asker hears at once (as an operator would)."""
+        stale = check(await self._holds.get(self.project, uid))
+        if stale is not None:
+            raise stale
 
     async def ask(
         self,

@@ -46,16 +46,23 @@ class ResumeButton:
                 "Nothing was changed; use `/convoy resume <endpoint>`."
             )
         intent = Intent(caller.user_id, "Resume button", change_id=caller.trigger)
+        check = same_hold(hold_id)
         if role < Role.OPERATOR:
-            return await self._router.route(
-                caller, Action.RESUME, uid, role, intent, hold_id=hold_id
-            )
+            # A requester's click asks an approver; it takes no claim (the button stays for
+            # whoever may resume), but a pause already over is said at once, as to operators.
+            try:
+                return await self._router.route(
+                    caller, Action.RESUME, uid, role, intent, check=check, hold_id=hold_id
+                )
+            except StaleHold as stale:
+                if not stale.record_gone:
+                    raise
+                return await self._router.record_gone(caller, uid)
         won, holder = await self._claims.take(
             caller.channel_id, message_ts, action_id, caller.user_id
         )
         if not won:
             raise AlreadyHandled("This Resume button was already used.", holder)
-        check = same_hold(hold_id)
         try:
             result = await self._router.route(caller, Action.RESUME, uid, role, intent, check=check)
         except StaleHold as stale:

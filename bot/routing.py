@@ -43,6 +43,8 @@ class ChangeRouter:
         an operator's change needs. `hold_id`: the pause a Resume button was made for (a
         request made from it is bound to that pause)."""
         if role < Role.OPERATOR:
+            if check is not None:
+                await self._asking.refuse_stale(_uid_of(target), check)
             endpoint = target if isinstance(target, Endpoint) else await self._finder.get(target)
             return await self._asking.ask(caller, action, endpoint, intent, hold_id)
         uid, label = (target, target) if isinstance(target, str) else (target.uid, target.label)
@@ -72,3 +74,7 @@ class ChangeRouter:
             )
         )
         return NeedsConfirmation(confirmation_id, change.endpoint, reason, self._change.project)
+
+
+def _uid_of(target: Endpoint | str) -> str:
+    return target.uid if isinstance(target, Endpoint) else target

@@ -295,6 +295,37 @@ def test_a_resume_request_never_ends_a_later_pause(
 
 
 @pytest.mark.usefixtures("people")
+def test_an_old_resume_button_tells_a_requester_at_once_that_its_pause_is_over(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
+) -> None:
+    """Issue 21 item 8: a requester's click on the Resume button of a pause already over
+    (the endpoint paused again since) says so privately at once, and posts no request that
+    could only end "outdated"; with no pause at all now, Convoy's own status is said."""
+    uid = str(convoy.add_endpoint("orders-api")["uid"])
+    sender.command(FIRST, f"pause {uid} first incident")
+    first = post_with(slack, "first incident")
+    sender.command(FIRST, f"resume {uid}")
+    post_with(slack, "was *resumed*")
+    sender.command(SECOND, f"pause {uid} second incident")
+    post_with(slack, "second incident")
+
+    old = button(first, ids.RESUME_BUTTON)["value"]
+    click = sender.click(REQUESTER, ids.RESUME_BUTTON, old, message=message(first))
+    said = reply_to(slack, click.token)[0]
+    sender.command(SECOND, f"resume {uid}")
+    eventually(lambda: len(convoy.writes()) == 4, what="the second resume")
+    again = sender.click(REQUESTER, ids.RESUME_BUTTON, old, message=message(first))
+    over = reply_to(slack, again.token)[0]
+
+    assert "pause is over" in said, said
+    assert "Nothing was changed" in said
+    assert "The pause this button was made for is over: Convoy reports" in over, over
+    asks = [c for c in slack.api_calls("chat.postMessage") if "asks to *resume*" in c.text]
+    assert asks == [], "no approval request was posted"
+    assert [w.operation for w in convoy.writes()] == ["pause", "activate", "pause", "activate"]
+
+
+@pytest.mark.usefixtures("people")
 def test_a_typed_resume_request_is_bound_to_the_pause_it_saw(
     convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender
 ) -> None:
