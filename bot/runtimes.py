@@ -94,7 +94,9 @@ def build_use_cases(
 
 def watch_rules(settings: Settings) -> WatchRules:
     thresholds = Thresholds(settings.convoy_bot_alert_failure_rate, settings.watch_recovered_rate)
-    return WatchRules(settings.convoy_bot_watch_interval, thresholds)
+    return WatchRules(
+        settings.convoy_bot_watch_interval, thresholds, settings.convoy_bot_watch_lease
+    )
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,9 @@ class ProjectRuntimes:
 
     One runtime per identity (scope) and API key, whichever alias a command names: aliases of
     one Convoy project share its lock (in Redis, by scope), and with one key also its use
-    cases and one Convoy connection pool, so switching between them builds nothing. Messages name it by its first alias. A connection replaced
-    (a new key or URL) is closed once its last request has ended."""
+    cases and one Convoy connection pool, so switching between them builds nothing. Messages
+    name it by its first alias. A connection replaced (a new key or URL) is closed once its
+    last request has ended."""
 
     def __init__(self, infra: Infrastructure) -> None:
         self._infra = infra

@@ -47,6 +47,21 @@ for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
 return due
 """
 
+# KEYS: a due set. ARGV: the lease score, the new lease score, then the members. Moves each
+# member still carrying this lease to the new one (never re-adding one removed since, nor
+# taking one another replica leased after the lease ran out); returns those kept.
+RENEW_LEASED = """
+local kept = {}
+for i = 3, #ARGV do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and math.abs(tonumber(score) - tonumber(ARGV[1])) <= 0.001 then
+    redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[i])
+    table.insert(kept, ARGV[i])
+  end
+end
+return kept
+"""
+
 # KEYS: a due set. ARGV: member, lease score, new score ("" = remove). Acts only while the
 # member still carries this caller's lease: Keep or Extend since then win, and a project
 # unbound since is not watched again.

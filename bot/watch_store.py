@@ -10,16 +10,17 @@ from typing import TypeVar
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, ValidationError
+from redis.exceptions import WatchError
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
-from bot.store import LEASE_DUE, SETTLE_LEASED, failing_closed
+from bot.store import LEASE_DUE, RENEW_LEASED, SETTLE_LEASED, failing_closed
 
 M = TypeVar("M", bound=BaseModel)
 
-# How long a replica may take over its batch of polls before another may take a project: a
-# crashed replica's lease runs out. A few projects of a few pages, each call within Convoy's
-# timeout, fit well within.
+# How long a replica's lease on its batch of polls lasts unless renewed: the poller renews it
+# while it polls (bot.watching.KeptLease), however long Convoy takes, and a crashed replica's
+# lease runs out after this (CONVOY_BOT_WATCH_LEASE).
 LEASE = timedelta(minutes=5)
 # Projects leased per tick: the polls run one after another in the tick, so a slow Convoy
 # delays this replica's next tick by this many polls at most; other projects wait for the
@@ -118,6 +119,7 @@ class WatchStore:
         self._redis = redis
         self._claim = redis.register_script(LEASE_DUE)
         self._finish = redis.register_script(SETTLE_LEASED)
+        self._renew = redis.register_script(RENEW_LEASED)
         self._take = redis.register_script(_TAKE)
 
     async def watch_only(self, scopes: set[str], now: datetime) -> None:
@@ -130,14 +132,20 @@ class WatchStore:
             if new := scopes - watched:
                 await self._redis.zadd(key, dict.fromkeys(new, now.timestamp()), nx=True)
 
-    async def claim_due(self, now: datetime) -> tuple[list[str], float]:
-        """Projects due a poll, leased to this caller alone until LEASE has passed."""
-        lease = round((now + LEASE).timestamp(), 3)
+    async def claim_due(self, now: datetime, length: timedelta = LEASE) -> tuple[list[str], float]:
+        """Projects due a poll, leased to this caller alone until `length` has passed."""
+        lease = round((now + length).timestamp(), 3)
         with failing_closed():
             due = await self._claim(
                 keys=[redis_keys.watch_due()], args=[now.timestamp(), lease, BATCH]
             )
         return [str(scope) for scope in due], lease
+
+    async def renew(self, scopes: list[str], lease: float, until: float) -> set[str]:
+        """Move the lease of `scopes` on to `until`; the scopes still leased to this caller."""
+        with failing_closed():
+            kept = await self._renew(keys=[redis_keys.watch_due()], args=[lease, until, *scopes])
+        return {str(scope) for scope in kept}
 
     async def finish(self, scope: str, lease: float, next_due: datetime) -> None:
         with failing_closed():
@@ -234,15 +242,37 @@ class WatchStore:
         with failing_closed():
             await self._redis.hset(redis_keys.watch_cards(scope), uid, card.model_dump_json())
 
+    async def put_digest(self, scope: str, digest: Digest) -> None:
+        key = redis_keys.watch_cards(scope)
+        with failing_closed():
+            await self._redis.hset(key, digest.digest_id, digest.model_dump_json())
+
     async def digest(self, scope: str, digest_id: str) -> Digest | None:
         with failing_closed():
             raw = await self._redis.hget(redis_keys.watch_cards(scope), digest_id)
         return _load(Digest, raw) if raw else None
 
-    async def put_digest(self, scope: str, digest: Digest) -> None:
+    async def rewrite_line(self, scope: str, digest_id: str, uid: str, line: str) -> Digest | None:
+        """Set one endpoint's line of a digest, atomically: lines ended at once (a poll, and a
+        `/convoy watch snooze` or a click on another replica) are all kept. The digest as it
+        is now; None when it is gone."""
         key = redis_keys.watch_cards(scope)
         with failing_closed():
-            await self._redis.hset(key, digest.digest_id, digest.model_dump_json())
+            async with self._redis.pipeline(transaction=True) as pipe:
+                while True:
+                    try:
+                        await pipe.watch(key)
+                        raw = await pipe.hget(key, digest_id)
+                        digest = _load(Digest, raw) if raw else None
+                        if digest is None:
+                            return None
+                        digest = digest.model_copy(update={"states": {**digest.states, uid: line}})
+                        pipe.multi()  # type: ignore[no-untyped-call]  # unannotated in redis-py
+                        pipe.hset(key, digest_id, digest.model_dump_json())
+                        await pipe.execute()
+                        return digest
+                    except WatchError:
+                        continue  # a card of the project changed meanwhile: read it again
 
     async def take_card(self, scope: str, uid: str, card_id: str = "") -> Card | None:
         """Remove the endpoint's open card (only the episode `card_id`, when given) and return

@@ -18,8 +18,9 @@ from bot.errors import BotError, ConvoyRateLimited
 from bot.failure_rates import PeriodRate, RateSource, rate_of
 from bot.metrics import Metrics
 from bot.models import Endpoint, EndpointStatus
+from bot.watch_lease import KeptLease
 from bot.watch_rules import Poll, Thresholds, WatchEvent, assess, deleted
-from bot.watch_store import Health, Seen, WatchStore
+from bot.watch_store import LEASE, Health, Seen, WatchStore
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class EndpointSource(Protocol):
 class WatchRules:
     interval: timedelta
     thresholds: Thresholds
+    lease: timedelta = LEASE  # renewed while polling (bot.watch_lease)
 
 
 @dataclass(frozen=True)
@@ -85,31 +87,45 @@ class WatchRound:
         """Poll every project whose time has come; how many were polled."""
         now = self._clock.now()
         await self._store.watch_only(await self._source.watched(), now)
-        scopes, lease = await self._store.claim_due(now)
-        for scope in scopes:
-            next_due = now + self._rules.interval
-            previous = (await self._store.health()).get(scope)
-            trouble: Trouble | None = None
-            try:
-                events = await self.poll(scope, now)
-            except BotError as exc:
-                self._metrics.watch_polls.labels(scope, "failed").inc()
-                next_due = max(next_due, _after_rate_limit(exc, now))
-                events, trouble = [], await self._failed(scope, now, exc.message, previous)
-            else:
-                self._metrics.watch_polls.labels(scope, "ok").inc()
-                if previous is not None and previous.told:
-                    trouble = Trouble()  # it works again: say so where its failure was said
-            try:
-                if events or trouble:
-                    await report(scope, events, trouble)
-            except Exception as exc:  # noqa: BLE001  # one project's posts never stop another's
-                logger.error("watch report failed: %s", type(exc).__name__)
-            await self._store.finish(scope, lease, next_due)
+        scopes, lease = await self._store.claim_due(now, self._rules.lease)
+        if not scopes:
+            return 0
+        async with KeptLease(self._store, self._clock, scopes, lease, self._rules.lease) as kept:
+            for scope in scopes:
+                await self._poll_and_report(scope, now, kept, report)
         return len(scopes)
 
-    async def poll(self, scope: str, now: datetime) -> list[WatchEvent]:
-        """Read the project's endpoints, keep what was seen, and what to tell."""
+    async def _poll_and_report(
+        self, scope: str, now: datetime, kept: KeptLease, report: Report
+    ) -> None:
+        next_due = now + self._rules.interval
+        previous = (await self._store.health()).get(scope)
+        trouble: Trouble | None = None
+        try:
+            events = await self.poll(scope, now, kept.holds)
+        except BotError as exc:
+            self._metrics.watch_polls.labels(scope, "failed").inc()
+            next_due = max(next_due, _after_rate_limit(exc, now))
+            events, trouble = [], await self._failed(scope, now, exc.message, previous)
+        else:
+            self._metrics.watch_polls.labels(scope, "ok").inc()
+            if previous is not None and previous.told:
+                trouble = Trouble()  # it works again: say so where its failure was said
+        if events is None or not kept.holds(scope):
+            return  # its lease ran out: another replica may be polling it, and tells it
+        try:
+            if events or trouble:
+                await report(scope, events, trouble)
+        except Exception as exc:  # noqa: BLE001  # one project's posts never stop another's
+            logger.error("watch report failed: %s", type(exc).__name__)
+        await kept.finish(scope, next_due)
+
+    async def poll(
+        self, scope: str, now: datetime, leased: Callable[[str], bool]
+    ) -> list[WatchEvent] | None:
+        """Read the project's endpoints, keep what was seen, and what to tell; None when the
+        lease ran out meanwhile (nothing is kept: the replica polling it now compares with
+        what was seen before, and tells what changed)."""
         listed = await self._source.endpoints_of(scope)
         if listed is None:
             return []
@@ -145,6 +161,8 @@ class WatchRound:
         # Past the pages it reads, the watcher cannot tell a deleted endpoint from an unread one.
         gone = set(before) - set(seen) if complete else set()
         events += [deleted(before[uid], uid) for uid in sorted(gone) if before[uid].status]
+        if not leased(scope):
+            return None
         await self._store.save_seen(scope, seen, gone)
         health = Health(at=now.timestamp(), endpoints=len(endpoints), source=source.value)
         await self._store.set_health(scope, health)

@@ -6,16 +6,23 @@ rewritten in every bound channel to say who did what, so that nobody clicks it a
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.changes import Change
+from bot.changes import Change, Outcome
 from bot.models import Action
-from bot.results import ApprovalAsked
-from bot.watch_actions import CARD_REASON
+from bot.results import ApprovalAsked, ChangeResult, Choice
+from bot.watch_actions import CARD_REASON, closes_the_card
 from handlers import ids
-from handlers.blocks.watch import asked_from_card_line, paused_from_card_line, snoozed_line
+from handlers.blocks.watch import (
+    already_paused_card_line,
+    asked_from_card_line,
+    paused_from_card_line,
+    snoozed_line,
+    unsettled_card_line,
+)
 from handlers.buttons import CardValue
+from handlers.outcomes import REQUEST_NOT_POSTED
 from handlers.replies import Replies
 from handlers.runtime import ProjectRuntime
 
@@ -31,17 +38,30 @@ async def pause(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
     """Pause (or, from Pause 30m, pause for 30 minutes) the card's endpoint."""
     value = CardValue.decode(click.value)
     user_id, duration = click.caller.user_id, TIMED.get(click.action_id)
-    result = await runtime.cases.card_pause.pause(click.caller, value.uid, value.card, duration)
+    card_pause = runtime.cases.card_pause
+    result = await card_pause.pause(click.caller, value.uid, value.card, duration)
     outcome = await runtime.reporter.report(replies, result, user_id, CARD_REASON)
-    now = runtime.reporter.now()
-    if isinstance(result, Change) and result.changed:
+    if outcome == REQUEST_NOT_POSTED:
+        await card_pause.give_back(value.card)  # withdrawn: nobody could decide it
+        return outcome
+    if closes_the_card(result):
         minutes = int(duration.total_seconds() // 60) if duration else None
-        await runtime.watch_cards.close(
-            value.uid, paused_from_card_line(user_id, minutes, now), value.card
-        )
-    elif isinstance(result, ApprovalAsked):
-        await runtime.watch_cards.close(value.uid, asked_from_card_line(user_id, now), value.card)
+        line = card_line(result, user_id, minutes, runtime.reporter.now())
+        await runtime.watch_cards.close(value.uid, line, value.card)
     return outcome
+
+
+def card_line(
+    result: ChangeResult | Choice, user_id: str, minutes: int | None, now: datetime
+) -> str:
+    """What the card says once a Pause click has closed it."""
+    if isinstance(result, ApprovalAsked):
+        return asked_from_card_line(user_id, now)
+    if isinstance(result, Change) and result.changed:
+        return paused_from_card_line(user_id, minutes, now)
+    if isinstance(result, Change) and result.outcome is Outcome.ALREADY_PAUSED:
+        return already_paused_card_line(user_id, now)
+    return unsettled_card_line(user_id, now)
 
 
 async def reenable(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:

@@ -42,6 +42,8 @@ from handlers.replies import Posted, Replies
 
 Result = ChangeResult | Choice | Endpoint | RecordGone
 
+REQUEST_NOT_POSTED = "request not posted"  # the label of a request nobody could see
+
 
 class Reporter:
     """The caller hears privately; a change goes to the channel and webhook (the announcer)."""
@@ -124,7 +126,7 @@ class Reporter:
             # Nobody can see it, so nobody can approve it: take it back and say so.
             await self._deciding.withdraw(asked.request)
             await replies.private(request_not_posted_message(asked.request, posted.error))
-            return "request not posted"
+            return REQUEST_NOT_POSTED
         if posted.ts:
             with contextlib.suppress(AccessStoreUnavailable):  # only later updates need it
                 await self._deciding.attach_message(asked.request, posted.ts)

@@ -137,16 +137,18 @@ class WatchCards:
             await self._store.put_card(self._scope, uid, member)
 
     async def _close_line(self, card: Card, uid: str, line: str) -> None:
-        """Rewrite the endpoint's line of its digest (polls of a project never run at once,
-        and a digest has no buttons: nobody else writes it meanwhile)."""
-        digest = await self._store.digest(self._scope, card.digest)
-        if digest is None:
-            return
-        digest = digest.model_copy(update={"states": {**digest.states, uid: line}})
-        await self._store.put_digest(self._scope, digest)
-        opened = datetime.fromtimestamp(digest.opened, UTC)
-        message = digest_message(digest.refs, digest.states, opened)
-        await self._update_all(digest.posts, self._face.marked(message))
+        """Rewrite the endpoint's line of its digest in Redis, atomically (a poll and a
+        `/convoy watch snooze` may end two lines at once), then in Slack as it is now."""
+        digest = await self._store.rewrite_line(self._scope, card.digest, uid, line)
+        shown: dict[str, str] = {}
+        # Two lines ended at once may reach Slack in either order: whoever updated last reads
+        # the digest again, and shows it once more if a line changed meanwhile.
+        while digest is not None and digest.states != shown:
+            opened = datetime.fromtimestamp(digest.opened, UTC)
+            message = digest_message(digest.refs, digest.states, opened)
+            await self._update_all(digest.posts, self._face.marked(message))
+            shown = digest.states
+            digest = await self._store.digest(self._scope, card.digest)
 
     async def _keep(
         self, uid: str, card_id: str, now: datetime, card: Message, posts: tuple[CardPost, ...]

@@ -8,10 +8,13 @@ session's bot, whose own watch is off (tests/harness.py).
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
+import pytest
 import redis
 
 from bot import redis_keys
@@ -21,7 +24,7 @@ from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
 from tests.harness import ADMIN, CONVOY_KEY, BotProcess, eventually
-from tests.helpers import OPERATOR, VIEWER, button, buttons, message, metric, reply_to
+from tests.helpers import OPERATOR, REQUESTER, VIEWER, button, buttons, message, metric, reply_to
 from tests.slack_requests import SlackSender
 from tests.test_timed_pauses import replicas
 from tests.watch_helpers import (
@@ -452,3 +455,114 @@ def test_a_card_that_reached_no_channel_is_posted_at_the_next_poll(
     polls(watch_settings, convoy, MINUTE, 2 * MINUTE)
 
     assert [c.payload["channel"] for c in cards(slack)] == [BOUND]
+
+
+def test_a_poll_slower_than_its_lease_keeps_it_so_no_replica_polls_beside_it(
+    convoy: FakeConvoy, slack: FakeSlack, watch_settings: Settings, bound: None, scope: str
+) -> None:
+    """Issue 21 (found by reading): a poll that outlasts its lease (Convoy holds the list
+    call) renews the lease while it runs, so a second replica ticking after the first lease
+    would have run out polls nothing beside it, and the failing card comes once per channel."""
+    failing(convoy)
+    lease = 3.0  # seconds; renewed every second while the poll runs
+    settings = watch_settings.model_copy(
+        update={"convoy_bot_watch_lease": timedelta(seconds=lease), "convoy_timeout_seconds": 30}
+    )
+    arrived, gate = threading.Event(), threading.Event()
+
+    def hold_the_list() -> None:
+        arrived.set()
+        gate.wait(30)
+
+    convoy.set_fault("list", meanwhile=hold_the_list, times=1)
+
+    async def scenario() -> int:
+        async with replicas(settings, 2) as group:
+            await group.redis.set(redis_keys.clock_offset(), 0)
+            slow = asyncio.create_task(group.schedulers[0].tick())
+            await asyncio.to_thread(arrived.wait, 30)
+            first_lease = float(await group.redis.zscore(redis_keys.watch_due(), scope))
+            # The first lease runs out (a second past it): only its renewal keeps the project.
+            await asyncio.sleep(max(first_lease - time.time(), 0) + 1.0)
+            await group.schedulers[1].tick()
+            listed_meanwhile = sum(r.operation == "list" for r in convoy.requests)
+            gate.set()
+            await slow
+        return listed_meanwhile
+
+    listed_meanwhile = asyncio.run(scenario())
+
+    assert listed_meanwhile == 1, "the second replica polled beside the slow one"
+    assert sorted(c.payload["channel"] for c in cards(slack)) == sorted([BOUND, OTHER_BOUND])
+
+
+def test_a_card_keeps_its_claim_only_while_it_says_what_happened(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    sender: SlackSender,
+    watch_settings: Settings,
+    bound: None,
+    operator: str,
+) -> None:
+    """Issue 21 (found by reading): Pause on a card whose endpoint was paused meanwhile says
+    "already paused" on the card (no write); one whose endpoint Convoy disabled meanwhile
+    writes nothing and leaves Pause usable, so the next click pauses instead of hearing
+    "someone already acted"; a pause Convoy has not confirmed says so on the card."""
+    paused = failing(convoy, "paused-meanwhile")
+    disabled = failing(convoy, "disabled-meanwhile")
+    slow = failing(convoy, "slow-to-answer")
+    polls(watch_settings, convoy, timedelta(0))
+    mine = {
+        c.text.split(" is failing")[0]: c for c in cards(slack) if c.payload["channel"] == BOUND
+    }
+    convoy.set_status(paused, "paused")
+    convoy.set_status(disabled, "inactive")
+
+    already = click_card(sender, operator, ids.WATCH_PAUSE, mine["paused-meanwhile"])
+    eventually(lambda: updates_of(slack, mine["paused-meanwhile"]) or None, what="its card")
+    refused = click_card(sender, operator, ids.WATCH_PAUSE, mine["disabled-meanwhile"])
+    assert "disabled" in reply_to(slack, refused.token)[0].lower()
+    convoy.set_status(disabled, "active")
+    again = click_card(sender, operator, ids.WATCH_PAUSE, mine["disabled-meanwhile"])
+    eventually(lambda: updates_of(slack, mine["disabled-meanwhile"]) or None, what="its card")
+    convoy.set_fault("pause", delay=2.5, apply_before_delay=False, times=1)
+    click_card(sender, operator, ids.WATCH_PAUSE, mine["slow-to-answer"])
+    eventually(lambda: updates_of(slack, mine["slow-to-answer"]) or None, what="its card")
+
+    assert "already paused" in reply_to(slack, already.token)[0]
+    (closed,) = updates_of(slack, mine["paused-meanwhile"])
+    assert f"Already paused when <@{OPERATOR}> clicked Pause" in str(closed["blocks"])
+    assert all("already acted" not in r.text for r in slack.replies(again.token))
+    (paused_now,) = updates_of(slack, mine["disabled-meanwhile"])
+    assert f"Paused from this card by <@{OPERATOR}>" in str(paused_now["blocks"])
+    (unsettled,) = updates_of(slack, mine["slow-to-answer"])
+    assert "Convoy has not confirmed it yet" in str(unsettled["blocks"])
+    assert "actions" not in [b["type"] for b in unsettled["blocks"]]
+    assert [(w.operation, w.endpoint_uid) for w in convoy.writes()] == [
+        ("pause", disabled),
+        ("pause", slow),
+    ]
+
+
+@pytest.mark.usefixtures("team")
+def test_a_card_request_nobody_could_see_leaves_the_card_usable(
+    convoy: FakeConvoy, slack: FakeSlack, sender: SlackSender, watch_settings: Settings, bound: None
+) -> None:
+    """Issue 21 (found by reading): a requester's Pause whose request could not be posted (it
+    is withdrawn) leaves the card as it was, and an operator's click then pauses."""
+    uid = failing(convoy)
+    polls(watch_settings, convoy, timedelta(0))
+    (card,) = [c for c in cards(slack) if c.payload["channel"] == BOUND]
+    slack.remove_bot(BOUND)
+    slack.fail_response_urls(status=500, body="internal_error")
+
+    asked = click_card(sender, REQUESTER, ids.WATCH_PAUSE, card)
+    eventually(lambda: len(slack.refused_replies(asked.token)) >= 2, what="two refused posts")
+    card_untouched = updates_of(slack, card) == []
+    slack.reset()  # Slack is back, and the bot in the channel
+    paused = click_card(sender, OPERATOR, ids.WATCH_PAUSE, card)
+    eventually(convoy.writes, what="the pause")
+
+    assert card_untouched, "the withdrawn request did not close the card"
+    assert all("already acted" not in r.text for r in slack.replies(paused.token))
+    assert [(w.operation, w.endpoint_uid) for w in convoy.writes()] == [("pause", uid)]

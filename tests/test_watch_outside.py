@@ -8,6 +8,7 @@ commands and clicks go, signed, to the session's bot.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
@@ -16,6 +17,7 @@ import httpx
 import redis
 
 from bot import redis_keys
+from bot.runtimes import ProjectRuntimes
 from bot.settings import Settings
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy, RecordedRequest
@@ -23,7 +25,7 @@ from tests.fakes.slack import FakeSlack, SlackCall
 from tests.harness import BotProcess, eventually
 from tests.helpers import button, buttons, message, reply_to
 from tests.slack_requests import SlackSender
-from tests.test_timed_pauses import replicas
+from tests.test_timed_pauses import replica, replicas
 from tests.watch_helpers import BOUND, MINUTE, OTHER_BOUND, cards, failing, polls
 
 SECOND = timedelta(seconds=1)
@@ -326,3 +328,42 @@ def test_many_changes_outside_the_bot_in_one_poll_make_one_note_and_survive_a_42
     for note in notes(slack):
         assert all(f"*shop-{n}*" in note.text for n in range(3))
         assert note.text.count("outside the bot") >= 3
+
+
+def test_lines_of_one_digest_ended_at_once_are_all_kept(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    watch_settings: Settings,
+    bound: None,
+    store: redis.Redis,
+    scope: str,
+) -> None:
+    """Issue 21 (found by reading): six lines of one digest ended at the same moment (a poll,
+    `/convoy watch snooze`s, clicks on other replicas) each keep their new line, in Redis and
+    in the digest Slack shows last in each channel: no rewrite drops another's."""
+    uids = [failing(convoy, f"shop-{number}") for number in range(6)]
+    polls(watch_settings, convoy, timedelta(0))
+    keys = [str(k) for k in store.hkeys(redis_keys.watch_cards(scope))]
+    (digest_id,) = [k for k in keys if k.startswith("digest")]
+
+    async def end_every_line_at_once() -> None:
+        infra = replica(watch_settings)
+        runtimes = ProjectRuntimes(infra)
+        try:
+            runtime = await runtimes.for_scope(scope)
+            assert runtime is not None
+            lines = (
+                runtime.watch_cards.close(uid, f"ended as line {n}") for n, uid in enumerate(uids)
+            )
+            assert all(await asyncio.gather(*lines))
+        finally:
+            await runtimes.aclose()
+            await infra.aclose()
+
+    asyncio.run(end_every_line_at_once())
+
+    kept = json.loads(store.hget(redis_keys.watch_cards(scope), digest_id) or "{}")
+    assert sorted(kept["states"].values()) == [f"ended as line {n}" for n in range(6)]
+    for channel in (BOUND, OTHER_BOUND):
+        last = [u for u in slack.api_calls("chat.update") if u.payload["channel"] == channel][-1]
+        assert all(f"ended as line {n}" in last.text for n in range(6)), last.text

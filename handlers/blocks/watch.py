@@ -83,6 +83,20 @@ def asked_from_card_line(user_id: str, at: datetime) -> str:
     return f":raising_hand: <@{escape(user_id)}> asked to pause it from this card at {when(at)}."
 
 
+def already_paused_card_line(user_id: str, at: datetime) -> str:
+    return (
+        f":double_vertical_bar: Already paused when <@{escape(user_id)}> clicked Pause at "
+        f"{when(at)}."
+    )
+
+
+def unsettled_card_line(user_id: str, at: datetime) -> str:
+    return (
+        f":hourglass: <@{escape(user_id)}> clicked Pause at {when(at)}; Convoy has not "
+        "confirmed it yet: the channel hears when it does."
+    )
+
+
 def snoozed_line(user_id: str, until: datetime) -> str:
     return f":no_bell: Snoozed by <@{escape(user_id)}> until {when(until)}: no new card till then."
 
