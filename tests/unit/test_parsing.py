@@ -8,8 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.durations import parse_duration
-from handlers.parsing import VERBS, Command, WatchCommand, parse, parse_watch, take_notify
+from bot.durations import LONGEST, parse_duration
+from handlers.parsing import (
+    VERBS,
+    Command,
+    WatchCommand,
+    parse,
+    parse_watch,
+    projects_in_reason,
+    take_notify,
+    take_project,
+)
 from tests.slack_requests import slack_escape
 
 
@@ -162,3 +171,69 @@ def test_watch_subcommands_parse_or_say_what_is_missing() -> None:
     assert "Say for how long" in parse_watch("snooze orders-api").problem
     assert "Say which endpoint" in parse_watch("on").problem
     assert "Unknown `watch mute`" in parse_watch("mute orders-api").problem
+
+
+NUMBERS = st.one_of(st.integers(min_value=0, max_value=10**40).map(str), st.text("0123456789"))
+UNITS = st.sampled_from(["s", "m", "h", "d", "days", " hours", "min", "x", ""])
+DURATION_LIKE = st.lists(st.tuples(NUMBERS, UNITS).map("".join), min_size=1, max_size=4).map(
+    " ".join
+)
+
+
+@given(DURATION_LIKE, st.text())
+def test_parse_never_raises_whatever_the_duration(typed: str, reason: str) -> None:
+    """Issue 21 item 6: any number of any size after `for`, `--for` or `watch snooze` parses
+    (a duration, or a problem), never an exception; one too long is refused by its limit."""
+    for text in (f"pause x for {typed} {reason}", f"pause x {reason} --for {typed}"):
+        command = parse(text)
+        assert command.verb == "pause"
+        assert command.duration is None or command.duration <= LONGEST
+    parse_watch(f"snooze x {typed}")
+    duration = parse_duration(typed)
+    assert duration is None or timedelta(0) < duration <= LONGEST
+
+
+def test_a_number_too_large_is_read_as_the_longest_duration() -> None:
+    """`1000000000d` (beyond timedelta) and a number of thousands of digits (beyond int())
+    are the longest duration, which every limit then refuses by name."""
+    assert parse_duration("1000000000d") == LONGEST
+    assert parse_duration("9" * 5000 + "s") == LONGEST
+    assert parse("pause x for 1000000000d why").duration == LONGEST
+    assert parse_duration("000000000000000000000000000000030m") == timedelta(minutes=30)
+
+
+@pytest.mark.parametrize(
+    ("text", "project", "rest"),
+    [
+        ("pause x crashlooping, see kubectl logs -p shows OOMKilled", "", None),
+        ("pause x bad payloads -p billing", "", None),
+        ("pause x -p billing bad payloads -p other", "billing", "pause x  bad payloads -p other"),
+        ("-p billing pause x why", "billing", "pause x why"),
+        ("pause --project=billing x why", "billing", "pause  x why"),
+        ('pause "Orders API" -p billing why', "billing", 'pause "Orders API"  why'),
+        ("pause x for 30m -p billing why", "billing", "pause x for 30m   why"),
+        ("pause x for 1 hour 30 minutes -p billing why", "billing", None),
+        ("resume x -p billing fixed", "billing", "resume x  fixed"),
+        ("resume x fixed, -p billing was wrong", "", None),
+        ("status x -p billing", "billing", "status x"),
+        ("list orders -p billing", "billing", "list orders"),
+    ],
+)
+def test_the_project_flag_is_read_before_the_reason_only(
+    text: str, project: str, rest: str | None
+) -> None:
+    """Issue 21 item 2: `-p` before the reason (around the verb, the endpoint, its duration)
+    is the project flag; within the reason it is the reason's text, word for word."""
+    named, left = take_project(text)
+    assert named == project
+    if rest is not None:
+        assert left == rest
+    if not project:
+        assert left == text
+        assert "-p" in parse(left).rest, "kept in the reason, word for word"
+
+
+def test_a_reason_names_its_projects_for_the_bot_to_ask_about() -> None:
+    """What a reason says after `-p`: the aliases the bot asks about before acting."""
+    assert projects_in_reason("bad payloads -p billing and --project=eu") == ["billing", "eu"]
+    assert projects_in_reason("kubectl logs -p") == []
