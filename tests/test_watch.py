@@ -23,7 +23,7 @@ from bot.settings import Settings
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
-from tests.harness import ADMIN, CONVOY_KEY, BotProcess, eventually
+from tests.harness import ADMIN, CONVOY_KEY, BotProcess, eventually, wait_until_idle
 from tests.helpers import OPERATOR, REQUESTER, VIEWER, button, buttons, message, metric, reply_to
 from tests.slack_requests import SlackSender
 from tests.test_timed_pauses import replicas
@@ -464,7 +464,7 @@ def test_a_poll_slower_than_its_lease_keeps_it_so_no_replica_polls_beside_it(
     call) renews the lease while it runs, so a second replica ticking after the first lease
     would have run out polls nothing beside it, and the failing card comes once per channel."""
     failing(convoy)
-    lease = 3.0  # seconds; renewed every second while the poll runs
+    lease = 4.0  # seconds; renewed every third of that while the poll runs
     settings = watch_settings.model_copy(
         update={"convoy_bot_watch_lease": timedelta(seconds=lease), "convoy_timeout_seconds": 30}
     )
@@ -542,6 +542,15 @@ def test_a_card_keeps_its_claim_only_while_it_says_what_happened(
         ("pause", disabled),
         ("pause", slow),
     ]
+    settled = eventually(
+        lambda: [
+            c
+            for c in slack.api_calls("chat.postMessage")
+            if c.payload.get("thread_ts") and "slow-to-answer" in c.text
+        ],
+        what="the settled pause told in the thread of its first report",
+    )
+    assert "paused" in settled[0].text
 
 
 @pytest.mark.usefixtures("team")
@@ -558,6 +567,7 @@ def test_a_card_request_nobody_could_see_leaves_the_card_usable(
 
     asked = click_card(sender, REQUESTER, ids.WATCH_PAUSE, card)
     eventually(lambda: len(slack.refused_replies(asked.token)) >= 2, what="two refused posts")
+    assert wait_until_idle(sender.bot_url), "the click's work ended (its claim given back)"
     card_untouched = updates_of(slack, card) == []
     slack.reset()  # Slack is back, and the bot in the channel
     paused = click_card(sender, OPERATOR, ids.WATCH_PAUSE, card)
