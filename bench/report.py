@@ -614,9 +614,9 @@ def method_section() -> list[str]:
         "Bolt's signing verification and `process_before_response=True`.",
         "- Requests are built and signed by `tests/slack_requests.py` in a separate "
         "load-generator process (`bench/load.py`, aiohttp, keep-alive). They rotate over 5,000 "
-        "users granted the operator role through `bot.roles.RoleStore`, so a per-user change "
-        "limit never decides a result. Each command has its own response URL and channel id, "
-        "so the fakes' receipts join back to it.",
+        "users granted the operator role through `bot.access.roles.RoleStore`, so a per-user "
+        "change limit never decides a result. Each command has its own response URL and "
+        "channel id, so the fakes' receipts join back to it.",
         "- The fakes run in their own process (`bench/fakes.py`): the tests' fake Convoy "
         "(`tests/fakes/convoy.py`) with its OpenAPI contract check off (it costs about 1.6 ms "
         "of CPU per request), and a lean fake Slack. Receipt times use `time.monotonic()` "

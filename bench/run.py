@@ -27,7 +27,7 @@ from bench.processes import (
 )
 from bench.processes import start_baseline as start_baseline_process
 from bench.report import Memory, Results, all_runs, render, revision
-from bot.roles import GLOBAL_SCOPE, Role, RoleStore
+from bot.access.roles import GLOBAL_SCOPE, Role, RoleStore
 from bot.store import redis_client
 from tests.fakes.loopback import free_port
 from tests.harness import CONVOY_KEY, PROJECT, BotProcess, bot_env, start_bot, start_redis

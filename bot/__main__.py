@@ -16,17 +16,11 @@ from pydantic import ValidationError
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
-from bot.catalog import ProjectCatalog
-from bot.cli import EXIT_CONFIG, add_parsers, run
-from bot.embedded_redis import redis_url_for
-from bot.errors import BotError, ProjectUnavailable
-from bot.infrastructure import Infrastructure, build_infrastructure
-from bot.layout import upgrade_layout
-from bot.logs import configure_logging, describe_failure
-from bot.projects import KeyBoxError
-from bot.runtimes import ProjectRuntimes
-from bot.settings import Settings
-from bot.startup import (
+from bot.compose.app import build_app, build_scheduler, build_server
+from bot.compose.cli import EXIT_CONFIG, add_parsers, run
+from bot.compose.infrastructure import Infrastructure, build_infrastructure
+from bot.compose.runtimes import ProjectRuntimes
+from bot.compose.startup import (
     StartupError,
     describe_redis,
     describe_settings_error,
@@ -36,7 +30,13 @@ from bot.startup import (
     refused_app_token_line,
     refused_token_line,
 )
-from bot.wiring import build_app, build_scheduler, build_server
+from bot.embedded_redis import redis_url_for
+from bot.errors import BotError, ProjectUnavailable
+from bot.keybox import KeyBoxError
+from bot.logs import configure_logging, describe_failure
+from bot.projects.catalog import ProjectCatalog
+from bot.projects.layout import upgrade_layout
+from bot.settings import Settings
 
 logger = logging.getLogger("convoy_bot")
 

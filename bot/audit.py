@@ -11,14 +11,13 @@ import logging
 from collections.abc import AsyncIterator, Collection
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import cast
+from typing import Protocol, cast, runtime_checkable
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
-from bot.changes import Change
 from bot.clock import Clock
 from bot.errors import (
     AccessStoreUnavailable,
@@ -31,7 +30,6 @@ from bot.errors import (
 )
 from bot.logs import describe_failure
 from bot.models import Endpoint
-from bot.results import ApprovalAsked, NeedsConfirmation
 from bot.store import failing_closed
 
 logger = logging.getLogger(__name__)
@@ -73,20 +71,18 @@ class AuditEntry:
         self.endpoint_uid, self.endpoint_name = endpoint.uid, endpoint.label
 
     def result(self, result: object) -> None:
-        """Fill the outcome from what a change use case returned."""
-        match result:
-            case Change():
-                self.endpoint(result.endpoint)
-                self.outcome = result.outcome.value
-                self.convoy_status = result.write_status
-                self.detail = result.detail
-            case ApprovalAsked():
-                self.endpoint(result.endpoint)
-                self.outcome = "already requested" if result.already_open else "approval requested"
-                self.detail = f"request {result.request.id}"
-            case NeedsConfirmation():
-                self.endpoint(result.endpoint)
-                self.outcome = "confirmation asked"
+        """Fill the outcome from what a use case returned, when it says how (a question or a
+        choice to pick from records nothing yet: the answer will)."""
+        if isinstance(result, Auditable):
+            result.audit_into(self)
+
+
+@runtime_checkable
+class Auditable(Protocol):
+    """A use case's result that says how it goes into its audit entry (a change, a request,
+    a confirmation asked), so the trail knows no use case's types."""
+
+    def audit_into(self, entry: AuditEntry) -> None: ...
 
 
 class AuditLog:

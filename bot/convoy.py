@@ -2,7 +2,7 @@
 
 The client sends each request once and never retries: Convoy's `PUT .../pause` is a toggle,
 so a retried request un-pauses. Deciding whether to write at all, and what an ambiguous
-failure means, is `bot.locked_change`'s job.
+failure means, is `bot.change.locked_change`'s job.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from bot.errors import (
 )
 from bot.failure_rates import PeriodRate
 from bot.models import Delivery, Endpoint, Item, Page
-from bot.projects import Project
+from bot.project import Project
 
 CONVOY_VERSION = "2025-11-24"
 CHANGE_HEADER = "X-Convoy-Bot-Change"  # names the bot action a write belongs to, for audits

@@ -20,7 +20,8 @@ from redis.connection import parse_url
 
 from bot.durations import parse_duration
 from bot.errors import InvalidInput
-from bot.projects import KeyBox, KeyedProject, Project, check_alias, normalize_api_url
+from bot.keybox import KeyBox
+from bot.project import KeyedProject, Project, check_alias, normalize_api_url
 
 
 def _secret_or_none(value: SecretStr | None, needed: bool, why: str) -> SecretStr | None:
@@ -142,7 +143,7 @@ class Settings(StoreSettings):
     convoy_bot_reminder_lead: timedelta = timedelta(minutes=5)
     convoy_bot_scheduler_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     # How long work acked before SIGTERM may run on; a change still running is then settled
-    # by the next replica (bot.settling).
+    # by the next replica (bot.timers.settling).
     convoy_bot_shutdown_grace_seconds: float = Field(default=8.0, ge=0, le=60)
     # The least time between two publishes of one person's App Home board when it changes
     # (Slack allows views.publish about 100 times a minute per workspace).

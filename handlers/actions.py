@@ -19,11 +19,11 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import logs
-from bot.changes import Caller, Change
-from bot.discarded import RetryWindow
+from bot.change.model import Caller, Change
+from bot.commands.discarded import RetryWindow
+from bot.commands.results import RecordGone
 from bot.errors import InvalidInput
 from bot.models import Hold
-from bot.results import RecordGone
 from handlers import card_clicks, ids
 from handlers.blocks.changes import EXTEND_BY
 from handlers.blocks.kit import without_buttons

@@ -17,11 +17,11 @@ from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.changes import Change, Outcome
+from bot.change.message_book import MessageBook
+from bot.change.model import Change, Outcome
 from bot.logs import describe_failure
-from bot.message_book import MessageBook
 from bot.metrics import Metrics
-from bot.projects import Project
+from bot.project import Project
 from bot.webhooks import WebhookPoster
 from handlers.blocks.changes import bound_copy, change_metadata, status_only_announcement
 from handlers.blocks.kit import Message, fitted, project_note

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.changes import Change, Outcome
+from bot.approvals.results import ApprovalAsked
+from bot.change.model import Change, Outcome
+from bot.commands.results import ChangeResult, Choice
 from bot.models import Action
-from bot.results import ApprovalAsked, ChangeResult, Choice
-from bot.watch_actions import CARD_REASON, closes_the_card
+from bot.watch.actions import CARD_REASON, closes_the_card
 from handlers import ids
 from handlers.blocks.watch import (
     already_paused_card_line,

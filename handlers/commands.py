@@ -2,7 +2,7 @@
 
 A command acts in one project: the one it names (`--project ALIAS` / `-p ALIAS`), else its
 channel's, else the only one; with several and none named or bound, the caller is asked
-(bot.catalog.ProjectChoice). Each subcommand is a small function given the use case it
+(bot.projects.catalog.ProjectChoice). Each subcommand is a small function given the use case it
 calls in that project.
 """
 
@@ -19,14 +19,14 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import logs
-from bot.catalog import AskWhich, ProjectChoice
-from bot.changes import Caller
-from bot.channel_admin import ChannelAdmin
+from bot.access.role_admin import RoleAdmin
+from bot.access.roles import Role
+from bot.change.model import Caller
 from bot.clock import Clock
 from bot.errors import AccessStoreUnavailable
 from bot.models import Action
-from bot.role_admin import RoleAdmin
-from bot.roles import Role
+from bot.projects.catalog import AskWhich, ProjectChoice
+from bot.projects.channel_admin import ChannelAdmin
 from handlers import ids
 from handlers.blocks.changes import working_note
 from handlers.blocks.kit import endpoint_ref, escape

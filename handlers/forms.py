@@ -22,13 +22,13 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import Verb
-from bot.changes import Caller
+from bot.access.policy import Verb
+from bot.change.model import Caller
 from bot.errors import BotError, InvalidInput
 from bot.logs import describe_failure
 from bot.metrics import Metrics
 from bot.models import Action
-from bot.projects import Project
+from bot.project import Project
 from handlers.blocks.modals import (
     View,
     change_view,

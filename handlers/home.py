@@ -15,8 +15,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import logs
 from bot.background import BackgroundTasks
 from bot.errors import BotError
-from bot.home import Board, HomeBoard
-from bot.home_refresh import HomeRefresh
+from bot.home.board import Board, HomeBoard
+from bot.home.refresh import HomeRefresh
 from bot.metrics import Metrics
 from handlers.blocks.home import home_view
 
@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 class HomePublisher:
     """Builds one person's board and publishes it as their Home tab: when they open it, and
-    again when it changes (the scheduler's round, bot.home_refresh)."""
+    again when it changes (the scheduler's round, bot.home.refresh)."""
 
     def __init__(
         self, boards: HomeBoard, refresh: HomeRefresh, slack: AsyncWebClient, metrics: Metrics

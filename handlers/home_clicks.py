@@ -18,8 +18,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.changes import Caller
-from bot.deciding import GONE
+from bot.approvals.deciding import GONE
+from bot.change.model import Caller
 from bot.errors import BotError, InvalidInput
 from handlers import ids
 from handlers.actions import Click, in_its_project

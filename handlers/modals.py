@@ -21,7 +21,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.changes import Caller
+from bot.change.model import Caller
 from bot.durations import describe, parse_duration
 from bot.errors import BotError, InvalidInput
 from bot.models import Action

@@ -5,19 +5,13 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime
 
-from bot.changes import Change
+from bot.approvals.deciding import Deciding
+from bot.approvals.results import ApprovalAsked, Decision
+from bot.change.model import Change
 from bot.clock import Clock
-from bot.deciding import Deciding
+from bot.commands.results import ChangeResult, Choice, NeedsConfirmation, RecordGone
 from bot.errors import AccessStoreUnavailable
 from bot.models import Endpoint
-from bot.results import (
-    ApprovalAsked,
-    ChangeResult,
-    Choice,
-    Decision,
-    NeedsConfirmation,
-    RecordGone,
-)
 from handlers.announcer import Announcer, Metadata, worth_announcing
 from handlers.blocks.answers import (
     choice_message,

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.access.role_admin import not_a_subject
 from bot.durations import looks_like_a_duration, take_duration
-from bot.role_admin import not_a_subject
 
 VERBS = (
     "help",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.cases import UseCases
-from bot.projects import Project
+from bot.compose.cases import UseCases
+from bot.project import Project
 from handlers.announcer import BoundCopies
 from handlers.outcomes import Reporter
 from handlers.settled import SettledReports
@@ -31,7 +31,7 @@ class ProjectRuntime:
 
 
 class Runtimes(Protocol):
-    """The projects' runtimes (built by the composition root, bot.runtimes)."""
+    """The projects' runtimes (built by the composition root, bot.compose.runtimes)."""
 
     async def for_project(self, project: Project) -> ProjectRuntime: ...
 

@@ -1,9 +1,9 @@
-"""What the scheduler says when it settles a write whose answer was lost (bot.settling)."""
+"""What the scheduler says when it settles a write whose answer was lost (bot.timers.settling)."""
 
 from __future__ import annotations
 
 from bot.clock import Clock
-from bot.settling import Settled
+from bot.timers.settling import Settled
 from handlers.announcer import Announcer, Metadata
 from handlers.blocks.changes import change_announcement, channel_announcement
 from handlers.blocks.kit import Message

@@ -9,12 +9,12 @@ from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.change.message_book import MessageBook
 from bot.clock import Clock
 from bot.logs import describe_failure
-from bot.message_book import MessageBook
 from bot.metrics import Metrics
 from bot.models import Hold
-from bot.results import AutoResume
+from bot.timers.auto_resume import AutoResume
 from handlers.announcer import Announcer, Metadata, worth_announcing
 from handlers.blocks.answers import unchanged_message
 from handlers.blocks.changes import change_announcement, retry_actions

@@ -12,10 +12,10 @@ from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.message_book import MessageBook
+from bot.change.message_book import MessageBook
 from bot.metrics import Metrics
-from bot.watch_rules import EventKind, WatchEvent
-from bot.watch_store import Card, CardPost, Digest, WatchStore
+from bot.watch.rules import EventKind, WatchEvent
+from bot.watch.store import Card, CardPost, Digest, WatchStore
 from handlers.announcer import ProjectFace
 from handlers.blocks.kit import Message, escape, fitted, fitted_blocks, section, without_buttons
 from handlers.blocks.watch import (

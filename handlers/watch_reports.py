@@ -9,8 +9,8 @@ import logging
 from datetime import datetime
 
 from bot.errors import BotError
-from bot.watch_rules import EventKind, WatchEvent
-from bot.watching import Trouble
+from bot.watch.round import Trouble
+from bot.watch.rules import EventKind, WatchEvent
 from handlers.blocks.kit import without_buttons
 from handlers.blocks.watch import outside_line, watch_trouble_message
 from handlers.replies import Posted

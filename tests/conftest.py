@@ -17,7 +17,7 @@ import redis
 pytest.register_assert_rewrite("tests.helpers")
 
 from bot import redis_keys
-from bot.roles import Role, RoleStore
+from bot.access.roles import Role, RoleStore
 from bot.settings import Settings
 from bot.store import redis_client
 from tests.fakes.convoy import FakeConvoy

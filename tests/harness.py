@@ -18,14 +18,14 @@ import httpx
 import redis
 
 from bot.embedded_redis import EmbeddedRedis
-from bot.projects import Project
+from bot.project import Project
 from tests.fakes.loopback import free_port
 
 PROJECT = "01HPROJECTCONVOYTEST000000"
 
 
 def project_scope(convoy_url: str, project_id: str = PROJECT) -> str:
-    """How the bot keys a project in Redis: its id at its API (bot.projects.Project.scope)."""
+    """How the bot keys a project in Redis: its id at its API (bot.projects.store.Project.scope)."""
     return Project(alias="any", api_url=f"{convoy_url}/api", project_id=project_id).scope
 
 

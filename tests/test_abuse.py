@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.roles import Role
+from bot.access.roles import Role
 from handlers import ids
 from handlers.parsing import parse
 from tests.fakes.convoy import FakeConvoy

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.roles import Role
+from bot.access.roles import Role
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall

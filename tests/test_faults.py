@@ -14,8 +14,8 @@ import pytest
 import redis
 
 from bot import redis_keys
-from bot.locks import EndpointLocks
-from bot.roles import Role
+from bot.access.roles import Role
+from bot.change.locks import EndpointLocks
 from bot.settings import Settings
 from bot.store import redis_client
 from handlers import ids

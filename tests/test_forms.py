@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.roles import Role
+from bot.access.roles import Role
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall

@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 import redis
 
 from bot import redis_keys
-from bot.approvals import ApprovalStore, NewRequest
-from bot.choices import ChoiceStore, PendingChoice, Question
+from bot.access.roles import Role, RoleStore
+from bot.approvals.store import ApprovalStore, NewRequest
+from bot.change.holds import HoldStore, new_hold
 from bot.clock import SharedClock
-from bot.holds import HoldStore, new_hold
-from bot.layout import LAYOUT, upgrade_layout
+from bot.commands.choices import ChoiceStore, PendingChoice, Question
 from bot.models import Action, InFlight
-from bot.roles import Role, RoleStore
+from bot.projects.layout import LAYOUT, upgrade_layout
 from bot.store import redis_client
 from tests.harness import PROJECT, RedisServer
 

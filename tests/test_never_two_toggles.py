@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from bot import redis_keys
-from bot.roles import Role
+from bot.access.roles import Role
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall

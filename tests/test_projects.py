@@ -30,12 +30,14 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from bot import redis_keys
-from bot.approvals import ApprovalStore, NewRequest
+from bot.access.roles import Role, RoleStore
+from bot.approvals.store import ApprovalStore, NewRequest
+from bot.change.holds import HoldStore, new_hold
 from bot.clock import SharedClock
-from bot.holds import HoldStore, new_hold
+from bot.keybox import KeyBox
 from bot.models import Action
-from bot.projects import KeyBox, Project, ProjectStore
-from bot.roles import Role, RoleStore
+from bot.project import Project
+from bot.projects.store import ProjectStore
 from bot.store import redis_client
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.roles import Role
+from bot.access.roles import Role
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
 from tests.harness import ADMIN, PROJECT, BotProcess, eventually

@@ -21,15 +21,15 @@ import httpx
 import pytest
 
 from bot import redis_keys
+from bot.access.roles import Role
+from bot.change.holds import HoldStore, TimerKind, new_hold
 from bot.clock import SharedClock
-from bot.holds import HoldStore, TimerKind, new_hold
-from bot.infrastructure import Infrastructure, build_infrastructure
-from bot.roles import Role
-from bot.runtimes import ProjectRuntimes
-from bot.scheduler import Scheduler
+from bot.compose.app import build_scheduler
+from bot.compose.infrastructure import Infrastructure, build_infrastructure
+from bot.compose.runtimes import ProjectRuntimes
 from bot.settings import Settings
 from bot.store import redis_client
-from bot.wiring import build_scheduler
+from bot.timers.scheduler import Scheduler
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall

@@ -18,7 +18,7 @@ import pytest
 import redis
 
 from bot import redis_keys
-from bot.roles import Role
+from bot.access.roles import Role
 from bot.settings import Settings
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.roles import Role
+from bot.access.roles import Role
 from bot.settings import Settings
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack

@@ -17,7 +17,7 @@ import httpx
 import redis
 
 from bot import redis_keys
-from bot.runtimes import ProjectRuntimes
+from bot.compose.runtimes import ProjectRuntimes
 from bot.settings import Settings
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy, RecordedRequest

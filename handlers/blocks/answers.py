@@ -3,9 +3,9 @@ re-enable one Convoy disabled, and a change the channel could not be told of."""
 
 from __future__ import annotations
 
-from bot.changes import Change, Outcome
+from bot.change.model import Change, Outcome
+from bot.commands.results import Choice, NeedsConfirmation, RecordGone
 from bot.models import Action
-from bot.results import Choice, NeedsConfirmation, RecordGone
 from handlers import ids
 from handlers.blocks.changes import status_text
 from handlers.blocks.kit import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.changes import Change, Outcome, ResumeSummary
+from bot.change.model import Change, Outcome, ResumeSummary
 from bot.durations import describe
 from bot.models import Action, Endpoint, Hold
 from handlers import ids

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.approvals import ApprovalRequest
+from bot.approvals.store import ApprovalRequest
 from bot.durations import describe
-from bot.home import Board, ProjectBoard
+from bot.home.board import Board, ProjectBoard
 from handlers.blocks.changes import auto_resume_when
 from handlers.blocks.kit import (
     PACKED_SECTION,

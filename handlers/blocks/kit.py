@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.access.roles import GLOBAL_SCOPE, is_group
 from bot.durations import describe
 from bot.models import Endpoint, EndpointStatus
-from bot.roles import GLOBAL_SCOPE, is_group
 
 Block = dict[str, Any]
 Message = tuple[str, list[Block]]  # the plain-text fallback, and the blocks

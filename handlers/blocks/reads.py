@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.access.roles import Grant, Role
 from bot.audit import AuditEntry
-from bot.catalog import AskWhich
-from bot.channel_admin import ProjectView, Rebound
 from bot.errors import AlreadyHandled, BotError, Forbidden
 from bot.failure_rates import rate_of
 from bot.models import Endpoint, EndpointStatus
-from bot.projects import Project
-from bot.roles import Grant, Role
+from bot.project import Project
+from bot.projects.catalog import AskWhich
+from bot.projects.channel_admin import ProjectView, Rebound
 from handlers import ids
 from handlers.blocks.kit import (
     SECTION_LIMIT,

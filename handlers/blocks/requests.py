@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.approvals import ApprovalRequest, RequestState
-from bot.changes import Change
+from bot.approvals.store import ApprovalRequest, RequestState
+from bot.change.model import Change
 from bot.durations import describe
 from bot.models import Action, EndpointStatus
 from handlers import ids

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.changes import Change
-from bot.discarded import Retried, RetrySettled
+from bot.change.model import Change
+from bot.commands.discarded import Retried, RetrySettled
+from bot.commands.paused_list import HeldPause
 from bot.models import Hold
-from bot.results import HeldPause
 from handlers.blocks.changes import (
     AUTO_RESUME_BLOCK,
     RESUME_BLOCK,

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.durations import describe
-from bot.watch_actions import OFF
-from bot.watch_rules import EventKind, WatchEvent
-from bot.watch_store import Seen
-from bot.watch_view import WatchOverview
-from bot.watching import Trouble
+from bot.watch.actions import OFF
+from bot.watch.round import Trouble
+from bot.watch.rules import EventKind, WatchEvent
+from bot.watch.store import Seen
+from bot.watch.view import WatchOverview
 from handlers import ids
 from handlers.blocks.kit import (
     Message,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import random
 import socket
 import threading
 from collections.abc import Callable, Coroutine
@@ -36,7 +37,8 @@ def free_port() -> int:
 
 PORT_BANDS_FROM = 10000
 PORT_BAND_WIDTH = 2500  # 8 workers fit below 32768, where Linux's ephemeral ports begin
-_band_offsets = itertools.count()
+# A random start: two test sessions at once on one machine rarely pick the same ports.
+_band_offsets = itertools.count(random.randrange(PORT_BAND_WIDTH))  # not a secret
 
 
 def _bindable(port: int) -> int:

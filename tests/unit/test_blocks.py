@@ -10,17 +10,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from bot.approvals import ApprovalRequest, RequestState
+from bot.access.roles import Role
+from bot.approvals.store import ApprovalRequest, RequestState
 from bot.audit import AuditEntry
-from bot.catalog import AskWhich
-from bot.changes import Change, Outcome
-from bot.channel_admin import ProjectView
-from bot.choices import Question
+from bot.change.model import Change, Outcome
+from bot.commands.choices import Question
+from bot.commands.paused_list import HeldPause
+from bot.commands.results import Candidates, Choice
 from bot.errors import EndpointNotFound, Forbidden
 from bot.models import Action, Endpoint, EndpointStatus, Hold
-from bot.projects import Project
-from bot.results import Candidates, Choice, HeldPause
-from bot.roles import Role
+from bot.project import Project
+from bot.projects.catalog import AskWhich
+from bot.projects.channel_admin import ProjectView
 from handlers.blocks import answers, changes, kit, reads, requests, timers
 from handlers.blocks.kit import Message
 from tests.fakes.block_kit import message_problems

@@ -11,12 +11,12 @@ from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.access.roles import Role
+from bot.compose.startup import describe_settings_error
 from bot.convoy import looks_like_uid
 from bot.errors import InvalidInput
 from bot.logs import describe_failure
-from bot.roles import Role
 from bot.settings import Settings
-from bot.startup import describe_settings_error
 from bot.webhooks import WebhookPoster
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.models import Endpoint, EndpointStatus
-from bot.watch_rules import EventKind, Poll, Thresholds, assess
-from bot.watch_store import Seen
+from bot.watch.rules import EventKind, Poll, Thresholds, assess
+from bot.watch.store import Seen
 
 RULES = Thresholds(alert=50.0, recovered=40.0)
 NOW = 1_800_000_000.0

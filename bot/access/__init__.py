@@ -1,0 +1,1 @@
+"""Who may do what: roles per project, user groups, the rate limit."""

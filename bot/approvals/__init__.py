@@ -1,0 +1,1 @@
+"""Approval requests: asked by requesters, decided once by approvers, their button claims."""

@@ -1,0 +1,2 @@
+"""What a typed command or a form asks for: resolving endpoints, routing a change by role,
+reading."""

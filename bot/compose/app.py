@@ -1,0 +1,149 @@
+"""The composition root's builder: the Slack app, the HTTP server and the scheduler, over the
+infrastructure (`bot.compose.infrastructure`) and each project's runtime (`bot.compose.runtimes`).
+
+Everything is built here and handed to whoever calls it; no module holds a global. This
+module, `bot.compose.runtimes` and `bot.__main__` are the only places in `bot/` that know the
+Slack-facing `handlers/` package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from functools import partial
+
+from slack_bolt.async_app import AsyncApp
+from starlette.applications import Starlette
+
+from bot.access.role_admin import RoleAdmin
+from bot.compose.infrastructure import Infrastructure
+from bot.compose.operator_view import refresh_gauges, status_report
+from bot.compose.runtimes import ProjectRuntimes, watch_rules
+from bot.home.board import HomeBoard
+from bot.home.refresh import HomeRefresh, HomeViewers
+from bot.models import Hold
+from bot.projects.catalog import ProjectChoice
+from bot.projects.channel_admin import ChannelAdmin
+from bot.timers.auto_resume import AutoResume
+from bot.timers.due_work import DueWork
+from bot.timers.scheduler import Scheduler
+from bot.timers.settling import Settled
+from bot.watch.round import Trouble, WatchRound
+from bot.watch.rules import WatchEvent
+from handlers import actions, commands, home, home_clicks, modals
+from handlers.app import create_app, time_acks
+from handlers.forms import Forms
+from handlers.server import create_server
+from handlers.watch_reports import tell_watch
+from handlers.work import Worker
+
+
+def build_app(infra: Infrastructure, runtimes: ProjectRuntimes) -> AsyncApp:
+    """The Bolt app with every listener bound to what it calls."""
+    app = create_app(infra.slack, infra.settings.signing_secret or None)
+    time_acks(app, infra.metrics)
+    worker = Worker(infra.tasks, infra.metrics)
+    stores, catalog = infra.stores, infra.catalog
+    role_admin = RoleAdmin(stores.roles, stores.audit, catalog)
+    channels = ChannelAdmin(stores.bindings, catalog, stores.roles, stores.audit, infra.slack)
+    choice = ProjectChoice(catalog, infra.redis, stores.roles)
+    max_pause = infra.settings.convoy_bot_max_pause
+    forms = Forms(worker, runtimes, infra.metrics, max_pause, choice)
+    typed = commands.register(
+        app,
+        worker,
+        runtimes=runtimes,
+        choice=choice,
+        channels=channels,
+        role_admin=role_admin,
+        clock=infra.clock,
+        forms=forms,
+    )
+    publisher = build_home(infra)
+    # Home's Approve and Deny first: Bolt runs the first listener that matches a click.
+    home_clicks.register(app, worker, runtimes=runtimes, forms=forms, publisher=publisher)
+    actions.register(app, worker, runtimes=runtimes, commands=typed, forms=forms)
+    modals.register(app, worker, runtimes=runtimes, forms=forms, home=publisher)
+    home.register(app, infra.tasks, publisher)
+    return app
+
+
+def build_home(infra: Infrastructure) -> home.HomePublisher:
+    """The App Home board over the shared stores, published through the bot's client."""
+    stores = infra.stores
+    boards = HomeBoard(
+        infra.catalog,
+        stores.roles,
+        approvals=stores.approvals,
+        holds=stores.holds,
+        watch=stores.watch,
+        clock=infra.clock,
+    )
+    window = timedelta(seconds=infra.settings.convoy_bot_home_refresh_seconds)
+    refresh = HomeRefresh(HomeViewers(infra.redis, window), boards, infra.clock)
+    return home.HomePublisher(boards, refresh, infra.slack, infra.metrics)
+
+
+def build_server(app: AsyncApp, infra: Infrastructure, runtimes: ProjectRuntimes) -> Starlette:
+    async def status() -> dict[str, object]:
+        return await status_report(infra, runtimes)
+
+    async def metrics_page() -> bytes:
+        await refresh_gauges(infra)
+        return infra.metrics.render()
+
+    return create_server(app, infra.settings.signing_secret, infra.readiness, status, metrics_page)
+
+
+def build_scheduler(infra: Infrastructure, runtimes: ProjectRuntimes) -> Scheduler:
+    """The timer loop: each due item runs in its project, and is reported in Slack through
+    that project's announcer, as commands and clicks are."""
+    stores = infra.stores
+    due = DueWork(stores.holds, stores.journal, infra.clock, runtimes.cases_for)
+
+    async def on_settled(settled: Settled) -> None:
+        runtime = await runtimes.for_scope(settled.record.project)
+        if runtime is not None:
+            await runtime.settled_reports.on_settled(settled)
+
+    async def on_resumed(result: AutoResume) -> None:
+        if result.hold is not None:
+            runtime = await runtimes.for_scope(result.hold.project)
+            if runtime is not None:
+                await runtime.timer_reports.on_resumed(result)
+
+    async def on_reminder(hold: Hold) -> None:
+        runtime = await runtimes.for_scope(hold.project)
+        if runtime is not None:
+            await runtime.timer_reports.on_reminder(hold)
+
+    return Scheduler(
+        infra.clock,
+        infra.watch,
+        due,
+        on_settled=on_settled,
+        on_resumed=on_resumed,
+        on_reminder=on_reminder,
+        interval_seconds=infra.settings.convoy_bot_scheduler_interval_seconds,
+        watch_round=build_watch_round(infra, runtimes),
+        home_round=build_home(infra).refresh,
+    )
+
+
+def build_watch_round(
+    infra: Infrastructure, runtimes: ProjectRuntimes
+) -> Callable[[], Awaitable[int]] | None:
+    """The watcher's round, its cards posted by each project's runtime; None when this
+    replica is set not to poll."""
+    settings = infra.settings
+    if not settings.convoy_bot_watch_enabled:
+        return None
+    rules = watch_rules(settings)
+    watching = WatchRound(infra.stores.watch, runtimes, infra.clock, rules, infra.metrics)
+
+    async def report(scope: str, events: list[WatchEvent], trouble: Trouble | None) -> None:
+        runtime = await runtimes.for_scope(scope)
+        if runtime is not None:
+            await tell_watch(runtime, events, trouble, infra.clock.now())
+
+    return partial(watching.run_due, report)

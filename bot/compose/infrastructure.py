@@ -1,0 +1,162 @@
+"""The long-lived clients and the Redis-backed stores: built once per process, shared by
+every project, closed once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.access.rate_limits import ChangeRateLimiter
+from bot.access.roles import RoleStore
+from bot.access.user_groups import SlackGroupDirectory
+from bot.approvals.claims import ButtonClaims
+from bot.approvals.store import ApprovalStore
+from bot.audit import AuditLog
+from bot.background import BackgroundTasks
+from bot.change.holds import HoldStore
+from bot.change.inflight import InFlightJournal
+from bot.change.locks import EndpointLocks
+from bot.change.message_book import MessageBook
+from bot.clock import SharedClock, wall_clock
+from bot.commands.choices import ChoiceStore
+from bot.keybox import KeyBox
+from bot.metrics import Metrics
+from bot.project import KeyedProject
+from bot.projects.bindings import ChannelBindings
+from bot.projects.catalog import ProjectCatalog
+from bot.projects.store import ProjectStore
+from bot.settings import Settings
+from bot.slack_client import TimedWebClient
+from bot.slack_identity import SlackIdentity
+from bot.store import redis_client
+from bot.vitals import DataLossWatch
+from bot.watch.store import WatchStore
+from bot.webhooks import WebhookPoster, build_webhook_http_client
+
+SLACK_TIMEOUT = 10  # seconds for one Slack Web API call
+# auth.test at start-up and for /status: a Slack that does not answer by then is "unreachable".
+SLACK_CHECK_TIMEOUT = 5
+
+
+@dataclass(frozen=True)
+class Stores:
+    """The Redis-backed stores every project shares; each keys its entries by project."""
+
+    roles: RoleStore
+    audit: AuditLog
+    choices: ChoiceStore
+    claims: ButtonClaims
+    holds: HoldStore
+    locks: EndpointLocks
+    approvals: ApprovalStore
+    journal: InFlightJournal
+    bindings: ChannelBindings
+    book: MessageBook
+    rate: ChangeRateLimiter
+    watch: WatchStore
+
+
+@dataclass
+class Infrastructure:
+    """The long-lived clients and stores, built once and closed once."""
+
+    settings: Settings
+    redis: aioredis.Redis
+    slack: AsyncWebClient
+    webhooks: WebhookPoster
+    clock: SharedClock
+    metrics: Metrics
+    watch: DataLossWatch
+    tasks: BackgroundTasks
+    stores: Stores
+    catalog: ProjectCatalog
+    webhook_http: httpx.AsyncClient
+    slack_identity: SlackIdentity
+
+    async def readiness(self) -> dict[str, str]:
+        """The body of `/readyz`: whether this replica can serve, which is whether its Redis
+        answers. A Convoy outage (or one project's revoked key) does not take it out of
+        service: users then get the bot's own clear message."""
+        try:
+            await self.redis.ping()
+        except RedisError:
+            return {"redis": "unreachable"}
+        return {"redis": "ok"}
+
+    async def aclose(self) -> None:
+        await self.webhook_http.aclose()
+        await self.redis.aclose()
+
+
+def build_infrastructure(
+    settings: Settings,
+    redis_url: str,
+    from_env: KeyedProject | None,
+    box: KeyBox | None,
+    wall: Callable[[], datetime] | None = None,
+) -> Infrastructure:
+    """`from_env` is the project the CONVOY_* variables name; `box` decrypts stored keys;
+    `wall` is this machine's clock (a test's may run ahead)."""
+    redis = redis_client(redis_url)
+    webhook_http = build_webhook_http_client()
+    metrics = Metrics()
+
+    def observe_slack(method: str, result: str, seconds: float) -> None:
+        metrics.slack_calls.labels(method, result).observe(seconds)
+
+    slack = TimedWebClient(
+        observe_slack,
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=str(settings.slack_api_url),
+        timeout=SLACK_TIMEOUT,
+        # A 429 means Slack did not post: waiting Retry-After and sending again is safe.
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+    )
+    clock = SharedClock(redis, movable=settings.convoy_bot_movable_clock, wall=wall or wall_clock)
+    stores = build_stores(settings, redis, slack, clock)
+    return Infrastructure(
+        settings=settings,
+        redis=redis,
+        slack=slack,
+        webhooks=WebhookPoster(webhook_http, settings.slack_webhook_url_prefixes),
+        clock=clock,
+        metrics=metrics,
+        watch=DataLossWatch(redis, metrics, clock),
+        tasks=BackgroundTasks(),
+        stores=stores,
+        catalog=ProjectCatalog(ProjectStore(redis, box), from_env, stores.bindings),
+        webhook_http=webhook_http,
+        slack_identity=SlackIdentity(slack, clock, timeout_seconds=SLACK_CHECK_TIMEOUT),
+    )
+
+
+def build_stores(
+    settings: Settings, redis: aioredis.Redis, slack: AsyncWebClient, clock: SharedClock
+) -> Stores:
+    holds = HoldStore(redis, settings.convoy_bot_reminder_lead, clock)
+    lease = timedelta(seconds=settings.convoy_bot_lock_ttl_seconds)
+    settle_after = timedelta(seconds=settings.convoy_bot_settle_seconds)
+    # Telling a change waits at most for Slack (its client's timeout) after the settle window.
+    journal = InFlightJournal(redis, report_within=settle_after + timedelta(seconds=SLACK_TIMEOUT))
+    bindings = ChannelBindings(redis)
+    return Stores(
+        roles=RoleStore(redis, settings.convoy_bot_admins, SlackGroupDirectory(redis, slack)),
+        audit=AuditLog(redis, clock),
+        choices=ChoiceStore(redis),
+        claims=ButtonClaims(redis),
+        holds=holds,
+        locks=EndpointLocks(redis, settings.convoy_bot_lock_ttl_seconds),
+        approvals=ApprovalStore(redis, settings.convoy_bot_approval_ttl, lease),
+        journal=journal,
+        bindings=bindings,
+        book=MessageBook(holds, journal, bindings, redis),
+        rate=ChangeRateLimiter(settings.convoy_bot_changes_per_minute, clock),
+        watch=WatchStore(redis),
+    )

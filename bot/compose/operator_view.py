@@ -1,0 +1,69 @@
+"""What an operator sees of a running replica over HTTP: `/status` (Slack, each Convoy
+project, background work, the watch) and `/metrics`' gauges of what is held open; never a secret."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from redis.exceptions import RedisError
+
+from bot import redis_keys
+from bot.compose.infrastructure import Infrastructure
+from bot.compose.runtimes import ProjectRuntimes
+from bot.errors import BotError
+from bot.watch.round import health_report
+
+# How old the Slack part of /status may be: auth.test is asked at most this often for it.
+SLACK_STATE_MAX_AGE = timedelta(seconds=30)
+
+
+async def status_report(infra: Infrastructure, runtimes: ProjectRuntimes) -> dict[str, object]:
+    """The body of `/status`: what this replica sees, per project, without secrets."""
+    report: dict[str, object] = dict(await infra.readiness())
+    slack, convoy = await asyncio.gather(
+        infra.slack_identity.recent(SLACK_STATE_MAX_AGE), runtimes.convoy_status()
+    )
+    report["slack"] = slack.report()
+    report["convoy"] = convoy
+    try:
+        async with infra.redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(redis_keys.in_flight_due())
+            pipe.zcard(redis_keys.resume_timers())
+            in_flight, timers = await pipe.execute()
+        report["background"] = {"writes_unsettled": in_flight, "timers": timers}
+    except RedisError:
+        report["background"] = {}
+    try:
+        aliases = {p.scope: p.alias for p in await infra.catalog.projects()}
+        report["watch"] = await health_report(infra.stores.watch, aliases)
+    except BotError:
+        report["watch"] = {}
+    lost = infra.watch.seen
+    report["clock"] = infra.clock.now().isoformat(timespec="seconds")
+    report["redis_data_lost"] = {
+        "times": lost.times,
+        "last": lost.last.isoformat(timespec="seconds") if lost.last else None,
+    }
+    return report
+
+
+async def refresh_gauges(infra: Infrastructure) -> None:
+    """This replica's work in progress, and what the bot holds open, read from Redis when
+    /metrics is scraped (so every replica reports the same numbers); those are left as they
+    were when Redis does not answer."""
+    metrics = infra.metrics
+    metrics.work_in_progress.set(infra.tasks.pending)
+    try:
+        async with infra.redis.pipeline(transaction=False) as pipe:
+            pipe.scard(redis_keys.holds_index())
+            pipe.zcard(redis_keys.resume_timers())
+            holds, timers = await pipe.execute()
+        approvals = 0
+        async for _ in infra.redis.scan_iter(match=redis_keys.open_approvals_pattern(), count=500):
+            approvals += 1
+    except RedisError:
+        return
+    metrics.open_holds.set(holds)
+    metrics.open_timers.set(timers)
+    metrics.open_approvals.set(approvals)

@@ -1,0 +1,1 @@
+"""The App Home board: one person's view of their projects, republished when it changes."""

@@ -1,0 +1,1 @@
+"""The Convoy projects one bot serves, their aliases, keys and channel bindings."""

@@ -1,0 +1,2 @@
+"""Work that comes due: timed pauses and their auto-resume, settling writes in doubt, the
+scheduler."""

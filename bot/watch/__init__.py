@@ -1,0 +1,1 @@
+"""The watcher: polls of bound projects, failing cards and their buttons, snoozes."""
