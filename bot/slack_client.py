@@ -1,14 +1,22 @@
-"""The Slack Web API client the bot uses: slack_sdk's, timing every call for `/metrics`."""
+"""The Slack Web API client the bot uses: slack_sdk's, timing every call for `/metrics`, and
+the one way the bot calls it (`SlackCalls`: counted, and never raising)."""
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.metrics import Metrics
+
+logger = logging.getLogger(__name__)
 
 # Told of each call: its method, its result (`ok`, Slack's error code, the failure), seconds.
 Observe = Callable[[str, str, float], None]
@@ -33,3 +41,93 @@ class TimedWebClient(AsyncWebClient):
             raise
         finally:
             self._observe(api_method, result, time.perf_counter() - started)
+
+
+# What a Web API call can fail with: Slack's refusal, the network, or the client's timeout.
+SLACK_FAILURES = (SlackApiError, ClientError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class SlackAnswer:
+    """What came of one Web API call: Slack's answer, or why there is none (Slack's error
+    code, or the kind of failure)."""
+
+    ok: bool
+    data: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def ts(self) -> str:
+        """The message's ts, for a post ("" when there is none)."""
+        return str(self.data.get("ts") or "")
+
+
+class SlackCalls:
+    """Every Web API call the bot makes: the call, its count in
+    `convoy_bot_slack_posts_total` by kind and result, and a failure logged in one line and
+    returned, never raised. What a failure means for the person is the caller's to say,
+    from `SlackAnswer.error` (`not_in_channel`: invite the bot)."""
+
+    def __init__(self, slack: AsyncWebClient, metrics: Metrics) -> None:
+        self.slack = slack
+        self._metrics = metrics
+
+    async def call(
+        self,
+        kind: str,
+        method: Callable[..., Awaitable[AsyncSlackResponse]],
+        /,
+        **args: Any,
+    ) -> SlackAnswer:
+        """`method(**args)`, one of the client's Web API methods; `kind` counts it ("" for a
+        read that is no post)."""
+        try:
+            answer = await method(**args)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "unknown_error")
+        except (ClientError, TimeoutError) as exc:
+            error = type(exc).__name__
+        else:
+            if kind:
+                self._metrics.slack_posts.labels(kind, "ok").inc()
+            data = answer.data if isinstance(answer.data, dict) else {}
+            return SlackAnswer(True, data)
+        if kind:
+            self._metrics.slack_posts.labels(kind, "failed").inc()
+        logger.warning("%s failed: %s", _method_name(method), error)
+        return SlackAnswer(False, error=error)
+
+    async def post(
+        self, kind: str, channel: str, text: str, blocks: Sequence[Any] | None, **extra: Any
+    ) -> SlackAnswer:
+        """A message in a channel (or a thread, or a person's DMs), fitted by the caller."""
+        return await self.call(
+            kind,
+            self.slack.chat_postMessage,
+            channel=channel,
+            text=text,
+            blocks=blocks or None,
+            unfurl_links=False,
+            **extra,
+        )
+
+    async def update(
+        self, kind: str, channel: str, ts: str, text: str, blocks: Sequence[Any], **extra: Any
+    ) -> SlackAnswer:
+        """Rewrite a message the bot posted, at any age."""
+        return await self.call(
+            kind, self.slack.chat_update, channel=channel, ts=ts, text=text, blocks=blocks, **extra
+        )
+
+    async def permalink(self, channel: str, ts: str) -> str:
+        """A link to a message ("" when Slack will not say)."""
+        if not ts:
+            return ""
+        answer = await self.call("", self.slack.chat_getPermalink, channel=channel, message_ts=ts)
+        return str(answer.data.get("permalink") or "")
+
+
+def _method_name(method: Callable[..., object]) -> str:
+    """`chat.postMessage` from the client's `chat_postMessage`."""
+    name = getattr(method, "__name__", "a Slack call")
+    return name.replace("_", ".", 1)

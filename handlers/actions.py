@@ -1,15 +1,14 @@
 """Button clicks: Approve/Deny, Resume, pick-one, confirm, Extend, Keep, Retry; each acts once.
 
 The listener only acks and hands over; each click's work is a small function given only the
-use case it calls, and every value is decoded by `handlers.buttons`, never trusted.
+use cases it calls (by type, from its project: handlers.runtime), and every value is decoded
+by `handlers.buttons`, never trusted.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -19,20 +18,20 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import logs
-from bot.change.model import Caller, Change
-from bot.commands.discarded import RetryWindow
+from bot.approvals.deciding import Deciding
+from bot.change.model import Change
+from bot.commands.changing import Changing
+from bot.commands.discarded import DiscardedRetry, RetryWindow
 from bot.commands.results import RecordGone
 from bot.errors import InvalidInput
-from bot.models import Hold
+from bot.timers.resume_button import ResumeButton
+from bot.timers.timed_pauses import TimerControls
 from handlers import card_clicks, ids
 from handlers.blocks.changes import EXTEND_BY
-from handlers.blocks.kit import without_buttons
 from handlers.blocks.timers import (
     extended_line,
     kept_line,
-    reminder_message,
     resumed_line,
-    retimed,
     retried_line,
     retried_notice,
     retry_settled_notice,
@@ -47,68 +46,19 @@ from handlers.buttons import (
     ResumeValue,
     RetryValue,
 )
+from handlers.click import Click
 from handlers.commands import Commands
 from handlers.forms import Forms
-from handlers.replies import Posted, Replies
-from handlers.runtime import ProjectRuntime, Runtimes
+from handlers.outcomes import Reporter
+from handlers.pause_messages import PauseMessages
+from handlers.replies import Replies
+from handlers.runtime import Runtimes
 from handlers.work import Worker
 
-
-@dataclass(frozen=True)
-class Click:
-    """The parts of a `block_actions` payload the bot uses; the value is never trusted."""
-
-    caller: Caller
-    action_id: str
-    value: str
-    message: dict[str, Any]
-    response_url: str = ""
-
-    @property
-    def message_ts(self) -> str:
-        return str(self.message.get("ts", ""))
-
-    @property
-    def text(self) -> str:
-        return str(self.message.get("text", ""))
-
-    @property
-    def in_thread(self) -> bool:
-        return self.message.get("thread_ts") not in (None, self.message_ts)
-
-    @property
-    def story(self) -> str:
-        """The clicked message's first section (what a request asks), as Slack holds it."""
-        for block in self.message.get("blocks") or []:
-            if isinstance(block, dict) and block.get("type") == "section":
-                return str((block.get("text") or {}).get("text", ""))
-        return ""
-
-    def without_buttons(self, line: str) -> list[dict[str, Any]]:
-        """The clicked message as Slack holds it, its buttons taken away, a line added."""
-        return without_buttons(self.message.get("blocks", []), line)
-
-    @classmethod
-    def from_body(cls, body: dict[str, Any]) -> Click:
-        action = (body.get("actions") or [{}])[0]
-        channel = body.get("channel") or {}
-        user = body.get("user") or {}
-        message = body.get("message") or {}
-        return cls(
-            Caller(
-                str(user.get("id", "")),
-                str(channel.get("id", "")),
-                str(body.get("trigger_id", "")),
-            ),
-            str(action.get("action_id", "")),
-            str(action.get("value", "")),
-            message if isinstance(message, dict) else {},
-            str(body.get("response_url", "")),
-        )
-
-
 Work = Callable[[Replies, Click], Awaitable[str]]
-InProject = Callable[[Replies, Click, ProjectRuntime], Awaitable[str]]
+# A click's work in its project: `(replies, click, ...)`, each further parameter one of the
+# project's services by its type (handlers.runtime).
+InProject = Callable[..., Awaitable[str]]
 
 
 def register(
@@ -166,7 +116,7 @@ async def in_its_project(
             "That button's project is not served by this bot any more. Nothing was changed."
         )
     logs.note(project=runtime.project.alias)
-    return await work(replies, click, runtime)
+    return await runtime.run(work, replies, click)
 
 
 async def clicked(  # noqa: PLR0917  # Bolt passes its own arguments by name
@@ -184,11 +134,10 @@ async def clicked(  # noqa: PLR0917  # Bolt passes its own arguments by name
     worker.spawn(kind, replies, work(replies, click), click.caller.user_id)
 
 
-async def approve(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
+async def approve(replies: Replies, click: Click, *, deciding: Deciding, reporter: Reporter) -> str:
     request = RequestValue.decode(click.value)
-    deciding = runtime.cases.deciding
     decision = await deciding.decide(click.caller, request.request_id, approve=True)
-    return await runtime.reporter.decision(replies, decision, click.message_ts)
+    return await reporter.decision(replies, decision, click.message_ts)
 
 
 async def deny_clicked(
@@ -216,30 +165,32 @@ async def deny_clicked(
     )
 
 
-async def resume(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
+async def resume(
+    replies: Replies,
+    click: Click,
+    *,
+    button: ResumeButton,
+    reporter: Reporter,
+    messages: PauseMessages,
+) -> str:
     """Resume the endpoint named by the button; role, state and claim are checked afresh."""
     value = ResumeValue.decode(click.value)
-    reporter = runtime.reporter
-    result = await runtime.cases.resume_button.click(
+    result = await button.click(
         click.caller, value.uid, value.hold, click.message_ts, click.action_id
     )
     outcome = await reporter.report(replies, result, click.caller.user_id, "Resume button")
     if isinstance(result, Change) and result.changed:
-        # The announcement keeps its story but loses its button, with who resumed it and when;
-        # its copies in bound channels say so too.
-        line = resumed_line(click.caller.user_id, reporter.now())
-        message = (click.text, click.without_buttons(line))
-        posted = await replies.update(click.message_ts, *message)
-        await runtime.copies.update(posted, message)
+        await messages.resumed(replies, click, resumed_line(click.caller.user_id, reporter.now()))
     return outcome
 
 
-async def pick_endpoint(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
+async def pick_endpoint(
+    replies: Replies, click: Click, *, changing: Changing, reporter: Reporter
+) -> str:
     """Continue the command the user ran, with the endpoint they picked."""
     picked = QuestionValue.decode(click.value)
-    changing = runtime.cases.changing
     result, reason = await changing.pick(click.caller, picked.question_id, picked.uid)
-    return await runtime.reporter.report(replies, result, click.caller.user_id, reason)
+    return await reporter.report(replies, result, click.caller.user_id, reason)
 
 
 async def pick_project(replies: Replies, click: Click, commands: Commands) -> str:
@@ -249,12 +200,13 @@ async def pick_project(replies: Replies, click: Click, commands: Commands) -> st
     return await commands.run_picked(replies, click.caller, picked.command_id, picked.alias)
 
 
-async def confirm_reenable(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
+async def confirm_reenable(
+    replies: Replies, click: Click, *, changing: Changing, reporter: Reporter
+) -> str:
     """The confirmed resume of an endpoint Convoy had disabled."""
     confirmed = QuestionValue.decode(click.value)
-    changing = runtime.cases.changing
     change = await changing.reenable(click.caller, confirmed.question_id, confirmed.uid)
-    return await runtime.reporter.report(
+    return await reporter.report(
         replies, change, click.caller.user_id, "re-enabled after confirmation"
     )
 
@@ -263,60 +215,47 @@ async def unknown_button(replies: Replies, click: Click) -> str:
     raise InvalidInput("That button is not one this bot knows. Nothing was changed.")
 
 
-async def extend_pause(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
+async def extend_pause(
+    replies: Replies,
+    click: Click,
+    *,
+    timers: TimerControls,
+    reporter: Reporter,
+    messages: PauseMessages,
+) -> str:
     """Push the auto-resume back by 30 minutes, once per time the clicker saw; every message
     of the pause shows the new time."""
     value = ExtendValue.decode(click.value)
-    user_id, reporter = click.caller.user_id, runtime.reporter
-    timers = runtime.cases.timers
+    user_id = click.caller.user_id
     result = await timers.extend(user_id, value.uid, value.hold, value.due, EXTEND_BY)
     if isinstance(result, RecordGone):
         return await reporter.report(replies, result, user_id, "")
     now = reporter.now()
-    await _retime(replies, click, runtime, result, extended_line(user_id, result, now))
+    await messages.retimed(replies, click, result, extended_line(user_id, result, now), now)
     return "extended"
 
 
-async def keep_paused(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
+async def keep_paused(
+    replies: Replies,
+    click: Click,
+    *,
+    timers: TimerControls,
+    reporter: Reporter,
+    messages: PauseMessages,
+) -> str:
     """Cancel the auto-resume; the Resume button stays, on every message of the pause."""
     value = KeepValue.decode(click.value)
-    user_id, reporter = click.caller.user_id, runtime.reporter
-    result = await runtime.cases.timers.keep(user_id, value.uid, value.hold)
+    user_id = click.caller.user_id
+    result = await timers.keep(user_id, value.uid, value.hold)
     if isinstance(result, RecordGone):
         return await reporter.report(replies, result, user_id, "")
-    await _retime(replies, click, runtime, result, kept_line(user_id))
+    await messages.retimed(replies, click, result, kept_line(user_id), reporter.now())
     return "kept paused"
 
 
-async def _retime(
-    replies: Replies, click: Click, runtime: ProjectRuntime, hold: Hold, note: str
-) -> None:
-    """The announcement (with its copies in bound channels) and the reminder of the pause,
-    whichever was clicked, show its timer as it is now: none of them keeps promising a time
-    that no longer holds."""
-    now = runtime.reporter.now()
-    announced = hold.message_ts or ("" if click.in_thread else click.message_ts)
-    if announced:
-        if hold.announcement and announced == hold.message_ts:
-            story = json.loads(hold.announcement)  # as posted: the clicked copy may be the reminder
-        else:
-            story = click.message.get("blocks", [])
-        channel = hold.channel_id or click.caller.channel_id
-        message = (note, retimed(story, hold, now, note))
-        await replies.update_in(channel, announced, *message)
-        await runtime.copies.update(Posted(channel, announced, shown=True), message)
-    if hold.reminder_ts:
-        text, blocks = reminder_message(hold, now, note)
-        await replies.update_in(hold.channel_id, hold.reminder_ts, text, blocks)
-    elif click.in_thread:  # a reminder the bot could not record: the clicked copy is it
-        text, blocks = reminder_message(hold, now, note)
-        await replies.update(click.message_ts, text, blocks)
-
-
-async def retry_discarded(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
+async def retry_discarded(replies: Replies, click: Click, *, discarded: DiscardedRetry) -> str:
     """Ask Convoy to retry the deliveries it discarded during the pause, once."""
     value = RetryValue.decode(click.value)
-    discarded = runtime.cases.discarded
     start, end = value.window()
     window = RetryWindow(value.uid, start, end, click.message_ts)
     user_id = click.caller.user_id

@@ -13,15 +13,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import ClientError
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.change.message_book import MessageBook
 from bot.change.model import Change, Outcome
-from bot.logs import describe_failure
 from bot.metrics import Metrics
 from bot.project import Project
+from bot.slack_client import SlackCalls
 from bot.webhooks import WebhookPoster
 from handlers.blocks.changes import bound_copy, change_metadata, status_only_announcement
 from handlers.blocks.kit import Message, fitted, project_note
@@ -65,52 +61,35 @@ class BoundCopies:
     """Copies of a project's announcements in the channels bound to it: no buttons, a link to
     the message where the change was made; updated when that message is."""
 
-    def __init__(self, slack: AsyncWebClient, book: MessageBook, metrics: Metrics) -> None:
-        self._slack = slack
+    def __init__(self, calls: SlackCalls, book: MessageBook) -> None:
+        self._calls = calls
         self._book = book
-        self._metrics = metrics
 
     async def post(self, scope: str, origin: Posted, message: Message) -> None:
         channels = [c for c in await self._book.bound_channels(scope) if c != origin.channel_id]
         if not channels:
             return
-        text, blocks = fitted(*bound_copy(message, origin.channel_id, await self._link(origin)))
+        link = await self._calls.permalink(origin.channel_id, origin.ts)
+        text, blocks = fitted(*bound_copy(message, origin.channel_id, link))
         made = []
         for channel in channels:
-            try:
-                answer = await self._slack.chat_postMessage(
-                    channel=channel, text=text, blocks=blocks, unfurl_links=False
-                )
-                self._metrics.slack_posts.labels("copy", "ok").inc()
-                made.append((channel, str(answer.get("ts") or "")))
-            except (SlackApiError, ClientError, TimeoutError) as exc:
-                self._metrics.slack_posts.labels("copy", "failed").inc()
-                logger.warning("copy to a bound channel failed: %s", describe_failure(exc))
+            answer = await self._calls.post("copy", channel, text, blocks)
+            if answer.ok:
+                made.append((channel, answer.ts))
         if origin.ts:
             await self._book.copied(origin.channel_id, origin.ts, made)
 
     async def update(self, origin: Posted, message: Message) -> None:
         """The original was rewritten (buttons retired, timer moved): so are its copies."""
+        if not origin.ts:
+            return
         copies = await self._book.copies_of(origin.channel_id, origin.ts)
         if not copies:
             return
-        text, blocks = fitted(*bound_copy(message, origin.channel_id, await self._link(origin)))
+        link = await self._calls.permalink(origin.channel_id, origin.ts)
+        text, blocks = fitted(*bound_copy(message, origin.channel_id, link))
         for channel, ts in copies:
-            try:
-                await self._slack.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-            except (SlackApiError, ClientError, TimeoutError) as exc:
-                logger.warning("updating a copy failed: %s", describe_failure(exc))
-
-    async def _link(self, origin: Posted) -> str:
-        if not origin.ts:
-            return ""
-        try:
-            answer = await self._slack.chat_getPermalink(
-                channel=origin.channel_id, message_ts=origin.ts
-            )
-        except (SlackApiError, ClientError, TimeoutError):
-            return ""
-        return str(answer.get("permalink") or "")
+            await self._calls.update("copy", channel, ts, text, blocks)
 
 
 class Announcer:

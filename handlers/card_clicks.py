@@ -7,13 +7,13 @@ rewritten in every bound channel to say who did what, so that nobody clicks it a
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from bot.approvals.results import ApprovalAsked
 from bot.change.model import Change, Outcome
+from bot.commands.changing import Changing
 from bot.commands.results import ChangeResult, Choice
 from bot.models import Action
-from bot.watch.actions import CARD_REASON, closes_the_card
+from bot.watch.actions import CARD_REASON, CardPause, Snoozing, closes_the_card
 from handlers import ids
 from handlers.blocks.watch import (
     already_paused_card_line,
@@ -23,32 +23,36 @@ from handlers.blocks.watch import (
     unsettled_card_line,
 )
 from handlers.buttons import CardValue
-from handlers.outcomes import REQUEST_NOT_POSTED
+from handlers.click import Click
+from handlers.outcomes import REQUEST_NOT_POSTED, Reporter
 from handlers.replies import Replies
-from handlers.runtime import ProjectRuntime
-
-if TYPE_CHECKING:  # handlers.actions registers these, so it is imported only for types
-    from handlers.actions import Click
+from handlers.watch_cards import WatchCards
 
 TIMED = {ids.WATCH_PAUSE_30M: timedelta(minutes=30)}
 SNOOZE_FOR = timedelta(hours=1)
 REENABLE_REASON = "from the disabled card"
 
 
-async def pause(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
+async def pause(
+    replies: Replies,
+    click: Click,
+    *,
+    card_pause: CardPause,
+    reporter: Reporter,
+    cards: WatchCards,
+) -> str:
     """Pause (or, from Pause 30m, pause for 30 minutes) the card's endpoint."""
     value = CardValue.decode(click.value)
     user_id, duration = click.caller.user_id, TIMED.get(click.action_id)
-    card_pause = runtime.cases.card_pause
     result = await card_pause.pause(click.caller, value.uid, value.card, duration)
-    outcome = await runtime.reporter.report(replies, result, user_id, CARD_REASON)
+    outcome = await reporter.report(replies, result, user_id, CARD_REASON)
     if outcome == REQUEST_NOT_POSTED:
         await card_pause.give_back(value.card)  # withdrawn: nobody could decide it
         return outcome
     if closes_the_card(result):
         minutes = int(duration.total_seconds() // 60) if duration else None
-        line = card_line(result, user_id, minutes, runtime.reporter.now())
-        await runtime.watch_cards.close(value.uid, line, value.card)
+        line = card_line(result, user_id, minutes, reporter.now())
+        await cards.close(value.uid, line, value.card)
     return outcome
 
 
@@ -65,20 +69,20 @@ def card_line(
     return unsettled_card_line(user_id, now)
 
 
-async def reenable(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
+async def reenable(
+    replies: Replies, click: Click, *, changing: Changing, reporter: Reporter
+) -> str:
     """Re-enable the endpoint Convoy disabled: as `/convoy resume`, which asks to confirm
     first (and makes a requester's click an approval request)."""
     value = CardValue.decode(click.value)
-    user_id = click.caller.user_id
-    changing = runtime.cases.changing
     result = await changing.change(click.caller, Action.RESUME, value.uid, REENABLE_REASON)
-    return await runtime.reporter.report(replies, result, user_id, REENABLE_REASON)
+    return await reporter.report(replies, result, click.caller.user_id, REENABLE_REASON)
 
 
-async def snooze(replies: Replies, click: Click, runtime: ProjectRuntime) -> str:
+async def snooze(replies: Replies, click: Click, *, snoozing: Snoozing, cards: WatchCards) -> str:
     """No failing card for this endpoint for an hour; this one says so."""
     value = CardValue.decode(click.value)
     user_id = click.caller.user_id
-    until = await runtime.cases.snoozing.snooze(user_id, value.uid, SNOOZE_FOR)
-    await runtime.watch_cards.close(value.uid, snoozed_line(user_id, until), value.card)
+    until = await snoozing.snooze(user_id, value.uid, SNOOZE_FOR)
+    await cards.close(value.uid, snoozed_line(user_id, until), value.card)
     return "snoozed"

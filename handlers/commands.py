@@ -19,14 +19,20 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import logs
+from bot.access.policy import Access
 from bot.access.role_admin import RoleAdmin
 from bot.access.roles import Role
 from bot.change.model import Caller
 from bot.clock import Clock
+from bot.commands.changing import Changing
+from bot.commands.paused_list import PausedList
+from bot.commands.reading import Reading
 from bot.errors import AccessStoreUnavailable
 from bot.models import Action
 from bot.projects.catalog import AskWhich, ProjectChoice
 from bot.projects.channel_admin import ChannelAdmin
+from bot.watch.actions import Snoozing
+from bot.watch.view import WatchView
 from handlers import ids
 from handlers.blocks.changes import working_note
 from handlers.blocks.kit import endpoint_ref, escape
@@ -46,6 +52,7 @@ from handlers.blocks.reads import (
 from handlers.blocks.timers import paused_message
 from handlers.blocks.watch import tuned_line, watch_message
 from handlers.forms import Forms, is_form_command
+from handlers.outcomes import Reporter
 from handlers.parsing import (
     REASON_VERBS,
     Command,
@@ -58,10 +65,13 @@ from handlers.parsing import (
     take_project,
 )
 from handlers.replies import Replies
-from handlers.runtime import ProjectRuntime, Runtimes
+from handlers.runtime import Runtimes
+from handlers.watch_cards import WatchCards
 from handlers.work import Worker
 
-InProject = Callable[[Replies, Caller, Command, ProjectRuntime], Awaitable[str]]
+# A command's work in its project: `(replies, caller, command, ...)`, each further parameter
+# one of the project's services by its type (handlers.runtime).
+InProject = Callable[..., Awaitable[str]]
 
 
 def register(
@@ -176,7 +186,7 @@ class Commands:
             )
         runtime = await self._runtimes.for_project(picked)
         logs.note(project=picked.alias)
-        return await self._in_project[command.verb](replies, caller, command, runtime)
+        return await runtime.run(self._in_project[command.verb], replies, caller, command)
 
     async def run_picked(
         self, replies: Replies, caller: Caller, command_id: str, alias: str
@@ -194,76 +204,88 @@ class Commands:
         several = True
         if project is not None:
             runtime = await self._runtimes.for_project(project)
-            several = runtime.reporter.several
+            several = runtime.get(Reporter).several
             with contextlib.suppress(AccessStoreUnavailable):  # usage needs no store
-                role = await runtime.cases.access.role_of(caller.user_id)
+                role = await runtime.get(Access).role_of(caller.user_id)
         await replies.private(help_message(role, project, several, command.problem))
         return "help"
 
 
 async def run_list(
-    replies: Replies, caller: Caller, command: Command, runtime: ProjectRuntime
+    replies: Replies, caller: Caller, command: Command, *, reading: Reading, reporter: Reporter
 ) -> str:
-    endpoints = await runtime.cases.reading.list_endpoints(caller.user_id, command.rest)
-    await replies.private(*runtime.reporter.marked(list_message(endpoints, command.rest)))
+    endpoints = await reading.list_endpoints(caller.user_id, command.rest)
+    await replies.private(*reporter.marked(list_message(endpoints, command.rest)))
     return "list"
 
 
 async def run_status(
-    replies: Replies, caller: Caller, command: Command, runtime: ProjectRuntime
+    replies: Replies, caller: Caller, command: Command, *, reading: Reading, reporter: Reporter
 ) -> str:
-    found = await runtime.cases.reading.status(caller.user_id, command.target)
-    return await runtime.reporter.report(replies, found, caller.user_id, "")
+    found = await reading.status(caller.user_id, command.target)
+    return await reporter.report(replies, found, caller.user_id, "")
 
 
 async def run_audit(
-    replies: Replies, caller: Caller, command: Command, runtime: ProjectRuntime
+    replies: Replies, caller: Caller, command: Command, *, reading: Reading, reporter: Reporter
 ) -> str:
     query = parse_audit(command.rest)
     if query.problem:
         await replies.private(f":warning: {escape(query.problem)}")
         return "invalid"
-    reading = runtime.cases.reading
     entries = await reading.audit_trail(caller.user_id, query.endpoint, query.limit)
-    await replies.private(*runtime.reporter.marked(audit_message(entries, query.endpoint)))
+    await replies.private(*reporter.marked(audit_message(entries, query.endpoint)))
     return "audit"
 
 
 async def run_paused(
-    replies: Replies, caller: Caller, command: Command, runtime: ProjectRuntime, clock: Clock
+    replies: Replies,
+    caller: Caller,
+    command: Command,
+    *,
+    paused: PausedList,
+    reporter: Reporter,
+    clock: Clock,
 ) -> str:
-    held = await runtime.cases.paused.paused(caller.user_id)
-    await replies.private(*runtime.reporter.marked(paused_message(held, clock.now())))
+    held = await paused.paused(caller.user_id)
+    await replies.private(*reporter.marked(paused_message(held, clock.now())))
     return "paused"
 
 
 async def run_watch(
-    replies: Replies, caller: Caller, command: Command, runtime: ProjectRuntime, clock: Clock
+    replies: Replies,
+    caller: Caller,
+    command: Command,
+    *,
+    view: WatchView,
+    snoozing: Snoozing,
+    reporter: Reporter,
+    cards: WatchCards,
+    clock: Clock,
 ) -> str:
     asked = parse_watch(command.rest)
     if asked.problem:
         await replies.private(f":warning: {escape(asked.problem)}")
         return "invalid"
     if asked.action == "show":
-        overview = await runtime.cases.watch_view.overview(caller.user_id)
-        await replies.private(*runtime.reporter.marked(watch_message(overview)))
+        overview = await view.overview(caller.user_id)
+        await replies.private(*reporter.marked(watch_message(overview)))
         return "watch"
     user_id = caller.user_id
-    snoozing = runtime.cases.snoozing
     endpoint, until = await snoozing.tune(user_id, asked.action, asked.target, asked.duration)
     line = tuned_line(user_id, until)
-    await runtime.watch_cards.close(endpoint.uid, line)  # a card open now says so too
+    await cards.close(endpoint.uid, line)  # a card open now says so too
     await replies.private(f"{endpoint_ref(endpoint)}: {line}")
     return f"watch {asked.action}"
 
 
 async def run_change(
-    replies: Replies, caller: Caller, command: Command, runtime: ProjectRuntime
+    replies: Replies, caller: Caller, command: Command, *, changing: Changing, reporter: Reporter
 ) -> str:
-    result = await runtime.cases.changing.change(
+    result = await changing.change(
         caller, Action(command.verb), command.target, command.rest, command.duration
     )
-    return await runtime.reporter.report(replies, result, caller.user_id, command.rest)
+    return await reporter.report(replies, result, caller.user_id, command.rest)
 
 
 async def run_roles(

@@ -16,19 +16,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from aiohttp import ClientError
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access.policy import Verb
 from bot.change.model import Caller
+from bot.commands.suggesting import Suggesting
 from bot.errors import BotError, InvalidInput
-from bot.logs import describe_failure
 from bot.metrics import Metrics
 from bot.models import Action
 from bot.project import Project
+from bot.slack_client import SlackCalls
 from handlers.blocks.modals import (
     View,
     change_view,
@@ -40,6 +39,7 @@ from handlers.blocks.modals import (
 )
 from handlers.blocks.reads import error_message
 from handlers.buttons import ChangeForm, DenyForm
+from handlers.outcomes import Reporter
 from handlers.parsing import slack_unescape
 from handlers.replies import Replies
 from handlers.runtime import ProjectRuntime, Runtimes
@@ -77,33 +77,28 @@ class Views:
     """Opens and fills one person's form, counted like the bot's posts."""
 
     def __init__(self, client: AsyncWebClient, metrics: Metrics) -> None:
-        self._client = client
-        self._metrics = metrics
+        self._calls = SlackCalls(client, metrics)  # the request's own client
 
     async def open(self, trigger_id: str, view: View) -> Opened:
+        calls = self._calls
         try:
             async with asyncio.timeout(OPEN_WITHIN):
-                response = await self._client.views_open(trigger_id=trigger_id, view=view)
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", "unknown_error"))
-        except (ClientError, TimeoutError) as exc:
-            error = type(exc).__name__
-        else:
-            self._metrics.slack_posts.labels("view", "ok").inc()
-            opened = response.get("view") or {}
-            return Opened(str(opened.get("id", "")), str(opened.get("hash", "")))
-        self._metrics.slack_posts.labels("view", "failed").inc()
-        logger.warning("views.open failed: %s", error)
-        return Opened(error=error)
+                answer = await calls.call(
+                    "view", calls.slack.views_open, trigger_id=trigger_id, view=view
+                )
+        except TimeoutError:  # the trigger is spent by now: said like Slack's own refusal
+            return Opened(error="TimeoutError")
+        if not answer.ok:
+            return Opened(error=answer.error)
+        opened = answer.data.get("view") or {}
+        return Opened(str(opened.get("id", "")), str(opened.get("hash", "")))
 
     async def update(self, opened: Opened, view: View) -> None:
         """Fill the form in; if it was closed meanwhile there is nothing to fill."""
-        try:
-            await self._client.views_update(view_id=opened.view_id, hash=opened.hash, view=view)
-            self._metrics.slack_posts.labels("view", "ok").inc()
-        except (SlackApiError, ClientError, TimeoutError) as exc:
-            self._metrics.slack_posts.labels("view", "failed").inc()
-            logger.warning("views.update failed: %s", describe_failure(exc))
+        calls = self._calls
+        await calls.call(
+            "view", calls.slack.views_update, view_id=opened.view_id, hash=opened.hash, view=view
+        )
 
 
 class ProjectPlace(Protocol):
@@ -202,7 +197,7 @@ class Forms:
             return "not opened"
         try:
             runtime = await runtime_of(self._runtimes, form.project)
-            suggesting = runtime.cases.suggesting
+            suggesting = runtime.get(Suggesting)
             await suggesting.may_ask(caller.user_id, Verb(form.action.value))
             named = await suggesting.named_in(message) if message else None
         except BotError as exc:
@@ -215,7 +210,7 @@ class Forms:
             max_pause=self.max_pause,
             selected=named,
             note="" if named else note,
-            project=runtime.project.alias if runtime.reporter.several else "",
+            project=runtime.project.alias if runtime.get(Reporter).several else "",
         )
         await views.update(opened, view)
         return "opened"

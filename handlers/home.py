@@ -7,17 +7,14 @@ import logging
 from functools import partial
 from typing import Any
 
-from aiohttp import ClientError
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import logs
 from bot.background import BackgroundTasks
 from bot.errors import BotError
 from bot.home.board import Board, HomeBoard
 from bot.home.refresh import HomeRefresh
-from bot.metrics import Metrics
+from bot.slack_client import SlackCalls
 from handlers.blocks.home import home_view
 
 logger = logging.getLogger(__name__)
@@ -27,13 +24,10 @@ class HomePublisher:
     """Builds one person's board and publishes it as their Home tab: when they open it, and
     again when it changes (the scheduler's round, bot.home.refresh)."""
 
-    def __init__(
-        self, boards: HomeBoard, refresh: HomeRefresh, slack: AsyncWebClient, metrics: Metrics
-    ) -> None:
+    def __init__(self, boards: HomeBoard, refresh: HomeRefresh, calls: SlackCalls) -> None:
         self._boards = boards
         self._refresh = refresh
-        self._slack = slack
-        self._metrics = metrics
+        self._calls = calls
 
     async def publish(self, user_id: str) -> None:
         """Publish now (opened, or acted on from it); the person's board is kept current for a
@@ -50,14 +44,11 @@ class HomePublisher:
         return await self._refresh.run(self.publish_board)
 
     async def publish_board(self, board: Board) -> bool:
-        try:
-            await self._slack.views_publish(user_id=board.user_id, view=home_view(board))
-        except (SlackApiError, ClientError, TimeoutError) as exc:
-            self._metrics.slack_posts.labels("home", "failed").inc()
-            logger.warning("views.publish failed: %s", logs.describe_failure(exc))
-            return False
-        self._metrics.slack_posts.labels("home", "ok").inc()
-        return True
+        view = home_view(board)
+        answer = await self._calls.call(
+            "home", self._calls.slack.views_publish, user_id=board.user_id, view=view
+        )
+        return answer.ok
 
 
 def register(app: AsyncApp, tasks: BackgroundTasks, publisher: HomePublisher) -> None:

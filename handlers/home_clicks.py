@@ -18,16 +18,18 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.approvals.deciding import GONE
+from bot.approvals.deciding import GONE, Deciding
 from bot.change.model import Caller
 from bot.errors import BotError, InvalidInput
 from handlers import ids
-from handlers.actions import Click, in_its_project
+from handlers.actions import in_its_project
 from handlers.buttons import RequestValue
+from handlers.click import Click
 from handlers.forms import Forms
 from handlers.home import HomePublisher
+from handlers.outcomes import Reporter
 from handlers.replies import DirectMessages, Replies
-from handlers.runtime import ProjectRuntime, Runtimes
+from handlers.runtime import Runtimes
 from handlers.work import Worker
 
 
@@ -61,17 +63,21 @@ async def approve_clicked(  # noqa: PLR0917  # Bolt passes its own arguments by 
     click = Click.from_body(body)
     user_id = click.caller.user_id
     replies = worker.replies(DirectMessages(client, user_id), client, "")
-    work = partial(approve, publisher=publisher)
+    work = partial(approve, publisher=publisher)  # the rest from the request's project
     worker.spawn(
         "approve from home", replies, in_its_project(replies, click, work, runtimes), user_id
     )
 
 
 async def approve(
-    replies: Replies, click: Click, runtime: ProjectRuntime, publisher: HomePublisher
+    replies: Replies,
+    click: Click,
+    *,
+    deciding: Deciding,
+    reporter: Reporter,
+    publisher: HomePublisher,
 ) -> str:
     """Decide in the request's channel, as if clicked on its message; then the board again."""
-    deciding = runtime.cases.deciding
     request = await deciding.request(RequestValue.decode(click.value).request_id)
     if request is None:
         raise InvalidInput(GONE)
@@ -79,7 +85,7 @@ async def approve(
     caller = replace(click.caller, channel_id=request.channel_id)
     try:
         decision = await deciding.decide(caller, request.id, approve=True)
-        return await runtime.reporter.decision(here, decision, request.message_ts)
+        return await reporter.decision(here, decision, request.message_ts)
     finally:
         await publisher.publish(caller.user_id)
 
@@ -98,7 +104,8 @@ async def deny_clicked(
     value = RequestValue.decode(click.value)
     try:
         runtime = await runtimes.for_scope(value.project) if value.project else None
-        request = await runtime.cases.deciding.request(value.request_id) if runtime else None
+        deciding = runtime.get(Deciding) if runtime is not None else None
+        request = await deciding.request(value.request_id) if deciding is not None else None
     except BotError:
         request = None  # the form then refuses itself, saying why, in a direct message
     channel = request.channel_id if request is not None else ""

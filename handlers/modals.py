@@ -21,7 +21,10 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.approvals.deciding import Deciding
 from bot.change.model import Caller
+from bot.commands.changing import Changing
+from bot.commands.suggesting import Suggesting
 from bot.durations import describe, parse_duration
 from bot.errors import BotError, InvalidInput
 from bot.models import Action
@@ -35,6 +38,7 @@ from handlers.blocks.modals import (
 from handlers.buttons import ChangeForm, DenyForm
 from handlers.forms import Forms, runtime_of
 from handlers.home import HomePublisher
+from handlers.outcomes import Reporter
 from handlers.parsing import slack_unescape
 from handlers.replies import DirectMessages, Replies
 from handlers.runtime import Runtimes
@@ -101,7 +105,8 @@ async def offer_endpoints(ack: AsyncAck, body: dict[str, Any], runtimes: Runtime
         scope = ChangeForm.decode(str((body.get("view") or {}).get("private_metadata"))).project
     try:
         runtime = await runtime_of(runtimes, scope)
-        endpoints = await runtime.cases.suggesting.suggest(user_id, str(body.get("value", "")))
+        suggesting = runtime.get(Suggesting)
+        endpoints = await suggesting.suggest(user_id, str(body.get("value", "")))
     except BotError:
         endpoints = []  # a caller who may not list endpoints, or no store: nothing to offer
     await ack(options=endpoint_options(endpoints))
@@ -187,13 +192,22 @@ async def change_submitted(  # noqa: PLR0917  # Bolt passes its own arguments by
 async def run_change_form(
     replies: Replies, caller: Caller, answers: ChangeAnswers, runtimes: Runtimes
 ) -> str:
-    action = answers.form.action
     runtime = await runtime_of(runtimes, answers.form.project)
+    return await runtime.run(change_from_form, replies, caller, answers)
+
+
+async def change_from_form(
+    replies: Replies,
+    caller: Caller,
+    answers: ChangeAnswers,
+    *,
+    changing: Changing,
+    reporter: Reporter,
+) -> str:
+    action = answers.form.action
     await replies.private(working_note(action.value, answers.label))
-    result = await runtime.cases.changing.change(
-        caller, action, answers.uid, answers.reason, answers.duration
-    )
-    return await runtime.reporter.report(replies, result, caller.user_id, answers.reason)
+    result = await changing.change(caller, action, answers.uid, answers.reason, answers.duration)
+    return await reporter.report(replies, result, caller.user_id, answers.reason)
 
 
 async def deny_submitted(  # noqa: PLR0917  # Bolt passes its own arguments by name
@@ -241,6 +255,17 @@ async def run_deny(
     replies: Replies, caller: Caller, form: DenyForm, reason: str, runtimes: Runtimes
 ) -> str:
     runtime = await runtime_of(runtimes, form.project)
-    deciding = runtime.cases.deciding
+    return await runtime.run(deny_from_form, replies, caller, form, reason)
+
+
+async def deny_from_form(
+    replies: Replies,
+    caller: Caller,
+    form: DenyForm,
+    reason: str,
+    *,
+    deciding: Deciding,
+    reporter: Reporter,
+) -> str:
     decision = await deciding.decide(caller, form.request_id, approve=False, reason=reason)
-    return await runtime.reporter.decision(replies, decision, form.message_ts)
+    return await reporter.decision(replies, decision, form.message_ts)

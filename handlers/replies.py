@@ -20,6 +20,7 @@ from slack_sdk.webhook.webhook_response import WebhookResponse
 
 from bot.logs import describe_failure
 from bot.metrics import Metrics
+from bot.slack_client import SlackCalls
 from handlers.blocks.kit import fitted
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,11 @@ class Replies:
     channel_id: str
     metrics: Metrics
 
+    @property
+    def calls(self) -> SlackCalls:
+        """This request's Web API client (its workspace's token), counted and never raising."""
+        return SlackCalls(self.client, self.metrics)
+
     async def _respond(self, **message: Any) -> None:
         response = await self.respond(**message)
         if response.status_code != 200:
@@ -117,23 +123,10 @@ class Replies:
         result says whether the message reached the channel at all; callers say the rest.
         """
         text, blocks = fitted(text, blocks)
-        try:
-            response = await self.client.chat_postMessage(
-                channel=self.channel_id,
-                text=text,
-                blocks=blocks,
-                unfurl_links=False,
-                metadata=metadata,
-            )
-            self.metrics.slack_posts.labels("channel", "ok").inc()
-            ts = response.get("ts")
-            return Posted(self.channel_id, str(ts) if ts else "", shown=True)
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", "unknown_error"))
-        except (ClientError, TimeoutError) as exc:
-            error = type(exc).__name__
-        self.metrics.slack_posts.labels("channel", "failed").inc()
-        logger.warning("chat.postMessage failed: %s", error)
+        answer = await self.calls.post("channel", self.channel_id, text, blocks, metadata=metadata)
+        if answer.ok:
+            return Posted(self.channel_id, answer.ts, shown=True)
+        error = answer.error
         if error not in _NOT_A_MEMBER:
             return Posted(self.channel_id, "", shown=False, error=error)
         try:
@@ -158,15 +151,11 @@ class Replies:
         """
         text, blocks = fitted(text, blocks)
         if ts:
-            try:
-                await self.client.chat_update(
-                    channel=self.channel_id, ts=ts, text=text, blocks=blocks, metadata=metadata
-                )
-                self.metrics.slack_posts.labels("update", "ok").inc()
+            answer = await self.calls.update(
+                "update", self.channel_id, ts, text, blocks, metadata=metadata
+            )
+            if answer.ok:
                 return Posted(self.channel_id, ts, shown=True)
-            except (SlackApiError, ClientError, TimeoutError) as exc:
-                self.metrics.slack_posts.labels("update", "failed").inc()
-                logger.warning("chat.update failed: %s", describe_failure(exc))
         try:
             await self._respond(text=text, blocks=blocks, replace_original=True)
         except (ClientError, TimeoutError, SlackApiError, ResponseUrlRefused) as exc:
@@ -174,22 +163,14 @@ class Replies:
             return Posted(self.channel_id, "", shown=False, error=type(exc).__name__)
         return Posted(self.channel_id, ts, shown=True)
 
-    async def update_in(self, channel_id: str, ts: str, text: str, blocks: Blocks) -> None:
-        """Rewrite another message the bot posted (the same pause's other message)."""
-        text, blocks = fitted(text, blocks)
-        try:
-            await self.client.chat_update(channel=channel_id, ts=ts, text=text, blocks=blocks)
-            self.metrics.slack_posts.labels("update", "ok").inc()
-        except (SlackApiError, ClientError, TimeoutError) as exc:
-            self.metrics.slack_posts.labels("update", "failed").inc()
-            logger.warning("chat.update failed: %s", describe_failure(exc))
-
     async def ephemeral_to(self, user_id: str, text: str) -> None:
         """A private notice in this channel for someone other than the clicker."""
         text, _ = fitted(text, None)
-        try:
-            await self.client.chat_postEphemeral(channel=self.channel_id, user=user_id, text=text)
-            self.metrics.slack_posts.labels("ephemeral", "ok").inc()
-        except (SlackApiError, ClientError, TimeoutError) as exc:
-            self.metrics.slack_posts.labels("ephemeral", "failed").inc()
-            logger.warning("chat.postEphemeral failed: %s", describe_failure(exc))
+        calls = self.calls
+        await calls.call(
+            "ephemeral",
+            calls.slack.chat_postEphemeral,
+            channel=self.channel_id,
+            user=user_id,
+            text=text,
+        )

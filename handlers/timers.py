@@ -5,15 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aiohttp import ClientError
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.change.message_book import MessageBook
 from bot.clock import Clock
-from bot.logs import describe_failure
-from bot.metrics import Metrics
 from bot.models import Hold
+from bot.slack_client import SlackCalls
 from bot.timers.auto_resume import AutoResume
 from handlers.announcer import Announcer, Metadata, worth_announcing
 from handlers.blocks.answers import unchanged_message
@@ -34,9 +29,8 @@ class ThreadPoster:
     """Posts outside any request's context: in the thread of an earlier message, or to the
     person concerned, as a direct message, when the channel cannot be reached."""
 
-    def __init__(self, slack: AsyncWebClient, metrics: Metrics) -> None:
-        self._slack = slack
-        self._metrics = metrics
+    def __init__(self, calls: SlackCalls) -> None:
+        self._calls = calls
 
     async def post(
         self,
@@ -71,33 +65,23 @@ class ThreadPoster:
         for channel, thread in ((channel_id, thread_ts), (fallback_user, "")):
             if not channel:
                 continue
-            try:
-                response = await self._slack.chat_postMessage(
-                    channel=channel,
-                    text=text,
-                    blocks=blocks or None,
-                    thread_ts=thread or None,
-                    reply_broadcast=broadcast and bool(thread),
-                    unfurl_links=False,
-                    metadata=metadata,
-                )
-                self._metrics.slack_posts.labels("timer", "ok").inc()
-                ts = str(response.get("ts") or "")
-                return Posted(channel, ts, shown=True, thread_ts=thread)
-            except (SlackApiError, ClientError, TimeoutError) as exc:
-                self._metrics.slack_posts.labels("timer", "failed").inc()
-                logger.warning("timer post failed: %s", describe_failure(exc))
+            answer = await self._calls.post(
+                "timer",
+                channel,
+                text,
+                blocks,
+                thread_ts=thread or None,
+                reply_broadcast=broadcast and bool(thread),
+                metadata=metadata,
+            )
+            if answer.ok:
+                return Posted(channel, answer.ts, shown=True, thread_ts=thread)
         return Posted("", "", shown=False)
 
     async def update(self, channel_id: str, ts: str, message: Message) -> None:
         """Rewrite a message the bot posted earlier (an approval request, once settled)."""
         text, blocks = fitted(*message)
-        try:
-            await self._slack.chat_update(channel=channel_id, ts=ts, text=text, blocks=blocks)
-            self._metrics.slack_posts.labels("update", "ok").inc()
-        except (SlackApiError, ClientError, TimeoutError) as exc:
-            self._metrics.slack_posts.labels("update", "failed").inc()
-            logger.warning("chat.update failed: %s", describe_failure(exc))
+        await self._calls.update("update", channel_id, ts, text, blocks)
 
 
 class TimerReports:

@@ -5,15 +5,10 @@ it. Whoever takes the card from the store rewrites it, once."""
 from __future__ import annotations
 
 import json
-import logging
 from datetime import UTC, datetime
 
-from aiohttp import ClientError
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.change.message_book import MessageBook
-from bot.metrics import Metrics
+from bot.slack_client import SlackCalls
 from bot.watch.rules import EventKind, WatchEvent
 from bot.watch.store import Card, CardPost, Digest, WatchStore
 from handlers.announcer import ProjectFace
@@ -28,8 +23,6 @@ from handlers.blocks.watch import (
     outside_note,
 )
 
-logger = logging.getLogger(__name__)
-
 DIGEST_AT = 5  # endpoints starting to fail in one poll that get one digest, not a card each
 
 
@@ -37,18 +30,12 @@ class WatchCards:
     """One project's failing cards."""
 
     def __init__(
-        self,
-        slack: AsyncWebClient,
-        store: WatchStore,
-        book: MessageBook,
-        face: ProjectFace,
-        metrics: Metrics,
+        self, calls: SlackCalls, store: WatchStore, book: MessageBook, face: ProjectFace
     ) -> None:
-        self._slack = slack
+        self._calls = calls
         self._store = store
         self._book = book
         self._face = face
-        self._metrics = metrics
 
     @property
     def _scope(self) -> str:
@@ -97,10 +84,6 @@ class WatchCards:
     async def note(self, message: Message) -> None:
         """A message in each bound channel that nobody needs to update."""
         await self._post_all(message)
-
-    async def rewrite(self, channel: str, ts: str, message: Message) -> None:
-        """Rewrite another message of the bot's (a pause's announcement)."""
-        await self._update_all((CardPost(channel=channel, ts=ts),), message)
 
     async def close(self, uid: str, line: str, card_id: str = "") -> bool:
         """Rewrite the endpoint's open card (episode `card_id`, when given) in every channel:
@@ -174,29 +157,14 @@ class WatchCards:
             group = groups.get(channel)
             mention = [section(f"<!subteam^{escape(group)}>")] if group else []
             said = f"<!subteam^{escape(group)}> {text}" if group else text
-            try:
-                answer = await self._slack.chat_postMessage(
-                    channel=channel,
-                    text=fitted(said, None)[0],
-                    blocks=fitted_blocks([*mention, *blocks]),
-                    unfurl_links=False,
-                )
-            except (SlackApiError, ClientError, TimeoutError) as exc:
-                self._metrics.slack_posts.labels("watch", "failed").inc()
-                logger.warning("posting a watch message failed: %s", type(exc).__name__)
-                continue
-            self._metrics.slack_posts.labels("watch", "ok").inc()
-            posts.append(CardPost(channel=channel, ts=str(answer.get("ts") or "")))
+            answer = await self._calls.post(
+                "watch", channel, fitted(said, None)[0], fitted_blocks([*mention, *blocks])
+            )
+            if answer.ok:
+                posts.append(CardPost(channel=channel, ts=answer.ts))
         return tuple(posts)
 
     async def _update_all(self, posts: tuple[CardPost, ...], message: Message) -> None:
         text, blocks = fitted(*message)
         for post in posts:
-            try:
-                await self._slack.chat_update(
-                    channel=post.channel, ts=post.ts, text=text, blocks=blocks
-                )
-                self._metrics.slack_posts.labels("watch", "ok").inc()
-            except (SlackApiError, ClientError, TimeoutError) as exc:
-                self._metrics.slack_posts.labels("watch", "failed").inc()
-                logger.warning("updating a watch message failed: %s", type(exc).__name__)
+            await self._calls.update("watch", post.channel, post.ts, text, blocks)

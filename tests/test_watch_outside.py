@@ -20,6 +20,7 @@ from bot import redis_keys
 from bot.compose.runtimes import ProjectRuntimes
 from bot.settings import Settings
 from handlers import ids
+from handlers.watch_cards import WatchCards
 from tests.fakes.convoy import FakeConvoy, RecordedRequest
 from tests.fakes.slack import FakeSlack, SlackCall
 from tests.harness import BotProcess, eventually
@@ -352,10 +353,9 @@ def test_lines_of_one_digest_ended_at_once_are_all_kept(
         try:
             runtime = await runtimes.for_scope(scope)
             assert runtime is not None
-            lines = (
-                runtime.watch_cards.close(uid, f"ended as line {n}") for n, uid in enumerate(uids)
-            )
-            assert all(await asyncio.gather(*lines))
+            cards_of = runtime.get(WatchCards)
+            ended = (cards_of.close(uid, f"ended as line {n}") for n, uid in enumerate(uids))
+            assert all(await asyncio.gather(*ended))
         finally:
             await runtimes.aclose()
             await infra.aclose()

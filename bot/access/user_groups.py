@@ -6,12 +6,9 @@ import logging
 from datetime import timedelta
 
 import redis.asyncio as aioredis
-from aiohttp import ClientError
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import redis_keys
-from bot.logs import describe_failure
+from bot.slack_client import SlackCalls
 from bot.store import failing_closed
 
 logger = logging.getLogger(__name__)
@@ -23,9 +20,9 @@ _LOADED = ""  # a member no Slack user id can be: marks the cache as filled, eve
 class SlackGroupDirectory:
     """`contains` answers from Redis when it can, else asks Slack's usergroups.users.list."""
 
-    def __init__(self, redis: aioredis.Redis, slack: AsyncWebClient) -> None:
+    def __init__(self, redis: aioredis.Redis, calls: SlackCalls) -> None:
         self._redis = redis
-        self._slack = slack
+        self._calls = calls
 
     async def contains(self, group_id: str, user_id: str) -> bool:
         key = redis_keys.group_members(group_id)
@@ -48,12 +45,9 @@ class SlackGroupDirectory:
         return user_id in members
 
     async def _fetch(self, group_id: str) -> list[str] | None:
-        try:
-            response = await self._slack.usergroups_users_list(usergroup=group_id)
-        except (SlackApiError, ClientError, TimeoutError) as exc:
-            logger.warning(
-                "usergroups.users.list failed for %s: %s", group_id, describe_failure(exc)
-            )
+        answer = await self._calls.call(
+            "", self._calls.slack.usergroups_users_list, usergroup=group_id
+        )
+        if not answer.ok:
             return None
-        users = response.get("users") or []
-        return [str(user) for user in users]
+        return [str(user) for user in answer.data.get("users") or []]

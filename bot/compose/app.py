@@ -34,6 +34,8 @@ from handlers import actions, commands, home, home_clicks, modals
 from handlers.app import create_app, time_acks
 from handlers.forms import Forms
 from handlers.server import create_server
+from handlers.settled import SettledReports
+from handlers.timers import TimerReports
 from handlers.watch_reports import tell_watch
 from handlers.work import Worker
 
@@ -45,7 +47,7 @@ def build_app(infra: Infrastructure, runtimes: ProjectRuntimes) -> AsyncApp:
     worker = Worker(infra.tasks, infra.metrics)
     stores, catalog = infra.stores, infra.catalog
     role_admin = RoleAdmin(stores.roles, stores.audit, catalog)
-    channels = ChannelAdmin(stores.bindings, catalog, stores.roles, stores.audit, infra.slack)
+    channels = ChannelAdmin(stores.bindings, catalog, stores.roles, stores.audit, infra.calls)
     choice = ProjectChoice(catalog, infra.redis, stores.roles)
     max_pause = infra.settings.convoy_bot_max_pause
     forms = Forms(worker, runtimes, infra.metrics, max_pause, choice)
@@ -81,7 +83,7 @@ def build_home(infra: Infrastructure) -> home.HomePublisher:
     )
     window = timedelta(seconds=infra.settings.convoy_bot_home_refresh_seconds)
     refresh = HomeRefresh(HomeViewers(infra.redis, window), boards, infra.clock)
-    return home.HomePublisher(boards, refresh, infra.slack, infra.metrics)
+    return home.HomePublisher(boards, refresh, infra.calls)
 
 
 def build_server(app: AsyncApp, infra: Infrastructure, runtimes: ProjectRuntimes) -> Starlette:
@@ -99,23 +101,23 @@ def build_scheduler(infra: Infrastructure, runtimes: ProjectRuntimes) -> Schedul
     """The timer loop: each due item runs in its project, and is reported in Slack through
     that project's announcer, as commands and clicks are."""
     stores = infra.stores
-    due = DueWork(stores.holds, stores.journal, infra.clock, runtimes.cases_for)
+    due = DueWork(stores.holds, stores.journal, infra.clock, runtimes.due_cases)
 
     async def on_settled(settled: Settled) -> None:
         runtime = await runtimes.for_scope(settled.record.project)
         if runtime is not None:
-            await runtime.settled_reports.on_settled(settled)
+            await runtime.get(SettledReports).on_settled(settled)
 
     async def on_resumed(result: AutoResume) -> None:
         if result.hold is not None:
             runtime = await runtimes.for_scope(result.hold.project)
             if runtime is not None:
-                await runtime.timer_reports.on_resumed(result)
+                await runtime.get(TimerReports).on_resumed(result)
 
     async def on_reminder(hold: Hold) -> None:
         runtime = await runtimes.for_scope(hold.project)
         if runtime is not None:
-            await runtime.timer_reports.on_reminder(hold)
+            await runtime.get(TimerReports).on_reminder(hold)
 
     return Scheduler(
         infra.clock,
@@ -144,6 +146,6 @@ def build_watch_round(
     async def report(scope: str, events: list[WatchEvent], trouble: Trouble | None) -> None:
         runtime = await runtimes.for_scope(scope)
         if runtime is not None:
-            await tell_watch(runtime, events, trouble, infra.clock.now())
+            await runtime.run(tell_watch, events, trouble, infra.clock.now())
 
     return partial(watching.run_due, report)

@@ -33,7 +33,7 @@ from bot.projects.bindings import ChannelBindings
 from bot.projects.catalog import ProjectCatalog
 from bot.projects.store import ProjectStore
 from bot.settings import Settings
-from bot.slack_client import TimedWebClient
+from bot.slack_client import SlackCalls, TimedWebClient
 from bot.slack_identity import SlackIdentity
 from bot.store import redis_client
 from bot.vitals import DataLossWatch
@@ -70,6 +70,7 @@ class Infrastructure:
     settings: Settings
     redis: aioredis.Redis
     slack: AsyncWebClient
+    calls: SlackCalls  # the bot's own Web API calls (not a listener's reply), counted
     webhooks: WebhookPoster
     clock: SharedClock
     metrics: Metrics
@@ -120,11 +121,13 @@ def build_infrastructure(
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
     )
     clock = SharedClock(redis, movable=settings.convoy_bot_movable_clock, wall=wall or wall_clock)
-    stores = build_stores(settings, redis, slack, clock)
+    calls = SlackCalls(slack, metrics)
+    stores = build_stores(settings, redis, calls, clock)
     return Infrastructure(
         settings=settings,
         redis=redis,
         slack=slack,
+        calls=calls,
         webhooks=WebhookPoster(webhook_http, settings.slack_webhook_url_prefixes),
         clock=clock,
         metrics=metrics,
@@ -138,7 +141,7 @@ def build_infrastructure(
 
 
 def build_stores(
-    settings: Settings, redis: aioredis.Redis, slack: AsyncWebClient, clock: SharedClock
+    settings: Settings, redis: aioredis.Redis, calls: SlackCalls, clock: SharedClock
 ) -> Stores:
     holds = HoldStore(redis, settings.convoy_bot_reminder_lead, clock)
     lease = timedelta(seconds=settings.convoy_bot_lock_ttl_seconds)
@@ -147,7 +150,7 @@ def build_stores(
     journal = InFlightJournal(redis, report_within=settle_after + timedelta(seconds=SLACK_TIMEOUT))
     bindings = ChannelBindings(redis)
     return Stores(
-        roles=RoleStore(redis, settings.convoy_bot_admins, SlackGroupDirectory(redis, slack)),
+        roles=RoleStore(redis, settings.convoy_bot_admins, SlackGroupDirectory(redis, calls)),
         audit=AuditLog(redis, clock),
         choices=ChoiceStore(redis),
         claims=ButtonClaims(redis),

@@ -24,7 +24,6 @@ from bot.commands.reading import Reading
 from bot.commands.resolver import Finder
 from bot.commands.routing import ChangeRouter
 from bot.commands.suggesting import Suggesting
-from bot.compose.cases import UseCases
 from bot.compose.infrastructure import Infrastructure, Stores
 from bot.convoy import ConvoyClient, build_http_client
 from bot.errors import BotError, ProjectUnavailable
@@ -43,6 +42,7 @@ from bot.watch.rules import Thresholds
 from bot.watch.view import WatchView
 from handlers.announcer import Announcer, BoundCopies, ProjectFace
 from handlers.outcomes import Reporter
+from handlers.pause_messages import PauseMessages
 from handlers.runtime import ProjectRuntime
 from handlers.settled import SettledReports
 from handlers.timers import ThreadPoster, TimerReports
@@ -57,7 +57,7 @@ def build_use_cases(
     clock: SharedClock,
     *,
     audit_names: tuple[str, ...],
-) -> UseCases:
+) -> list[object]:
     """One project's use cases, on the shared stores and the project's own Convoy client;
     `audit_names` are what its audit entries name it by."""
     access = Access(stores.roles, stores.rate, project)
@@ -72,25 +72,31 @@ def build_use_cases(
     audit = stores.audit
     deciding = Deciding(access, stores.approvals, change, audit, clock)
     changing = Changing(access, finder, router, stores.choices, audit, max_pause=max_pause)
-    return UseCases(
-        project=project,
-        access=access,
-        reading=Reading(access, finder, audit, audit_names),
-        changing=changing,
-        resume_button=ResumeButton(access, stores.claims, router, audit),
-        deciding=deciding,
-        timers=TimerControls(
-            access, stores.holds, stores.locks, finder, audit, max_pause=max_pause
-        ),
-        auto_resuming=AutoResuming(stores.holds, change, audit, clock),
-        settling=Settling(stores.journal, change, deciding, audit, clock),
-        paused=PausedList(access, stores.holds, stores.locks, convoy, audit),
-        discarded=DiscardedRetry(access, stores.claims, convoy, audit, settle_after=settle_after),
-        suggesting=Suggesting(access, finder),
-        card_pause=CardPause(stores.claims, changing, project.scope),
-        snoozing=Snoozing(access, stores.watch, audit, clock, finder),
-        watch_view=WatchView(access, stores.watch, stores.bindings, clock, watch_rules(settings)),
-    )
+    return [
+        access,
+        Reading(access, finder, audit, audit_names),
+        changing,
+        ResumeButton(access, stores.claims, router, audit),
+        deciding,
+        TimerControls(access, stores.holds, stores.locks, finder, audit, max_pause=max_pause),
+        AutoResuming(stores.holds, change, audit, clock),
+        Settling(stores.journal, change, deciding, audit, clock),
+        PausedList(access, stores.holds, stores.locks, convoy, audit),
+        DiscardedRetry(access, stores.claims, convoy, audit, settle_after=settle_after),
+        Suggesting(access, finder),
+        CardPause(stores.claims, changing, project.scope),
+        Snoozing(access, stores.watch, audit, clock, finder),
+        WatchView(access, stores.watch, stores.bindings, clock, watch_rules(settings)),
+    ]
+
+
+@dataclass(frozen=True)
+class DueCases:
+    """What due work needs of one project (bot.timers.due_work.ProjectTimers)."""
+
+    alias: str
+    settling: Settling
+    auto_resuming: AutoResuming
 
 
 def watch_rules(settings: Settings) -> WatchRules:
@@ -143,9 +149,12 @@ class ProjectRuntimes:
         project = await self._infra.catalog.legacy()
         return await self.for_project(project) if project is not None else None
 
-    async def cases_for(self, scope: str) -> UseCases | None:
+    async def due_cases(self, scope: str) -> DueCases | None:
+        """A project's timers and settling, for the scheduler's due work."""
         runtime = await self.for_scope(scope)
-        return runtime.cases if runtime is not None else None
+        if runtime is None:
+            return None
+        return DueCases(runtime.project.alias, runtime.get(Settling), runtime.get(AutoResuming))
 
     async def watched(self) -> set[str]:
         return set((await self._infra.stores.bindings.all()).values())
@@ -259,19 +268,22 @@ class ProjectRuntimes:
         cases = build_use_cases(
             project, convoy, infra.stores, settings, infra.clock, audit_names=names
         )
-        book = infra.stores.book
-        copies = BoundCopies(infra.slack, book, infra.metrics)
+        book, calls = infra.stores.book, infra.calls
+        copies = BoundCopies(calls, book)
         face = ProjectFace(project, several=several)
         announcer = Announcer(infra.webhooks, infra.metrics, book, copies, face)
-        poster = ThreadPoster(infra.slack, infra.metrics)
-        runtime = ProjectRuntime(
-            cases=cases,
-            reporter=Reporter(announcer, cases.deciding, infra.clock),
-            timer_reports=TimerReports(announcer, poster, book, infra.clock),
-            settled_reports=SettledReports(announcer, poster, infra.clock),
-            copies=copies,
-            watch_cards=WatchCards(infra.slack, infra.stores.watch, book, face, infra.metrics),
-        )
+        poster = ThreadPoster(calls)
+        runtime = ProjectRuntime(project, cases)
+        deciding = runtime.get(Deciding)
+        for reporting in (
+            Reporter(announcer, deciding, infra.clock),
+            TimerReports(announcer, poster, book, infra.clock),
+            SettledReports(announcer, poster, infra.clock),
+            copies,
+            PauseMessages(calls, copies),
+            WatchCards(calls, infra.stores.watch, book, face),
+        ):
+            runtime.add(reporting)
         return _Built((project, several), connection, runtime)
 
     async def aclose(self) -> None:

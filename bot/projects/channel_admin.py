@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiohttp import ClientError
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.access.roles import Role, RoleStore
 from bot.audit import AuditLog
 from bot.errors import AccessStoreUnavailable, Forbidden, InvalidInput
 from bot.project import Project
 from bot.projects.bindings import ChannelBindings
 from bot.projects.catalog import ProjectCatalog, projects_of
+from bot.slack_client import SlackCalls
 
 
 @dataclass(frozen=True)
@@ -47,13 +44,13 @@ class ChannelAdmin:
         catalog: ProjectCatalog,
         roles: RoleStore,
         audit: AuditLog,
-        slack: AsyncWebClient,
+        calls: SlackCalls,
     ) -> None:
         self._bindings = bindings
         self._catalog = catalog
         self._roles = roles
         self._audit = audit
-        self._slack = slack  # asked whether the bot is in a channel before binding it
+        self._calls = calls  # asked whether the bot is in a channel before binding it
 
     async def bind(self, actor: str, channel_id: str, name: str, notify: str = "") -> Rebound:
         """Bind the channel; `notify` is the user group its failing and disabled cards
@@ -139,9 +136,8 @@ class ChannelAdmin:
         )
 
     async def _bot_is_in(self, channel_id: str) -> bool:
-        try:
-            answer = await self._slack.conversations_info(channel=channel_id)
-        except (SlackApiError, ClientError, TimeoutError):
-            return False
-        channel = answer.get("channel") or {}
+        answer = await self._calls.call(
+            "", self._calls.slack.conversations_info, channel=channel_id
+        )
+        channel = answer.data.get("channel") or {}
         return bool(channel.get("is_member"))

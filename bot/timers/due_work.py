@@ -10,20 +10,34 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Protocol
 
 from bot import logs
 from bot.change.holds import HoldStore, TimerKind, parse_member
 from bot.change.inflight import InFlightJournal
 from bot.clock import Clock
-from bot.compose.cases import UseCases
 from bot.errors import BotError
 from bot.models import Hold
-from bot.timers.auto_resume import AutoResume
-from bot.timers.settling import Settled
+from bot.timers.auto_resume import AutoResume, AutoResuming
+from bot.timers.settling import Settled, Settling
 
 logger = logging.getLogger(__name__)
 
-Lookup = Callable[[str], Awaitable[UseCases | None]]  # a project's use cases by scope
+
+class ProjectTimers(Protocol):
+    """What due work needs of one project: its name for the logs, and two use cases."""
+
+    @property
+    def alias(self) -> str: ...
+
+    @property
+    def settling(self) -> Settling: ...
+
+    @property
+    def auto_resuming(self) -> AutoResuming: ...
+
+
+Lookup = Callable[[str], Awaitable[ProjectTimers | None]]  # a project's timers by scope
 RECHECK = timedelta(seconds=1)
 UNKNOWN_RETRY = timedelta(minutes=5)
 
@@ -54,7 +68,7 @@ class DueWork:
                 # must not overtake it, or the channel's last word would be the stale one.
                 await self._journal.postpone(record, now + RECHECK)
                 continue
-            logs.begin(command="settle", project=cases.project.alias, endpoint=record.uid)
+            logs.begin(command="settle", project=cases.alias, endpoint=record.uid)
             try:
                 result = await cases.settling.settle(record)
             except BotError as exc:
@@ -92,7 +106,7 @@ class DueWork:
                 logger.warning("a timer belongs to no project served: %s", timer)
                 await self._holds.settle(TimerKind.RESUMES, timer, lease, now + UNKNOWN_RETRY)
                 continue
-            logs.begin(command="auto-resume", project=cases.project.alias, endpoint=uid)
+            logs.begin(command="auto-resume", project=cases.alias, endpoint=uid)
             try:
                 result = await cases.auto_resuming.auto_resume(timer)
             except BotError as exc:
