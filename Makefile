@@ -56,7 +56,7 @@ clean:
 # The long randomised fault run (the default test run has a short one).
 .PHONY: chaos
 chaos: $(VENV)/.installed-test
-	CHAOS_ACTIONS=400 $(BIN)/python -m pytest -m chaos -s --timeout=3600 tests/test_chaos.py
+	CHAOS_ACTIONS=400 $(BIN)/python -m pytest -m chaos -s --timeout=3600 tests/change/test_chaos.py
 
 # Benchmarks (issue #6, see bench/): our bot against a bare Bolt app, writes BENCHMARKS.md (~5 min).
 .PHONY: bench bench-smoke

@@ -42,7 +42,7 @@ from tests.harness import (
 )
 from tests.helpers import APPROVER, OPERATOR, REQUESTER, VIEWER, AuditRecord
 from tests.slack_requests import SlackSender
-from tests.watch_helpers import BOUND, OTHER_BOUND, WATCH_INTERVAL
+from tests.watch.helpers import BOUND, OTHER_BOUND, WATCH_INTERVAL
 
 # The chaos run's seed: a new one each session, unless CHAOS_SEED replays an earlier run.
 CHAOS_SEED = int(os.environ.get("CHAOS_SEED") or secrets.randbelow(2**32))

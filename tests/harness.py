@@ -158,7 +158,7 @@ def bot_env(convoy_url: str, slack_url: str, redis_url: str, port: int) -> dict[
             "CONVOY_BOT_SETTLE_SECONDS": "1",
             "CONVOY_BOT_SCHEDULER_INTERVAL_SECONDS": "0.2",
             # The watch polls on the real clock: the watch tests drive it through scheduler
-            # replicas with a clock they move (tests/test_watch.py), so these bots leave it be.
+            # replicas with a clock they move (tests/watch/), so these bots leave it be.
             "CONVOY_BOT_WATCH_ENABLED": "false",
             "REDIS_URL": redis_url,
             "CONVOY_BOT_ADMINS": ADMIN,

@@ -1,7 +1,7 @@
 """The watcher and changes made outside the bot: in Convoy's dashboard, by its API, or by
 Convoy itself (disabled), and deletions; the bot's own holds and timers kept true.
 
-Polls run in scheduler replicas in this process with a moved clock (tests/watch_helpers.py);
+Polls run in scheduler replicas in this process with a moved clock (tests/watch/helpers.py);
 commands and clicks go, signed, to the session's bot.
 """
 
@@ -25,9 +25,9 @@ from tests.fakes.convoy import FakeConvoy, RecordedRequest
 from tests.fakes.slack import FakeSlack, SlackCall
 from tests.harness import BotProcess, eventually
 from tests.helpers import button, buttons, message, reply_to
+from tests.replicas import replica, replicas
 from tests.slack_requests import SlackSender
-from tests.test_timed_pauses import replica, replicas
-from tests.watch_helpers import BOUND, MINUTE, OTHER_BOUND, cards, failing, polls
+from tests.watch.helpers import BOUND, MINUTE, OTHER_BOUND, cards, failing, polls
 
 SECOND = timedelta(seconds=1)
 

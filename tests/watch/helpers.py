@@ -11,8 +11,8 @@ from bot.settings import Settings
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
 from tests.helpers import button, message
+from tests.replicas import replicas
 from tests.slack_requests import Sent, SlackSender
-from tests.test_timed_pauses import replicas
 
 BOUND = "C0ONCALL"
 OTHER_BOUND = "C0PAYMENTS"

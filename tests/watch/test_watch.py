@@ -25,9 +25,9 @@ from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
 from tests.harness import ADMIN, CONVOY_KEY, BotProcess, eventually, wait_until_idle
 from tests.helpers import OPERATOR, REQUESTER, VIEWER, button, buttons, message, metric, reply_to
+from tests.replicas import replicas
 from tests.slack_requests import SlackSender
-from tests.test_timed_pauses import replicas
-from tests.watch_helpers import (
+from tests.watch.helpers import (
     BOUND,
     MINUTE,
     OTHER_BOUND,

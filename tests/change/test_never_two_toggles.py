@@ -313,7 +313,13 @@ def test_an_old_resume_button_tells_a_requester_at_once_that_its_pause_is_over(
     click = sender.click(REQUESTER, ids.RESUME_BUTTON, old, message=message(first))
     said = reply_to(slack, click.token)[0]
     sender.command(SECOND, f"resume {uid}")
-    eventually(lambda: len(convoy.writes()) == 4, what="the second resume")
+    # Told once the bot has booked it (the pause it held is gone), not just written.
+    eventually(
+        lambda: (
+            len([c for c in slack.api_calls("chat.postMessage") if "was *resumed*" in c.text]) == 2
+        ),
+        what="the second resume announced",
+    )
     again = sender.click(REQUESTER, ids.RESUME_BUTTON, old, message=message(first))
     over = reply_to(slack, again.token)[0]
 

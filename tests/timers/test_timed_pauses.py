@@ -10,12 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -25,11 +22,9 @@ from bot.access.roles import Role
 from bot.change.holds import HoldStore, TimerKind, new_hold
 from bot.clock import SharedClock
 from bot.compose.app import build_scheduler
-from bot.compose.infrastructure import Infrastructure, build_infrastructure
 from bot.compose.runtimes import ProjectRuntimes
 from bot.settings import Settings
 from bot.store import redis_client
-from bot.timers.scheduler import Scheduler
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
@@ -49,61 +44,8 @@ from tests.helpers import (
     post_with,
     reply_to,
 )
+from tests.replicas import replica, run_replicas
 from tests.slack_requests import SlackSender
-
-
-@dataclass
-class Replicas:
-    """Scheduler replicas in this process, as the bot's `serve` would build them, sharing one
-    clock offset in Redis that the test moves."""
-
-    redis: Any
-    schedulers: list[Scheduler]
-
-    async def tick_all(self, at: timedelta) -> None:
-        await self.redis.set(redis_keys.clock_offset(), at.total_seconds())
-        await asyncio.gather(*(s.tick() for s in self.schedulers))
-
-
-@asynccontextmanager
-async def replicas(settings: Settings, count: int = 2) -> AsyncIterator[Replicas]:
-    infras: list[Infrastructure] = [replica(settings) for _ in range(count)]
-    runtimes = [ProjectRuntimes(infra) for infra in infras]
-    try:
-        schedulers = [build_scheduler(i, r) for i, r in zip(infras, runtimes, strict=True)]
-        yield Replicas(infras[0].redis, schedulers)
-    finally:
-        await infras[0].redis.delete(redis_keys.clock_offset())
-        for infra, runtime in zip(infras, runtimes, strict=True):
-            await runtime.aclose()
-            await infra.aclose()
-
-
-def replica(settings: Settings, wall: Callable[[], datetime] | None = None) -> Infrastructure:
-    """Another replica's clients and stores, on the same Redis and fakes."""
-    url = settings.redis_url or ""
-    return build_infrastructure(settings, url, settings.env_project(), None, wall)
-
-
-def run_replicas(
-    settings: Settings, slack: FakeSlack, *steps: timedelta, count: int = 2
-) -> list[int]:
-    """Tick every replica at each offset from now; how many messages people got at each (the
-    chat.postMessage calls Slack took: auto-resume reports, notices and reminders)."""
-
-    def shown() -> int:
-        return sum(call.accepted for call in slack.api_calls("chat.postMessage"))
-
-    async def scenario() -> list[int]:
-        seen = []
-        async with replicas(settings, count) as group:
-            for step in steps:
-                before = shown()
-                await group.tick_all(step)  # the reports are posted before a tick returns
-                seen.append(shown() - before)
-        return seen
-
-    return asyncio.run(scenario())
 
 
 def _timed_pause(

@@ -26,8 +26,8 @@ from tests.fakes.loopback import LoopbackServer, free_port
 from tests.fakes.slack import FakeSlack, SlackCall
 from tests.harness import ADMIN, BotProcess, bot_env, eventually, run_cli, start_bot, start_redis
 from tests.helpers import form_of, post_with, reply_to
+from tests.replicas import replicas
 from tests.slack_requests import SlackSender
-from tests.test_timed_pauses import replicas
 
 BILLING = "01HPROJECTBILLING000000000"
 BILLING_KEY = "billing-project-key-0123456789"

@@ -1,6 +1,6 @@
 """`/convoy watch snooze|off|on`: operators tune the watch for one endpoint, by name.
 
-Polls run in scheduler replicas in this process with a moved clock (tests/watch_helpers.py);
+Polls run in scheduler replicas in this process with a moved clock (tests/watch/helpers.py);
 commands go, signed, to the session's bot.
 """
 
@@ -15,7 +15,7 @@ from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
 from tests.helpers import VIEWER, reply_to
 from tests.slack_requests import SlackSender
-from tests.watch_helpers import BOUND, MINUTE, cards, failing, polls, updates_of
+from tests.watch.helpers import BOUND, MINUTE, cards, failing, polls, updates_of
 
 
 def test_snooze_by_command_closes_the_open_card_and_silences_it_for_that_long(

@@ -1,0 +1,1 @@
+"""The change engine: pause and resume, never two toggles, faults, chaos."""

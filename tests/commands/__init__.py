@@ -1,0 +1,1 @@
+"""Typed commands and forms: reading, resolution, limits."""

@@ -1,0 +1,1 @@
+"""Start-up, the CLI, logs, metrics, Socket Mode and packaging."""

@@ -1,0 +1,1 @@
+"""The shared foundations: audit, secrets, small parts."""

@@ -1,0 +1,1 @@
+"""The Slack-facing edge: signatures, abuse, Block Kit, forms, parsing."""

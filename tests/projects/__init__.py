@@ -1,0 +1,1 @@
+"""Many projects: identity, bindings, keys, the layout upgrade."""

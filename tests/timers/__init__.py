@@ -1,0 +1,1 @@
+"""Timed pauses, their reminders and auto-resumes."""

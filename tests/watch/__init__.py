@@ -1,0 +1,1 @@
+"""The watcher: cards, changes outside the bot, /convoy watch."""
