@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
@@ -110,6 +110,9 @@ class RecordedRequest:
     # The project the request acted on: a project key's own, whatever the path names; None when
     # it was refused before a project was chosen (no or unknown credentials, unknown route).
     project: str | None = None
+    # Set once the fake has acted on it (a write applied) and answered: it is recorded on
+    # arrival, so a test that reads Convoy's state after a write waits for this.
+    answered: threading.Event = field(default_factory=threading.Event, compare=False)
 
 
 @dataclass
@@ -925,12 +928,11 @@ class FakeConvoy:
         operation, path_project, uid = self._route(method, path)
         acting = self._acting_project(operation, path_project, headers)
         project = acting if isinstance(acting, str) else None
+        recorded = RecordedRequest(
+            method, path, query, headers, body, operation, uid, received_at, project
+        )
         with self._lock:
-            self._requests.append(
-                RecordedRequest(
-                    method, path, query, headers, body, operation, uid, received_at, project
-                )
-            )
+            self._requests.append(recorded)
         contract_request = ContractRequest(method, path, query_pairs, headers, body)
         if self.check_contract:
             self._record_contract_errors(
@@ -941,6 +943,7 @@ class FakeConvoy:
             reply, fault = acting, None
         else:
             reply, fault = await self._respond(operation, acting, uid, query)
+        recorded.answered.set()
         status, reply_body = reply.status, reply.body()
         media_type = "application/json"
         if fault is not None and fault.malformed_json:

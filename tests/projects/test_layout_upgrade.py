@@ -1,5 +1,6 @@
 """The move from the single-project layout (keys and records naming the bare Convoy project
-id) to the layout keyed by scope, record kind by record kind, on the session's real Redis.
+id) to the layout keyed by scope, record kind by record kind, on a real Redis of the test's
+own (the session's bot would otherwise settle the due records it finds there meanwhile).
 
 The end-to-end test (a bot started on an old Redis) is in test_projects.py; this one checks
 every kind of record, that the move runs once, and that it leaves other projects alone.
@@ -9,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 import redis
 
 from bot import redis_keys
@@ -22,11 +26,26 @@ from bot.commands.choices import ChoiceStore, PendingChoice, Question
 from bot.models import Action, InFlight
 from bot.projects.layout import LAYOUT, upgrade_layout
 from bot.store import redis_client
-from tests.harness import PROJECT, RedisServer
+from tests.harness import PROJECT, RedisServer, start_redis
 
 SCOPE = f"{PROJECT}@convoy.example.com/api"
 OTHER = "01HPROJECTSOMEONEELSE00000"
 UID = "01HENDPOINT000000000000001"
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis no bot uses (the session's serves its bot, whose scheduler acts on due work)."""
+    server = start_redis(tmp_path / "redis")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def store(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    client = redis_server.client()
+    yield client
+    client.close()
 
 
 async def _old_layout(url: str) -> dict[str, str]:

@@ -185,9 +185,12 @@ def writes_of(fake: FakeConvoy) -> list[tuple[str, str | None, str | None]]:
 
 
 def written(fake: FakeConvoy, count: int) -> None:
-    """Wait until a Convoy instance has taken `count` writes (a change the bot announces in
-    the channel has no private reply beyond the command's acknowledgement)."""
-    eventually(lambda: len(fake.writes()) >= count, what=f"{count} write(s)")
+    """Wait until a Convoy instance has taken and applied `count` writes (a change the bot
+    announces in the channel has no private reply beyond the command's acknowledgement)."""
+    eventually(
+        lambda: len([w for w in fake.writes() if w.answered.is_set()]) >= count,
+        what=f"{count} write(s) applied",
+    )
 
 
 def project_buttons(call: SlackCall) -> dict[str, dict[str, Any]]:
