@@ -21,7 +21,7 @@ from itertools import count
 
 import aiohttp
 
-from bench.protocol import LoadJob, LoadResult, Sent, channel_for, request_key
+from bench.protocol import BUSY_MARK, LoadJob, LoadResult, Sent, channel_for, request_key
 from tests.slack_requests import SlackSender, slack_signature
 
 START_DELAY = 0.05  # seconds between building the schedule and the first request
@@ -67,12 +67,12 @@ class Runner:
     async def fire(self, index: int, scheduled: float) -> None:
         request = self.requests[index]
         sent = time.monotonic()
-        status, error = 0, ""
+        status, error, busy = 0, "", False
         try:
             async with self.session.post(
                 request.url, data=request.body, headers=request.headers
             ) as response:
-                await response.read()
+                busy = BUSY_MARK in await response.read()
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
             error = type(exc).__name__
@@ -84,6 +84,7 @@ class Runner:
                 done=time.monotonic(),
                 status=status,
                 error=error,
+                busy=busy,
             )
         )
 

@@ -72,6 +72,7 @@ class RunStats:
     runs: int = 1
     sent: int = 0
     acked: int = 0  # HTTP 200 from /slack/events
+    busy: int = 0  # of those, acks refusing the command as the bot is too busy
     refused: Counter[str] = field(default_factory=Counter)  # other statuses, transport errors
     ack_ms: tuple[float, float, float] = NAN3
     ack_rate: float = math.nan  # acks per second
@@ -86,6 +87,7 @@ class RunStats:
     put_wall: float = math.nan  # seconds from the first request due to the last PUT received
     e2e_put_ms: tuple[float, float, float] = NAN3
     e2e_post_ms: tuple[float, float, float] = NAN3
+    e2e_done_ms: tuple[float, float, float] = NAN3  # to the reply or post that ended it
     redis_per_command: dict[str, float] = field(default_factory=dict)
     convoy_per_command: dict[str, float] = field(default_factory=dict)
     examples: list[str] = field(default_factory=list)  # texts of unexpected replies
@@ -119,6 +121,7 @@ def combine(runs: Sequence[RunStats]) -> RunStats:
         runs=len(runs),
         sent=sum(r.sent for r in runs),
         acked=sum(r.acked for r in runs),
+        busy=sum(r.busy for r in runs),
         refused=refused,
         ack_ms=mid3([r.ack_ms for r in runs]),
         ack_rate=mid([r.ack_rate for r in runs]),
@@ -133,6 +136,7 @@ def combine(runs: Sequence[RunStats]) -> RunStats:
         put_wall=mid([r.put_wall for r in runs]),
         e2e_put_ms=mid3([r.e2e_put_ms for r in runs]),
         e2e_post_ms=mid3([r.e2e_post_ms for r in runs]),
+        e2e_done_ms=mid3([r.e2e_done_ms for r in runs]),
         redis_per_command=mid_dict([r.redis_per_command for r in runs]),
         convoy_per_command=mid_dict([r.convoy_per_command for r in runs]),
         examples=list(dict.fromkeys(e for r in runs for e in r.examples))[:5],
@@ -219,7 +223,7 @@ class Harness:
         cpu_used = sum(cpu_seconds(p) for p in target.pids) - cpu_before
         stats = self._acks(result, shape, cpu_used / (time.monotonic() - clock_before))
         if target.does_work:
-            self._drain(stats.acked, patience)
+            self._drain(stats.acked - stats.busy, patience)
             calls_after, trips_after = self.redis_counters()
             redis_used = calls_after - calls_before
             redis_used["round trips"] = trips_after - trips_before - 1  # the first INFO's reply
@@ -231,6 +235,7 @@ class Harness:
         stats = RunStats(sent=len(result.outcomes), sut_cpu=cpu_share * 100)
         acked = [o for o in result.outcomes if o.status == 200]
         stats.acked = len(acked)
+        stats.busy = sum(1 for o in acked if o.busy)
         stats.refused.update(
             o.error or f"HTTP {o.status}" for o in result.outcomes if o.status != 200
         )
@@ -272,9 +277,10 @@ class Harness:
         finished: list[float] = []
         e2e_put: list[float] = []
         e2e_post: list[float] = []
+        e2e_done: list[float] = []
         for outcome in result.outcomes:
-            if outcome.status != 200:
-                continue
+            if outcome.status != 200 or outcome.busy:
+                continue  # refused: in its ack (busy) or by HTTP; counted there
             key = request_key(run_id, outcome.index)
             verb, uid = texts[outcome.index].split()[:2]
             post_at = receipts.posts.get(channel_for(key))
@@ -284,6 +290,7 @@ class Harness:
                 stats.lost += 1
                 continue
             finished.append(min(ended))
+            e2e_done.append(min(ended) - outcome.scheduled)
             if verb == "pause" and post_at is not None and receipts.paused_once(uid):
                 e2e_put.append(receipts.puts[uid][0] - outcome.scheduled)
                 e2e_post.append(post_at - outcome.scheduled)
@@ -303,6 +310,7 @@ class Harness:
             stats.put_wall = last_put - result.started
         stats.e2e_put_ms = _ms(e2e_put)
         stats.e2e_post_ms = _ms(e2e_post)
+        stats.e2e_done_ms = _ms(e2e_done)
         if stats.completed:
             per = 1 / stats.completed
             stats.redis_per_command = {k: v * per for k, v in sorted(redis_used.items()) if v}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tomllib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -96,6 +98,23 @@ def snapshot_code(into: Path) -> Path:
             shutil.copytree(
                 folder, into / folder.name, ignore=shutil.ignore_patterns("__pycache__")
             )
+    return into
+
+
+def export_commit(revision: str, into: Path) -> Path:
+    """The bot's packages as they were at `revision` (a reference bot runs from them), or
+    a RuntimeError when git cannot give them (a shallow clone, say)."""
+    archive = subprocess.run(  # noqa: S603  # a read-only git query
+        ["git", "archive", "--format=tar", revision, "bot", "handlers"],  # noqa: S607  # git from PATH
+        cwd=REPO,
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        raise RuntimeError(f"git archive {revision}: {archive.stderr.decode(errors='replace')}")
+    into.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(into, filter="data")
     return into
 
 

@@ -31,6 +31,7 @@ class Sent(BaseModel):
     done: float
     status: int  # the HTTP status; 0 when no response came back
     error: str = ""
+    busy: bool = False  # acknowledged with the bot's "busy" refusal: nothing was taken on
 
 
 class LoadResult(BaseModel):
@@ -38,6 +39,9 @@ class LoadResult(BaseModel):
 
     started: float
     outcomes: list[Sent]
+
+
+BUSY_MARK = b"is busy right now"  # in the ack of a command the bot refused as too busy
 
 
 def request_key(run_id: str, index: int) -> str:

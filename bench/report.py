@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bench.measure import RunStats
 from bench.processes import Cores
+from bench.profile import Profile
 from bot.embedded_redis import find_redis_server
 
 ACK_LOADS = ("50/s", "200/s", "saturation")
@@ -35,6 +36,27 @@ class Memory:
 
 
 @dataclass
+class Overload:
+    """A minute of pauses at a multiple of the measured capacity."""
+
+    rate: float  # requests per second sent
+    capacity: float  # the pauses per second it is a multiple of
+    rss_before_kib: int
+    rss_after_kib: float  # NaN when the bot was replaced after the run
+    stats: RunStats
+
+
+@dataclass
+class WatchCost:
+    """Polls of one project of `endpoints` endpoints: Convoy's list calls and the bot's CPU."""
+
+    endpoints: int
+    polls: int
+    list_calls: int
+    cpu_seconds: float
+
+
+@dataclass
 class Results:
     """Everything measured in one `python -m bench`."""
 
@@ -46,6 +68,10 @@ class Results:
     burst: RunStats | None = None
     memory: Memory | None = None
     scale: dict[tuple[int, str], RunStats] = field(default_factory=dict)  # bots, load
+    capacity: dict[tuple[str, str], RunStats] = field(default_factory=dict)  # target, command
+    profiles: dict[tuple[str, str], Profile] = field(default_factory=dict)  # target, command
+    overload: Overload | None = None
+    watch: WatchCost | None = None
     revision: str = ""  # the commit measured (bench.report.revision at the start)
     incidents: Counter[str] = field(default_factory=Counter)  # bots replaced after failures
     log_lines: Counter[str] = field(default_factory=Counter)
@@ -134,9 +160,55 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> list[str]:
     return lines
 
 
+def capacity_targets(results: Results) -> list[list[str]]:
+    """The targets of issue 22 (capacity and overload)."""
+    rows: list[list[str]] = []
+    for command, least in (("status", 1000), ("pause", 400)):
+        stats = results.capacity.get(("ours", command))
+        if stats:
+            rows.append(
+                [
+                    f"`/convoy {command}` completed per second, one core, saturated",
+                    f"≥ {least:,}",
+                    f"{_n(stats.done_rate, 0)}/s (end-to-end p99 {_n(stats.e2e_done_ms[2])} ms)",
+                    _verdict(None if math.isnan(stats.done_rate) else stats.done_rate >= least),
+                ]
+            )
+    overload = results.overload
+    if overload is not None:
+        stats = overload.stats
+        growth = (overload.rss_after_kib - overload.rss_before_kib) / MB
+        dropped = stats.lost + sum(stats.refused.values())
+        for what, goal, measured, ok in (
+            ("ack p99", "≤ 50 ms", f"{_n(stats.ack_ms[2])} ms", stats.ack_ms[2] <= 50),
+            (
+                "end-to-end p99 of the accepted",
+                "≤ 2,000 ms",
+                f"{_n(stats.e2e_done_ms[2])} ms",
+                stats.e2e_done_ms[2] <= 2000,
+            ),
+            ("RSS growth", "≤ 20 MB", f"{_n(growth)} MiB", growth <= 20),
+            (
+                "acked, then neither done nor refused (silently dropped)",
+                "0",
+                f"{dropped:,} (busy refusals: {stats.busy:,} of {stats.sent:,})",
+                dropped == 0,
+            ),
+        ):
+            rows.append(
+                [
+                    f"overload, {_n(overload.rate, 0)}/s for a minute: {what}",
+                    goal,
+                    measured,
+                    _verdict(None if measured.startswith("-") else bool(ok)),
+                ]
+            )
+    return rows
+
+
 def targets(results: Results) -> list[list[str]]:
     """Each target of issue #6 with what was measured and PASS or MISS."""
-    rows: list[list[str]] = []
+    rows: list[list[str]] = capacity_targets(results)
     ours = results.ack.get(("ours", "status", "saturation"))
     base = results.ack.get(("baseline", "status", "saturation"))
     if ours and base:
@@ -255,6 +327,10 @@ def render(results: Results, command: str) -> str:
         "",
         *_table(("target", "goal", "measured", "verdict"), targets(results)),
         "",
+        *capacity_section(results),
+        *overload_section(results),
+        *watch_section(results),
+        *profile_section(results),
         *ack_section(results),
         *e2e_section(results),
         *slow_section(results),
@@ -267,6 +343,136 @@ def render(results: Results, command: str) -> str:
         *method_section(),
     ]
     return "\n".join(out) + "\n"
+
+
+def capacity_section(results: Results) -> list[str]:
+    if not results.capacity:
+        return []
+    rows = [
+        [
+            f"`{command}`",
+            target,
+            _n(stats.done_rate, 0),
+            f"{_n(stats.e2e_done_ms[0])} / {_n(stats.e2e_done_ms[2])}",
+            _n(stats.ack_rate, 0),
+            f"{stats.busy:,}",
+            f"{_n(stats.sut_cpu, 0)}%",
+            _problems(stats),
+        ]
+        for command in ("status", "pause")
+        for (target, cmd), stats in results.capacity.items()
+        if cmd == command
+    ]
+    return [
+        "## Capacity of one core (issue 22)",
+        "",
+        "Closed loop, 64 requests in flight, one bot pinned to one core. *completed/s* counts "
+        "commands whose work was done (the reply, or the pause applied once and posted), from "
+        "the first request to the last completion; end-to-end runs from when a request was due "
+        "to that reply or post. The first round's code (the commit named) runs in the same "
+        "run, against the same Redis and fakes. *busy* counts acks that refused the command "
+        "(`CONVOY_BOT_MAX_PENDING`).",
+        "",
+        *_table(
+            (
+                "command",
+                "code",
+                "completed/s",
+                "end-to-end p50 / p99 ms",
+                "acks/s",
+                "busy",
+                "CPU",
+                "problems",
+            ),
+            rows,
+        ),
+        "",
+    ]
+
+
+def overload_section(results: Results) -> list[str]:
+    overload = results.overload
+    if overload is None:
+        return []
+    stats = overload.stats
+    return [
+        "## Overload: a minute at three times capacity (issue 22)",
+        "",
+        f"`/convoy pause` at {_n(overload.rate, 0)}/s (3x the {_n(overload.capacity, 0)} "
+        "pauses/s measured above) for the run's length, open loop. Every acknowledged command "
+        "must be done, or refused in its own ack; none may be dropped.",
+        "",
+        *_table(
+            ("measure", "value"),
+            [
+                ["sent / acked", f"{stats.sent:,} / {stats.acked:,}"],
+                ["refused as busy in the ack", f"{stats.busy:,}"],
+                ["accepted and done (paused once, posted)", f"{stats.completed:,}"],
+                [
+                    "accepted, not done as asked / never told / HTTP refused",
+                    f"{stats.unsuccessful:,} / {stats.lost:,} / {sum(stats.refused.values()):,}",
+                ],
+                ["ack ms", _p(stats.ack_ms)],
+                ["end-to-end ms of the accepted", _p(stats.e2e_done_ms)],
+                ["completed/s", _n(stats.done_rate, 0)],
+                [
+                    "RSS before / after, MiB",
+                    f"{_n(overload.rss_before_kib / MB)} / {_n(overload.rss_after_kib / MB)}",
+                ],
+            ],
+        ),
+        "",
+    ]
+
+
+def watch_section(results: Results) -> list[str]:
+    watch = results.watch
+    if watch is None or not watch.polls:
+        return []
+    return [
+        "## The watch's cost (issue 22)",
+        "",
+        f"A bot of its own polls one bound project of {watch.endpoints:,} endpoints (the "
+        "breaker's rates in the list, so no rates call), every 2 s; the first poll (which also "
+        "stores what it saw) is not counted.",
+        "",
+        *_table(
+            ("measure", "per poll"),
+            [
+                ["Convoy list calls", _n(watch.list_calls / watch.polls, 1)],
+                ["the bot's CPU, ms", _n(watch.cpu_seconds * 1000 / watch.polls, 1)],
+            ],
+        ),
+        "",
+    ]
+
+
+def profile_section(results: Results) -> list[str]:
+    if not results.profiles:
+        return []
+    columns = list(results.profiles)
+    per = {key: profile.ms_per_command() for key, profile in results.profiles.items()}
+    places = sorted(
+        {place for shares in per.values() for place in shares},
+        key=lambda place: -max(shares.get(place, 0.0) for shares in per.values()),
+    )
+    rows = [[place, *(_n(per[key].get(place, 0.0), 3) for key in columns)] for place in places]
+    rows.append(
+        [
+            "**total CPU ms per command**",
+            *(_n(sum(per[key].values()), 3) for key in columns),
+        ]
+    )
+    return [
+        "## Where a command's CPU goes (issue 22)",
+        "",
+        "py-spy samples the bot (250 Hz) through one capacity run of each; each sample goes to "
+        "the library that caused it (the innermost frame of a known package), and the bot's "
+        "CPU seconds in that run are shared out by samples, per completed command.",
+        "",
+        *_table(("CPU ms per command", *(f"`{cmd}`, {target}" for target, cmd in columns)), rows),
+        "",
+    ]
 
 
 def topology(cores: Cores) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import re
 import sys
@@ -14,25 +15,44 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
+from bench import profile
 from bench.measure import Command, Harness, RunStats, Shape, Target, combine
 from bench.processes import (
     REPO,
     Cores,
     Fakes,
     LoadWorker,
+    cpu_seconds,
+    export_commit,
     pinned_to,
     rss_kib,
     set_affinity,
     snapshot_code,
 )
 from bench.processes import start_baseline as start_baseline_process
-from bench.report import Memory, Results, all_runs, render, revision
+from bench.report import Memory, Overload, Results, WatchCost, all_runs, render, revision
+from bot import redis_keys
 from bot.access.roles import GLOBAL_SCOPE, Role, RoleStore
 from bot.store import redis_client
 from tests.fakes.loopback import free_port
-from tests.harness import CONVOY_KEY, PROJECT, BotProcess, bot_env, start_bot, start_redis
+from tests.harness import (
+    CONVOY_KEY,
+    PROJECT,
+    BotProcess,
+    bot_env,
+    eventually,
+    project_scope,
+    start_bot,
+    start_redis,
+)
 
 CONCURRENCY = 32  # requests in flight at saturation
+REFERENCE = "cc86fd3"  # the first round's code (BENCHMARKS.md of issue #6 measured it)
+CAPACITY_CONCURRENCY = 64  # requests in flight while capacity is measured
+OVERLOAD_FACTOR = 3.0  # the overload's rate, in multiples of the measured pause capacity
+WATCH_ENDPOINTS = 1000
 SLOW_CONVOY_SECONDS = 0.3
 MEMORY_RATE = 160.0  # mixed commands per second: well inside what one bot sustains (~200)
 OPERATORS = 5000  # users the commands rotate over, so no per-user limit is ever reached
@@ -55,6 +75,12 @@ class Plan:
     warmup: int
     memory_commands: int
     scale: tuple[tuple[Command, float, float], ...]  # (command, requests/s, seconds)
+    reference: str = ""  # a commit whose bot is measured beside ours ("" for none)
+    capacity_seconds: float = 0.0  # saturation runs for completed/s (0: not measured)
+    capacity_most: int = 0
+    overload_seconds: float = 0.0  # the overload run (0: none)
+    watch_polls: int = 0  # polls of WATCH_ENDPOINTS endpoints measured (0: none)
+    profile: bool = False  # py-spy on the capacity runs
 
     @classmethod
     def full(cls) -> Plan:
@@ -69,6 +95,12 @@ class Plan:
             warmup=200,
             memory_commands=10_000,
             scale=(("pause", 250, 2.0),),
+            reference=REFERENCE,
+            capacity_seconds=3.0,
+            capacity_most=12_000,
+            overload_seconds=60.0,
+            watch_polls=5,
+            profile=True,
         )
 
     @classmethod
@@ -84,6 +116,10 @@ class Plan:
             warmup=50,
             memory_commands=200,
             scale=(),
+            capacity_seconds=0.5,
+            capacity_most=1000,
+            overload_seconds=2.0,
+            watch_polls=1,
         )
 
 
@@ -109,6 +145,10 @@ class Bench:
         stack.callback(self.fakes.stop)
         self.logs["fakes"] = self.fakes.log_path
         self.bots: list[BotProcess] = [self.start_bot()]
+        self.reference: BotProcess | None = None
+        if plan.reference:
+            self.reference_code = export_commit(plan.reference, workdir / "reference")
+            self.reference = self.start_bot(code=self.reference_code, name="reference")
         with pinned_to(cores.sut):
             self.baseline = start_baseline_process(self.env(), workdir / "baseline")
         stack.callback(self.baseline.stop)
@@ -120,16 +160,17 @@ class Bench:
         stack.callback(store.close)
         self.harness = Harness(self.fakes, self.load, store, grant_operators(self.redis.url))
 
-    def env(self) -> dict[str, str]:
+    def env(self, code: Path | None = None) -> dict[str, str]:
         env = bot_env(self.fakes.convoy_url, self.fakes.slack_url, self.redis.url, free_port())
-        env["PYTHONPATH"] = str(self.code)  # the snapshot, not the tree others may be editing
+        # The snapshot, not the tree others may be editing (or the reference commit's code).
+        env["PYTHONPATH"] = str(code or self.code)
         return env
 
-    def start_bot(self) -> BotProcess:
+    def start_bot(self, *, code: Path | None = None, name: str = "", **settings: str) -> BotProcess:
         self._starts += 1
-        name = f"bot{self._starts}"
+        name = name or f"bot{self._starts}"
         with pinned_to(self.bot_cpus):
-            bot = start_bot(self.env(), self.workdir / name)
+            bot = start_bot({**self.env(code), **settings}, self.workdir / name)
         self.stack.callback(bot.stop)
         self.logs[name] = bot.log_path
         return bot
@@ -140,6 +181,11 @@ class Bench:
 
     def baseline_target(self) -> Target:
         return Target("baseline", (self.baseline,), does_work=False)
+
+    def reference_target(self) -> Target | None:
+        if self.reference is None:
+            return None
+        return Target(f"first round ({self.plan.reference})", (self.reference,), does_work=True)
 
     def run(
         self, phase: str, target: Target, command: Command, shape: Shape, **options: float
@@ -163,8 +209,11 @@ class Bench:
                 incident = f"after {after}: the bot no longer completed a `/convoy status` "
                 incident += f"({failure})"
             self.results.incidents[incident] += 1
-            index = self.bots.index(bot)
             bot.stop()
+            if bot is self.reference:
+                self.reference = self.start_bot(code=self.reference_code, name="reference")
+                continue
+            index = self.bots.index(bot)
             self.bots[index] = self.start_bot()
 
     def canary(self, bot: BotProcess) -> str | None:
@@ -222,6 +271,86 @@ class Bench:
         runs = [self.run("burst:", self.ours(), "pause", shape) for _ in range(self.plan.runs)]
         self.results.burst = combine(runs)
 
+    def measure_capacity(self) -> None:
+        """Completed commands per second of one bot on one core, saturated (64 in flight), for
+        ours and the first round's code; then one more run of each under py-spy."""
+        if not self.plan.capacity_seconds:
+            return
+        shape = Shape.saturation(
+            self.plan.capacity_seconds, CAPACITY_CONCURRENCY, self.plan.capacity_most
+        )
+        targets = [t for t in (self.ours(), self.reference_target()) if t is not None]
+        runs: dict[tuple[str, str], list[RunStats]] = {}
+        commands: tuple[Command, ...] = ("status", "pause")
+        for _ in range(self.plan.runs):
+            for command in commands:
+                for target in targets:
+                    stats = self.run("capacity:", target, command, shape)
+                    runs.setdefault((target.name, command), []).append(stats)
+        self.results.capacity = {key: combine(value) for key, value in runs.items()}
+        if not (self.plan.profile and profile.available()):
+            return
+        for command in commands:
+            for target in targets:
+                self.results.profiles[(target.name, command)] = self.profiled(
+                    target, command, shape
+                )
+
+    def profiled(self, target: Target, command: Command, shape: Shape) -> profile.Profile:
+        """One saturation run with py-spy sampling the bot: its CPU, by library."""
+        (bot,) = target.processes
+        out = self.workdir / f"profile-{len(self.results.profiles)}.txt"
+        cpu_before = cpu_seconds(bot.process.pid)
+        sampler = profile.Sampler(bot.process.pid, out, shape.duration + 1)
+        stats = self.run("profile:", target, command, shape)
+        cpu = cpu_seconds(bot.process.pid) - cpu_before
+        return profile.Profile(sampler.stop(), cpu, stats.completed)
+
+    def measure_overload(self) -> None:
+        """Pauses at three times the measured capacity for a minute: what the ack says, what
+        was accepted and how fast it was done, and the bot's memory before and after."""
+        if not self.plan.overload_seconds:
+            return
+        measured = self.results.capacity.get(("ours", "pause"))
+        capacity = measured.done_rate if measured and measured.done_rate > 0 else 100.0
+        rate = OVERLOAD_FACTOR * capacity
+        bot = self.bots[0]
+        before = rss_kib(bot.process.pid)
+        shape = Shape.at_rate(rate, self.plan.overload_seconds)
+        stats = self.run("overload:", self.ours(), "pause", shape, patience=60)
+        time.sleep(1.0)  # the last replies' buffers go
+        after = rss_kib(self.bots[0].process.pid) if self.bots[0] is bot else math.nan
+        self.results.overload = Overload(rate, capacity, before, after, stats)
+
+    def measure_watch(self) -> None:
+        """What one poll of a project of 1,000 endpoints costs: Convoy calls and the bot's CPU
+        (a bot of its own, its watch on, the project bound to a channel)."""
+        if not self.plan.watch_polls:
+            return
+        self.fakes.reset(WATCH_ENDPOINTS)
+        store = self.redis.client()
+        store.hset(redis_keys.bindings(), "C0WATCHED", project_scope(self.fakes.convoy_url))
+        watcher = self.start_bot(
+            name="watcher",
+            CONVOY_BOT_WATCH_ENABLED="true",
+            CONVOY_BOT_WATCH_INTERVAL="2s",
+            CONVOY_BOT_SCHEDULER_INTERVAL_SECONDS="0.5",
+        )
+        try:
+            first = wait_for_polls(watcher, 1)  # the first poll also stores what it saw
+            cpu_before, lists_before = cpu_seconds(watcher.process.pid), self.list_calls()
+            polled = wait_for_polls(watcher, first + self.plan.watch_polls) - first
+            cpu = cpu_seconds(watcher.process.pid) - cpu_before
+            lists = self.list_calls() - lists_before
+            self.results.watch = WatchCost(WATCH_ENDPOINTS, polled, lists, cpu)
+        finally:
+            watcher.stop()
+            store.delete(redis_keys.bindings())
+            store.close()
+
+    def list_calls(self) -> int:
+        return sum(1 for op, *_ in self.fakes.snapshot()["convoy"] if op == "list")
+
     def measure_scale_out(self) -> None:
         """One bot against two sharing Redis, at a rate above what one bot sustains.
 
@@ -244,6 +373,21 @@ class Bench:
                     stats = self.run("scale-out:", self.ours(bots), command, shape)
                     runs.setdefault((bots, f"`{command}` {shape.label}"), []).append(stats)
         self.results.scale = {key: combine(value) for key, value in runs.items()}
+
+
+def wait_for_polls(bot: BotProcess, count: int) -> int:
+    """Wait until the bot has polled its watched projects `count` times; how many it has."""
+
+    def polls() -> int | None:
+        page = httpx.get(f"{bot.url}/metrics", timeout=5).text
+        done = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in page.splitlines()
+            if line.startswith("convoy_bot_watch_polls_total{") and 'result="ok"' in line
+        )
+        return int(done) if done >= count else None
+
+    return eventually(polls, timeout=120, what=f"{count} watch poll(s)")
 
 
 def grant_operators(redis_url: str, count: int = OPERATORS) -> list[str]:
@@ -299,8 +443,11 @@ def main(argv: list[str] | None = None) -> int:
             steps = (
                 ("memory", bench.measure_memory),
                 ("ack latency and throughput", bench.measure_acks),
+                ("capacity", bench.measure_capacity),
+                ("overload", bench.measure_overload),
                 ("slow Convoy", bench.measure_slow_convoy),
                 ("burst", bench.measure_burst),
+                ("watch", bench.measure_watch),
                 ("scale-out", bench.measure_scale_out),
             )
             for name, step in steps:
@@ -327,7 +474,8 @@ def _broken(results: Results) -> list[str]:
     broken = [
         f"{name}: {stats.problems} problem(s)"
         for name, stats in all_runs(results).items()
-        if stats.problems and "saturation" not in name  # overload is measured, not a defect
+        if stats.problems and "saturation" not in name and "capacity" not in name
+        # overload is measured, not a defect
     ]
     wedged = [i for i in results.incidents if "no longer" in i and "saturation" not in i]
     return broken + wedged
