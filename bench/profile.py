@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,18 +49,24 @@ class Profile:
         return {place: per * n / total for place, n in self.samples.most_common()}
 
 
+def py_spy() -> str | None:
+    """py-spy beside this interpreter (the venv's, installed with the test extras), or on PATH."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.exists() else shutil.which("py-spy")
+
+
 def available() -> bool:
-    return shutil.which("py-spy") is not None
+    return py_spy() is not None
 
 
 class Sampler:
-    """py-spy recording one process from now until `stop` (or `seconds` have passed)."""
+    """py-spy recording one process from now until `stop` (at most `seconds`)."""
 
-    def __init__(self, pid: int, out: Path, seconds: float) -> None:
+    def __init__(self, pid: int, out: Path, seconds: float = 600) -> None:
         self.out = out
         self.process = subprocess.Popen(  # noqa: S603  # py-spy from the venv, our own pid
             [
-                shutil.which("py-spy") or "py-spy",
+                py_spy() or "py-spy",
                 "record",
                 "--pid",
                 str(pid),
@@ -77,7 +85,9 @@ class Sampler:
         )
 
     def stop(self) -> Counter[str]:
-        """Wait for py-spy to write its samples; the samples by place (none if it failed)."""
+        """Stop py-spy (it writes its samples on SIGINT); the samples by place (none if it
+        failed)."""
+        self.process.send_signal(signal.SIGINT)
         try:
             self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:

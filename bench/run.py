@@ -97,7 +97,7 @@ class Plan:
             scale=(("pause", 250, 2.0),),
             reference=REFERENCE,
             capacity_seconds=3.0,
-            capacity_most=12_000,
+            capacity_most=3_000,
             overload_seconds=60.0,
             watch_polls=5,
             profile=True,
@@ -279,30 +279,32 @@ class Bench:
         shape = Shape.saturation(
             self.plan.capacity_seconds, CAPACITY_CONCURRENCY, self.plan.capacity_most
         )
-        targets = [t for t in (self.ours(), self.reference_target()) if t is not None]
         runs: dict[tuple[str, str], list[RunStats]] = {}
         commands: tuple[Command, ...] = ("status", "pause")
         for _ in range(self.plan.runs):
             for command in commands:
-                for target in targets:
-                    stats = self.run("capacity:", target, command, shape)
+                for target in self.capacity_targets():  # afresh: a bot may have been replaced
+                    stats = self.run("capacity:", target, command, shape, patience=120)
                     runs.setdefault((target.name, command), []).append(stats)
         self.results.capacity = {key: combine(value) for key, value in runs.items()}
         if not (self.plan.profile and profile.available()):
             return
         for command in commands:
-            for target in targets:
+            for target in self.capacity_targets():
                 self.results.profiles[(target.name, command)] = self.profiled(
                     target, command, shape
                 )
+
+    def capacity_targets(self) -> list[Target]:
+        return [t for t in (self.ours(), self.reference_target()) if t is not None]
 
     def profiled(self, target: Target, command: Command, shape: Shape) -> profile.Profile:
         """One saturation run with py-spy sampling the bot: its CPU, by library."""
         (bot,) = target.processes
         out = self.workdir / f"profile-{len(self.results.profiles)}.txt"
         cpu_before = cpu_seconds(bot.process.pid)
-        sampler = profile.Sampler(bot.process.pid, out, shape.duration + 1)
-        stats = self.run("profile:", target, command, shape)
+        sampler = profile.Sampler(bot.process.pid, out)  # through the run's whole work
+        stats = self.run("profile:", target, command, shape, patience=120)
         cpu = cpu_seconds(bot.process.pid) - cpu_before
         return profile.Profile(sampler.stop(), cpu, stats.completed)
 
