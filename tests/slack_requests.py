@@ -61,7 +61,10 @@ class SlackSender:
         self.fake_slack_url = fake_slack_url
         self.issue = issue
         self.issue_trigger = issue_trigger
-        self.http = httpx.Client(timeout=10)
+        # A fresh connection per request: the bot's server closes an idle kept-alive
+        # connection after 5 s, and a request sent on it at that moment is lost unanswered
+        # (a race of the test client, not of Slack's delivery, which retries).
+        self.http = httpx.Client(timeout=10, limits=httpx.Limits(max_keepalive_connections=0))
 
     def response_url(self, token: str) -> str:
         if self.issue is not None:
