@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
 
 import uvicorn
+import uvloop
 from pydantic import ValidationError
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -159,6 +160,7 @@ def _http_server(app: AsyncApp, infra: Infrastructure, runtimes: ProjectRuntimes
         build_server(app, infra, runtimes),
         host=settings.host,
         port=settings.port,
+        http=settings.convoy_bot_http_parser,
         log_level=settings.log_level.lower(),
         lifespan="off",
         access_log=False,
@@ -244,6 +246,11 @@ async def run_one_line(args: argparse.Namespace) -> int:
         return 1
 
 
+def loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when the settings ask for it (the default), else asyncio's."""
+    return uvloop.new_event_loop if settings.convoy_bot_event_loop == "uvloop" else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -252,7 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_one_line(args))
         settings = Settings()
         configure_logging(settings.log_level, settings.log_format)
-        asyncio.run(serve(settings))
+        with asyncio.Runner(loop_factory=loop_factory(settings)) as runner:
+            runner.run(serve(settings))
     except ValidationError as exc:
         print(describe_settings_error(exc), file=sys.stderr)  # noqa: T201
         return EXIT_CONFIG

@@ -23,15 +23,22 @@ class BackgroundTasks:
     def __init__(self, limit: int = 32) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(limit)
+        self._running = 0
 
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(self._in_turn(work))
+    def spawn(self, work: Coroutine[Any, Any, None], *, at_once: bool = False) -> None:
+        """Run `work` when a slot is free (`at_once`: now, beside the slots, for a notice too
+        small to wait behind the work it says was refused)."""
+        task = asyncio.get_running_loop().create_task(work if at_once else self._in_turn(work))
         self._tasks.add(task)
         task.add_done_callback(self._finished)
 
     async def _in_turn(self, work: Coroutine[Any, Any, None]) -> None:
         async with self._slots:
-            await work
+            self._running += 1
+            try:
+                await work
+            finally:
+                self._running -= 1
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -42,7 +49,13 @@ class BackgroundTasks:
 
     @property
     def pending(self) -> int:
+        """Work started and not finished: running, or waiting for a slot."""
         return len(self._tasks)
+
+    @property
+    def queued(self) -> int:
+        """Work waiting for a slot (every slot is taken)."""
+        return len(self._tasks) - self._running
 
     async def drain(self, grace_seconds: float) -> None:
         """Wait for in-flight work (a pause being made) before the process exits.

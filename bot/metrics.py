@@ -94,6 +94,25 @@ class Metrics:
             "Commands, clicks and forms acknowledged and still being worked on by this replica",
             registry=self.registry,
         )
+        self.work_queued = Gauge(
+            "convoy_bot_work_queued",
+            "Of those, the ones waiting for a free slot (the rest are running)",
+            registry=self.registry,
+        )
+        self.busy_refusals = Counter(
+            "convoy_bot_busy_refusals",
+            "Commands, clicks and forms refused in their ack because CONVOY_BOT_MAX_PENDING "
+            "were already acknowledged and not done, by kind",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.background_deferred = Counter(
+            "convoy_bot_background_deferred",
+            "Rounds of background work (watch polls, App Home refresh) put off to the next tick "
+            "because users' work was waiting, by kind",
+            ["kind"],
+            registry=self.registry,
+        )
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)

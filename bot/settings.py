@@ -145,6 +145,9 @@ class Settings(StoreSettings):
     # How long work acked before SIGTERM may run on; a change still running is then settled
     # by the next replica (bot.timers.settling).
     convoy_bot_shutdown_grace_seconds: float = Field(default=8.0, ge=0, le=60)
+    # Commands, clicks and forms acknowledged and not done yet, at most; beyond, the ack says
+    # the bot is busy and nothing is taken on (BENCHMARKS.md: how the default was chosen).
+    convoy_bot_max_pending: int = Field(default=200, ge=1, le=100_000)
     # The least time between two publishes of one person's App Home board when it changes
     # (Slack allows views.publish about 100 times a minute per workspace).
     convoy_bot_home_refresh_seconds: float = Field(default=5.0, ge=1, le=3600)
@@ -168,6 +171,10 @@ class Settings(StoreSettings):
     # `json`: one JSON object per line with the request's context (bot.logs); `text` (the
     # default) adds that context in brackets.
     log_format: Literal["text", "json"] = "text"
+    # The event loop and the server's HTTP parser: the compiled ones (benchmarked faster,
+    # BENCHMARKS.md), or the standard library's loop and uvicorn's pure-Python parser.
+    convoy_bot_event_loop: Literal["uvloop", "asyncio"] = "uvloop"
+    convoy_bot_http_parser: Literal["httptools", "h11"] = "httptools"
 
     _split_prefixes = field_validator("slack_webhook_url_prefixes", mode="before")(_split_commas)
 

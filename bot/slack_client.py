@@ -9,10 +9,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+from slack_sdk.webhook.webhook_response import WebhookResponse
 
 from bot.metrics import Metrics
 
@@ -131,3 +134,22 @@ def _method_name(method: Callable[..., object]) -> str:
     """`chat.postMessage` from the client's `chat_postMessage`."""
     name = getattr(method, "__name__", "a Slack call")
     return name.replace("_", ".", 1)
+
+
+class ResponseUrls:
+    """Posts to Slack's response URLs over one long-lived session (keep-alive), where Bolt's
+    `respond` would open a connection per reply."""
+
+    def __init__(self, session: aiohttp.ClientSession, timeout_seconds: float) -> None:
+        self._session = session
+        self._timeout = timeout_seconds
+
+    async def send(self, url: str, message: dict[str, Any]) -> WebhookResponse:
+        client = AsyncWebhookClient(url=url, session=self._session, timeout=int(self._timeout))
+        return await client.send_dict({k: v for k, v in message.items() if v is not None})
+
+
+def slack_session() -> aiohttp.ClientSession:
+    """The one HTTP session of the bot's calls to Slack (Web API and response URLs): its
+    connections are kept and reused (made in the running loop, closed at exit)."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=30))

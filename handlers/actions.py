@@ -8,7 +8,7 @@ by `handlers.buttons`, never trusted.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
 
@@ -55,7 +55,7 @@ from handlers.replies import Replies
 from handlers.runtime import Runtimes
 from handlers.work import Worker
 
-Work = Callable[[Replies, Click], Awaitable[str]]
+Work = Callable[[Replies, Click], Coroutine[Any, Any, str]]
 # A click's work in its project: `(replies, click, ...)`, each further parameter one of the
 # project's services by its type (handlers.runtime).
 InProject = Callable[..., Awaitable[str]]
@@ -131,7 +131,8 @@ async def clicked(  # noqa: PLR0917  # Bolt passes its own arguments by name
     await ack()
     click = Click.from_body(body)
     replies = worker.replies(respond, client, click.caller.channel_id)
-    worker.spawn(kind, replies, work(replies, click), click.caller.user_id)
+    if not worker.take(kind, replies, work(replies, click), click.caller.user_id):
+        worker.busy_notice(replies)
 
 
 async def approve(replies: Replies, click: Click, *, deciding: Deciding, reporter: Reporter) -> str:

@@ -67,7 +67,7 @@ from handlers.parsing import (
 from handlers.replies import Replies
 from handlers.runtime import Runtimes
 from handlers.watch_cards import WatchCards
-from handlers.work import Worker
+from handlers.work import BUSY, Worker
 
 # A command's work in its project: `(replies, caller, command, ...)`, each further parameter
 # one of the project's services by its type (handlers.runtime).
@@ -108,17 +108,19 @@ async def convoy_command(  # noqa: PLR0917  # Bolt passes its own arguments by n
         await forms.for_command(ack, command, respond, client, text=text, named=named)
         return
     parsed = parse(text)
-    if parsed.verb in ("pause", "resume") and parsed.valid:
-        await ack(response_type="ephemeral", text=working_note(parsed.verb, parsed.target))
-    else:
-        await ack()
     caller = Caller(
         str(command.get("user_id", "")),
         str(command.get("channel_id", "")),
         str(command.get("trigger_id", "")),
     )
     replies = worker.replies(respond, client, caller.channel_id)
-    worker.spawn(parsed.verb, replies, commands.run(replies, caller, text, named), caller.user_id)
+    work = commands.run(replies, caller, text, named)
+    if not worker.take(parsed.verb, replies, work, caller.user_id):
+        await ack(response_type="ephemeral", text=BUSY)
+    elif parsed.verb in ("pause", "resume") and parsed.valid:
+        await ack(response_type="ephemeral", text=working_note(parsed.verb, parsed.target))
+    else:
+        await ack()
 
 
 class Commands:

@@ -64,9 +64,9 @@ async def approve_clicked(  # noqa: PLR0917  # Bolt passes its own arguments by 
     user_id = click.caller.user_id
     replies = worker.replies(DirectMessages(client, user_id), client, "")
     work = partial(approve, publisher=publisher)  # the rest from the request's project
-    worker.spawn(
-        "approve from home", replies, in_its_project(replies, click, work, runtimes), user_id
-    )
+    approving = in_its_project(replies, click, work, runtimes)
+    if not worker.take("approve from home", replies, approving, user_id):
+        worker.busy_notice(replies)
 
 
 async def approve(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -42,7 +42,7 @@ from handlers.outcomes import Reporter
 from handlers.parsing import slack_unescape
 from handlers.replies import DirectMessages, Replies
 from handlers.runtime import Runtimes
-from handlers.work import Worker
+from handlers.work import BUSY_FORM, Worker
 
 logger = logging.getLogger(__name__)
 
@@ -181,12 +181,14 @@ async def change_submitted(  # noqa: PLR0917  # Bolt passes its own arguments by
     if isinstance(answers, dict):
         await ack(response_action="errors", errors=answers)
         return
-    await ack()
     form = answers.form
     replies = worker.replies(AsyncRespond(response_url=form.response_url), client, form.channel)
     caller = _submitter(body, form.channel)
     work = run_change_form(replies, caller, answers, runtimes)
-    worker.spawn(form.action.value, replies, work, caller.user_id)
+    if worker.take(form.action.value, replies, work, caller.user_id):
+        await ack()
+    else:  # the form stays open, saying so: sent again later, it is taken then
+        await ack(response_action="errors", errors={ids.REASON_BLOCK: BUSY_FORM})
 
 
 async def run_change_form(
@@ -225,7 +227,6 @@ async def deny_submitted(  # noqa: PLR0917  # Bolt passes its own arguments by n
     except InvalidInput as exc:
         await ack(response_action="errors", errors={ids.REASON_BLOCK: exc.message})
         return
-    await ack()
     reason = _typed(
         (view.get("state") or {}).get("values") or {}, ids.REASON_BLOCK, ids.REASON_INPUT
     )
@@ -236,10 +237,13 @@ async def deny_submitted(  # noqa: PLR0917  # Bolt passes its own arguments by n
         else DirectMessages(client, caller.user_id)  # opened from the App Home tab
     )
     replies = worker.replies(respond, client, form.channel)
-    denied: Awaitable[str] = run_deny(replies, caller, form, reason, runtimes)
+    denied: Coroutine[Any, Any, str] = run_deny(replies, caller, form, reason, runtimes)
     if not form.response_url:
         denied = _then_home(denied, home, caller.user_id)
-    worker.spawn("deny", replies, denied, caller.user_id)
+    if worker.take("deny", replies, denied, caller.user_id):
+        await ack()
+    else:
+        await ack(response_action="errors", errors={ids.REASON_BLOCK: BUSY_FORM})
 
 
 async def _then_home(work: Awaitable[str], home: HomePublisher, user_id: str) -> str:

@@ -20,7 +20,7 @@ from slack_sdk.webhook.webhook_response import WebhookResponse
 
 from bot.logs import describe_failure
 from bot.metrics import Metrics
-from bot.slack_client import SlackCalls
+from bot.slack_client import ResponseUrls, SlackCalls
 from handlers.blocks.kit import fitted
 
 logger = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ class Replies:
     client: AsyncWebClient
     channel_id: str
     metrics: Metrics
+    responses: ResponseUrls | None = None  # response URLs over kept connections
 
     @property
     def calls(self) -> SlackCalls:
@@ -97,7 +98,11 @@ class Replies:
         return SlackCalls(self.client, self.metrics)
 
     async def _respond(self, **message: Any) -> None:
-        response = await self.respond(**message)
+        url = self.respond.response_url
+        if self.responses is not None and url:
+            response = await self.responses.send(url, message)
+        else:
+            response = await self.respond(**message)
         if response.status_code != 200:
             raise ResponseUrlRefused(response.status_code)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
+from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
@@ -13,10 +14,20 @@ from bot import logs
 from bot.background import BackgroundTasks
 from bot.errors import BotError, UserError
 from bot.metrics import Metrics
+from bot.slack_client import ResponseUrls
 from handlers.blocks.reads import error_message
 from handlers.replies import Replies
 
 logger = logging.getLogger(__name__)
+
+# Said in the ack itself when CONVOY_BOT_MAX_PENDING pieces of work are already waiting or
+# running: nothing was taken on, so the person knows to try again (the bench looks for
+# "is busy right now").
+BUSY = (
+    ":hourglass_flowing_sand: The bot is busy right now and did not take this on: nothing was "
+    "changed. Try again in a moment."
+)
+BUSY_FORM = "The bot is busy right now: nothing was changed. Send it again in a moment."
 
 UNEXPECTED = (
     ":x: Something unexpected stopped the bot before it could report. Check the endpoint "
@@ -27,12 +38,37 @@ UNEXPECTED = (
 class Worker:
     """Spawns each listener's work after its ack, and counts how it ended."""
 
-    def __init__(self, tasks: BackgroundTasks, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        tasks: BackgroundTasks,
+        metrics: Metrics,
+        responses: ResponseUrls | None = None,
+        *,
+        max_pending: int = 1_000_000,
+    ) -> None:
         self._tasks = tasks
         self._metrics = metrics
+        self._responses = responses
+        self._max_pending = max_pending
+
+    def take(self, kind: str, replies: Replies, work: Coroutine[Any, Any, str], user: str) -> bool:
+        """Spawn the work, or refuse it (False: nothing was taken on, and the listener says
+        so in its ack) when CONVOY_BOT_MAX_PENDING pieces of work are already acknowledged
+        and not done. Never queued beyond that: a command acked is a command done."""
+        if self._tasks.pending >= self._max_pending:
+            work.close()  # never started: no "was never awaited" warning
+            self._metrics.busy_refusals.labels(kind).inc()
+            return False
+        self.spawn(kind, replies, work, user)
+        return True
+
+    def busy_notice(self, replies: Replies) -> None:
+        """A click refused as busy: its ack cannot carry text, so the person is told through
+        the response URL (one small post, outside the bound: the click itself is refused)."""
+        self._tasks.spawn(replies.private(BUSY), at_once=True)
 
     def replies(self, respond: AsyncRespond, client: AsyncWebClient, channel_id: str) -> Replies:
-        return Replies(respond, client, channel_id, self._metrics)
+        return Replies(respond, client, channel_id, self._metrics, self._responses)
 
     def spawn(self, kind: str, replies: Replies, work: Awaitable[str], user: str = "") -> None:
         self._tasks.spawn(self._guarded(kind, replies, work, user))

@@ -44,7 +44,12 @@ def build_app(infra: Infrastructure, runtimes: ProjectRuntimes) -> AsyncApp:
     """The Bolt app with every listener bound to what it calls."""
     app = create_app(infra.slack, infra.settings.signing_secret or None)
     time_acks(app, infra.metrics)
-    worker = Worker(infra.tasks, infra.metrics)
+    worker = Worker(
+        infra.tasks,
+        infra.metrics,
+        infra.responses,
+        max_pending=infra.settings.convoy_bot_max_pending,
+    )
     stores, catalog = infra.stores, infra.catalog
     role_admin = RoleAdmin(stores.roles, stores.audit, catalog)
     channels = ChannelAdmin(stores.bindings, catalog, stores.roles, stores.audit, infra.calls)
@@ -129,6 +134,8 @@ def build_scheduler(infra: Infrastructure, runtimes: ProjectRuntimes) -> Schedul
         interval_seconds=infra.settings.convoy_bot_scheduler_interval_seconds,
         watch_round=build_watch_round(infra, runtimes),
         home_round=build_home(infra).refresh,
+        users_waiting=lambda: infra.tasks.queued > 0,
+        deferred=lambda kind: infra.metrics.background_deferred.labels(kind).inc(),
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import aiohttp
 import httpx
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -33,7 +34,7 @@ from bot.projects.bindings import ChannelBindings
 from bot.projects.catalog import ProjectCatalog
 from bot.projects.store import ProjectStore
 from bot.settings import Settings
-from bot.slack_client import SlackCalls, TimedWebClient
+from bot.slack_client import ResponseUrls, SlackCalls, TimedWebClient, slack_session
 from bot.slack_identity import SlackIdentity
 from bot.store import redis_client
 from bot.vitals import DataLossWatch
@@ -71,6 +72,8 @@ class Infrastructure:
     redis: aioredis.Redis
     slack: AsyncWebClient
     calls: SlackCalls  # the bot's own Web API calls (not a listener's reply), counted
+    responses: ResponseUrls  # replies through response URLs, on the same kept connections
+    slack_http: aiohttp.ClientSession
     webhooks: WebhookPoster
     clock: SharedClock
     metrics: Metrics
@@ -92,6 +95,7 @@ class Infrastructure:
         return {"redis": "ok"}
 
     async def aclose(self) -> None:
+        await self.slack_http.close()
         await self.webhook_http.aclose()
         await self.redis.aclose()
 
@@ -112,11 +116,13 @@ def build_infrastructure(
     def observe_slack(method: str, result: str, seconds: float) -> None:
         metrics.slack_calls.labels(method, result).observe(seconds)
 
+    slack_http = slack_session()
     slack = TimedWebClient(
         observe_slack,
         token=settings.slack_bot_token.get_secret_value(),
         base_url=str(settings.slack_api_url),
         timeout=SLACK_TIMEOUT,
+        session=slack_http,
         # A 429 means Slack did not post: waiting Retry-After and sending again is safe.
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
     )
@@ -128,6 +134,8 @@ def build_infrastructure(
         redis=redis,
         slack=slack,
         calls=calls,
+        responses=ResponseUrls(slack_http, SLACK_TIMEOUT),
+        slack_http=slack_http,
         webhooks=WebhookPoster(webhook_http, settings.slack_webhook_url_prefixes),
         clock=clock,
         metrics=metrics,

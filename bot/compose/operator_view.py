@@ -54,6 +54,7 @@ async def refresh_gauges(infra: Infrastructure) -> None:
     were when Redis does not answer."""
     metrics = infra.metrics
     metrics.work_in_progress.set(infra.tasks.pending)
+    metrics.work_queued.set(infra.tasks.queued)
     try:
         async with infra.redis.pipeline(transaction=False) as pipe:
             pipe.scard(redis_keys.holds_index())

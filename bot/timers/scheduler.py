@@ -38,6 +38,8 @@ class Scheduler:
         interval_seconds: float,
         watch_round: Callable[[], Awaitable[int]] | None = None,
         home_round: Callable[[], Awaitable[int]] | None = None,
+        users_waiting: Callable[[], bool] = lambda: False,
+        deferred: Callable[[str], None] = lambda kind: None,
     ) -> None:
         self._clock = clock
         self._watch = watch
@@ -48,6 +50,10 @@ class Scheduler:
         self._interval = interval_seconds
         self._watch_round = watch_round  # None: this replica does not poll (settings)
         self._home_round = home_round  # the App Home boards that changed, published again
+        # Users' commands waiting for a slot: the watch and the Home refresh wait a tick
+        # (`deferred` counts it), so background work never delays a person's command.
+        self._users_waiting = users_waiting
+        self._deferred = deferred
 
     async def tick(self) -> int:
         """Run everything due now; how many settlements, reminders, auto-resumes and project
@@ -59,10 +65,19 @@ class Scheduler:
         reminded = await self._due.remind_due(_guarded(self._on_reminder, "reminder"))
         resumed = await self._due.resume_due(_guarded(self._on_resumed, "auto-resume report"))
         # Last: the timers due now have run before any poll of Convoy (which may be slow).
-        polled = await self._watch_round() if self._watch_round is not None else 0
+        polled = await self._yielding("watch", self._watch_round)
         # After the rest, so the boards show what this tick's timers and poll changed.
-        boards = await self._home_round() if self._home_round is not None else 0
+        boards = await self._yielding("home", self._home_round)
         return settled + reminded + resumed + polled + boards
+
+    async def _yielding(self, kind: str, round_: Callable[[], Awaitable[int]] | None) -> int:
+        """A round of background work, unless users' work is waiting (then the next tick)."""
+        if round_ is None:
+            return 0
+        if self._users_waiting():
+            self._deferred(kind)
+            return 0
+        return await round_()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick every interval until stop is set; a failing tick is logged, never fatal."""
