@@ -42,6 +42,23 @@ redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
 return 1
 """
 
+# KEYS: record, due set. ARGV: change id, member. The record goes only while it is still
+# this change's (a later change may have begun since the lock was released), in one round
+# trip: read and delete cannot be split by another writer.
+_FINISH = """
+if redis.call('HGET', KEYS[1], 'change_id') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
+return 1
+"""
+
+# KEYS: record. ARGV: change id, fields... Marks a doubt told, only while it is this change's.
+_NOTE_TOLD = """
+if redis.call('HGET', KEYS[1], 'change_id') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+return 1
+"""
+
 # KEYS: due set. ARGV: now, lease end, batch. One replica gets each due record.
 _LEASE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
@@ -67,6 +84,8 @@ class InFlightJournal:
         self.report_within = report_within
         self._begin = redis.register_script(_BEGIN)
         self._lease = redis.register_script(_LEASE)
+        self._finish = redis.register_script(_FINISH)
+        self._note_told = redis.register_script(_NOTE_TOLD)
 
     async def begin(self, record: InFlight, lock_key: str, token: str, ttl_ms: int) -> bool:
         """Record the change if `token` still holds the lock (renewing it); False if lost."""
@@ -118,12 +137,11 @@ class InFlightJournal:
         """The "not confirmed" report was told (in this message, if it has a ts): its
         settled result may follow now, in that message's thread."""
         key = redis_keys.in_flight(record.project, record.uid)
-        mapping: dict[FieldT, EncodableT] = {"told": "true"}
+        fields: list[EncodableT] = ["told", "true"]
         if message_ts:
-            mapping |= {"channel_id": channel_id, "message_ts": message_ts}
+            fields += ["channel_id", channel_id, "message_ts", message_ts]
         with failing_closed():
-            if await self._redis.hget(key, "change_id") == record.change_id:
-                await self._redis.hset(key, mapping=mapping)
+            await self._note_told(keys=[key], args=[record.change_id, *fields])
 
     async def postpone(self, record: InFlight, until: datetime) -> None:
         """Look at the record again later (its "not confirmed" report is not told yet)."""
@@ -149,12 +167,9 @@ class InFlightJournal:
         it now belongs to a later change."""
         key = redis_keys.in_flight(record.project, record.uid)
         with failing_closed():
-            if await self._redis.hget(key, "change_id") != record.change_id:
-                return
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.delete(key)
-                pipe.zrem(redis_keys.in_flight_due(), record.member)
-                await pipe.execute()
+            await self._finish(
+                keys=[key, redis_keys.in_flight_due()], args=[record.change_id, record.member]
+            )
 
     async def of_project(self, project: str) -> list[InFlight]:
         """The project's writes not yet settled and told (for `projects remove`)."""

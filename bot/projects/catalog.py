@@ -128,16 +128,18 @@ class ProjectCatalog:
 
     async def for_channel(self, channel_id: str) -> Project | None:
         """The channel's bound project, or the only project when there is one."""
+        projects = await self.projects()
+        if len({p.scope for p in projects}) == 1:
+            return projects[0]  # bound or not, the one project acts: no need to ask Redis
         try:
             scope = await self._bindings.scope_of(channel_id)
         except AccessStoreUnavailable:
-            scope = None  # with one project that one acts; with several the caller is asked
-        projects = await self.projects()
+            scope = None  # with several projects the caller is asked
         if scope is not None:
             bound = next((p for p in projects if p.scope == scope), None)
             if bound is not None:
                 return bound
-        return projects[0] if len({p.scope for p in projects}) == 1 else None
+        return None
 
 
 async def projects_of(roles: RoleStore, projects: Sequence[Project], user_id: str) -> list[Project]:
@@ -191,6 +193,8 @@ class ProjectChoice:
         """A reason that says `-p billing` where the command acts on another project, picked by
         its channel: the person may have meant the flag, so the bot asks instead of acting in
         a project they may not have meant (a flag named first makes the reason's plain text)."""
+        if not named_in_reason:
+            return  # nothing to compare: no round trip for the caller's projects
         yours = await self._yours(user_id)
         for name in named_in_reason:
             other = next((p for p in yours if name == p.alias), None)
