@@ -8,6 +8,9 @@ Modes:
   and its latency counts from when it was due, so a stalled bot cannot hide its stall by slowing
   the generator down (no coordinated omission).
 - `closed`: `concurrency` requests in flight for `duration` seconds: the saturation throughput.
+  A sender whose ack said the bot is busy waits `BUSY_BACKOFF` before its next request, as a
+  person told "try again in a moment" does; without it the refusals alone would saturate the
+  bot and the run would measure how fast it says no.
 - `burst`: every request at once.
 """
 
@@ -26,6 +29,7 @@ from tests.slack_requests import SlackSender, slack_signature
 
 START_DELAY = 0.05  # seconds between building the schedule and the first request
 REQUEST_TIMEOUT = 30.0
+BUSY_BACKOFF = 0.2  # seconds a closed-loop sender waits after a busy refusal
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ class Runner:
         self.requests = requests
         self.outcomes: list[Sent] = []
 
-    async def fire(self, index: int, scheduled: float) -> None:
+    async def fire(self, index: int, scheduled: float) -> Sent:
         request = self.requests[index]
         sent = time.monotonic()
         status, error, busy = 0, "", False
@@ -76,21 +80,21 @@ class Runner:
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
             error = type(exc).__name__
-        self.outcomes.append(
-            Sent(
-                index=index,
-                scheduled=scheduled,
-                sent=sent,
-                done=time.monotonic(),
-                status=status,
-                error=error,
-                busy=busy,
-            )
+        outcome = Sent(
+            index=index,
+            scheduled=scheduled,
+            sent=sent,
+            done=time.monotonic(),
+            status=status,
+            error=error,
+            busy=busy,
         )
+        self.outcomes.append(outcome)
+        return outcome
 
     async def at_rate(self, rate: float, duration: float, t0: float) -> None:
         total = min(len(self.requests), int(rate * duration))
-        tasks: list[asyncio.Task[None]] = []
+        tasks: list[asyncio.Task[Sent]] = []
         for index in range(total):
             due = t0 + index / rate
             wait = due - time.monotonic()
@@ -108,7 +112,8 @@ class Runner:
                 index = next(indexes)
                 if index >= len(self.requests):
                     return
-                await self.fire(index, time.monotonic())
+                if (await self.fire(index, time.monotonic())).busy:
+                    await asyncio.sleep(BUSY_BACKOFF)
 
         await asyncio.sleep(max(0.0, t0 - time.monotonic()))
         await asyncio.gather(*(worker() for _ in range(concurrency)))

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,16 @@ from bench.processes import (
     snapshot_code,
 )
 from bench.processes import start_baseline as start_baseline_process
-from bench.report import Memory, Overload, Results, WatchCost, all_runs, render, revision
+from bench.report import (
+    PLAIN_NAME,
+    Memory,
+    Overload,
+    Results,
+    WatchCost,
+    all_runs,
+    render,
+    revision,
+)
 from bot import redis_keys
 from bot.access.roles import GLOBAL_SCOPE, Role, RoleStore
 from bot.store import redis_client
@@ -51,6 +61,9 @@ from tests.harness import (
 CONCURRENCY = 32  # requests in flight at saturation
 REFERENCE = "cc86fd3"  # the first round's code (BENCHMARKS.md of issue #6 measured it)
 CAPACITY_CONCURRENCY = 64  # requests in flight while capacity is measured
+PLAIN_SETTINGS = {"CONVOY_BOT_EVENT_LOOP": "asyncio", "CONVOY_BOT_HTTP_PARSER": "h11"}
+# The measurements, in the order they run (`--steps` picks some).
+STEPS = ("memory", "acks", "capacity", "overload", "slow", "burst", "watch", "scale")
 OVERLOAD_FACTOR = 3.0  # the overload's rate, in multiples of the measured pause capacity
 WATCH_ENDPOINTS = 1000
 SLOW_CONVOY_SECONDS = 0.3
@@ -149,6 +162,11 @@ class Bench:
         if plan.reference:
             self.reference_code = export_commit(plan.reference, workdir / "reference")
             self.reference = self.start_bot(code=self.reference_code, name="reference")
+        # Ours on the standard library's event loop and uvicorn's pure-Python parser: what
+        # uvloop and httptools (the defaults) bring, in the capacity runs.
+        self.plain: BotProcess | None = None
+        if plan.capacity_seconds:
+            self.plain = self.start_bot(name="plain", settings=PLAIN_SETTINGS)
         with pinned_to(cores.sut):
             self.baseline = start_baseline_process(self.env(), workdir / "baseline")
         stack.callback(self.baseline.stop)
@@ -166,7 +184,9 @@ class Bench:
         env["PYTHONPATH"] = str(code or self.code)
         return env
 
-    def start_bot(self, *, code: Path | None = None, name: str = "", **settings: str) -> BotProcess:
+    def start_bot(
+        self, *, code: Path | None = None, name: str = "", settings: Mapping[str, str] = {}
+    ) -> BotProcess:
         self._starts += 1
         name = name or f"bot{self._starts}"
         with pinned_to(self.bot_cpus):
@@ -212,6 +232,9 @@ class Bench:
             bot.stop()
             if bot is self.reference:
                 self.reference = self.start_bot(code=self.reference_code, name="reference")
+                continue
+            if bot is self.plain:
+                self.plain = self.start_bot(name="plain", settings=PLAIN_SETTINGS)
                 continue
             index = self.bots.index(bot)
             self.bots[index] = self.start_bot()
@@ -290,13 +313,17 @@ class Bench:
         if not (self.plan.profile and profile.available()):
             return
         for command in commands:
-            for target in self.capacity_targets():
+            for target in self.capacity_targets(variants=False):
                 self.results.profiles[(target.name, command)] = self.profiled(
                     target, command, shape
                 )
 
-    def capacity_targets(self) -> list[Target]:
-        return [t for t in (self.ours(), self.reference_target()) if t is not None]
+    def capacity_targets(self, *, variants: bool = True) -> list[Target]:
+        """Ours, the first round's code, and (`variants`) ours on asyncio's loop and h11."""
+        plain = None
+        if variants and self.plain is not None:
+            plain = Target(PLAIN_NAME, (self.plain,), does_work=True)
+        return [t for t in (self.ours(), plain, self.reference_target()) if t is not None]
 
     def profiled(self, target: Target, command: Command, shape: Shape) -> profile.Profile:
         """One saturation run with py-spy sampling the bot: its CPU, by library."""
@@ -334,9 +361,11 @@ class Bench:
         store.hset(redis_keys.bindings(), "C0WATCHED", project_scope(self.fakes.convoy_url))
         watcher = self.start_bot(
             name="watcher",
-            CONVOY_BOT_WATCH_ENABLED="true",
-            CONVOY_BOT_WATCH_INTERVAL="2s",
-            CONVOY_BOT_SCHEDULER_INTERVAL_SECONDS="0.5",
+            settings={
+                "CONVOY_BOT_WATCH_ENABLED": "true",
+                "CONVOY_BOT_WATCH_INTERVAL": "2s",
+                "CONVOY_BOT_SCHEDULER_INTERVAL_SECONDS": "0.5",
+            },
         )
         try:
             first = wait_for_polls(watcher, 1)  # the first poll also stores what it saw
@@ -435,24 +464,35 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="where to write the report (default: BENCHMARKS.md, not in --quick)",
     )
+    parser.add_argument(
+        "--steps",
+        default="",
+        help="comma-separated steps to run (default: all): " + ", ".join(STEPS),
+    )
     args = parser.parse_args(argv)
+    chosen = [step.strip() for step in args.steps.split(",") if step.strip()] or list(STEPS)
+    if unknown := sorted(set(chosen) - set(STEPS)):
+        parser.error(f"unknown steps: {', '.join(unknown)}")
     plan = Plan.smoke() if args.quick else Plan.full()
     out: Path | None = args.out or (None if args.quick else REPO / "BENCHMARKS.md")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="convoy-bench-") as tmp:
         with ExitStack() as stack:
             bench = Bench(plan, Cores.split(), Path(tmp), stack)
-            steps = (
-                ("memory", bench.measure_memory),
-                ("ack latency and throughput", bench.measure_acks),
-                ("capacity", bench.measure_capacity),
-                ("overload", bench.measure_overload),
-                ("slow Convoy", bench.measure_slow_convoy),
-                ("burst", bench.measure_burst),
-                ("watch", bench.measure_watch),
-                ("scale-out", bench.measure_scale_out),
-            )
-            for name, step in steps:
+            steps = {
+                "memory": bench.measure_memory,
+                "acks": bench.measure_acks,
+                "capacity": bench.measure_capacity,
+                "overload": bench.measure_overload,
+                "slow": bench.measure_slow_convoy,
+                "burst": bench.measure_burst,
+                "watch": bench.measure_watch,
+                "scale": bench.measure_scale_out,
+            }
+            for name in STEPS:
+                if name not in chosen:
+                    continue
+                step = steps[name]
                 began = time.monotonic()
                 step()
                 sys.stderr.write(f"bench: {name} took {time.monotonic() - began:.1f} s\n")

@@ -147,7 +147,7 @@ class Settings(StoreSettings):
     convoy_bot_shutdown_grace_seconds: float = Field(default=8.0, ge=0, le=60)
     # Commands, clicks and forms acknowledged and not done yet, at most; beyond, the ack says
     # the bot is busy and nothing is taken on (BENCHMARKS.md: how the default was chosen).
-    convoy_bot_max_pending: int = Field(default=200, ge=1, le=100_000)
+    convoy_bot_max_pending: int = Field(default=128, ge=1, le=100_000)
     # The least time between two publishes of one person's App Home board when it changes
     # (Slack allows views.publish about 100 times a minute per workspace).
     convoy_bot_home_refresh_seconds: float = Field(default=5.0, ge=1, le=3600)
