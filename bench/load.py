@@ -29,7 +29,6 @@ from tests.slack_requests import SlackSender, slack_signature
 
 START_DELAY = 0.05  # seconds between building the schedule and the first request
 REQUEST_TIMEOUT = 30.0
-BUSY_BACKOFF = 0.2  # seconds a closed-loop sender waits after a busy refusal
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,9 @@ class Runner:
             tasks.append(asyncio.create_task(self.fire(index, due)))
         await asyncio.gather(*tasks)
 
-    async def closed_loop(self, concurrency: int, duration: float, t0: float) -> None:
+    async def closed_loop(
+        self, concurrency: int, duration: float, t0: float, busy_backoff: float
+    ) -> None:
         deadline = t0 + duration
         indexes = count()
 
@@ -112,8 +113,8 @@ class Runner:
                 index = next(indexes)
                 if index >= len(self.requests):
                     return
-                if (await self.fire(index, time.monotonic())).busy:
-                    await asyncio.sleep(BUSY_BACKOFF)
+                if (await self.fire(index, time.monotonic())).busy and busy_backoff:
+                    await asyncio.sleep(busy_backoff)
 
         await asyncio.sleep(max(0.0, t0 - time.monotonic()))
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -134,7 +135,7 @@ async def run_job(job: LoadJob) -> LoadResult:
         if job.mode == "rate":
             await runner.at_rate(job.rate, job.duration, t0)
         elif job.mode == "closed":
-            await runner.closed_loop(job.concurrency, job.duration, t0)
+            await runner.closed_loop(job.concurrency, job.duration, t0, job.busy_backoff)
         else:
             await runner.burst(t0)
     return LoadResult(started=t0, outcomes=sorted(runner.outcomes, key=lambda o: o.index))

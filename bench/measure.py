@@ -51,14 +51,24 @@ class Shape:
     rate: float = 0.0
     duration: float = 0.0
     concurrency: int = 1
+    busy_backoff: float = 0.0  # closed loop: a sender refused as busy waits this long
 
     @classmethod
     def at_rate(cls, rate: float, duration: float) -> Shape:
         return cls(f"{rate:g}/s", "rate", round(rate * duration), rate=rate, duration=duration)
 
     @classmethod
-    def saturation(cls, duration: float, concurrency: int, most: int) -> Shape:
-        return cls("saturation", "closed", most, duration=duration, concurrency=concurrency)
+    def saturation(
+        cls, duration: float, concurrency: int, most: int, busy_backoff: float = 0.0
+    ) -> Shape:
+        return cls(
+            "saturation",
+            "closed",
+            most,
+            duration=duration,
+            concurrency=concurrency,
+            busy_backoff=busy_backoff,
+        )
 
     @classmethod
     def burst(cls, size: int) -> Shape:
@@ -81,6 +91,7 @@ class RunStats:
     completed: int = 0  # commands whose work ended as it should (reply, or pause applied once)
     unsuccessful: int = 0  # work ended otherwise: a private error, or not paused exactly once
     lost: int = 0  # accepted commands that never reached Slack again
+    refused_yet_acted: int = 0  # refused as busy in the ack, yet written or told about
     double_writes: int = 0  # endpoints that got more than one PUT /pause
     done_rate: float = math.nan  # completed commands per second, until the last one finished
     done_wall: float = math.nan  # seconds from the first request due to the last completion
@@ -94,7 +105,13 @@ class RunStats:
 
     @property
     def problems(self) -> int:
-        return sum(self.refused.values()) + self.unsuccessful + self.lost + self.double_writes
+        return (
+            sum(self.refused.values())
+            + self.unsuccessful
+            + self.lost
+            + self.double_writes
+            + self.refused_yet_acted
+        )
 
 
 def combine(runs: Sequence[RunStats]) -> RunStats:
@@ -122,6 +139,7 @@ def combine(runs: Sequence[RunStats]) -> RunStats:
         sent=sum(r.sent for r in runs),
         acked=sum(r.acked for r in runs),
         busy=sum(r.busy for r in runs),
+        refused_yet_acted=sum(r.refused_yet_acted for r in runs),
         refused=refused,
         ack_ms=mid3([r.ack_ms for r in runs]),
         ack_rate=mid([r.ack_rate for r in runs]),
@@ -216,6 +234,7 @@ class Harness:
             rate=shape.rate,
             duration=shape.duration,
             concurrency=shape.concurrency,
+            busy_backoff=shape.busy_backoff,
         )
         calls_before, trips_before = self.redis_counters()
         cpu_before, clock_before = sum(cpu_seconds(p) for p in target.pids), time.monotonic()
@@ -279,10 +298,13 @@ class Harness:
         e2e_post: list[float] = []
         e2e_done: list[float] = []
         for outcome in result.outcomes:
-            if outcome.status != 200 or outcome.busy:
-                continue  # refused: in its ack (busy) or by HTTP; counted there
+            if outcome.status != 200:
+                continue  # refused by HTTP: counted there
             key = request_key(run_id, outcome.index)
             verb, uid = texts[outcome.index].split()[:2]
+            if outcome.busy:  # refused in its ack: nothing may follow it
+                stats.refused_yet_acted += _acted_on(receipts, key, verb, uid)
+                continue
             post_at = receipts.posts.get(channel_for(key))
             reply_at, reply = receipts.replies.get(key, (None, ""))
             ended = [t for t in (post_at, reply_at) if t is not None]
@@ -350,3 +372,9 @@ class Receipts:
         """One PUT, one webhook post, and the endpoint is paused now."""
         puts = self.puts.get(uid, [])
         return len(puts) == 1 and self.hooks[uid] == 1 and self.statuses.get(uid) == "paused"
+
+
+def _acted_on(receipts: Receipts, key: str, verb: str, uid: str) -> bool:
+    """Whether a command refused in its ack was answered, told or written all the same."""
+    told = key in receipts.replies or channel_for(key) in receipts.posts
+    return told or (verb == "pause" and uid in receipts.puts)

@@ -20,6 +20,7 @@ class LoadJob(BaseModel):
     rate: float = 0.0  # requests per second ("rate")
     duration: float = 0.0  # seconds ("rate" and "closed")
     concurrency: int = Field(default=1, ge=1)  # requests in flight ("closed")
+    busy_backoff: float = 0.0  # "closed": seconds a sender refused as busy waits to go on
 
 
 class Sent(BaseModel):

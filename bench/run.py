@@ -61,6 +61,7 @@ from tests.harness import (
 CONCURRENCY = 32  # requests in flight at saturation
 REFERENCE = "cc86fd3"  # the first round's code (BENCHMARKS.md of issue #6 measured it)
 CAPACITY_CONCURRENCY = 64  # requests in flight while capacity is measured
+BUSY_BACKOFF = 0.2  # a capacity run's sender refused as busy waits this long (bench.load)
 PLAIN_SETTINGS = {"CONVOY_BOT_EVENT_LOOP": "asyncio", "CONVOY_BOT_HTTP_PARSER": "h11"}
 # The measurements, in the order they run (`--steps` picks some).
 STEPS = ("memory", "acks", "capacity", "overload", "slow", "burst", "watch", "scale")
@@ -300,7 +301,10 @@ class Bench:
         if not self.plan.capacity_seconds:
             return
         shape = Shape.saturation(
-            self.plan.capacity_seconds, CAPACITY_CONCURRENCY, self.plan.capacity_most
+            self.plan.capacity_seconds,
+            CAPACITY_CONCURRENCY,
+            self.plan.capacity_most,
+            busy_backoff=BUSY_BACKOFF,
         )
         runs: dict[tuple[str, str], list[RunStats]] = {}
         commands: tuple[Command, ...] = ("status", "pause")
