@@ -456,7 +456,10 @@ def watch_section(results: Results) -> list[str]:
         "",
         f"A bot of its own polls one bound project of {watch.endpoints:,} endpoints (the "
         "breaker's rates in the list, so no rates call), every 2 s; the first poll (which also "
-        "stores what it saw) is not counted.",
+        "stores what it saw) is not counted. The CPU also holds the scheduler's other work "
+        "in that time and the bench reading the bot's `/metrics` twice a second to count polls "
+        "(before issue 22 the bench read it about fifty times a second, which put 640 ms per "
+        "poll in this row).",
         "",
         *_table(
             ("measure", "per poll"),
