@@ -576,3 +576,59 @@ def test_a_card_request_nobody_could_see_leaves_the_card_usable(
     assert card_untouched, "the withdrawn request did not close the card"
     assert all("already acted" not in r.text for r in slack.replies(paused.token))
     assert [(w.operation, w.endpoint_uid) for w in convoy.writes()] == [("pause", uid)]
+
+
+def test_users_work_waiting_for_a_slot_puts_off_the_watch_until_it_is_done(
+    convoy: FakeConvoy,
+    slack: FakeSlack,
+    bound: None,
+    scope: str,
+    bot_factory: Callable[..., BotProcess],
+    sender_to: Callable[[BotProcess], SlackSender],
+) -> None:
+    """33 pauses held at Convoy fill the 32 slots of after-ack work, so one waits: the
+    scheduler then puts off its poll (counted in /metrics) rather than compete with it;
+    once the pauses are done, every one of them is, and the watch polls again."""
+    watcher = bot_factory(
+        CONVOY_BOT_WATCH_ENABLED="true",
+        CONVOY_BOT_WATCH_INTERVAL="1s",
+        CONVOY_BOT_ADMINS=ADMIN,
+        CONVOY_BOT_CHANGES_PER_MINUTE="0",  # 33 pauses from one person in a minute
+    )
+    sender = sender_to(watcher)
+    eventually(
+        lambda: metric(watcher, "convoy_bot_watch_polls_total", project=scope, result="ok") or None,
+        what="a first poll",
+    )
+    uids = [str(convoy.add_endpoint(f"held-{i}")["uid"]) for i in range(33)]
+    gate = threading.Event()
+    convoy.set_fault("get", meanwhile=gate.wait)
+    try:
+        for uid in uids:
+            sender.command(ADMIN, f"pause {uid} incident")
+        eventually(
+            lambda: metric(watcher, "convoy_bot_background_deferred_total", kind="watch") or None,
+            what="a poll put off",
+        )
+        polls_while_held = metric(
+            watcher, "convoy_bot_watch_polls_total", project=scope, result="ok"
+        )
+    finally:
+        gate.set()
+    convoy.clear_faults()
+
+    eventually(
+        lambda: all(convoy.endpoint(uid)["status"] == "paused" for uid in uids) or None,
+        what="every held pause done",
+    )
+    eventually(
+        lambda: (
+            (
+                metric(watcher, "convoy_bot_watch_polls_total", project=scope, result="ok")
+                > polls_while_held
+            )
+            or None
+        ),
+        what="the watch polling again",
+    )
+    assert len(convoy.writes()) == len(uids)
