@@ -58,7 +58,7 @@ clean:
 chaos: $(VENV)/.installed-test
 	CHAOS_ACTIONS=400 $(BIN)/python -m pytest -m chaos -s --timeout=3600 tests/change/test_chaos.py
 
-# Benchmarks (issue #6, see bench/): our bot against a bare Bolt app, writes BENCHMARKS.md (~20 min).
+# Benchmarks (issue #6, see bench/): our bot against a bare Bolt app, writes BENCHMARKS.md (~10 min).
 .PHONY: bench bench-smoke
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench

@@ -332,7 +332,7 @@ def render(results: Results, command: str) -> str:
         f"{results.runs} run(s) unless a row says otherwise; latencies are p50 / p95 / p99 "
         "in ms.",
         "",
-        f"Reproduce: `{command}` (about 20 minutes; `make bench-smoke` is a 1-run smoke test). "
+        f"Reproduce: `{command}` (about 10 minutes; `make bench-smoke` is a 1-run smoke test). "
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {_n(results.elapsed, 0)} s"
         + (" in **quick mode** (tiny loads: not comparable)." if results.quick else "."),
         "",
