@@ -30,6 +30,7 @@ from bot.errors import (
     ProjectMismatch,
 )
 from bot.failure_rates import PeriodRate
+from bot.http_transport import pooled_transport
 from bot.models import Delivery, Endpoint, Item, Page
 from bot.project import Project
 
@@ -64,7 +65,9 @@ def build_http_client(base_url: str, api_key: str, timeout_seconds: float) -> ht
         # that drips in a byte at a time never times out a phase.
         timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 5.0)),
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=20),
+        transport=pooled_transport(
+            httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=20)
+        ),
     )
 
 

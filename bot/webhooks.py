@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from bot.http_transport import pooled_transport
 from bot.logs import describe_failure
 
 logger = logging.getLogger(__name__)
@@ -69,4 +70,8 @@ class WebhookPoster:
 
 def build_webhook_http_client() -> httpx.AsyncClient:
     """Short timeouts and no redirects: a webhook must never stall or steer a pause."""
-    return httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=3.0), follow_redirects=False)
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(5.0, connect=3.0),
+        follow_redirects=False,
+        transport=pooled_transport(httpx.Limits()),
+    )
