@@ -28,17 +28,22 @@ class BackgroundTasks:
     def spawn(self, work: Coroutine[Any, Any, None], *, at_once: bool = False) -> None:
         """Run `work` when a slot is free (`at_once`: now, beside the slots, for a notice too
         small to wait behind the work it says was refused)."""
-        task = asyncio.get_running_loop().create_task(work if at_once else self._in_turn(work))
+        running = self._running_now(work) if at_once else self._in_turn(work)
+        task = asyncio.get_running_loop().create_task(running)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
 
     async def _in_turn(self, work: Coroutine[Any, Any, None]) -> None:
         async with self._slots:
-            self._running += 1
-            try:
-                await work
-            finally:
-                self._running -= 1
+            await self._running_now(work)
+
+    async def _running_now(self, work: Coroutine[Any, Any, None]) -> None:
+        """Counted as running (not queued) while it runs, in a slot or beside them."""
+        self._running += 1
+        try:
+            await work
+        finally:
+            self._running -= 1
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
