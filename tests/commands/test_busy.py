@@ -12,7 +12,7 @@ import pytest
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
-from tests.harness import OwnRedisBot, eventually
+from tests.harness import OwnRedisBot, eventually, wait_until_idle
 from tests.helpers import button, channel_posts, message, metric, reply_to
 from tests.slack_requests import SlackSender
 
@@ -33,7 +33,11 @@ def busy_bot(
     bot_with_own_redis: Callable[..., OwnRedisBot],
     sender_to: Callable[..., SlackSender],
 ) -> tuple[OwnRedisBot, SlackSender]:
-    own = bot_with_own_redis(CONVOY_BOT_MAX_PENDING="2", CONVOY_BOT_ADMINS=OPERATOR)
+    # Convoy's timeout is longer than the test can hold a request at the gate on a loaded
+    # machine: a held read must wait for the gate, not time out and free its slot.
+    own = bot_with_own_redis(
+        CONVOY_BOT_MAX_PENDING="2", CONVOY_BOT_ADMINS=OPERATOR, CONVOY_TIMEOUT_SECONDS="15"
+    )
     return own, sender_to(own.bot)
 
 
@@ -50,6 +54,9 @@ def test_past_the_bound_the_ack_says_busy_and_nothing_acked_is_lost(
     third = convoy.add_endpoint("search-api", slack_webhook_url=slack.hook())
     sender.command(OPERATOR, f"pause {earlier['uid']} before the rush")
     (earlier_post,) = channel_posts(slack)
+    # The earlier pause's work goes on after its channel post (its webhook post, its journal):
+    # it must be over, or it holds one of the two places when the rush comes.
+    assert wait_until_idle(own.bot.url), "the earlier pause's work ended"
     convoy.set_fault("get", meanwhile=gate.wait)  # each pause waits at its read of Convoy
 
     taken = [sender.command(OPERATOR, f"pause {e['uid']} incident") for e in (first, second)]
@@ -83,6 +90,7 @@ def test_past_the_bound_the_ack_says_busy_and_nothing_acked_is_lost(
     assert convoy.endpoint(earlier["uid"])["status"] == "paused"
     assert slack.replies(refused.token) == []  # refused in the ack: no later word about it
 
+    assert wait_until_idle(own.bot.url), "the taken pauses' work ended (webhook posts, journal)"
     again = sender.command(OPERATOR, f"pause {third['uid']} incident, second try")
     assert "Pausing" in again.response.json()["text"]
     eventually(lambda: convoy.endpoint(third["uid"])["status"] == "paused", what="the second try")

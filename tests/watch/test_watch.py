@@ -594,6 +594,9 @@ def test_users_work_waiting_for_a_slot_puts_off_the_watch_until_it_is_done(
         CONVOY_BOT_WATCH_INTERVAL="1s",
         CONVOY_BOT_ADMINS=ADMIN,
         CONVOY_BOT_CHANGES_PER_MINUTE="0",  # 33 pauses from one person in a minute
+        # Longer than the pauses can be held at the gate on a loaded machine: a held read
+        # waits for the gate rather than time out (and the pause fail) while the test goes on.
+        CONVOY_TIMEOUT_SECONDS="15",
     )
     sender = sender_to(watcher)
     eventually(
