@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Protocol, cast, runtime_checkable
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
@@ -30,7 +29,7 @@ from bot.errors import (
 )
 from bot.logs import describe_failure
 from bot.models import Endpoint
-from bot.store import failing_closed
+from bot.store import Store, failing_closed
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +87,7 @@ class Auditable(Protocol):
 class AuditLog:
     """Appends entries and reads them back newest first."""
 
-    def __init__(self, redis: aioredis.Redis, clock: Clock) -> None:
+    def __init__(self, redis: Store, clock: Clock) -> None:
         self._redis = redis
         self._clock = clock
 

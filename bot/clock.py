@@ -13,10 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-import redis.asyncio as aioredis
-
 from bot import redis_keys
-from bot.store import failing_closed
+from bot.store import Store, failing_closed
 
 
 class Clock(Protocol):
@@ -35,12 +33,21 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
+# KEYS: the offset a test set. Redis's TIME and that offset in one round trip, from one
+# node: on a Redis Cluster, always the node serving the offset's slot (so every replica
+# reads the same node's clock, and TIME is not a command a cluster client can pipeline).
+_READ = """
+local now = redis.call('TIME')
+return {now[1], now[2], redis.call('GET', KEYS[1]) or ''}
+"""
+
+
 class SharedClock:
     """Redis's time, read through this machine's clock corrected at every `sync`."""
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: Store,
         *,
         movable: bool = False,
         wall: Callable[[], datetime] = wall_clock,
@@ -50,21 +57,17 @@ class SharedClock:
         self._wall = wall
         self._skew = timedelta(0)  # Redis TIME minus this machine's clock, at the last sync
         self._offset = timedelta(0)  # what a test moved the time by
+        self._read = redis.register_script(_READ)
 
     async def sync(self) -> datetime:
         """Measure the skew against Redis (and read a test's offset); the corrected time."""
         with failing_closed():
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.time()
-                if self._movable:
-                    pipe.get(redis_keys.clock_offset())
-                seconds_micros, *offset = await pipe.execute()
+            seconds, micros, offset = await self._read(keys=[redis_keys.clock_offset()])
         local = self._wall()
-        seconds, micros = seconds_micros
         shared = datetime.fromtimestamp(int(seconds), UTC) + timedelta(microseconds=int(micros))
         self._skew = shared - local
-        if offset:
-            self._offset = timedelta(seconds=float(offset[0] or 0))
+        if self._movable:
+            self._offset = timedelta(seconds=float(offset or 0))
         return self.now()
 
     def now(self) -> datetime:

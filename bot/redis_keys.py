@@ -1,12 +1,35 @@
 """Every Redis key the bot uses, in one place.
 
 Keys that multi-key operations touch together share a `{hash tag}` so they land in one
-Redis Cluster slot.
+Redis Cluster slot. An endpoint's records (its lock, the in-flight write, the hold, the
+bot's own last write) carry the tag of its shard, and so do the indexes that list them
+across projects (holds, timers, reminders, writes to settle), split into SHARDS: a script
+that books a pause touches one slot, and a scheduler reads every shard for due work.
 """
 
 from __future__ import annotations
 
+import zlib
+
 PREFIX = "convoy-bot"
+
+# How many parts the cross-project indexes are split into. Fixed: a record's shard is part
+# of its key names. Sixteen tags spread over the masters of any small cluster.
+SHARDS = 16
+
+
+def shard(project: str, uid: str) -> int:
+    """The shard one endpoint's records and index entries belong to (stable across
+    processes and versions: CRC-32, not Python's salted hash)."""
+    return zlib.crc32(f"{project}|{uid}".encode()) % SHARDS
+
+
+def _shard_tag(number: int) -> str:
+    return f"{{s{number:02d}}}"
+
+
+def _of_endpoint(kind: str, project: str, uid: str) -> str:
+    return f"{PREFIX}:{_shard_tag(shard(project, uid))}:{kind}:{project}:{uid}"
 
 
 def user_roles(user_id: str) -> str:
@@ -21,7 +44,7 @@ def role_holders() -> str:
 
 def endpoint_lock(project: str, uid: str) -> str:
     """Lock held while the bot changes one endpoint."""
-    return f"{PREFIX}:lock:{{{project}:{uid}}}"
+    return _of_endpoint("lock", project, uid)
 
 
 def pending_choice(choice_id: str) -> str:
@@ -82,22 +105,24 @@ def change_rate(user_id: str, window: int) -> str:
 
 def hold(project: str, uid: str) -> str:
     """Hash describing the bot's own pause of one endpoint (who, when, why, until when)."""
-    return f"{PREFIX}:hold:{{{project}:{uid}}}"
+    return _of_endpoint("hold", project, uid)
 
 
-def holds_index() -> str:
-    """Set of `project|uid` for every endpoint the bot holds paused."""
-    return f"{PREFIX}:holds"
+def holds_index(number: int) -> str:
+    """Set of `project|uid` for every endpoint of one shard the bot holds paused."""
+    return f"{PREFIX}:{_shard_tag(number)}:holds"
 
 
-def resume_timers() -> str:
-    """Sorted set of due auto-resumes: member `project|uid|hold_id`, score = due epoch."""
-    return f"{PREFIX}:timers"
+def resume_timers(number: int) -> str:
+    """Sorted set of one shard's due auto-resumes: member `project|uid|hold_id`, score = due
+    epoch."""
+    return f"{PREFIX}:{_shard_tag(number)}:timers"
 
 
-def resume_reminders() -> str:
-    """Sorted set of reminders before auto-resume, same members, score = remind epoch."""
-    return f"{PREFIX}:reminders"
+def resume_reminders(number: int) -> str:
+    """Sorted set of one shard's reminders before auto-resume, same members, score = remind
+    epoch."""
+    return f"{PREFIX}:{_shard_tag(number)}:reminders"
 
 
 def clock_offset() -> str:
@@ -110,12 +135,13 @@ def in_flight(project: str, uid: str) -> str:
 
     It shares the endpoint lock's hash tag: taking the lock checks it in the same script.
     """
-    return f"{PREFIX}:inflight:{{{project}:{uid}}}"
+    return _of_endpoint("inflight", project, uid)
 
 
-def in_flight_due() -> str:
-    """Sorted set of unsettled changes: member `project|uid`, score = when to read Convoy."""
-    return f"{PREFIX}:inflight-due"
+def in_flight_due(number: int) -> str:
+    """Sorted set of one shard's unsettled changes: member `project|uid`, score = when to
+    read Convoy."""
+    return f"{PREFIX}:{_shard_tag(number)}:inflight-due"
 
 
 def alive() -> str:
@@ -130,7 +156,7 @@ def projects() -> str:
 
 def bindings() -> str:
     """Hash of channel bindings: field = Slack channel id, value = the project's scope."""
-    return f"{PREFIX}:bindings"
+    return f"{PREFIX}:{{bindings}}"
 
 
 def pending_command(command_id: str) -> str:
@@ -152,13 +178,14 @@ def own_write(project: str, uid: str) -> str:
     """The bot's last write to one endpoint, `action|epoch` (kept a week after the write), so
     the watcher tells a status the bot set from one set outside it. It shares the endpoint
     lock's hash tag: the journal records it in the script that records the write."""
-    return f"{PREFIX}:own-write:{{{project}:{uid}}}"
+    return _of_endpoint("own-write", project, uid)
 
 
 def binding_notify() -> str:
     """Hash of the Slack user group a bound channel's failing and disabled cards mention:
-    field = channel id, value = user group id (`/convoy bind ALIAS --notify @group`)."""
-    return f"{PREFIX}:binding-notify"
+    field = channel id, value = user group id (`/convoy bind ALIAS --notify @group`). It
+    shares the bindings' hash tag: unbinding drops both in one transaction."""
+    return f"{PREFIX}:{{bindings}}:notify"
 
 
 def watch_due() -> str:

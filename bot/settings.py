@@ -22,6 +22,7 @@ from bot.durations import parse_duration
 from bot.errors import InvalidInput
 from bot.keybox import KeyBox
 from bot.project import KeyedProject, Project, check_alias, normalize_api_url
+from bot.redis_url import CLUSTER_SCHEMES, cluster_nodes, is_cluster_url
 
 
 def _secret_or_none(value: SecretStr | None, needed: bool, why: str) -> SecretStr | None:
@@ -110,9 +111,15 @@ class StoreSettings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_url_scheme(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
-        if value:
+        if value is not None and not value.startswith(
+            ("redis://", "rediss://", "unix://", *CLUSTER_SCHEMES)
+        ):
+            raise ValueError(
+                "must start with redis://, rediss://, unix:// or (a cluster) redis+cluster://"
+            )
+        if value and is_cluster_url(value):
+            cluster_nodes(value)  # ValueError: one line at start-up
+        elif value:
             # Parsed here as redis-py will parse it, so a port out of range or a broken IPv6
             # host is one line at start-up, not a traceback on the first connection.
             parse_url(value)  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated

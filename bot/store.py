@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeAlias
+from urllib.parse import unquote, urlsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline
 from redis.exceptions import RedisError
 
+from bot import redis_keys
 from bot.errors import AccessStoreUnavailable
+from bot.redis_url import cluster_nodes, is_cluster_url
 
 
 @contextmanager
@@ -20,12 +26,21 @@ def failing_closed() -> Iterator[None]:
         raise AccessStoreUnavailable() from exc
 
 
-def redis_client(url: str) -> aioredis.Redis:
+# One Redis server, or a Redis Cluster (REDIS_URL `redis+cluster://host:port,host:port`).
+# Both answer the commands the bot sends; the cluster refuses a script or MULTI whose keys
+# lie in different slots, which is why every key names its `{hash tag}` (bot.redis_keys).
+Store: TypeAlias = aioredis.Redis | aioredis.RedisCluster
+StorePipeline: TypeAlias = Pipeline | ClusterPipeline  # what Store.pipeline() gives
+
+
+def redis_client(url: str) -> Store:
     """A pooled client with timeouts, so a dead Redis fails fast and closed.
 
     The pool makes callers wait (briefly) for a free connection rather than fail at once
     when a burst wants more connections than it holds.
     """
+    if is_cluster_url(url):
+        return _cluster_client(url)
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
         max_connections=64,
@@ -36,6 +51,34 @@ def redis_client(url: str) -> aioredis.Redis:
         health_check_interval=30,
     )
     return aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
+
+
+def _cluster_client(url: str) -> aioredis.RedisCluster:
+    """A cluster client: it learns the slots from any startup node, follows MOVED and ASK,
+    and re-reads the slots after a failover (a few seconds of ClusterDownError, retried)."""
+    parts = urlsplit(url)
+    return aioredis.RedisCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in cluster_nodes(url)],
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        ssl=url.startswith("rediss+"),
+        decode_responses=True,
+        socket_timeout=2.0,
+        socket_connect_timeout=2.0,
+        max_connections=64,  # per node
+    )
+
+
+class ShardOrder:
+    """The order to read the shards of an index for due work: each round starts one shard
+    further on, so a batch filled by one busy shard never starves the others."""
+
+    def __init__(self) -> None:
+        self._start = 0
+
+    def next_round(self) -> list[int]:
+        start, self._start = self._start, (self._start + 1) % redis_keys.SHARDS
+        return [(start + step) % redis_keys.SHARDS for step in range(redis_keys.SHARDS)]
 
 
 # Due work in a sorted set (timers, watched projects), shared by replicas.

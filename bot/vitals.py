@@ -13,12 +13,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-import redis.asyncio as aioredis
-
 from bot import redis_keys
 from bot.clock import Clock
 from bot.metrics import Metrics
-from bot.store import failing_closed
+from bot.store import Store, failing_closed
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +32,7 @@ class DataLoss:
 class DataLossWatch:
     """The marker's keeper."""
 
-    def __init__(self, redis: aioredis.Redis, metrics: Metrics, clock: Clock) -> None:
+    def __init__(self, redis: Store, metrics: Metrics, clock: Clock) -> None:
         self._redis = redis
         self._metrics = metrics
         self._clock = clock

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 import redis
@@ -20,6 +20,9 @@ import redis
 from bot.embedded_redis import EmbeddedRedis
 from bot.project import Project
 from tests.fakes.loopback import free_port
+
+if TYPE_CHECKING:
+    from tests.redis_cluster import TestRedis
 
 PROJECT = "01HPROJECTCONVOYTEST000000"
 
@@ -82,8 +85,9 @@ class RedisServer:
         return redis.Redis.from_url(self.url, decode_responses=True)
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
 
 
 def start_redis(data_dir: Path, port: int | None = None) -> RedisServer:
@@ -208,11 +212,12 @@ class OwnRedisBot:
     """A bot process with a Redis of its own, which the test may stop and start again."""
 
     bot: BotProcess
-    redis: RedisServer
+    redis: TestRedis
     redis_dir: Path
     restarted: list[RedisServer] = field(default_factory=list)
 
     def restart_redis(self) -> RedisServer:
         """A new redis-server on the port the bot was configured with (its data is gone)."""
+        assert isinstance(self.redis, RedisServer), "a test that restarts Redis is single_node"
         self.restarted.append(start_redis(self.redis_dir, port=self.redis.port))
         return self.restarted[-1]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import redis
 
+from bot import redis_keys
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
@@ -162,3 +165,18 @@ def deny(
     click = sender.click(user_id, ids.DENY_BUTTON, value, message=message(request))
     sender.submit(user_id, form_of(slack, click), {ids.REASON_BLOCK: reason})
     return click
+
+
+def across_shards(
+    client: redis.Redis | redis.RedisCluster, index: Callable[[int], str]
+) -> list[str]:
+    """Every member of one kind of sharded index (a set or sorted set in each of
+    bot.redis_keys.SHARDS shards: holds, timers, reminders, writes to settle), sorted."""
+    found: list[str] = []
+    for shard in range(redis_keys.SHARDS):
+        key = index(shard)
+        if client.type(key) == "set":
+            found += [str(member) for member in client.smembers(key)]
+        else:
+            found += [str(member) for member in client.zrange(key, 0, -1)]
+    return sorted(found)

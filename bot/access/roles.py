@@ -8,11 +8,9 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Protocol
 
-import redis.asyncio as aioredis
-
 from bot import redis_keys
 from bot.errors import InvalidInput
-from bot.store import failing_closed
+from bot.store import Store, failing_closed
 
 GLOBAL_SCOPE = "*"
 _GROUP_ID = re.compile(r"^S[A-Z0-9]+$")
@@ -78,7 +76,7 @@ class RoleStore:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: Store,
         bootstrap_admins: Iterable[str],
         groups: GroupDirectory | None = None,
     ) -> None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import redis.asyncio as aioredis
-
 from bot import redis_keys
 from bot.slack_client import SlackCalls
-from bot.store import failing_closed
+from bot.store import Store, failing_closed
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +18,7 @@ _LOADED = ""  # a member no Slack user id can be: marks the cache as filled, eve
 class SlackGroupDirectory:
     """`contains` answers from Redis when it can, else asks Slack's usergroups.users.list."""
 
-    def __init__(self, redis: aioredis.Redis, calls: SlackCalls) -> None:
+    def __init__(self, redis: Store, calls: SlackCalls) -> None:
         self._redis = redis
         self._calls = calls
 

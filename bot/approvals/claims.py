@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import redis.asyncio as aioredis
-
 from bot import redis_keys
-from bot.store import failing_closed
+from bot.store import Store, failing_closed
 
 CLAIM_TTL = timedelta(days=7)  # longer than anyone scrolls back to click an old button
 
@@ -15,7 +13,7 @@ CLAIM_TTL = timedelta(days=7)  # longer than anyone scrolls back to click an old
 class ButtonClaims:
     """`take` succeeds for exactly one clicker per button per message."""
 
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: Store) -> None:
         self._redis = redis
 
     async def take(

@@ -13,13 +13,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import cast
 
-import redis.asyncio as aioredis
 from pydantic import BaseModel
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
 from bot.models import Action
-from bot.store import failing_closed
+from bot.store import Store, failing_closed
 
 # Kept this long after expiry so a late click still learns what became of the request.
 RECORD_GRACE = timedelta(days=2)
@@ -117,7 +116,7 @@ class Claim:
 class ApprovalStore:
     """Creates, reads, claims and closes approval requests."""
 
-    def __init__(self, redis: aioredis.Redis, ttl: timedelta, lease: timedelta) -> None:
+    def __init__(self, redis: Store, ttl: timedelta, lease: timedelta) -> None:
         self._redis = redis
         self.ttl = ttl
         self.lease = lease  # longer than carrying out an approval can take (the lock's TTL)

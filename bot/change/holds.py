@@ -13,17 +13,15 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import cast
 
-import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
 from bot.clock import Clock
 from bot.errors import AlreadyHandled, InvalidInput
 from bot.models import Hold
-from bot.store import LEASE_DUE, SETTLE_LEASED, failing_closed
+from bot.store import LEASE_DUE, SETTLE_LEASED, ShardOrder, Store, StorePipeline, failing_closed
 
-Rider = Callable[[Pipeline], None]  # writes another module adds to a hold's round trip
+Rider = Callable[[StorePipeline], None]  # writes another module adds to a hold's round trip
 LEASE = timedelta(minutes=2)  # longer than an auto-resume can take (lock TTL plus posting)
 
 # KEYS: hold hash, timers, reminders. ARGV: hold id, expected due (epoch), new due, new remind.
@@ -124,25 +122,29 @@ def parse_member(value: str) -> tuple[str, str, str]:
     return project, uid, hold_id
 
 
+def shard_of_member(value: str) -> int:
+    """The shard a timer member's endpoint belongs to."""
+    project, uid, _ = parse_member(value)
+    return redis_keys.shard(project, uid)
+
+
 class TimerKind(StrEnum):
     """The two sorted sets of due times: auto-resumes, and the reminders before them."""
 
     RESUMES = "timers"
     REMINDERS = "reminders"
 
-    @property
-    def key(self) -> str:
-        return (
-            redis_keys.resume_timers()
-            if self is TimerKind.RESUMES
-            else redis_keys.resume_reminders()
-        )
+    def key(self, shard: int) -> str:
+        """This kind's sorted set in one shard."""
+        if self is TimerKind.RESUMES:
+            return redis_keys.resume_timers(shard)
+        return redis_keys.resume_reminders(shard)
 
 
 class HoldStore:
     """Records holds, schedules and moves their timers, and claims due ones."""
 
-    def __init__(self, redis: aioredis.Redis, reminder_lead: timedelta, clock: Clock) -> None:
+    def __init__(self, redis: Store, reminder_lead: timedelta, clock: Clock) -> None:
         self._redis = redis
         self.reminder_lead = reminder_lead
         self._clock = clock
@@ -152,6 +154,7 @@ class HoldStore:
         self._settle = redis.register_script(SETTLE_LEASED)
         self._attach = redis.register_script(_ATTACH)
         self._failed = redis.register_script(_FAILED)
+        self._shard_order = ShardOrder()
 
     async def record(self, hold: Hold, now: datetime, also: Sequence[Rider] = ()) -> Hold:
         """A new hold replaces any earlier one of the endpoint (and so orphans its timer).
@@ -159,18 +162,21 @@ class HoldStore:
         `also` queues more writes in the same round trip (the endpoint lock's release, the
         in-flight record's removal)."""
         key = redis_keys.hold(hold.project, hold.uid)
+        shard = redis_keys.shard(hold.project, hold.uid)
         fields: dict[FieldT, EncodableT] = {k: v for k, v in hold.model_dump().items()}
         due = hold.resumes_at
         with failing_closed():
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.delete(key)
                 pipe.hset(key, mapping=fields)
-                pipe.sadd(redis_keys.holds_index(), f"{hold.project}|{hold.uid}")
+                pipe.sadd(redis_keys.holds_index(shard), f"{hold.project}|{hold.uid}")
                 if due is not None:
-                    pipe.zadd(redis_keys.resume_timers(), {hold.timer: due.timestamp()})
+                    pipe.zadd(redis_keys.resume_timers(shard), {hold.timer: due.timestamp()})
                     if due - self.reminder_lead > now:
                         remind = due - self.reminder_lead
-                        pipe.zadd(redis_keys.resume_reminders(), {hold.timer: remind.timestamp()})
+                        pipe.zadd(
+                            redis_keys.resume_reminders(shard), {hold.timer: remind.timestamp()}
+                        )
                 for rider in also:
                     rider(pipe)
                 await pipe.execute()
@@ -213,11 +219,12 @@ class HoldStore:
     ) -> Hold | None:
         """End the hold (the endpoint was resumed, or is no longer paused): its timer and
         reminder go too, in one step that compares the hold id; None if it did not match."""
+        shard = redis_keys.shard(project, uid)
         keys = [
             redis_keys.hold(project, uid),
-            redis_keys.holds_index(),
-            redis_keys.resume_timers(),
-            redis_keys.resume_reminders(),
+            redis_keys.holds_index(shard),
+            redis_keys.resume_timers(shard),
+            redis_keys.resume_reminders(shard),
         ]
         with failing_closed():
             async with self._redis.pipeline(transaction=True) as pipe:
@@ -253,10 +260,11 @@ class HoldStore:
             raise AlreadyHandled("This pause has no auto-resume any more.", "")
 
     def _keys(self, hold: Hold) -> list[str]:
+        shard = redis_keys.shard(hold.project, hold.uid)
         return [
             redis_keys.hold(hold.project, hold.uid),
-            redis_keys.resume_timers(),
-            redis_keys.resume_reminders(),
+            redis_keys.resume_timers(shard),
+            redis_keys.resume_reminders(shard),
         ]
 
     async def claim_due(
@@ -268,9 +276,16 @@ class HoldStore:
         member to come due again when the lease ends, and the hold decides if it still counts.
         """
         lease = round((now + LEASE).timestamp(), 3)
+        due: list[str] = []
         with failing_closed():
-            due = await self._lease(keys=[which.key], args=[now.timestamp(), lease, batch])
-        return [str(member) for member in due], lease
+            for shard in self._shard_order.next_round():
+                found = await self._lease(
+                    keys=[which.key(shard)], args=[now.timestamp(), lease, batch - len(due)]
+                )
+                due += [str(member) for member in found]
+                if len(due) >= batch:
+                    break
+        return due, lease
 
     async def settle(
         self, which: TimerKind, timer: str, lease: float, again: datetime | None
@@ -279,13 +294,17 @@ class HoldStore:
         nothing if Keep or Extend changed it since the lease began."""
         when = "" if again is None else str(again.timestamp())
         with failing_closed():
-            await self._settle(keys=[which.key], args=[timer, lease, when])
+            await self._settle(keys=[which.key(shard_of_member(timer))], args=[timer, lease, when])
 
     async def all(self) -> list[Hold]:
         """Every hold, oldest pause first."""
         with failing_closed():
             # The client decodes replies (decode_responses=True); redis-py's types cannot say so.
-            entries = cast(set[str], await self._redis.smembers(redis_keys.holds_index()))
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for shard in range(redis_keys.SHARDS):
+                    pipe.smembers(redis_keys.holds_index(shard))
+                indexes = cast(list[set[str]], await pipe.execute())
+            entries = set().union(*indexes)
             async with self._redis.pipeline(transaction=False) as pipe:
                 for entry in entries:
                     project, uid = entry.split("|", 1)

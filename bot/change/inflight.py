@@ -15,13 +15,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import cast
 
-import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
 from bot.models import FlightState, InFlight
-from bot.store import failing_closed
+from bot.store import ShardOrder, Store, StorePipeline, failing_closed
 
 RECORD_TTL = timedelta(days=2)  # a backstop only: records are deleted once told
 OWN_WRITE_TTL = timedelta(days=7)  # the watcher compares it with the last status it saw
@@ -67,6 +65,11 @@ return due
 """
 
 
+def _due_set(record: InFlight) -> str:
+    """The sorted set of the record's shard, where it waits to be settled."""
+    return redis_keys.in_flight_due(redis_keys.shard(record.project, record.uid))
+
+
 def _fields(record: InFlight) -> list[EncodableT]:
     flat: list[EncodableT] = []
     for key, value in record.model_dump(mode="json").items():
@@ -77,7 +80,7 @@ def _fields(record: InFlight) -> list[EncodableT]:
 class InFlightJournal:
     """Records, defers, leases and finishes in-flight changes."""
 
-    def __init__(self, redis: aioredis.Redis, report_within: timedelta) -> None:
+    def __init__(self, redis: Store, report_within: timedelta) -> None:
         self._redis = redis
         # An answered write is announced well within this; if its replica stopped before
         # telling anyone, another replica reports it then.
@@ -86,13 +89,14 @@ class InFlightJournal:
         self._lease = redis.register_script(_LEASE)
         self._finish = redis.register_script(_FINISH)
         self._note_told = redis.register_script(_NOTE_TOLD)
+        self._shard_order = ShardOrder()
 
     async def begin(self, record: InFlight, lock_key: str, token: str, ttl_ms: int) -> bool:
         """Record the change if `token` still holds the lock (renewing it); False if lost."""
         keys = [
             lock_key,
             redis_keys.in_flight(record.project, record.uid),
-            redis_keys.in_flight_due(),
+            _due_set(record),
             redis_keys.own_write(record.project, record.uid),
         ]
         own = f"{record.action.value}|{record.started_at}"
@@ -129,7 +133,7 @@ class InFlightJournal:
         with failing_closed():
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.hset(redis_keys.in_flight(record.project, record.uid), mapping=mapping)
-                pipe.zadd(redis_keys.in_flight_due(), {record.member: settle_at.timestamp()})
+                pipe.zadd(_due_set(record), {record.member: settle_at.timestamp()})
                 await pipe.execute()
         return moved
 
@@ -146,15 +150,15 @@ class InFlightJournal:
     async def postpone(self, record: InFlight, until: datetime) -> None:
         """Look at the record again later (its "not confirmed" report is not told yet)."""
         with failing_closed():
-            await self._redis.zadd(redis_keys.in_flight_due(), {record.member: until.timestamp()})
+            await self._redis.zadd(_due_set(record), {record.member: until.timestamp()})
 
-    def answered_in(self, pipe: Pipeline, record: InFlight, now: datetime) -> None:
+    def answered_in(self, pipe: StorePipeline, record: InFlight, now: datetime) -> None:
         """Queue "the answer is known, about to be told" on another pipeline (the hold's
         booking): if nobody is told within `report_within`, a replica reports it."""
         key = redis_keys.in_flight(record.project, record.uid)
         report_by = (now + self.report_within).timestamp()
         pipe.hset(key, mapping={"state": FlightState.ANSWERED.value, "settle_at": report_by})
-        pipe.zadd(redis_keys.in_flight_due(), {record.member: report_by})
+        pipe.zadd(_due_set(record), {record.member: report_by})
 
     async def answered(self, record: InFlight, now: datetime) -> None:
         with failing_closed():
@@ -167,16 +171,17 @@ class InFlightJournal:
         it now belongs to a later change."""
         key = redis_keys.in_flight(record.project, record.uid)
         with failing_closed():
-            await self._finish(
-                keys=[key, redis_keys.in_flight_due()], args=[record.change_id, record.member]
-            )
+            await self._finish(keys=[key, _due_set(record)], args=[record.change_id, record.member])
 
     async def of_project(self, project: str) -> list[InFlight]:
         """The project's writes not yet settled and told (for `projects remove`)."""
         with failing_closed():
-            members = cast(list[str], await self._redis.zrange(redis_keys.in_flight_due(), 0, -1))
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for shard in range(redis_keys.SHARDS):
+                    pipe.zrange(redis_keys.in_flight_due(shard), 0, -1)
+                shards = cast(list[list[str]], await pipe.execute())
         found = []
-        for member in members:
+        for member in (member for members in shards for member in members):
             scope, _, uid = member.partition("|")
             if scope == project and (record := await self.get(scope, uid)) is not None:
                 found.append(record)
@@ -184,18 +189,25 @@ class InFlightJournal:
 
     async def claim_due(self, now: datetime, batch: int = 5) -> list[InFlight]:
         """Records whose time to settle has come, leased to this caller for LEASE."""
+        due: list[str] = []
         with failing_closed():
-            due = await self._lease(
-                keys=[redis_keys.in_flight_due()],
-                args=[now.timestamp(), (now + LEASE).timestamp(), batch],
-            )
+            for shard in self._shard_order.next_round():
+                found_here = await self._lease(
+                    keys=[redis_keys.in_flight_due(shard)],
+                    args=[now.timestamp(), (now + LEASE).timestamp(), batch - len(due)],
+                )
+                due += cast(list[str], found_here)
+                if len(due) >= batch:
+                    break
         found = []
-        for member in cast(list[str], due):
+        for member in due:
             project, uid = member.split("|", 1)
             record = await self.get(project, uid)
             if record is None:
                 with failing_closed():
-                    await self._redis.zrem(redis_keys.in_flight_due(), member)
+                    await self._redis.zrem(
+                        redis_keys.in_flight_due(redis_keys.shard(project, uid)), member
+                    )
                 continue
             found.append(record)
         return found

@@ -14,13 +14,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from bot import redis_keys
 from bot.errors import EndpointBusy, WriteInDoubt
-from bot.store import failing_closed
+from bot.store import Store, StorePipeline, failing_closed
 
 # KEYS: lock, in-flight record. ARGV: token, ttl ms, "settle" to take it despite the record.
 # Returns {verdict, action, settle_at}: verdict taken | busy | telling | doubt. A record whose
@@ -55,7 +53,7 @@ class HeldLock:
         self.ttl_ms = ttl_ms
         self.released = False
 
-    def release_in(self, pipe: Pipeline) -> None:
+    def release_in(self, pipe: StorePipeline) -> None:
         """Queue the release on pipe; the caller executes it with its own writes."""
         # Plain EVAL, not EVALSHA: a pipeline would first ask Redis whether the script is
         # loaded, a round trip of its own.
@@ -66,7 +64,7 @@ class HeldLock:
 class EndpointLocks:
     """Short-lived exclusive locks keyed by project and endpoint uid."""
 
-    def __init__(self, redis: aioredis.Redis, ttl_seconds: float) -> None:
+    def __init__(self, redis: Store, ttl_seconds: float) -> None:
         self._redis = redis
         self._ttl_ms = int(ttl_seconds * 1000)
         self._take = redis.register_script(_TAKE)

@@ -10,15 +10,13 @@ import json
 from datetime import timedelta
 from typing import Any, Protocol
 
-import redis.asyncio as aioredis
-
 from bot import redis_keys
 from bot.change.holds import HoldStore
 from bot.change.inflight import InFlightJournal
 from bot.change.model import Change
 from bot.errors import AccessStoreUnavailable
 from bot.models import Hold
-from bot.store import failing_closed
+from bot.store import Store, failing_closed
 
 COPIES_TTL = timedelta(days=8)  # as long as anyone scrolls back to a message to update it
 
@@ -42,7 +40,7 @@ class MessageBook:
         holds: HoldStore,
         journal: InFlightJournal,
         bindings: BoundChannels,
-        redis: aioredis.Redis,
+        redis: Store,
     ) -> None:
         self._holds = holds
         self._journal = journal

@@ -6,12 +6,11 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-import redis.asyncio as aioredis
 from pydantic import BaseModel
 
 from bot import redis_keys
 from bot.errors import InvalidInput
-from bot.store import failing_closed
+from bot.store import Store, failing_closed
 
 CHOICE_TTL_SECONDS = 15 * 60
 
@@ -47,7 +46,7 @@ class Picked:
 class ChoiceStore:
     """Stores questions; claims each exactly once, by its asker, for an offered endpoint."""
 
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: Store) -> None:
         self._redis = redis
 
     async def save(self, choice: PendingChoice) -> str:

@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import redis.asyncio as aioredis
 from pydantic import SecretStr, ValidationError
 
 from bot.access.role_admin import CLI_ACTOR, RoleAdmin
@@ -35,7 +34,7 @@ from bot.projects.catalog import ProjectCatalog
 from bot.projects.held_work import HeldWork
 from bot.projects.store import ProjectStore
 from bot.settings import StoreSettings
-from bot.store import redis_client
+from bot.store import Store, redis_client
 
 EXIT_CONFIG = 2
 
@@ -60,7 +59,7 @@ def first_problem(error: ValidationError) -> str:
 class CliStores:
     """What a CLI command works with: Redis, the shared clock, and the projects."""
 
-    redis: aioredis.Redis
+    redis: Store
     clock: SharedClock
     audit: AuditLog
     catalog: ProjectCatalog

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 import aiohttp
 import httpx
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -36,7 +35,7 @@ from bot.projects.store import ProjectStore
 from bot.settings import Settings
 from bot.slack_client import ResponseUrls, SlackCalls, TimedWebClient, slack_session
 from bot.slack_identity import SlackIdentity
-from bot.store import redis_client
+from bot.store import Store, redis_client
 from bot.vitals import DataLossWatch
 from bot.watch.store import WatchStore
 from bot.webhooks import WebhookPoster, build_webhook_http_client
@@ -69,7 +68,7 @@ class Infrastructure:
     """The long-lived clients and stores, built once and closed once."""
 
     settings: Settings
-    redis: aioredis.Redis
+    redis: Store
     slack: AsyncWebClient
     calls: SlackCalls  # the bot's own Web API calls (not a listener's reply), counted
     responses: ResponseUrls  # replies through response URLs, on the same kept connections
@@ -148,9 +147,7 @@ def build_infrastructure(
     )
 
 
-def build_stores(
-    settings: Settings, redis: aioredis.Redis, calls: SlackCalls, clock: SharedClock
-) -> Stores:
+def build_stores(settings: Settings, redis: Store, calls: SlackCalls, clock: SharedClock) -> Stores:
     holds = HoldStore(redis, settings.convoy_bot_reminder_lead, clock)
     lease = timedelta(seconds=settings.convoy_bot_lock_ttl_seconds)
     settle_after = timedelta(seconds=settings.convoy_bot_settle_seconds)

@@ -12,6 +12,7 @@ from bot import redis_keys
 from bot.compose.infrastructure import Infrastructure
 from bot.compose.runtimes import ProjectRuntimes
 from bot.errors import BotError
+from bot.store import Store
 from bot.watch.round import health_report
 
 # How old the Slack part of /status may be: auth.test is asked at most this often for it.
@@ -27,10 +28,8 @@ async def status_report(infra: Infrastructure, runtimes: ProjectRuntimes) -> dic
     report["slack"] = slack.report()
     report["convoy"] = convoy
     try:
-        async with infra.redis.pipeline(transaction=False) as pipe:
-            pipe.zcard(redis_keys.in_flight_due())
-            pipe.zcard(redis_keys.resume_timers())
-            in_flight, timers = await pipe.execute()
+        counts = await _open_work(infra.redis)
+        in_flight, timers = counts["writes"], counts["timers"]
         report["background"] = {"writes_unsettled": in_flight, "timers": timers}
     except RedisError:
         report["background"] = {}
@@ -56,10 +55,8 @@ async def refresh_gauges(infra: Infrastructure) -> None:
     metrics.work_in_progress.set(infra.tasks.pending)
     metrics.work_queued.set(infra.tasks.queued)
     try:
-        async with infra.redis.pipeline(transaction=False) as pipe:
-            pipe.scard(redis_keys.holds_index())
-            pipe.zcard(redis_keys.resume_timers())
-            holds, timers = await pipe.execute()
+        counts = await _open_work(infra.redis)
+        holds, timers = counts["holds"], counts["timers"]
         approvals = 0
         async for _ in infra.redis.scan_iter(match=redis_keys.open_approvals_pattern(), count=500):
             approvals += 1
@@ -68,3 +65,19 @@ async def refresh_gauges(infra: Infrastructure) -> None:
     metrics.open_holds.set(holds)
     metrics.open_timers.set(timers)
     metrics.open_approvals.set(approvals)
+
+
+async def _open_work(redis: Store) -> dict[str, int]:
+    """Holds, timers and writes to settle, summed over the shards of their indexes (in one
+    round trip per Redis node)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for shard in range(redis_keys.SHARDS):
+            pipe.scard(redis_keys.holds_index(shard))
+            pipe.zcard(redis_keys.resume_timers(shard))
+            pipe.zcard(redis_keys.in_flight_due(shard))
+        found = await pipe.execute()
+    return {
+        "holds": sum(found[0::3]),
+        "timers": sum(found[1::3]),
+        "writes": sum(found[2::3]),
+    }

@@ -15,12 +15,10 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import cast
 
-import redis.asyncio as aioredis
-
 from bot import redis_keys
 from bot.clock import Clock
 from bot.home.board import Board, HomeBoard
-from bot.store import failing_closed
+from bot.store import Store, failing_closed
 
 RECENT = timedelta(hours=1)  # a board opened longer ago than this is left as it is
 
@@ -44,7 +42,7 @@ Publish = Callable[[Board], Awaitable[bool]]
 class HomeViewers:
     """Who opened their Home tab when, and the board each was last published."""
 
-    def __init__(self, redis: aioredis.Redis, window: timedelta) -> None:
+    def __init__(self, redis: Store, window: timedelta) -> None:
         self._redis = redis
         self._window = window  # the least time between two publishes for one person
         self._claim = redis.register_script(_CLAIM)

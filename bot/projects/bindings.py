@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import redis.asyncio as aioredis
-
 from bot import redis_keys
-from bot.store import failing_closed
+from bot.store import Store, failing_closed
 
 
 class ChannelBindings:
     """channel id → project scope, in one Redis hash; a project's channels by scanning it
     (a workspace binds tens of channels, not thousands)."""
 
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: Store) -> None:
         self._redis = redis
 
     async def bind(self, channel_id: str, scope: str) -> None:

@@ -13,7 +13,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from pydantic import BaseModel, SecretStr
 
 from bot import redis_keys
@@ -22,7 +21,7 @@ from bot.errors import AccessStoreUnavailable, InvalidInput
 from bot.project import KeyedProject, Project
 from bot.projects.bindings import ChannelBindings
 from bot.projects.store import ProjectStore
-from bot.store import failing_closed
+from bot.store import Store, failing_closed
 
 REFRESH_SECONDS = 5.0
 PENDING_TTL_SECONDS = 15 * 60
@@ -151,7 +150,7 @@ async def projects_of(roles: RoleStore, projects: Sequence[Project], user_id: st
 class ProjectChoice:
     """Picks a command's project; keeps the command while its caller is asked which."""
 
-    def __init__(self, catalog: ProjectCatalog, redis: aioredis.Redis, roles: RoleStore) -> None:
+    def __init__(self, catalog: ProjectCatalog, redis: Store, roles: RoleStore) -> None:
         self._catalog = catalog
         self._redis = redis
         self._roles = roles

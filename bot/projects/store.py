@@ -7,14 +7,13 @@ catalog (bot.projects.catalog) serves both.
 
 from __future__ import annotations
 
-import redis.asyncio as aioredis
 from pydantic import SecretStr, ValidationError
 
 from bot import redis_keys
 from bot.errors import InvalidInput
 from bot.keybox import KeyBox, KeyBoxError
 from bot.project import KeyedProject, Project
-from bot.store import failing_closed
+from bot.store import Store, failing_closed
 
 
 class StoredProject(Project):
@@ -26,7 +25,7 @@ class StoredProject(Project):
 class ProjectStore:
     """Projects added with `convoy-bot projects add`, in one Redis hash by alias."""
 
-    def __init__(self, redis: aioredis.Redis, box: KeyBox | None) -> None:
+    def __init__(self, redis: Store, box: KeyBox | None) -> None:
         self._redis = redis
         self._box = box
 

@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, ValidationError
 from redis.exceptions import WatchError
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
-from bot.store import LEASE_DUE, RENEW_LEASED, SETTLE_LEASED, failing_closed
+from bot.store import LEASE_DUE, RENEW_LEASED, SETTLE_LEASED, Store, failing_closed
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -115,7 +114,7 @@ class Health(BaseModel):
 class WatchStore:
     """All of the watcher's keys; each project's own in one hash slot."""
 
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: Store) -> None:
         self._redis = redis
         self._claim = redis.register_script(LEASE_DUE)
         self._finish = redis.register_script(SETTLE_LEASED)

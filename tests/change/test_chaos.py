@@ -34,6 +34,7 @@ from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
 from tests.harness import SIGNING_SECRET, BotProcess, eventually
+from tests.helpers import across_shards
 from tests.slack_requests import SlackSender
 
 OPERATOR = "U0CHAOS"
@@ -125,7 +126,7 @@ def _answered(slack: FakeSlack, token: str) -> bool:
 
 
 def _all_settled(store: redis.Redis) -> bool:
-    return store.zcard(redis_keys.in_flight_due()) == 0
+    return not across_shards(store, redis_keys.in_flight_due)
 
 
 @pytest.mark.chaos

@@ -139,6 +139,7 @@ def test_convoy_429_is_surfaced_not_retried(
 # --- Redis --------------------------------------------------------------------------------
 
 
+@pytest.mark.single_node
 def test_redis_killed_mid_pause_then_restarted(
     bot_with_own_redis: Callable[..., OwnRedisBot],
     sender_to: Callable[[BotProcess], SlackSender],
@@ -171,6 +172,7 @@ def test_redis_killed_mid_pause_then_restarted(
     assert len(convoy.writes()) == 1
 
 
+@pytest.mark.single_node
 def test_scheduler_survives_failing_ticks_and_later_ticks_work(
     bot_with_own_redis: Callable[..., OwnRedisBot],
     sender_to: Callable[[BotProcess], SlackSender],
@@ -190,6 +192,7 @@ def test_scheduler_survives_failing_ticks_and_later_ticks_work(
         what="the pause's bookkeeping",
     )
 
+    assert isinstance(own.redis, RedisServer)  # single_node
     os.kill(own.redis.process.pid, signal.SIGSTOP)  # frozen: every Redis call times out
     try:
         eventually(

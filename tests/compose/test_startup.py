@@ -94,7 +94,16 @@ REQUIRED = {
         ),
         (
             {**REQUIRED, "REDIS_URL": "localhost:6379"},
-            "convoy-bot: malformed setting REDIS_URL (must start with redis://, rediss:// or unix://)",
+            "convoy-bot: malformed setting REDIS_URL (must start with redis://, rediss://, "
+            "unix:// or (a cluster) redis+cluster://)",
+        ),
+        (
+            {**REQUIRED, "REDIS_URL": "redis+cluster://127.0.0.1:7000,127.0.0.1:99999"},
+            "convoy-bot: malformed setting REDIS_URL (Port out of range 0-65535)",
+        ),
+        (
+            {**REQUIRED, "REDIS_URL": "redis+cluster://"},
+            "convoy-bot: malformed setting REDIS_URL (names no host:port)",
         ),
         (
             {**REQUIRED, "CONVOY_PROJECT_ALIAS": "Payments Team"},

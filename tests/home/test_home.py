@@ -24,8 +24,9 @@ from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.loopback import LoopbackServer, free_port
 from tests.fakes.slack import FakeSlack, SlackCall
-from tests.harness import ADMIN, BotProcess, bot_env, eventually, run_cli, start_bot, start_redis
+from tests.harness import ADMIN, BotProcess, bot_env, eventually, run_cli, start_bot
 from tests.helpers import form_of, post_with, reply_to
+from tests.redis_cluster import start_test_redis
 from tests.replicas import replicas
 from tests.slack_requests import SlackSender
 
@@ -61,7 +62,7 @@ def home(
     sender_to: Callable[[BotProcess], SlackSender],
 ) -> Iterator[Home]:
     """payments and billing, roles granted per project, the bot started after."""
-    server = start_redis(tmp_path / "redis")
+    server = start_test_redis(tmp_path / "redis")
     env = bot_env(convoy_fake[1].url, slack_fake[1].url, server.url, free_port())
     secret_key = Fernet.generate_key().decode()
     env.update(

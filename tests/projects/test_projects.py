@@ -26,13 +26,14 @@ from typing import Any
 import httpx
 import pytest
 import redis
+import redis.asyncio as aioredis
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from bot import redis_keys
 from bot.access.roles import Role, RoleStore
 from bot.approvals.store import ApprovalStore, NewRequest
-from bot.change.holds import HoldStore, new_hold
+from bot.change.holds import new_hold
 from bot.clock import SharedClock
 from bot.keybox import KeyBox
 from bot.models import Action
@@ -48,7 +49,6 @@ from tests.harness import (
     CONVOY_KEY,
     PROJECT,
     BotProcess,
-    RedisServer,
     bot_env,
     eventually,
     project_scope,
@@ -57,6 +57,7 @@ from tests.harness import (
     start_redis,
 )
 from tests.helpers import (
+    across_shards,
     button,
     buttons,
     filled_form,
@@ -65,6 +66,8 @@ from tests.helpers import (
     reply_to,
     view_text,
 )
+from tests.projects import old_layout
+from tests.redis_cluster import TestRedis, start_test_redis
 from tests.slack_requests import SlackSender
 
 BILLING = "01HPROJECTBILLING000000000"
@@ -104,7 +107,7 @@ class Teams:
 
     tmp: Path
     env: dict[str, str]
-    server: RedisServer
+    server: TestRedis
     convoy_url: str
     eu_url: str
     sender_to: Callable[[BotProcess], SlackSender]
@@ -141,7 +144,7 @@ class Teams:
         assert self._sender is not None, "start the bot first"
         return self._sender
 
-    def client(self) -> redis.Redis:
+    def client(self) -> redis.Redis | redis.RedisCluster:
         return self.server.client()
 
 
@@ -157,7 +160,7 @@ def teams(
     sender_to: Callable[[BotProcess], SlackSender],
 ) -> Iterator[Teams]:
     """payments (from the environment), billing and eu (stored), before the bot starts."""
-    server = start_redis(tmp_path / "redis")
+    server = start_test_redis(tmp_path / "redis")
     env = bot_env(convoy_fake[1].url, slack_fake[1].url, server.url, free_port())
     env.update(
         {
@@ -359,7 +362,7 @@ async def _store_directly(teams: Teams, alias: str, project_id: str, key: str) -
 # --- 5. keys encrypted at rest ---
 
 
-def every_byte_in(client: redis.Redis) -> str:
+def every_byte_in(client: redis.Redis | redis.RedisCluster) -> str:
     """Every key and value of a Redis, as text, whatever their types."""
     found = []
     for key in client.scan_iter(count=1000):
@@ -500,8 +503,8 @@ def test_timers_and_approvals_in_two_projects_with_the_same_uid_stay_apart(
 
     assert len(requests) == 2, "two requests: neither project saw the other's as open"
     # A pause's hold is booked just after its write: wait for both, not a moment less.
-    eventually(lambda: client.scard(redis_keys.holds_index()) == 2, what="two holds")
-    assert client.zcard(redis_keys.resume_timers()) == 2
+    eventually(lambda: len(across_shards(client, redis_keys.holds_index)) == 2, what="two holds")
+    assert len(across_shards(client, redis_keys.resume_timers)) == 2
 
     eu_request = next(c for c in requests if "eu" in c.text)
     approve = find_approve(eu_request)
@@ -516,7 +519,9 @@ def test_timers_and_approvals_in_two_projects_with_the_same_uid_stay_apart(
     assert writes_of(convoy) == [("pause", uid, PROJECT), ("activate", uid, PROJECT)]
     assert writes_of(eu) == [("pause", uid, PROJECT), ("pause", other, PROJECT)]
     assert eu.endpoint(uid)["status"] == "paused", "eu's two-hour pause runs on"
-    eventually(lambda: client.zcard(redis_keys.resume_timers()) == 1, what="eu's timer alone")
+    eventually(
+        lambda: len(across_shards(client, redis_keys.resume_timers)) == 1, what="eu's timer alone"
+    )
 
 
 def find_approve(call: SlackCall) -> dict[str, Any] | None:
@@ -655,6 +660,7 @@ def test_projects_list_names_no_key_and_remove_is_refused_while_pauses_are_held(
 # --- 9. upgrading a single-project Redis ---
 
 
+@pytest.mark.single_node  # the layout before projects predates clusters
 def test_a_single_project_redis_keeps_working_after_the_upgrade(
     tmp_path: Path,
     convoy: FakeConvoy,
@@ -698,8 +704,8 @@ def test_a_single_project_redis_keeps_working_after_the_upgrade(
     ]
     assert leftovers == [], "every key of the old layout was moved"
     # Three roles, the hold, its index entry, its timer and reminder, the request and its
-    # open-request pointer.
-    assert "moved 9 records" in bot.log()
+    # open-request pointer; then into shards: the hold and its three indexes.
+    assert "moved 13 records" in bot.log()
 
 
 async def _write_single_project_layout(url: str, held: str, asked: str) -> str:
@@ -713,13 +719,12 @@ async def _write_single_project_layout(url: str, held: str, asked: str) -> str:
         await roles.grant("U0OLDOP", Role.OPERATOR, PROJECT)
         await roles.grant("U0OLDAPPROVER", Role.APPROVER, PROJECT)
         now = datetime.now(UTC)
-        await HoldStore(client, timedelta(minutes=5), clock).record(
-            new_hold(
-                project=PROJECT, uid=held, name="orders-api", actor="U0OLDOP", reason="old",
-                paused_at=now, duration=timedelta(minutes=30), channel_id=DEFAULT_CHANNEL,
-            ),
-            now,
+        assert isinstance(client, aioredis.Redis)  # single_node
+        hold = new_hold(
+            project=PROJECT, uid=held, name="orders-api", actor="U0OLDOP", reason="old",
+            paused_at=now, duration=timedelta(minutes=30), channel_id=DEFAULT_CHANNEL,
         )  # fmt: skip
+        await old_layout.write_hold(client, hold, now, timedelta(minutes=5))
         approvals = ApprovalStore(client, timedelta(minutes=30), timedelta(seconds=60))
         request = await approvals.create(
             NewRequest(
@@ -966,7 +971,7 @@ def test_an_alias_is_not_pointed_elsewhere_nor_removed_while_its_project_holds_w
     convoy.set_fault("pause", status=502, times=1)
     sender.command(OPERATOR, "pause refunds -p billing in doubt")
     eventually(lambda: len(convoy.writes()) >= 2, what="the write in doubt")
-    eventually(lambda: teams.client().zcard(redis_keys.in_flight_due()), what="its journal")
+    eventually(lambda: across_shards(teams.client(), redis_keys.in_flight_due), what="its journal")
     removed = teams.cli("projects", "remove", "billing")
 
     assert repointed.returncode != 0

@@ -31,9 +31,7 @@ from tests.fakes.slack import FakeSlack, SlackCall
 from tests.harness import (
     ADMIN,
     BotProcess,
-    RedisServer,
     eventually,
-    start_redis,
 )
 from tests.helpers import (
     OPERATOR,
@@ -44,6 +42,7 @@ from tests.helpers import (
     post_with,
     reply_to,
 )
+from tests.redis_cluster import TestRedis, start_test_redis
 from tests.replicas import replica, run_replicas
 from tests.slack_requests import SlackSender
 
@@ -431,7 +430,7 @@ def test_resume_button_of_an_old_pause_does_not_end_a_new_one(
 
 
 def test_keep_or_extend_during_a_leased_auto_resume_wins(
-    redis_server: RedisServer,
+    redis_server: TestRedis,
     convoy: FakeConvoy,
     slack: FakeSlack,
     replica_settings: Settings,
@@ -677,7 +676,7 @@ def test_redis_data_loss_is_noticed_and_old_buttons_ask_convoy(
     """Redis comes back empty under a running bot: the bot says so (log, /metrics, /status)
     and writes its marker again; the Resume and Extend buttons of a pause still in effect ask
     Convoy and offer an ordinary resume, never claiming the pause is over."""
-    own = start_redis(tmp_path / "redis")
+    own = start_test_redis(tmp_path / "redis")
     try:
         bot = bot_factory(REDIS_URL=own.url)
         sender = sender_to(bot)

@@ -24,7 +24,17 @@ from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
 from tests.harness import ADMIN, CONVOY_KEY, BotProcess, eventually, wait_until_idle
-from tests.helpers import OPERATOR, REQUESTER, VIEWER, button, buttons, message, metric, reply_to
+from tests.helpers import (
+    OPERATOR,
+    REQUESTER,
+    VIEWER,
+    across_shards,
+    button,
+    buttons,
+    message,
+    metric,
+    reply_to,
+)
 from tests.replicas import replicas
 from tests.slack_requests import SlackSender
 from tests.watch.helpers import (
@@ -165,7 +175,7 @@ def test_pause_30m_from_the_card_sets_a_timer(
     eventually(lambda: updates_of(slack, card) or None, what="the card updated")
     assert "Paused for 30m from this card" in str(updates_of(slack, card)[0]["blocks"])
     assert [w.operation for w in convoy.writes()] == ["pause"]
-    assert store.zcard(redis_keys.resume_timers()) == 1
+    assert len(across_shards(store, redis_keys.resume_timers)) == 1
     assert uid
 
 

