@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Protocol, cast, runtime_checkable
 
-from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
@@ -29,7 +28,7 @@ from bot.errors import (
 )
 from bot.logs import describe_failure
 from bot.models import Endpoint
-from bot.store import Store, failing_closed
+from bot.store import STORE_ERRORS, Store, failing_closed
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +124,7 @@ class AuditLog:
             await self._redis.xadd(
                 redis_keys.audit_stream(), fields, maxlen=MAX_ENTRIES, approximate=True
             )
-        except RedisError as exc:
+        except STORE_ERRORS as exc:
             logger.error(
                 "could not write the audit entry for %s: %s", entry.command, describe_failure(exc)
             )

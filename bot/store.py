@@ -10,11 +10,15 @@ from urllib.parse import unquote, urlsplit
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterNode, ClusterPipeline
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from bot import redis_keys
 from bot.errors import AccessStoreUnavailable
 from bot.redis_url import cluster_nodes, is_cluster_url
+
+# What a failing Redis raises: redis-py's errors, and on a cluster also RedisClusterException
+# (every node unreachable, a slot not covered), which is not a RedisError.
+STORE_ERRORS: tuple[type[Exception], ...] = (RedisError, RedisClusterException)
 
 
 @contextmanager
@@ -22,7 +26,7 @@ def failing_closed() -> Iterator[None]:
     """Around Redis calls whose failure must stop the use case with a clear message."""
     try:
         yield
-    except RedisError as exc:
+    except STORE_ERRORS as exc:
         raise AccessStoreUnavailable() from exc
 
 

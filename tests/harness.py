@@ -5,6 +5,8 @@ Shared by tests/conftest.py (the fixtures) and bench/ (which must not import a c
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 import httpx
 import redis
 
+from bot.__main__ import main as cli_main
 from bot.embedded_redis import EmbeddedRedis
 from bot.project import Project
 from tests.fakes.loopback import free_port
@@ -143,6 +146,31 @@ def run_cli(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedP
         text=True,
         timeout=60,
         check=False,
+    )
+
+
+def run_cli_here(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI's `main` run in this process, with `env` as the whole environment and `cwd`
+    as the working directory (no developer's .env), its output captured: what `run_cli`
+    does without starting Python again (a second or more on a busy machine), for the
+    fixtures that set projects and roles up. The tests of the CLI itself use `run_cli`."""
+    saved_env, saved_cwd = dict(os.environ), Path.cwd()
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli_main(list(args))
+            except SystemExit as exit_:  # argparse refusing the arguments
+                code = exit_.code if isinstance(exit_.code, int) else 2
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+    return subprocess.CompletedProcess(
+        ["convoy-bot", *args], code, stdout=out.getvalue(), stderr=err.getvalue()
     )
 
 

@@ -14,11 +14,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from redis.exceptions import RedisError
-
 from bot import redis_keys
 from bot.errors import EndpointBusy, WriteInDoubt
-from bot.store import Store, StorePipeline, failing_closed
+from bot.store import STORE_ERRORS, Store, StorePipeline, failing_closed
 
 # KEYS: lock, in-flight record. ARGV: token, ttl ms, "settle" to take it despite the record.
 # Returns {verdict, action, settle_at}: verdict taken | busy | telling | doubt. A record whose
@@ -105,7 +103,7 @@ class EndpointLocks:
         finally:
             # If Redis is gone the TTL frees the lock; the change itself already happened or failed.
             if not held.released:
-                with contextlib.suppress(RedisError):
+                with contextlib.suppress(*STORE_ERRORS):
                     await self._release(keys=[key], args=[token])
 
 

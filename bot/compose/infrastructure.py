@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 import aiohttp
 import httpx
-from redis.exceptions import RedisError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -35,7 +34,7 @@ from bot.projects.store import ProjectStore
 from bot.settings import Settings
 from bot.slack_client import ResponseUrls, SlackCalls, TimedWebClient, slack_session
 from bot.slack_identity import SlackIdentity
-from bot.store import Store, redis_client
+from bot.store import STORE_ERRORS, Store, redis_client
 from bot.vitals import DataLossWatch
 from bot.watch.store import WatchStore
 from bot.webhooks import WebhookPoster, build_webhook_http_client
@@ -89,7 +88,7 @@ class Infrastructure:
         service: users then get the bot's own clear message."""
         try:
             await self.redis.ping()
-        except RedisError:
+        except STORE_ERRORS:
             return {"redis": "unreachable"}
         return {"redis": "ok"}
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from redis.exceptions import RedisError
-
 from bot import redis_keys
 from bot.compose.infrastructure import Infrastructure
 from bot.compose.runtimes import ProjectRuntimes
 from bot.errors import BotError
-from bot.store import Store
+from bot.store import STORE_ERRORS, Store
 from bot.watch.round import health_report
 
 # How old the Slack part of /status may be: auth.test is asked at most this often for it.
@@ -31,7 +29,7 @@ async def status_report(infra: Infrastructure, runtimes: ProjectRuntimes) -> dic
         counts = await _open_work(infra.redis)
         in_flight, timers = counts["writes"], counts["timers"]
         report["background"] = {"writes_unsettled": in_flight, "timers": timers}
-    except RedisError:
+    except STORE_ERRORS:
         report["background"] = {}
     try:
         aliases = {p.scope: p.alias for p in await infra.catalog.projects()}
@@ -60,7 +58,7 @@ async def refresh_gauges(infra: Infrastructure) -> None:
         approvals = 0
         async for _ in infra.redis.scan_iter(match=redis_keys.open_approvals_pattern(), count=500):
             approvals += 1
-    except RedisError:
+    except STORE_ERRORS:
         return
     metrics.open_holds.set(holds)
     metrics.open_timers.set(timers)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from bot.project import Project
+from bot.redis_url import cluster_nodes, is_cluster_url
 from bot.settings import Settings
 from bot.slack_identity import SlackState
 
@@ -109,6 +110,9 @@ def api_url_hint(api_url: str) -> str:
 
 def describe_redis(url: str) -> str:
     """Where Redis is, without the password a URL may carry."""
+    if is_cluster_url(url):
+        nodes = ", ".join(f"{host}:{port}" for host, port in cluster_nodes(url))
+        return f"a Redis Cluster reached through {nodes}"
     parts = urlsplit(url)
     if parts.scheme == "unix":
         return f"a unix socket at {parts.path}"

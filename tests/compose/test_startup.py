@@ -23,6 +23,7 @@ from tests.harness import (
     run_cli,
     start_bot,
 )
+from tests.redis_cluster import ON_CLUSTER
 from tests.slack_requests import SlackSender
 
 REQUIRED = {
@@ -243,7 +244,10 @@ def test_startup_log_names_mode_workspace_projects_and_redis(
         f"project default: Convoy {convoy_fake[1].url}/api, project {PROJECT} "
         "(key from CONVOY_API_KEY)"
     ) in log
-    assert f"Redis: redis://127.0.0.1:{redis_server.port} database 0" in log
+    if ON_CLUSTER:
+        assert f"Redis: a Redis Cluster reached through 127.0.0.1:{redis_server.port}, " in log
+    else:
+        assert f"Redis: redis://127.0.0.1:{redis_server.port} database 0" in log
     assert "does not end in /api" not in log
 
 

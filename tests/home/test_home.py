@@ -24,7 +24,7 @@ from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.loopback import LoopbackServer, free_port
 from tests.fakes.slack import FakeSlack, SlackCall
-from tests.harness import ADMIN, BotProcess, bot_env, eventually, run_cli, start_bot
+from tests.harness import ADMIN, BotProcess, bot_env, eventually, run_cli_here, start_bot
 from tests.helpers import form_of, post_with, reply_to
 from tests.redis_cluster import start_test_redis
 from tests.replicas import replicas
@@ -82,7 +82,7 @@ def home(
     convoy.add_endpoint("invoices", project=BILLING)
 
     def cli(*args: str, **extra: str) -> None:
-        done = run_cli({**env, **extra}, tmp_path, *args)
+        done = run_cli_here({**env, **extra}, tmp_path, *args)  # set-up: in this process
         assert done.returncode == 0, done.stderr
 
     cli(

@@ -52,9 +52,10 @@ from tests.harness import (
     bot_env,
     eventually,
     project_scope,
-    run_cli,
+    run_cli_here,
     start_bot,
     start_redis,
+    wait_until_idle,
 )
 from tests.helpers import (
     across_shards,
@@ -115,19 +116,23 @@ class Teams:
     _sender: SlackSender | None = None
 
     def cli(self, *args: str, **extra_env: str) -> Any:
-        return run_cli({**self.env, **extra_env}, self.tmp, *args)
+        """The CLI's `main`, run in this process (tests/compose/test_cli.py runs it as its
+        own process, as a user does)."""
+        return run_cli_here({**self.env, **extra_env}, self.tmp, *args)
+
+    def set_up(self, *args: str, **extra_env: str) -> None:
+        done = self.cli(*args, **extra_env)
+        assert done.returncode == 0, done.stderr
 
     def add(self, alias: str, url: str, project_id: str, key: str, *more: str) -> None:
         variable = f"KEY_OF_{alias.upper()}"
-        added = self.cli(
+        self.set_up(
             "projects", "add", alias, "--api-url", f"{url}/api", "--project-id", project_id,
             "--api-key-env", variable, *more, **{variable: key},
         )  # fmt: skip
-        assert added.returncode == 0, added.stderr
 
     def grant(self, user: str, role: str, project: str = "*") -> None:
-        granted = self.cli("roles", "grant", user, role, "--project", project)
-        assert granted.returncode == 0, granted.stderr
+        self.set_up("roles", "grant", user, role, "--project", project)
 
     def start(self, **overrides: str) -> SlackSender:
         env = {**self.env, "PORT": str(free_port()), **overrides}
@@ -632,11 +637,13 @@ def test_projects_list_names_no_key_and_remove_is_refused_while_pauses_are_held(
     bind(teams, slack, ADMIN, BILLING_CHANNEL, "billing")
     sender.command(OPERATOR, "pause invoices -p billing for 1h")
     written(convoy, 1)
+    assert wait_until_idle(teams.bot.url), "the pause booked as a hold"
 
     listed = teams.cli("projects", "list")
     refused = teams.cli("projects", "remove", "billing")
     sender.command(OPERATOR, "resume invoices -p billing")
     written(convoy, 2)
+    assert wait_until_idle(teams.bot.url), "the resume told, its write journal closed"
     removed = teams.cli("projects", "remove", "billing")
 
     rows = [line.split("\t") for line in listed.stdout.splitlines()]
@@ -848,6 +855,7 @@ def test_audit_cli_shows_one_project_when_asked(
     sender.command(OPERATOR, "pause orders-api -p payments")
     sender.command(OPERATOR, "pause invoices -p billing")
     written(convoy, 2)
+    assert wait_until_idle(teams.bot.url), "both pauses audited"
 
     billing = teams.cli("audit", "--project", "billing", "--json")
     everything = teams.cli("audit", "--json")
@@ -960,6 +968,7 @@ def test_an_alias_is_not_pointed_elsewhere_nor_removed_while_its_project_holds_w
     sender = teams.start(CONVOY_BOT_SETTLE_SECONDS="600")
     sender.command(OPERATOR, "pause invoices -p billing for 1h timed")
     post_with(slack, "timed")
+    assert wait_until_idle(teams.bot.url), "the pause booked as a hold"
     before = teams.client().hget(redis_keys.projects(), "billing")
 
     repointed = teams.cli(

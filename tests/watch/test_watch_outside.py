@@ -126,6 +126,8 @@ def test_a_late_landing_write_of_the_bots_is_not_taken_for_a_persons(
     watch_settings: Settings,
     bound: None,
     operator: str,
+    store: redis.Redis,
+    scope: str,
 ) -> None:
     """The bot's pause lands but its answer is lost: a poll while it is in doubt skips the
     endpoint; once settled, the change is the bot's own: no note, the hold stays."""
@@ -143,17 +145,10 @@ def test_a_late_landing_write_of_the_bots_is_not_taken_for_a_persons(
     # Past the settling lease: the replica settles the write (reading Convoy), then polls.
     polls(watch_settings, convoy, 4 * MINUTE, 5 * MINUTE)
 
-    assert redis_free_of_flight(watch_settings, uid), "the write was settled"
+    assert store.exists(redis_keys.in_flight(scope, uid)) == 0, "the write was settled"
+    assert across_shards(store, redis_keys.in_flight_due) == []
     assert notes(slack) == []
     assert [w.operation for w in convoy.writes()] == ["pause"]
-
-
-def redis_free_of_flight(settings: Settings, uid: str) -> bool:
-    client = redis.Redis.from_url(settings.redis_url or "")
-    try:
-        return not client.keys(f"*in-flight*{uid}*")
-    finally:
-        client.close()
 
 
 def test_disabled_by_convoy_gets_a_re_enable_card_and_a_failing_card_becomes_it(
