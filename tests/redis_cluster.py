@@ -58,13 +58,41 @@ class RedisClusterServers:
         return self.nodes[0].port
 
     def client(self) -> redis.RedisCluster:
-        return redis.RedisCluster(host="127.0.0.1", port=self.port, decode_responses=True)
+        alive = next(node.port for node in self.nodes if node.process.poll() is None)
+        return redis.RedisCluster(host="127.0.0.1", port=alive, decode_responses=True)
 
     def master_of(self, key: str) -> ClusterNodeProcess:
         """The node serving `key`'s slot now."""
         with self.client() as client:
             served_by = client.get_node_from_key(key)
         return next(node for node in self.nodes if node.port == served_by.port)
+
+    def replica_of(self, master: ClusterNodeProcess) -> ClusterNodeProcess:
+        """The node that replicates `master` (and is promoted when it fails)."""
+        with redis.Redis(port=master.port, decode_responses=True) as client:
+            master_id = str(client.execute_command("CLUSTER", "MYID"))
+            lines = str(client.execute_command("CLUSTER", "NODES")).splitlines()
+        for line in lines:
+            _, address, flags, follows, *_ = line.split()
+            if follows == master_id and "slave" in flags:
+                port = int(address.split("@")[0].rpartition(":")[2])
+                return next(node for node in self.nodes if node.port == port)
+        raise LookupError(f"no replica follows the master on port {master.port}")
+
+    def replicated(self, replica: ClusterNodeProcess, key: str) -> bool:
+        """Whether `replica` holds `key` yet (replication is asynchronous)."""
+        with redis.Redis(port=replica.port, single_connection_client=True) as client:
+            client.execute_command("READONLY")
+            return bool(client.exists(key))
+
+    def serves(self, node: ClusterNodeProcess) -> bool:
+        """Whether `node` is a master the cluster agrees on (a promoted replica, say)."""
+        try:
+            with redis.Redis(port=node.port, decode_responses=True) as client:
+                role = client.execute_command("ROLE")
+                return role[0] == "master" and _cluster_ok(node.port)
+        except redis.RedisError:
+            return False
 
     def stop(self) -> None:
         for node in self.nodes:
