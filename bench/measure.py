@@ -170,7 +170,11 @@ class Harness:
     """The running fakes, load generator and Redis, and the runs made with them."""
 
     def __init__(
-        self, fakes: Fakes, load: LoadWorker, store: redis.Redis, users: list[str]
+        self,
+        fakes: Fakes,
+        load: LoadWorker,
+        store: redis.Redis | redis.RedisCluster,
+        users: list[str],
     ) -> None:
         self.fakes = fakes
         self.load = load
@@ -185,16 +189,24 @@ class Harness:
         A pipeline is several commands but one read and one reply write, so
         `total_writes_processed` counts round trips. The harness's own INFO is taken out.
         """
-        info: dict[str, Any] = self.store.info("everything")
-        calls = Counter(
-            {
-                name.removeprefix("cmdstat_"): int(value["calls"])
-                for name, value in info.items()
-                if name.startswith("cmdstat_")
-            }
-        )
+        if isinstance(self.store, redis.RedisCluster):  # every master's INFO, summed
+            by_node = self.store.info("everything", target_nodes=redis.RedisCluster.PRIMARIES)
+            infos: list[dict[str, Any]] = list(by_node.values())
+        else:
+            infos = [self.store.info("everything")]
+        calls: Counter[str] = Counter()
+        for info in infos:
+            calls.update(
+                {
+                    name.removeprefix("cmdstat_"): int(value["calls"])
+                    for name, value in info.items()
+                    if name.startswith("cmdstat_")
+                }
+            )
         del calls["info"]
-        return calls, int(info["total_writes_processed"])
+        # The caller takes one INFO reply out; on a cluster each master wrote one.
+        writes = sum(int(info["total_writes_processed"]) for info in infos) - (len(infos) - 1)
+        return calls, writes
 
     def next_users(self, count: int) -> list[str]:
         """Operators for `count` requests, rotating over all of them from run to run.

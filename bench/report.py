@@ -71,6 +71,8 @@ class Results:
     burst: RunStats | None = None
     memory: Memory | None = None
     scale: dict[tuple[int, str], RunStats] = field(default_factory=dict)  # bots, load
+    cluster: dict[int, RunStats] = field(default_factory=dict)  # bots on the Redis Cluster
+    cluster_load: str = ""
     capacity: dict[tuple[str, str], RunStats] = field(default_factory=dict)  # target, command
     profiles: dict[tuple[str, str], Profile] = field(default_factory=dict)  # target, command
     overload: Overload | None = None
@@ -355,6 +357,7 @@ def render(results: Results, command: str) -> str:
         *burst_section(results),
         *cost_section(results),
         *scale_section(results),
+        *cluster_section(results),
         *incidents_section(results),
         *examples_section(results),
         *log_section(results),
@@ -764,11 +767,46 @@ def scale_section(results: Results) -> list[str]:
     ]
 
 
+def cluster_section(results: Results) -> list[str]:
+    if not results.cluster:
+        return []
+    cpus = len(results.cores.everything)
+    rows = [
+        [
+            str(count),
+            str(cpus),
+            _n(stats.done_rate, 0),
+            _n(stats.e2e_post_ms[0], 0),
+            _n(stats.e2e_post_ms[2], 0),
+            _n(stats.ack_ms[2]),
+            _problems(stats),
+        ]
+        for count, stats in sorted(results.cluster.items())
+    ]
+    return [
+        "## 7. Replicas on a Redis Cluster",
+        "",
+        f"{results.cluster_load}, open loop, requests spread over one, two and three bot "
+        "processes sharing a Redis Cluster of three masters with a replica each (Valkey 8.1, "
+        "on the same machine); *done/s* counts pauses applied exactly once and announced. "
+        "Every process (bots, six Redis nodes, fakes, load) shares the cores counted here: "
+        "this shows that replicas on a cluster stay correct and what they cost on one "
+        "machine, not what more machines give.",
+        "",
+        *_table(
+            ("bots", "cores", "done/s", "e2e p50 ms", "e2e p99 ms", "ack p99 ms", "problems"),
+            rows,
+        ),
+        "",
+    ]
+
+
 def all_runs(results: Results) -> dict[str, RunStats]:
     """Every group of runs, named for a reader."""
     named = {f"{t} `{c}` {load}": v for (t, c, load), v in results.ack.items()}
     named |= {f"slow Convoy `{c}` {load}": v for (c, load), v in results.slow.items()}
     named |= {f"scale-out {n} bot(s) {load}": v for (n, load), v in results.scale.items()}
+    named |= {f"cluster {n} bot(s) {results.cluster_load}": v for n, v in results.cluster.items()}
     if results.burst:
         named["burst"] = results.burst
     if results.memory:

@@ -56,6 +56,7 @@ from tests.harness import (
     start_bot,
     start_redis,
 )
+from tests.redis_cluster import start_redis_cluster
 
 CONCURRENCY = 32  # requests in flight at saturation
 REFERENCE = "cc86fd3"  # the first round's code (BENCHMARKS.md of issue #6 measured it)
@@ -64,7 +65,7 @@ METRICS_READ_SECONDS = 0.5  # between two reads of the watcher's /metrics
 BUSY_BACKOFF = 0.2  # a capacity run's sender refused as busy waits this long (bench.load)
 PLAIN_SETTINGS = {"CONVOY_BOT_EVENT_LOOP": "asyncio", "CONVOY_BOT_HTTP_PARSER": "h11"}
 # The measurements, in the order they run (`--steps` picks some).
-STEPS = ("memory", "acks", "capacity", "overload", "slow", "burst", "watch", "scale")
+STEPS = ("memory", "acks", "capacity", "overload", "slow", "burst", "watch", "scale", "cluster")
 OVERLOAD_FACTOR = 3.0  # the overload's rate, in multiples of the measured pause capacity
 WATCH_ENDPOINTS = 1000
 SLOW_CONVOY_SECONDS = 0.3
@@ -89,6 +90,7 @@ class Plan:
     warmup: int
     memory_commands: int
     scale: tuple[tuple[Command, float, float], ...]  # (command, requests/s, seconds)
+    cluster: tuple[Command, float, float] | None = None  # 1, 2, 3 bots on a Redis Cluster
     reference: str = ""  # a commit whose bot is measured beside ours ("" for none)
     capacity_seconds: float = 0.0  # saturation runs for completed/s (0: not measured)
     capacity_most: int = 0
@@ -109,6 +111,7 @@ class Plan:
             warmup=200,
             memory_commands=10_000,
             scale=(("pause", 250, 2.0),),
+            cluster=("pause", 250, 2.0),
             reference=REFERENCE,
             capacity_seconds=3.0,
             capacity_most=3_000,
@@ -409,6 +412,33 @@ class Bench:
                     runs.setdefault((bots, f"`{command}` {shape.label}"), []).append(stats)
         self.results.scale = {key: combine(value) for key, value in runs.items()}
 
+    def measure_cluster(self) -> None:
+        """One, two and three bots on a Redis Cluster (three masters with a replica each),
+        at one rate above what one bot sustains. Nothing is pinned, as in the scale-out."""
+        if self.plan.cluster is None:
+            return
+        everything = self.cores.everything
+        self.bot_cpus = everything
+        os.sched_setaffinity(0, everything)
+        for process in (self.redis.process, self.fakes.process, self.load.process):
+            set_affinity(process.pid, everything)
+        cluster = start_redis_cluster(self.workdir / "cluster")
+        self.stack.callback(cluster.stop)
+        store = cluster.client()
+        self.stack.callback(store.close)
+        harness = Harness(self.fakes, self.load, store, grant_operators(cluster.url))
+        on_cluster = {"REDIS_URL": cluster.url}
+        bots = [self.start_bot(name=f"cluster{n}", settings=on_cluster) for n in range(3)]
+        command, rate, seconds = self.plan.cluster
+        shape = Shape.at_rate(rate, seconds)
+        runs: dict[int, list[RunStats]] = {}
+        for _ in range(self.plan.runs):
+            for count in (1, 2, 3):
+                target = Target(f"cluster x{count}", tuple(bots[:count]), does_work=True)
+                runs.setdefault(count, []).append(harness.run(target, command, shape))
+        self.results.cluster_load = f"`{command}` {shape.label}"
+        self.results.cluster = {count: combine(stats) for count, stats in runs.items()}
+
 
 def wait_for_polls(bot: BotProcess, count: int) -> int:
     """Wait until the bot has polled its watched projects `count` times; how many it has."""
@@ -496,6 +526,7 @@ def main(argv: list[str] | None = None) -> int:
                 "burst": bench.measure_burst,
                 "watch": bench.measure_watch,
                 "scale": bench.measure_scale_out,
+                "cluster": bench.measure_cluster,
             }
             for name in STEPS:
                 if name not in chosen:

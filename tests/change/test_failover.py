@@ -2,8 +2,8 @@
 lost, or said that is not so.
 
 The test starts a cluster of its own (three masters, a replica each), in the single-node
-run of the suite too: it kills the master holding a timed pause's records while commands
-keep coming. During the few seconds without that master, a command on an endpoint of its
+run of the suite too, and three bot processes on it that the commands are spread over: it
+kills the master holding a timed pause's records while commands keep coming. During the few seconds without that master, a command on an endpoint of its
 slots is refused with the store's message (nothing changed) or done once; afterwards every
 command works again and the timer, replicated before the loss, resumes the endpoint once.
 """
@@ -69,7 +69,7 @@ def test_a_master_lost_mid_run_loses_no_timer_and_toggles_nothing_twice(
             CONVOY_BOT_MOVABLE_CLOCK="true",
             CONVOY_BOT_CHANGES_PER_MINUTE="0",  # one person's many pauses in a minute
         )
-        for _ in range(2)
+        for _ in range(3)  # three replicas, the requests spread over them
     ]
     senders = [sender_to(bot) for bot in bots]
     uids = [str(convoy.add_endpoint(f"orders-{n}")["uid"]) for n in range(24)]
@@ -89,14 +89,14 @@ def test_a_master_lost_mid_run_loses_no_timer_and_toggles_nothing_twice(
     master.stop()  # the machine is gone: the replica takes over within a few seconds
     during, after = hit[:-1], hit[-1]
     sent = [
-        senders[n % 2].command(ADMIN, f"pause {uid} during the failover")
+        senders[n % 3].command(ADMIN, f"pause {uid} during the failover")
         for n, uid in enumerate(during)
     ]
     eventually(lambda: own_cluster.serves(replica), timeout=30, what="the replica promoted")
     for command, uid in zip(sent, during, strict=True):
         eventually(partial(_answered, slack, command.token, uid), 30, "each command answered")
     replies = [" ".join(r.text for r in slack.replies(c.token)) for c in sent]
-    senders[1].command(ADMIN, f"pause {after} after the failover")
+    senders[2].command(ADMIN, f"pause {after} after the failover")
     eventually(lambda: convoy.endpoint(after)["status"] == "paused", what="the pause after")
     client = own_cluster.client()
     client.set(redis_keys.clock_offset(), timedelta(minutes=31).total_seconds())
