@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from typing import TypeAlias
-from urllib.parse import unquote, urlsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
-from redis.asyncio.cluster import ClusterNode, ClusterPipeline
 from redis.exceptions import RedisClusterException, RedisError
 
 from bot import redis_keys
+from bot.cluster_store import SlotCluster
 from bot.errors import AccessStoreUnavailable
-from bot.redis_url import cluster_nodes, is_cluster_url
+from bot.redis_url import is_cluster_url
 
 # What a failing Redis raises: redis-py's errors, and on a cluster also RedisClusterException
 # (every node unreachable, a slot not covered), which is not a RedisError.
@@ -33,8 +32,15 @@ def failing_closed() -> Iterator[None]:
 # One Redis server, or a Redis Cluster (REDIS_URL `redis+cluster://host:port,host:port`).
 # Both answer the commands the bot sends; the cluster refuses a script or MULTI whose keys
 # lie in different slots, which is why every key names its `{hash tag}` (bot.redis_keys).
-Store: TypeAlias = aioredis.Redis | aioredis.RedisCluster
-StorePipeline: TypeAlias = Pipeline | ClusterPipeline  # what Store.pipeline() gives
+Store: TypeAlias = aioredis.Redis | SlotCluster
+
+
+def slot_transaction(store: Store, key: str) -> AbstractAsyncContextManager[Pipeline]:
+    """MULTI/EXEC of commands whose keys all share `key`'s slot (bot.cluster_store says
+    why a cluster's are not sent through its own pipeline)."""
+    if isinstance(store, SlotCluster):
+        return store.slot_transaction(key)
+    return store.pipeline(transaction=True)
 
 
 def redis_client(url: str) -> Store:
@@ -44,7 +50,7 @@ def redis_client(url: str) -> Store:
     when a burst wants more connections than it holds.
     """
     if is_cluster_url(url):
-        return _cluster_client(url)
+        return SlotCluster(url)
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
         max_connections=64,
@@ -55,22 +61,6 @@ def redis_client(url: str) -> Store:
         health_check_interval=30,
     )
     return aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
-
-
-def _cluster_client(url: str) -> aioredis.RedisCluster:
-    """A cluster client: it learns the slots from any startup node, follows MOVED and ASK,
-    and re-reads the slots after a failover (a few seconds of ClusterDownError, retried)."""
-    parts = urlsplit(url)
-    return aioredis.RedisCluster(
-        startup_nodes=[ClusterNode(host, port) for host, port in cluster_nodes(url)],
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-        ssl=url.startswith("rediss+"),
-        decode_responses=True,
-        socket_timeout=2.0,
-        socket_connect_timeout=2.0,
-        max_connections=64,  # per node
-    )
 
 
 class ShardOrder:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot import redis_keys
 from bot.slack_client import SlackCalls
-from bot.store import Store, failing_closed
+from bot.store import Store, failing_closed, slot_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class SlackGroupDirectory:
         if members is None:
             return False  # Slack did not say: fail closed, and do not cache the silence
         with failing_closed():
-            async with self._redis.pipeline(transaction=True) as pipe:
+            async with slot_transaction(self._redis, key) as pipe:
                 pipe.delete(key)
                 pipe.sadd(key, _LOADED, *members)
                 pipe.expire(key, CACHE_TTL)

@@ -13,15 +13,16 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import cast
 
+from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
 from bot.clock import Clock
 from bot.errors import AlreadyHandled, InvalidInput
 from bot.models import Hold
-from bot.store import LEASE_DUE, SETTLE_LEASED, ShardOrder, Store, StorePipeline, failing_closed
+from bot.store import LEASE_DUE, SETTLE_LEASED, ShardOrder, Store, failing_closed, slot_transaction
 
-Rider = Callable[[StorePipeline], None]  # writes another module adds to a hold's round trip
+Rider = Callable[[Pipeline], None]  # writes another module adds to a hold's round trip
 LEASE = timedelta(minutes=2)  # longer than an auto-resume can take (lock TTL plus posting)
 
 # KEYS: hold hash, timers, reminders. ARGV: hold id, expected due (epoch), new due, new remind.
@@ -166,7 +167,7 @@ class HoldStore:
         fields: dict[FieldT, EncodableT] = {k: v for k, v in hold.model_dump().items()}
         due = hold.resumes_at
         with failing_closed():
-            async with self._redis.pipeline(transaction=True) as pipe:
+            async with slot_transaction(self._redis, key) as pipe:
                 pipe.delete(key)
                 pipe.hset(key, mapping=fields)
                 pipe.sadd(redis_keys.holds_index(shard), f"{hold.project}|{hold.uid}")
@@ -227,7 +228,7 @@ class HoldStore:
             redis_keys.resume_reminders(shard),
         ]
         with failing_closed():
-            async with self._redis.pipeline(transaction=True) as pipe:
+            async with slot_transaction(self._redis, keys[0]) as pipe:
                 pipe.eval(_RELEASE, len(keys), *keys, hold_id, f"{project}|{uid}")
                 for rider in also:
                     rider(pipe)

@@ -15,11 +15,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import cast
 
+from redis.asyncio.client import Pipeline
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
 from bot.models import FlightState, InFlight
-from bot.store import ShardOrder, Store, StorePipeline, failing_closed
+from bot.store import ShardOrder, Store, failing_closed, slot_transaction
 
 RECORD_TTL = timedelta(days=2)  # a backstop only: records are deleted once told
 OWN_WRITE_TTL = timedelta(days=7)  # the watcher compares it with the last status it saw
@@ -131,8 +132,9 @@ class InFlightJournal:
             "note": note,
         }
         with failing_closed():
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hset(redis_keys.in_flight(record.project, record.uid), mapping=mapping)
+            key = redis_keys.in_flight(record.project, record.uid)
+            async with slot_transaction(self._redis, key) as pipe:
+                pipe.hset(key, mapping=mapping)
                 pipe.zadd(_due_set(record), {record.member: settle_at.timestamp()})
                 await pipe.execute()
         return moved
@@ -152,7 +154,7 @@ class InFlightJournal:
         with failing_closed():
             await self._redis.zadd(_due_set(record), {record.member: until.timestamp()})
 
-    def answered_in(self, pipe: StorePipeline, record: InFlight, now: datetime) -> None:
+    def answered_in(self, pipe: Pipeline, record: InFlight, now: datetime) -> None:
         """Queue "the answer is known, about to be told" on another pipeline (the hold's
         booking): if nobody is told within `report_within`, a replica reports it."""
         key = redis_keys.in_flight(record.project, record.uid)
@@ -162,7 +164,8 @@ class InFlightJournal:
 
     async def answered(self, record: InFlight, now: datetime) -> None:
         with failing_closed():
-            async with self._redis.pipeline(transaction=True) as pipe:
+            key = redis_keys.in_flight(record.project, record.uid)
+            async with slot_transaction(self._redis, key) as pipe:
                 self.answered_in(pipe, record, now)
                 await pipe.execute()
 

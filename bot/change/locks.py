@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
+from redis.asyncio.client import Pipeline
+
 from bot import redis_keys
 from bot.errors import EndpointBusy, WriteInDoubt
-from bot.store import STORE_ERRORS, Store, StorePipeline, failing_closed
+from bot.store import STORE_ERRORS, Store, failing_closed
 
 # KEYS: lock, in-flight record. ARGV: token, ttl ms, "settle" to take it despite the record.
 # Returns {verdict, action, settle_at}: verdict taken | busy | telling | doubt. A record whose
@@ -51,7 +53,7 @@ class HeldLock:
         self.ttl_ms = ttl_ms
         self.released = False
 
-    def release_in(self, pipe: StorePipeline) -> None:
+    def release_in(self, pipe: Pipeline) -> None:
         """Queue the release on pipe; the caller executes it with its own writes."""
         # Plain EVAL, not EVALSHA: a pipeline would first ask Redis whether the script is
         # loaded, a round trip of its own.

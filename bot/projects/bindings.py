@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import redis_keys
-from bot.store import Store, failing_closed
+from bot.store import Store, failing_closed, slot_transaction
 
 
 class ChannelBindings:
@@ -20,7 +20,7 @@ class ChannelBindings:
     async def unbind(self, channel_id: str) -> str | None:
         """Remove the channel's binding (and the group it mentions); the scope it had."""
         with failing_closed():
-            async with self._redis.pipeline(transaction=True) as pipe:
+            async with slot_transaction(self._redis, redis_keys.bindings()) as pipe:
                 pipe.hget(redis_keys.bindings(), channel_id)
                 pipe.hdel(redis_keys.bindings(), channel_id)
                 pipe.hdel(redis_keys.binding_notify(), channel_id)

@@ -29,7 +29,7 @@ from typing import cast
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
-from bot.store import Store, failing_closed
+from bot.store import Store, failing_closed, slot_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class _Upgrade:
             role = await self._redis.hget(table, self._old)
             if role is None:
                 continue
-            async with self._redis.pipeline(transaction=True) as pipe:
+            async with slot_transaction(self._redis, table) as pipe:
                 pipe.hsetnx(table, self._new, role)
                 pipe.hdel(table, self._old)
                 await pipe.execute()

@@ -13,7 +13,14 @@ from redis.exceptions import WatchError
 from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
-from bot.store import LEASE_DUE, RENEW_LEASED, SETTLE_LEASED, Store, failing_closed
+from bot.store import (
+    LEASE_DUE,
+    RENEW_LEASED,
+    SETTLE_LEASED,
+    Store,
+    failing_closed,
+    slot_transaction,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -160,7 +167,7 @@ class WatchStore:
     async def save_seen(self, scope: str, seen: dict[str, Seen], gone: set[str]) -> None:
         key = redis_keys.watch_state(scope)
         with failing_closed():
-            async with self._redis.pipeline(transaction=True) as pipe:
+            async with slot_transaction(self._redis, key) as pipe:
                 if seen:
                     pipe.hset(key, mapping={uid: s.model_dump_json() for uid, s in seen.items()})
                 if gone:
@@ -212,7 +219,7 @@ class WatchStore:
         }
         mapping["_at"] = repr(at)
         with failing_closed():
-            async with self._redis.pipeline(transaction=True) as pipe:
+            async with slot_transaction(self._redis, key) as pipe:
                 pipe.delete(key)
                 pipe.hset(key, mapping=mapping)
                 await pipe.execute()
@@ -257,7 +264,7 @@ class WatchStore:
         is now; None when it is gone."""
         key = redis_keys.watch_cards(scope)
         with failing_closed():
-            async with self._redis.pipeline(transaction=True) as pipe:
+            async with slot_transaction(self._redis, key) as pipe:
                 while True:
                     try:
                         await pipe.watch(key)

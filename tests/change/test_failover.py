@@ -2,10 +2,11 @@
 lost, or said that is not so.
 
 The test starts a cluster of its own (three masters, a replica each), in the single-node
-run of the suite too, and three bot processes on it that the commands are spread over: it
-kills the master holding a timed pause's records while commands keep coming. During the few seconds without that master, a command on an endpoint of its
-slots is refused with the store's message (nothing changed) or done once; afterwards every
-command works again and the timer, replicated before the loss, resumes the endpoint once.
+run of the suite too, and three bot processes on it that the commands are spread over. It
+kills the master holding a timed pause's records while commands keep coming. During the
+few seconds without that master, a command on an endpoint of its slots is refused with
+the store's message (nothing changed) or done once; afterwards every command works again
+and the timer, replicated before the loss, resumes the endpoint once.
 """
 
 from __future__ import annotations
