@@ -68,7 +68,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestRedis]:
     """The session's Redis: one server, or a cluster with CONVOY_TEST_REDIS=cluster."""
-    server = start_test_redis(tmp_path_factory.mktemp("redis"))
+    server = start_test_redis(tmp_path_factory.mktemp("redis"), replicas=True)
     yield server
     server.stop()
 

@@ -99,12 +99,14 @@ class RedisClusterServers:
             node.stop()
 
 
-def start_redis_cluster(data_dir: Path, masters: int = 3) -> RedisClusterServers:
-    """`masters` masters with one replica each, the slots spread by `valkey-cli --cluster
-    create`; returns once every node says the cluster is ok."""
+def start_redis_cluster(
+    data_dir: Path, masters: int = 3, *, replicas: bool = True
+) -> RedisClusterServers:
+    """`masters` masters (with one replica each, unless not `replicas`), the slots spread by
+    `valkey-cli --cluster create`; returns once every node says the cluster is ok."""
     server = valkey_binary("valkey-server")
     nodes = []
-    for number in range(masters * 2):
+    for number in range(masters * (2 if replicas else 1)):
         where = data_dir / f"node{number}"
         where.mkdir(parents=True, exist_ok=True)
         port = free_port()
@@ -128,7 +130,7 @@ def start_redis_cluster(data_dir: Path, masters: int = 3) -> RedisClusterServers
     addresses = [f"127.0.0.1:{node.port}" for node in nodes]
     subprocess.run(
         [str(valkey_binary("valkey-cli")), "--cluster", "create", *addresses,
-         "--cluster-replicas", "1", "--cluster-yes"],
+         "--cluster-replicas", "1" if replicas else "0", "--cluster-yes"],
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
     for node in nodes:
@@ -158,6 +160,10 @@ ON_CLUSTER = os.environ.get("CONVOY_TEST_REDIS", "single") == "cluster"
 TestRedis = RedisServer | RedisClusterServers
 
 
-def start_test_redis(data_dir: Path) -> TestRedis:
-    """The Redis a test runs on: one server, or (CONVOY_TEST_REDIS=cluster) a cluster."""
-    return start_redis_cluster(data_dir) if ON_CLUSTER else start_redis(data_dir)
+def start_test_redis(data_dir: Path, *, replicas: bool = False) -> TestRedis:
+    """The Redis a test runs on: one server, or (CONVOY_TEST_REDIS=cluster) a cluster, with
+    a replica per master only when asked (the session's; a test's own Redis starts faster
+    without, and the failover test starts its own cluster with them)."""
+    if ON_CLUSTER:
+        return start_redis_cluster(data_dir, replicas=replicas)
+    return start_redis(data_dir)

@@ -24,10 +24,13 @@ from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
 from tests.harness import ADMIN, BotProcess, eventually
 from tests.helpers import post_with
-from tests.redis_cluster import RedisClusterServers, start_redis_cluster
+from tests.redis_cluster import ON_CLUSTER, RedisClusterServers, start_redis_cluster
 from tests.slack_requests import SlackSender
 
 STORE_DOWN = "The access store (Redis) is unavailable"
+
+# It starts a cluster of its own whatever the session's Redis: once, in the single-node pass.
+pytestmark = pytest.mark.skipif(ON_CLUSTER, reason="runs in the single-node pass only")
 
 
 @pytest.fixture
