@@ -128,6 +128,7 @@ class _Fault:
     skip: int = 0  # requests to let through untouched before the fault applies
     meanwhile: Callable[[], object] | None = None
     html: str | None = None
+    answer_after: Callable[[], object] | None = None
 
 
 @dataclass(frozen=True)
@@ -565,6 +566,7 @@ class FakeConvoy:
         skip: int = 0,
         meanwhile: Callable[[], object] | None = None,
         html: str | None = None,
+        answer_after: Callable[[], object] | None = None,
     ) -> None:
         """Make the next `times` (None: all) `operation` requests misbehave; replaces its fault.
 
@@ -581,6 +583,8 @@ class FakeConvoy:
         `skip`: answer the first `skip` requests normally (the fault counts from the next one).
         `html`: with `status`, answer with this HTML page instead of Convoy's envelope, as a
         proxy or load balancer in front of Convoy does.
+        `answer_after`: act (or read) at once, then hold the answer until this returns (in a
+        worker thread): a reply that says how the endpoint was, sent after it changed.
         """
         if operation not in OPERATIONS:
             raise ValueError(f"operation must be one of {sorted(OPERATIONS)}, not {operation!r}")
@@ -603,6 +607,7 @@ class FakeConvoy:
                 skip,
                 meanwhile,
                 html,
+                answer_after,
             )
 
     def clear_faults(self) -> None:
@@ -990,6 +995,8 @@ class FakeConvoy:
             return _error(fault.status, fault.message, extra), fault
         if fault.apply_before_delay:
             reply = self._perform(operation, project, uid, query)
+            if fault.answer_after is not None:
+                await asyncio.to_thread(fault.answer_after)
             await asyncio.sleep(fault.delay)
         else:
             # Convoy received the request but has not acted yet: a client that gives up now

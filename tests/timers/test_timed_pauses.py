@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -723,20 +724,26 @@ def test_redis_data_loss_is_noticed_and_old_buttons_ask_convoy(
 def test_paused_never_releases_a_newer_pause(
     convoy: FakeConvoy,
     slack: FakeSlack,
-    sender: SlackSender,
     operator: str,
     replica_settings: Settings,
+    bot_factory: Callable[..., BotProcess],
+    sender_to: Callable[[BotProcess], SlackSender],
 ) -> None:
     """`/convoy paused` finds a pause ended outside the bot while a new one is being made:
     it releases nothing of the new pause, shows it, and its timer still resumes it."""
+    # Convoy may take its time: the listing's read is held until the new pause is made.
+    sender = sender_to(bot_factory(CONVOY_TIMEOUT_SECONDS="15"))
     uid, _ = _timed_pause(convoy, slack, sender)
     convoy.set_status(uid, "active")  # resumed in Convoy's dashboard
-    convoy.set_fault("get", delay=1.0, times=1)  # the listing's look at Convoy is slow
+    made = threading.Event()
+    # The listing's look at Convoy reads "active", and answers once the new pause is made.
+    convoy.set_fault("get", answer_after=lambda: made.wait(30), times=1)
 
     listing = sender.command(operator, "paused")
     eventually(lambda: [r for r in convoy.requests if r.operation == "get"], what="its GET")
     sender.command(operator, "pause orders-api for 30m second incident")
     post_with(slack, "second incident")
+    made.set()
     (shown,) = reply_to(slack, listing.token)
 
     assert "second incident" in shown
