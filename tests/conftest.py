@@ -63,6 +63,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("single_node"):
             item.add_marker(pytest.mark.skip(reason="stops, freezes or restarts one Redis server"))
+        elif item.get_closest_marker("no_redis"):
+            item.add_marker(pytest.mark.skip(reason="touches no Redis: run in the single pass"))
 
 
 @pytest.fixture(scope="session")

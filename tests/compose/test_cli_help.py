@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+import pytest
+
 from bot.__main__ import parser
+
+pytestmark = pytest.mark.no_redis  # touches no Redis: run in the single-node pass only
 
 
 def _commands(

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from handlers import ids
 from handlers.parsing import VERBS
+
+pytestmark = pytest.mark.no_redis  # touches no Redis: run in the single-node pass only
 
 MANIFEST = Path(__file__).parents[2] / "manifest.yml"
 

@@ -22,6 +22,8 @@ from tests.fakes.openapi_contract import (
     response_errors,
 )
 
+pytestmark = pytest.mark.no_redis  # touches no Redis: run in the single-node pass only
+
 PROJECT = "01PROJECTFAKE000000000000A"
 API_KEY = "CO.fake-api-key"
 VERSION = "2025-11-24"

@@ -11,6 +11,8 @@ import pytest
 from tests.fakes.loopback import LoopbackServer
 from tests.fakes.slack import FakeSlack
 
+pytestmark = pytest.mark.no_redis  # touches no Redis: run in the single-node pass only
+
 TOKEN = "xoxb-fake-slack-own-token"
 
 

@@ -19,6 +19,8 @@ from bot.logs import describe_failure
 from bot.settings import Settings
 from bot.webhooks import WebhookPoster
 
+pytestmark = pytest.mark.no_redis  # touches no Redis: run in the single-node pass only
+
 
 @pytest.mark.parametrize(
     ("url", "allowed"),

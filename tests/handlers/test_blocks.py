@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
@@ -25,6 +26,8 @@ from bot.projects.channel_admin import ProjectView
 from handlers.blocks import answers, changes, kit, reads, requests, timers
 from handlers.blocks.kit import Message
 from tests.fakes.block_kit import message_problems
+
+pytestmark = pytest.mark.no_redis  # touches no Redis: run in the single-node pass only
 
 ENDPOINT = Endpoint(uid="01HXYZ", name="<!channel> & co", status=EndpointStatus.PAUSED)
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.models import Action, Endpoint, EndpointStatus
 from handlers.blocks import modals
 from tests.fakes.block_kit import options_problems, view_problems
+
+pytestmark = pytest.mark.no_redis  # touches no Redis: run in the single-node pass only
 
 NAMES = st.text(min_size=1, max_size=400) | st.sampled_from(["x" * 5000, "<!channel> & co"])
 

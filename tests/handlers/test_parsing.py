@@ -21,6 +21,8 @@ from handlers.parsing import (
 )
 from tests.slack_requests import slack_escape
 
+pytestmark = pytest.mark.no_redis  # touches no Redis: run in the single-node pass only
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),

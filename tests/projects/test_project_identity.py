@@ -10,6 +10,8 @@ from pydantic import AnyHttpUrl
 from bot.errors import InvalidInput
 from bot.project import Project, normalize_api_url
 
+pytestmark = pytest.mark.no_redis  # touches no Redis: run in the single-node pass only
+
 HOSTS = st.from_regex(r"[a-z][a-z0-9-]{0,8}(\.[a-z]{2,4}){0,2}", fullmatch=True) | st.sampled_from(
     ["127.0.0.1", "[::1]", "10.0.0.7"]
 )

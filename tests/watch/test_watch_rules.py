@@ -8,6 +8,8 @@ from bot.models import Endpoint, EndpointStatus
 from bot.watch.rules import EventKind, Poll, Thresholds, assess
 from bot.watch.store import Seen
 
+pytestmark = pytest.mark.no_redis  # touches no Redis: run in the single-node pass only
+
 RULES = Thresholds(alert=50.0, recovered=40.0)
 NOW = 1_800_000_000.0
 
