@@ -389,6 +389,14 @@ class Bench:
     def list_calls(self) -> int:
         return sum(1 for op, *_ in self.fakes.snapshot()["convoy"] if op == "list")
 
+    def unpin(self) -> None:
+        """Every process of the harness (and the bots started from now on) on every core."""
+        everything = self.cores.everything
+        self.bot_cpus = everything
+        os.sched_setaffinity(0, everything)
+        for process in (self.redis.process, self.fakes.process, self.load.process):
+            set_affinity(process.pid, everything)
+
     def measure_scale_out(self) -> None:
         """One bot against two sharing Redis, at a rate above what one bot sustains.
 
@@ -396,12 +404,8 @@ class Bench:
         """
         if not self.plan.scale:
             return
-        everything = self.cores.everything
-        self.bot_cpus = everything
-        os.sched_setaffinity(0, everything)
-        for process in (self.redis.process, self.fakes.process, self.load.process):
-            set_affinity(process.pid, everything)
-        set_affinity(self.bots[0].process.pid, everything)
+        self.unpin()
+        set_affinity(self.bots[0].process.pid, self.cores.everything)
         self.bots.append(self.start_bot())
         runs: dict[tuple[int, str], list[RunStats]] = {}
         for _ in range(self.plan.runs):
@@ -417,11 +421,7 @@ class Bench:
         at one rate above what one bot sustains. Nothing is pinned, as in the scale-out."""
         if self.plan.cluster is None:
             return
-        everything = self.cores.everything
-        self.bot_cpus = everything
-        os.sched_setaffinity(0, everything)
-        for process in (self.redis.process, self.fakes.process, self.load.process):
-            set_affinity(process.pid, everything)
+        self.unpin()
         cluster = start_redis_cluster(self.workdir / "cluster")
         self.stack.callback(cluster.stop)
         store = cluster.client()

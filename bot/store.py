@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
 from typing import TypeAlias
 
@@ -63,16 +63,29 @@ def redis_client(url: str) -> Store:
     return aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
 
 
-class ShardOrder:
-    """The order to read the shards of an index for due work: each round starts one shard
-    further on, so a batch filled by one busy shard never starves the others."""
+class ShardedDue:
+    """Due members of one kind of sharded sorted set (a set per bot.redis_keys shard), taken
+    a batch at a time with LEASE_DUE. Each round starts one shard further on, so a batch
+    filled by one busy shard never starves the others."""
 
-    def __init__(self) -> None:
+    def __init__(self, redis: Store, key_of: Callable[[int], str]) -> None:
+        self._key_of = key_of
+        self._lease = redis.register_script(LEASE_DUE)
         self._start = 0
 
-    def next_round(self) -> list[int]:
+    async def take(self, now: float, lease_until: float, batch: int) -> list[str]:
+        """Up to `batch` members due by `now`, leased to this caller until `lease_until`."""
         start, self._start = self._start, (self._start + 1) % redis_keys.SHARDS
-        return [(start + step) % redis_keys.SHARDS for step in range(redis_keys.SHARDS)]
+        due: list[str] = []
+        for step in range(redis_keys.SHARDS):
+            shard = (start + step) % redis_keys.SHARDS
+            found = await self._lease(
+                keys=[self._key_of(shard)], args=[now, lease_until, batch - len(due)]
+            )
+            due += [str(member) for member in found]
+            if len(due) >= batch:
+                break
+        return due
 
 
 # Due work in a sorted set (timers, watched projects), shared by replicas.

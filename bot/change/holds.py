@@ -20,7 +20,7 @@ from bot import redis_keys
 from bot.clock import Clock
 from bot.errors import AlreadyHandled, InvalidInput
 from bot.models import Hold
-from bot.store import LEASE_DUE, SETTLE_LEASED, ShardOrder, Store, failing_closed, slot_transaction
+from bot.store import SETTLE_LEASED, ShardedDue, Store, failing_closed, slot_transaction
 
 Rider = Callable[[Pipeline], None]  # writes another module adds to a hold's round trip
 LEASE = timedelta(minutes=2)  # longer than an auto-resume can take (lock TTL plus posting)
@@ -151,11 +151,10 @@ class HoldStore:
         self._clock = clock
         self._extend = redis.register_script(_EXTEND)
         self._keep = redis.register_script(_KEEP)
-        self._lease = redis.register_script(LEASE_DUE)
         self._settle = redis.register_script(SETTLE_LEASED)
         self._attach = redis.register_script(_ATTACH)
         self._failed = redis.register_script(_FAILED)
-        self._shard_order = ShardOrder()
+        self._due = {kind: ShardedDue(redis, kind.key) for kind in TimerKind}
 
     async def record(self, hold: Hold, now: datetime, also: Sequence[Rider] = ()) -> Hold:
         """A new hold replaces any earlier one of the endpoint (and so orphans its timer).
@@ -277,15 +276,8 @@ class HoldStore:
         member to come due again when the lease ends, and the hold decides if it still counts.
         """
         lease = round((now + LEASE).timestamp(), 3)
-        due: list[str] = []
         with failing_closed():
-            for shard in self._shard_order.next_round():
-                found = await self._lease(
-                    keys=[which.key(shard)], args=[now.timestamp(), lease, batch - len(due)]
-                )
-                due += [str(member) for member in found]
-                if len(due) >= batch:
-                    break
+            due = await self._due[which].take(now.timestamp(), lease, batch)
         return due, lease
 
     async def settle(

@@ -20,7 +20,7 @@ from redis.typing import EncodableT, FieldT
 
 from bot import redis_keys
 from bot.models import FlightState, InFlight
-from bot.store import ShardOrder, Store, failing_closed, slot_transaction
+from bot.store import ShardedDue, Store, failing_closed, slot_transaction
 
 RECORD_TTL = timedelta(days=2)  # a backstop only: records are deleted once told
 OWN_WRITE_TTL = timedelta(days=7)  # the watcher compares it with the last status it saw
@@ -58,13 +58,6 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 return 1
 """
 
-# KEYS: due set. ARGV: now, lease end, batch. One replica gets each due record.
-_LEASE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
-return due
-"""
-
 
 def _due_set(record: InFlight) -> str:
     """The sorted set of the record's shard, where it waits to be settled."""
@@ -87,10 +80,9 @@ class InFlightJournal:
         # telling anyone, another replica reports it then.
         self.report_within = report_within
         self._begin = redis.register_script(_BEGIN)
-        self._lease = redis.register_script(_LEASE)
         self._finish = redis.register_script(_FINISH)
         self._note_told = redis.register_script(_NOTE_TOLD)
-        self._shard_order = ShardOrder()
+        self._due = ShardedDue(redis, redis_keys.in_flight_due)
 
     async def begin(self, record: InFlight, lock_key: str, token: str, ttl_ms: int) -> bool:
         """Record the change if `token` still holds the lock (renewing it); False if lost."""
@@ -192,16 +184,8 @@ class InFlightJournal:
 
     async def claim_due(self, now: datetime, batch: int = 5) -> list[InFlight]:
         """Records whose time to settle has come, leased to this caller for LEASE."""
-        due: list[str] = []
         with failing_closed():
-            for shard in self._shard_order.next_round():
-                found_here = await self._lease(
-                    keys=[redis_keys.in_flight_due(shard)],
-                    args=[now.timestamp(), (now + LEASE).timestamp(), batch - len(due)],
-                )
-                due += cast(list[str], found_here)
-                if len(due) >= batch:
-                    break
+            due = await self._due.take(now.timestamp(), (now + LEASE).timestamp(), batch)
         found = []
         for member in due:
             project, uid = member.split("|", 1)
