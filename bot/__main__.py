@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
+from bot import tenancy
 from bot.compose.app import build_app, build_scheduler, build_server
 from bot.compose.cli import EXIT_CONFIG, add_parsers, run
 from bot.compose.infrastructure import Infrastructure, build_infrastructure
@@ -31,6 +32,7 @@ from bot.compose.startup import (
     refused_app_token_line,
     refused_token_line,
 )
+from bot.compose.workspace_timers import WorkspaceSchedulers
 from bot.embedded_redis import redis_url_for
 from bot.errors import BotError, ProjectUnavailable
 from bot.keybox import KeyBoxError
@@ -38,6 +40,8 @@ from bot.logs import configure_logging, describe_failure
 from bot.projects.catalog import ProjectCatalog
 from bot.projects.layout import upgrade_layout
 from bot.settings import Settings
+from bot.slack_identity import SlackState
+from bot.timers.scheduler import Scheduler
 
 logger = logging.getLogger("convoy_bot")
 
@@ -74,12 +78,15 @@ async def serve(settings: Settings) -> None:
     except KeyBoxError as exc:
         raise StartupError(f"convoy-bot: {exc}") from exc
     from_env = settings.env_project()
+    if settings.many_workspaces:
+        # From here on every key names the workspace its work serves (bot.tenancy).
+        tenancy.serve_many()
     async with redis_url_for(settings) as url:
         infra = build_infrastructure(settings, url, from_env, box)
         runtimes = ProjectRuntimes(infra)
         try:
-            slack = await infra.slack_identity.check()
-            if slack.token_refused:
+            slack = await _slack_at_start(infra)
+            if slack is not None and slack.token_refused:
                 raise StartupError(refused_token_line(slack))
             app_token = settings.slack_app_token
             if app_token is not None:
@@ -98,19 +105,10 @@ async def serve(settings: Settings) -> None:
                     "convoy-bot: cannot reach Redis at REDIS_URL; start it or unset REDIS_URL "
                     "to use the embedded one"
                 ) from exc
-            await check_projects(infra.catalog, runtimes)
-            # Said once nothing can stop start-up any more, so a refusal stays one line.
-            log_mode(settings)
-            log_slack(slack)
-            logger.info("Redis: %s", describe_redis(url))
-            env_alias = from_env.project.alias if from_env is not None else None
-            log_projects(await infra.catalog.projects(), env_alias)
-            # Whether each key belongs to its project is asked in the background: a slow
-            # Convoy must not hold up start-up (a mismatch is refused per command anyway).
-            checking = asyncio.create_task(log_convoy_checks(runtimes))
+            checking = await _ready_to_serve(infra, runtimes, slack, url)
             app = build_app(infra, runtimes)
             stop_timers = asyncio.Event()
-            timers = asyncio.create_task(build_scheduler(infra, runtimes).run(stop_timers))
+            timers = asyncio.create_task(_due_work(infra, runtimes).run(stop_timers))
             if settings.socket_mode:
                 await _serve_socket_mode(app, infra, runtimes)
             else:
@@ -123,6 +121,55 @@ async def serve(settings: Settings) -> None:
         finally:
             await runtimes.aclose()
             await infra.aclose()
+
+
+async def _ready_to_serve(
+    infra: Infrastructure, runtimes: ProjectRuntimes, slack: SlackState | None, url: str
+) -> asyncio.Task[None]:
+    """The last checks that may stop start-up, then the log of where everything is (said
+    once nothing can stop start-up any more, so a refusal stays one line); the Convoy
+    checks go on in the background."""
+    settings = infra.settings
+    if slack is not None:
+        await check_projects(infra.catalog, runtimes)
+    log_mode(settings)
+    logger.info("Redis: %s", describe_redis(url))
+    if slack is None:
+        return asyncio.create_task(log_installations(infra))
+    log_slack(slack)
+    from_env = settings.env_project()
+    env_alias = from_env.project.alias if from_env is not None else None
+    log_projects(await infra.catalog.projects(), env_alias)
+    # Whether each key belongs to its project is asked in the background: a slow Convoy
+    # must not hold up start-up (a mismatch is refused per command anyway).
+    return asyncio.create_task(log_convoy_checks(runtimes))
+
+
+async def _slack_at_start(infra: Infrastructure) -> SlackState | None:
+    """With one workspace, whether Slack takes its token (None: many, each installed)."""
+    if infra.installations is not None:
+        return None
+    return await infra.slack_identity.check()
+
+
+def _due_work(infra: Infrastructure, runtimes: ProjectRuntimes) -> Scheduler | WorkspaceSchedulers:
+    """The scheduler; serving many workspaces, one per workspace."""
+    if infra.installations is None:
+        return build_scheduler(infra, runtimes)
+    return WorkspaceSchedulers(infra.installations, lambda: build_scheduler(infra, runtimes))
+
+
+async def log_installations(infra: Infrastructure) -> None:
+    """Serving many workspaces: how many have installed the bot (never a token)."""
+    assert infra.installations is not None
+    try:
+        installed = await infra.installations.installed()
+    except BotError:
+        return
+    logger.info(
+        "Slack: installable in many workspaces (OAuth at /slack/install); %d installed",
+        len(installed),
+    )
 
 
 async def check_projects(catalog: ProjectCatalog, runtimes: ProjectRuntimes) -> None:
@@ -254,7 +301,7 @@ def loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        if args.command in ("roles", "audit", "projects"):
+        if args.command in ("roles", "audit", "projects", "workspaces"):
             logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
             return asyncio.run(run_one_line(args))
         settings = Settings()

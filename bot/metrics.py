@@ -113,6 +113,25 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.installation_lookups = Counter(
+            "convoy_bot_installation_lookups",
+            "Bot tokens looked up for a workspace (many-workspace mode), by source: this "
+            "replica's cache, or the installation store in Redis",
+            ["source"],
+            registry=self.registry,
+        )
+        self.token_rotations = Counter(
+            "convoy_bot_token_rotations",
+            "Bot token refreshes by this replica, by result (ok, failed)",
+            ["result"],
+            registry=self.registry,
+        )
+        self.slack_rate_waits = Counter(
+            "convoy_bot_slack_rate_waits",
+            "Slack Web API calls that waited for their workspace's rate limit, by method",
+            ["method"],
+            registry=self.registry,
+        )
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)

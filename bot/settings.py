@@ -52,6 +52,10 @@ class StoreSettings(BaseSettings):
     )
 
     redis_url: str | None = None
+    # Installable in many workspaces (README, "Installing in many workspaces"): with the app's
+    # client id (and secret) the bot serves every workspace that installs it through OAuth,
+    # each workspace's state apart. Without (the default), one workspace: SLACK_BOT_TOKEN's.
+    slack_client_id: str | None = None
     convoy_bot_admins: Annotated[list[str], NoDecode] = []
     convoy_bot_data_dir: Path = Path(".convoy-bot")
 
@@ -68,6 +72,11 @@ class StoreSettings(BaseSettings):
 
     _split_admins = field_validator("convoy_bot_admins", mode="before")(_split_commas)
     _split_secret_keys = field_validator("convoy_bot_secret_key", mode="before")(_split_commas)
+
+    @field_validator("slack_client_id", mode="before")
+    @classmethod
+    def _blank_client_id(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("convoy_project_id", mode="before")
     @classmethod
@@ -129,7 +138,14 @@ class StoreSettings(BaseSettings):
 class Settings(StoreSettings):
     """Every variable the bot reads; secrets stay `SecretStr` so they never print."""
 
-    slack_bot_token: SecretStr
+    # With SLACK_CLIENT_ID (StoreSettings), the app's client secret: installable in many
+    # workspaces through OAuth, and SLACK_BOT_TOKEN is not used.
+    slack_client_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = Field(default=None, validate_default=True)
+    # Where the OAuth flow sends the installer (Slack's own page; a test's fake Slack).
+    slack_oauth_authorize_url: AnyHttpUrl = AnyHttpUrl("https://slack.com/oauth/v2/authorize")
+    # The redirect URL registered in the app's OAuth settings (Slack uses its only one if unset).
+    slack_oauth_redirect_url: AnyHttpUrl | None = None
     # Before the signing secret: whether that one is needed depends on it.
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = Field(default=None, validate_default=True)
@@ -240,10 +256,36 @@ class Settings(StoreSettings):
 
     @field_validator("slack_bot_token")
     @classmethod
-    def _bot_token_shape(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().startswith("xoxb-"):
+    def _bot_token_shape(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        many = bool(info.data.get("slack_client_id"))  # its secret is checked with it
+        value = _secret_or_none(value, not many, "needed unless SLACK_CLIENT_ID is set")
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
             raise ValueError("must be a bot token starting with xoxb-")
         return value
+
+    @model_validator(mode="after")
+    def _many_workspaces_need(self) -> Settings:
+        if bool(self.slack_client_id) != bool(self.slack_client_secret):
+            raise ValueError(
+                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together (both: installable in "
+                "many workspaces; neither: the one workspace of SLACK_BOT_TOKEN)"
+            )
+        if self.many_workspaces and not self.convoy_bot_secret_key:
+            raise ValueError(
+                "installable in many workspaces, the bot keeps their tokens encrypted: set "
+                "CONVOY_BOT_SECRET_KEY (make one with `convoy-bot projects new-secret-key`)"
+            )
+        if self.many_workspaces and self.convoy_project_id:
+            raise ValueError(
+                "CONVOY_PROJECT_ID names a project for one workspace: installable in many, "
+                "each workspace's projects are added with `convoy-bot projects add --workspace`"
+            )
+        return self
+
+    @property
+    def many_workspaces(self) -> bool:
+        """Installable through OAuth in many workspaces (the app's client id and secret set)."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
 
     @field_validator("slack_app_token")
     @classmethod

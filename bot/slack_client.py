@@ -25,14 +25,41 @@ logger = logging.getLogger(__name__)
 Observe = Callable[[str, str, float], None]
 
 
-class TimedWebClient(AsyncWebClient):
-    """AsyncWebClient that reports each Web API call's method, result and duration."""
+# The bot token of the workspace the calling work serves (bot.tenancy), or None.
+TokenSource = Callable[[], Awaitable[str | None]]
+# Waits for a method's turn in Slack's rate limits (bot.slack_rate), given the channel.
+Pace = Callable[[str, str], Awaitable[None]]
+# Methods that carry their own credentials (the OAuth exchange, an app-level token).
+_OWN_CREDENTIALS = ("oauth.", "apps.")
 
-    def __init__(self, observe: Observe, **kwargs: Any) -> None:
+
+class TimedWebClient(AsyncWebClient):
+    """AsyncWebClient that reports each Web API call's method, result and duration.
+
+    With a `token_source` (a bot serving many workspaces) it has no token of its own: each
+    call carries the bot token of the workspace the calling work serves, unless the call
+    names its own."""
+
+    def __init__(
+        self,
+        observe: Observe,
+        token_source: TokenSource | None = None,
+        pace: Pace | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._observe = observe
+        self._token_source = token_source
+        self._pace = pace
 
     async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
+        if self._token_source is not None and not _names_a_token(api_method, kwargs):
+            token = await self._token_source()
+            if token:
+                # slack_sdk takes a `token` parameter as the call's credentials.
+                kwargs["params"] = {**(kwargs.get("params") or {}), "token": token}
+        if self._pace is not None and not api_method.startswith(_OWN_CREDENTIALS):
+            await self._pace(api_method, _channel_of(kwargs))
         started, result = time.perf_counter(), "ok"
         try:
             return await super().api_call(api_method, **kwargs)
@@ -44,6 +71,20 @@ class TimedWebClient(AsyncWebClient):
             raise
         finally:
             self._observe(api_method, result, time.perf_counter() - started)
+
+
+def _channel_of(kwargs: dict[str, Any]) -> str:
+    for part in ("json", "params", "data"):
+        channel = (kwargs.get(part) or {}).get("channel")
+        if channel:
+            return str(channel)
+    return ""
+
+
+def _names_a_token(api_method: str, kwargs: dict[str, Any]) -> bool:
+    if api_method.startswith(_OWN_CREDENTIALS):
+        return True
+    return any("token" in (kwargs.get(part) or {}) for part in ("params", "json", "data"))
 
 
 # What a Web API call can fail with: Slack's refusal, the network, or the client's timeout.

@@ -59,6 +59,11 @@ def bolt_request(request: Request, raw: bytes) -> AsyncBoltRequest:
     return bolt
 
 
+def _get_request(request: Request) -> AsyncBoltRequest:
+    """A GET of the OAuth flow, as Bolt reads it: its query and headers (the state cookie)."""
+    return AsyncBoltRequest(body="", query=request.url.query, headers=dict(request.headers))
+
+
 def create_server(
     app: AsyncApp,
     signing_secret: str,
@@ -109,6 +114,19 @@ def create_server(
     # In Socket Mode (no signing secret) Slack's requests come over the websocket: an events
     # route there would check signatures against an empty secret, which anyone can forge.
     events = [Route("/slack/events", slack_events, methods=["POST"])] if signing_secret else []
+    flow = app.oauth_flow
+    if flow is not None:
+        # Installing in a workspace: sent to Slack's consent page, and back with a code.
+        async def install(request: Request) -> Response:
+            return to_starlette_response(await flow.handle_installation(_get_request(request)))
+
+        async def oauth_redirect(request: Request) -> Response:
+            return to_starlette_response(await flow.handle_callback(_get_request(request)))
+
+        events += [
+            Route(flow.install_path, install, methods=["GET"]),
+            Route(flow.redirect_uri_path, oauth_redirect, methods=["GET"]),
+        ]
     return Starlette(
         routes=[
             *events,

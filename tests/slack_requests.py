@@ -52,6 +52,10 @@ class SlackSender:
         fake_slack_url: str,
         issue: Callable[[str], str] | None = None,
         issue_trigger: Callable[[str], None] | None = None,
+        *,
+        team_id: str = "T0EXAMPLE",
+        enterprise_id: str = "",
+        org_wide: bool = False,
     ) -> None:
         """`issue` registers a response URL token with the fake Slack and returns its URL, and
         `issue_trigger` a trigger id, as Slack issues both with every command and click
@@ -61,6 +65,10 @@ class SlackSender:
         self.fake_slack_url = fake_slack_url
         self.issue = issue
         self.issue_trigger = issue_trigger
+        # The workspace the requests come from (of an Enterprise Grid org, installed org-wide).
+        self.team_id = team_id
+        self.enterprise_id = enterprise_id
+        self.org_wide = org_wide
         # A fresh connection per request: the bot's server closes an idle kept-alive
         # connection after 5 s, and a request sent on it at that moment is lost unanswered
         # (a race of the test client, not of Slack's delivery, which retries).
@@ -110,12 +118,22 @@ class SlackSender:
         _check_ack(response)
         return response
 
+    def _enterprise(self) -> dict[str, Any]:
+        """What an interaction payload says of the org it came from, if any."""
+        if not self.enterprise_id:
+            return {}
+        return {
+            "enterprise": {"id": self.enterprise_id, "name": "Org"},
+            "is_enterprise_install": self.org_wide,
+        }
+
     def command_body(self, user_id: str, text: str, channel_id: str, token: str) -> bytes:
         return urlencode(
             {
                 "token": "deprecated-verification-token",
-                "team_id": "T0EXAMPLE",
+                "team_id": self.team_id,
                 "team_domain": "example",
+                **({"enterprise_id": self.enterprise_id} if self.enterprise_id else {}),
                 "channel_id": channel_id,
                 "channel_name": "incidents",
                 "user_id": user_id,
@@ -123,7 +141,7 @@ class SlackSender:
                 "command": "/convoy",
                 "text": slack_escape(text),
                 "api_app_id": "A0CONVOY",
-                "is_enterprise_install": "false",
+                "is_enterprise_install": "true" if self.org_wide else "false",
                 "response_url": self.response_url(token),
                 "trigger_id": self.trigger_id(token),
             }
@@ -160,8 +178,9 @@ class SlackSender:
         """What every `block_actions` payload carries, wherever the button was."""
         return {
             "type": "block_actions",
-            "team": {"id": "T0EXAMPLE", "domain": "example"},
-            "user": {"id": user_id, "username": user_id.lower(), "team_id": "T0EXAMPLE"},
+            "team": {"id": self.team_id, "domain": "example"},
+            **self._enterprise(),
+            "user": {"id": user_id, "username": user_id.lower(), "team_id": self.team_id},
             "api_app_id": "A0CONVOY",
             "token": "deprecated-verification-token",
             "trigger_id": self.trigger_id(token),
@@ -195,20 +214,36 @@ class SlackSender:
     def home_opened(self, user_id: str, tab: str = "home") -> httpx.Response:
         """An Events API `event_callback` carrying `app_home_opened`, as Slack sends it (JSON,
         signed) when someone opens the app's Home tab, or its Messages tab (`tab`)."""
-        payload = {
-            "token": "deprecated-verification-token",
-            "team_id": "T0EXAMPLE",
-            "api_app_id": "A0CONVOY",
-            "type": "event_callback",
-            "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
-            "event_time": int(time.time()),
-            "event": {
+        return self.event(
+            {
                 "type": "app_home_opened",
                 "user": user_id,
                 "channel": f"D{user_id[1:]}",
                 "tab": tab,
                 "event_ts": f"{time.time():.6f}",
-            },
+            }
+        )
+
+    def event(self, event: dict[str, Any]) -> httpx.Response:
+        """An Events API `event_callback` carrying `event`, from this sender's workspace."""
+        payload = {
+            "token": "deprecated-verification-token",
+            "team_id": self.team_id,
+            **({"enterprise_id": self.enterprise_id} if self.enterprise_id else {}),
+            "api_app_id": "A0CONVOY",
+            "type": "event_callback",
+            "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": self.enterprise_id or None,
+                    "team_id": None if self.org_wide else self.team_id,
+                    "user_id": "UBOTCONVOY",
+                    "is_bot": True,
+                    "is_enterprise_install": self.org_wide,
+                }
+            ],
+            "event": event,
         }
         return self.post(json.dumps(payload).encode(), content_type="application/json")
 
@@ -241,15 +276,16 @@ class SlackSender:
             "callback_id": callback_id,
             "trigger_id": self.trigger_id(token),
             "response_url": self.response_url(token),
-            "team": {"id": "T0EXAMPLE", "domain": "example"},
-            "user": {"id": user_id, "username": user_id.lower(), "team_id": "T0EXAMPLE"},
+            "team": {"id": self.team_id, "domain": "example"},
+            **self._enterprise(),
+            "user": {"id": user_id, "username": user_id.lower(), "team_id": self.team_id},
             "channel": {"id": channel_id, "name": "incidents"},
             "message": message,
             "message_ts": message.get("ts", ""),
             "action_ts": str(time.time()),
             "api_app_id": "A0CONVOY",
             "token": "deprecated-verification-token",
-            "is_enterprise_install": False,
+            "is_enterprise_install": self.org_wide,
         }
         return Sent(self.post(_form(payload)), token)
 
@@ -259,14 +295,15 @@ class SlackSender:
         element = _input(view, block_id)["element"]
         payload = {
             "type": "block_suggestion",
-            "user": {"id": user_id, "username": user_id.lower(), "team_id": "T0EXAMPLE"},
+            "user": {"id": user_id, "username": user_id.lower(), "team_id": self.team_id},
             "container": {"type": "view", "view_id": view.get("id", "")},
             "api_app_id": "A0CONVOY",
             "token": "deprecated-verification-token",
             "action_id": element["action_id"],
             "block_id": block_id,
             "value": typed,
-            "team": {"id": "T0EXAMPLE", "domain": "example"},
+            "team": {"id": self.team_id, "domain": "example"},
+            **self._enterprise(),
             "view": view,
         }
         response = self.post(_form(payload))
@@ -279,14 +316,15 @@ class SlackSender:
         token = uuid.uuid4().hex
         payload = {
             "type": "view_submission",
-            "team": {"id": "T0EXAMPLE", "domain": "example"},
-            "user": {"id": user_id, "username": user_id.lower(), "team_id": "T0EXAMPLE"},
+            "team": {"id": self.team_id, "domain": "example"},
+            **self._enterprise(),
+            "user": {"id": user_id, "username": user_id.lower(), "team_id": self.team_id},
             "api_app_id": "A0CONVOY",
             "token": "deprecated-verification-token",
             "trigger_id": self.trigger_id(token),
             "view": {**view, "state": {"values": view_state(view, answers)}},
             "response_urls": [],
-            "is_enterprise_install": False,
+            "is_enterprise_install": self.org_wide,
         }
         return Sent(self.post(_form(payload)), token)
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from functools import partial
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from starlette.applications import Starlette
 
 from bot.access.role_admin import RoleAdmin
@@ -30,9 +31,11 @@ from bot.timers.scheduler import Scheduler
 from bot.timers.settling import Settled
 from bot.watch.round import Trouble, WatchRound
 from bot.watch.rules import WatchEvent
+from bot.workspaces.installations import RedisOAuthStateStore
 from handlers import actions, commands, home, home_clicks, modals
 from handlers.app import create_app, time_acks
 from handlers.forms import Forms
+from handlers.installs import StoredAuthorize, oauth_flow
 from handlers.server import create_server
 from handlers.settled import SettledReports
 from handlers.timers import TimerReports
@@ -42,7 +45,7 @@ from handlers.work import Worker
 
 def build_app(infra: Infrastructure, runtimes: ProjectRuntimes) -> AsyncApp:
     """The Bolt app with every listener bound to what it calls."""
-    app = create_app(infra.slack, infra.settings.signing_secret or None)
+    app = create_app(infra.slack, infra.settings.signing_secret or None, build_installs(infra))
     time_acks(app, infra.metrics)
     worker = Worker(
         infra.tasks,
@@ -73,6 +76,33 @@ def build_app(infra: Infrastructure, runtimes: ProjectRuntimes) -> AsyncApp:
     modals.register(app, worker, runtimes=runtimes, forms=forms, home=publisher)
     home.register(app, infra.tasks, publisher)
     return app
+
+
+def build_installs(infra: Infrastructure) -> tuple[AsyncOAuthFlow, StoredAuthorize] | None:
+    """Serving many workspaces: the OAuth flow that installs the bot, and the authorize that
+    finds each request's token; None with one workspace's token."""
+    settings = infra.settings
+    if infra.installations is None or infra.tokens is None:
+        return None
+    client_id, secret = settings.slack_client_id, settings.slack_client_secret
+    if client_id is None or secret is None:
+        return None
+    stores = infra.stores
+
+    def roles() -> RoleAdmin:
+        return RoleAdmin(stores.roles, stores.audit, infra.catalog, trusted=True)
+
+    flow = oauth_flow(
+        client_id=client_id,
+        client_secret=secret.get_secret_value(),
+        authorize_url=str(settings.slack_oauth_authorize_url),
+        redirect_url=str(settings.slack_oauth_redirect_url or "") or None,
+        installations=infra.installations,
+        states=RedisOAuthStateStore(infra.redis),
+        client=infra.slack,
+        roles=roles,
+    )
+    return flow, StoredAuthorize(infra.tokens)
 
 
 def build_home(infra: Infrastructure) -> home.HomePublisher:

@@ -9,13 +9,14 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import SecretStr, ValidationError
 
+from bot import tenancy
 from bot.access.role_admin import CLI_ACTOR, RoleAdmin
 from bot.access.roles import Role, RoleStore
 from bot.approvals.store import ApprovalStore
@@ -26,7 +27,7 @@ from bot.clock import SharedClock
 from bot.durations import parse_duration
 from bot.embedded_redis import redis_url_for
 from bot.errors import BotError
-from bot.keybox import KeyBoxError, new_secret_key
+from bot.keybox import KeyBox, KeyBoxError, new_secret_key
 from bot.project import Project
 from bot.projects.admin import ProjectAdmin
 from bot.projects.bindings import ChannelBindings
@@ -35,6 +36,8 @@ from bot.projects.held_work import HeldWork
 from bot.projects.store import ProjectStore
 from bot.settings import StoreSettings
 from bot.store import Store, redis_client
+from bot.tenancy import Workspace
+from bot.workspaces.installations import RedisInstallationStore
 
 EXIT_CONFIG = 2
 
@@ -65,6 +68,7 @@ class CliStores:
     catalog: ProjectCatalog
     store: ProjectStore
     bindings: ChannelBindings
+    box: KeyBox | None
 
 
 @asynccontextmanager
@@ -80,7 +84,7 @@ async def cli_stores(settings: StoreSettings) -> AsyncIterator[CliStores]:
             bindings = ChannelBindings(redis)
             store = ProjectStore(redis, box)
             catalog = ProjectCatalog(store, settings.env_project(), bindings)
-            yield CliStores(redis, clock, AuditLog(redis, clock), catalog, store, bindings)
+            yield CliStores(redis, clock, AuditLog(redis, clock), catalog, store, bindings, box)
         finally:
             await redis.aclose()
 
@@ -93,17 +97,109 @@ async def run(args: argparse.Namespace) -> int:
             say(new_secret_key())
             return 0
         async with cli_stores(settings) as stores:
-            if args.command == "roles":
-                return await roles_command(args, settings, stores)
-            if args.command == "audit":
-                return await audit_command(args, stores)
-            return await projects_command(args, settings, stores)
+            if args.command == "workspaces":
+                return await workspaces_command(args, settings, stores)
+            with (
+                tenancy.within(workspace)
+                if (workspace := await _workspace(args, settings, stores))
+                else nullcontext()
+            ):
+                if args.command == "roles":
+                    return await roles_command(args, settings, stores)
+                if args.command == "audit":
+                    return await audit_command(args, stores)
+                return await projects_command(args, settings, stores)
     except KeyBoxError as exc:
         complain(str(exc))
         return EXIT_CONFIG
     except BotError as exc:
         complain(exc.message)
         return 1
+
+
+class _NoSuchWorkspace(BotError):
+    pass
+
+
+async def _workspace(
+    args: argparse.Namespace, settings: StoreSettings, stores: CliStores
+) -> Workspace | None:
+    """The workspace a command acts in: with many (SLACK_CLIENT_ID set) `--workspace` names
+    one that installed the bot; with one, none is named."""
+    named = getattr(args, "workspace", "") or ""
+    if settings.slack_client_id is None:
+        if named:
+            raise _NoSuchWorkspace(
+                "--workspace is for a bot installed in many workspaces (SLACK_CLIENT_ID set); "
+                "this one serves one workspace"
+            )
+        return None
+    if not named:
+        raise _NoSuchWorkspace(
+            "this bot serves many workspaces: name one with --workspace T… (or E… for an "
+            "org-wide install); `convoy-bot workspaces list` shows them"
+        )
+    known = {w.key: w for w in await _installations(stores).known_workspaces()}
+    if named not in known:
+        raise _NoSuchWorkspace(
+            f"no workspace {named[:40]} has installed the bot; `convoy-bot workspaces list` "
+            "shows those that have"
+        )
+    return known[named]
+
+
+def _installations(stores: CliStores) -> RedisInstallationStore:
+    # Listing and purging read no token: a key that seals nothing stands in when unset.
+    return RedisInstallationStore(stores.redis, stores.box or KeyBox([SecretStr(new_secret_key())]))
+
+
+async def workspaces_command(
+    args: argparse.Namespace, settings: StoreSettings, stores: CliStores
+) -> int:
+    """The installations (never a token), and purging an uninstalled workspace's state."""
+    installations = _installations(stores)
+    installed = await installations.installed()
+    known = await installations.known_workspaces()
+    if args.action == "list":
+        say("WORKSPACE\tENTERPRISE\tTEAM\tKIND\tNAME\tINSTALLED\tBY")
+        by_key = {i.workspace.key: i for i in installed}
+        for workspace in known:
+            item = by_key.get(workspace.key)
+            kind = "org-wide" if workspace.org_wide else "workspace"
+            if item is None:
+                say(
+                    f"{workspace.key}\t{workspace.enterprise_id or '-'}\t{workspace.team_id or '-'}"
+                    f"\t{kind}\t-\tuninstalled (state kept)\t-"
+                )
+                continue
+            when = datetime.fromtimestamp(item.installed_at, UTC).isoformat(timespec="seconds")
+            say(
+                f"{workspace.key}\t{item.enterprise_id or '-'}\t{item.team_id or '-'}\t{kind}"
+                f"\t{item.name or '-'}\t{when}\t{item.installer or '-'}"
+            )
+        return 0
+    target = next((w for w in known if w.key == args.workspace_id), None)
+    if target is None:
+        complain(f"no workspace {args.workspace_id[:40]} has state here (see `workspaces list`)")
+        return 1
+    if any(i.workspace.key == target.key for i in installed):
+        complain(
+            f"{target.key} still has the bot installed: its state is purged once it is "
+            "uninstalled (its admins remove the app from the workspace)"
+        )
+        return 1
+    with tenancy.within(target):
+        holds = len(await HoldStore(stores.redis, timedelta(minutes=5), stores.clock).all())
+    if holds and not args.force:
+        complain(
+            f"{target.key} still holds {holds} endpoint(s) paused; purging forgets them (they "
+            "stay paused in Convoy, and their timers are lost). Resume them first, or give "
+            "--force"
+        )
+        return 1
+    deleted = await installations.purge(target)
+    say(f"purged {target.key}: {deleted} key(s) of its state deleted")
+    return 0
 
 
 async def roles_command(
@@ -282,6 +378,9 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+WORKSPACE_HELP = (
+    "with a bot installed in many workspaces: the workspace (T…), or org (E…), acted in"
+)
 SUBJECT_HELP = "a Slack user id (U…, W…) or user group id (S…), as in `/convoy roles`"
 PROJECT_HELP = "a project alias or Convoy project id (default *: every project)"
 
@@ -305,6 +404,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     for command in (grant, revoke, listing):
         command.add_argument("--project", default="*", help=PROJECT_HELP)
+        command.add_argument("--workspace", default="", help=WORKSPACE_HELP)
 
     audit = _command(
         sub, "audit", "print the audit trail, newest first", "One line per entry, or JSON."
@@ -316,6 +416,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--limit", type=_positive, default=1000, help="at most this many (default 1000)"
     )
     audit.add_argument("--json", action="store_true", help="a JSON array, for a SIEM")
+    audit.add_argument("--workspace", default="", help=WORKSPACE_HELP)
 
     projects = _command(
         sub,
@@ -345,14 +446,35 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default="full",
         help="what endpoints' own Slack webhooks hear (status: no reasons or names)",
     )
-    _command(actions, "list", "list the projects (never their keys)")
+    listing_projects = _command(actions, "list", "list the projects (never their keys)")
     check = _command(actions, "check", "ask Convoy whether each key, URL and id agree")
     check.add_argument("alias", nargs="?", help="one project (default: every one)")
     remove = _command(
         actions, "remove", "remove a stored project", "Refused while it has pauses or timers."
     )
     remove.add_argument("alias", help="the project's alias")
-    _command(actions, "export", "print the projects as JSON, without keys")
+    export = _command(actions, "export", "print the projects as JSON, without keys")
     importing = _command(actions, "import", "add the projects of an export file")
     importing.add_argument("file", help="a file written by `projects export`")
-    _command(actions, "new-secret-key", "print a new CONVOY_BOT_SECRET_KEY")
+    new_key = _command(actions, "new-secret-key", "print a new CONVOY_BOT_SECRET_KEY")
+    for command in (add, listing_projects, check, remove, export, importing):
+        command.add_argument("--workspace", default="", help=WORKSPACE_HELP)
+    del new_key
+
+    workspaces = _command(
+        sub,
+        "workspaces",
+        "the workspaces that installed the bot (with SLACK_CLIENT_ID)",
+        "Uninstalling deletes a workspace's tokens; its other state stays until purged.",
+    )
+    ws_actions = workspaces.add_subparsers(dest="action", required=True, metavar="ACTION")
+    _command(ws_actions, "list", "list the installations (never a token)")
+    purge = _command(
+        ws_actions,
+        "purge",
+        "delete an uninstalled workspace's state",
+        "Projects, roles, holds, timers, approvals, audit, watch: all of it. Refused while "
+        "the bot is installed there, and while it holds pauses unless --force.",
+    )
+    purge.add_argument("workspace_id", help="the workspace (T…) or org (E…)")
+    purge.add_argument("--force", action="store_true", help="purge even with pauses held")

@@ -10,8 +10,10 @@ from datetime import datetime, timedelta
 import aiohttp
 import httpx
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import tenancy
 from bot.access.rate_limits import ChangeRateLimiter
 from bot.access.roles import RoleStore
 from bot.access.user_groups import SlackGroupDirectory
@@ -32,12 +34,21 @@ from bot.projects.bindings import ChannelBindings
 from bot.projects.catalog import ProjectCatalog
 from bot.projects.store import ProjectStore
 from bot.settings import Settings
-from bot.slack_client import ResponseUrls, SlackCalls, TimedWebClient, slack_session
+from bot.slack_client import (
+    ResponseUrls,
+    SlackCalls,
+    TimedWebClient,
+    TokenSource,
+    slack_session,
+)
 from bot.slack_identity import SlackIdentity
+from bot.slack_rate import SlackRateLimits
 from bot.store import STORE_ERRORS, Store, redis_client
 from bot.vitals import DataLossWatch
 from bot.watch.store import WatchStore
 from bot.webhooks import WebhookPoster, build_webhook_http_client
+from bot.workspaces.installations import RedisInstallationStore
+from bot.workspaces.tokens import WorkspaceTokens
 
 SLACK_TIMEOUT = 10  # seconds for one Slack Web API call
 # auth.test at start-up and for /status: a Slack that does not answer by then is "unreachable".
@@ -81,6 +92,9 @@ class Infrastructure:
     catalog: ProjectCatalog
     webhook_http: httpx.AsyncClient
     slack_identity: SlackIdentity
+    # Installed in many workspaces (SLACK_CLIENT_ID set): their installations and tokens.
+    installations: RedisInstallationStore | None = None
+    tokens: WorkspaceTokens | None = None
 
     async def readiness(self) -> dict[str, str]:
         """The body of `/readyz`: whether this replica can serve, which is whether its Redis
@@ -115,9 +129,15 @@ def build_infrastructure(
         metrics.slack_calls.labels(method, result).observe(seconds)
 
     slack_http = slack_session()
+    installations, tokens = None, None
+    if settings.many_workspaces:
+        installations, tokens = _workspace_tokens(settings, redis, box, metrics, slack_http)
+    one_token = settings.slack_bot_token
     slack = TimedWebClient(
         observe_slack,
-        token=settings.slack_bot_token.get_secret_value(),
+        token_source=_token_of_current_workspace(tokens) if tokens is not None else None,
+        pace=SlackRateLimits(redis, metrics).wait_turn,
+        token=one_token.get_secret_value() if one_token is not None else None,
         base_url=str(settings.slack_api_url),
         timeout=SLACK_TIMEOUT,
         session=slack_http,
@@ -143,7 +163,40 @@ def build_infrastructure(
         catalog=ProjectCatalog(ProjectStore(redis, box), from_env, stores.bindings),
         webhook_http=webhook_http,
         slack_identity=SlackIdentity(slack, clock, timeout_seconds=SLACK_CHECK_TIMEOUT),
+        installations=installations,
+        tokens=tokens,
     )
+
+
+def _workspace_tokens(
+    settings: Settings,
+    redis: Store,
+    box: KeyBox | None,
+    metrics: Metrics,
+    session: aiohttp.ClientSession,
+) -> tuple[RedisInstallationStore, WorkspaceTokens]:
+    """The installations of a bot serving many workspaces, and their tokens (refreshed with
+    the app's client id and secret)."""
+    if box is None or settings.slack_client_id is None or settings.slack_client_secret is None:
+        raise ValueError("many workspaces need SLACK_CLIENT_ID/SECRET and CONVOY_BOT_SECRET_KEY")
+    installations = RedisInstallationStore(redis, box)
+    oauth_client = AsyncWebClient(
+        base_url=str(settings.slack_api_url), timeout=SLACK_TIMEOUT, session=session
+    )
+    rotator = AsyncTokenRotator(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.get_secret_value(),
+        client=oauth_client,
+    )
+    return installations, WorkspaceTokens(installations, redis, rotator, metrics)
+
+
+def _token_of_current_workspace(tokens: WorkspaceTokens) -> TokenSource:
+    async def token() -> str | None:
+        workspace = tenancy.current()
+        return await tokens.token(workspace) if workspace is not None else None
+
+    return token
 
 
 def build_stores(settings: Settings, redis: Store, calls: SlackCalls, clock: SharedClock) -> Stores:

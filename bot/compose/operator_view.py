@@ -4,14 +4,19 @@ project, background work, the watch) and `/metrics`' gauges of what is held open
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
-from bot import redis_keys
+from bot import redis_keys, tenancy
 from bot.compose.infrastructure import Infrastructure
 from bot.compose.runtimes import ProjectRuntimes
 from bot.errors import BotError
 from bot.store import STORE_ERRORS, Store
+from bot.tenancy import Workspace
 from bot.watch.round import health_report
+
+# Redis failing, or the workspaces' list unreadable: the gauges stay as they were.
+_UNREADABLE: tuple[type[Exception], ...] = (*STORE_ERRORS, BotError)
 
 # How old the Slack part of /status may be: auth.test is asked at most this often for it.
 SLACK_STATE_MAX_AGE = timedelta(seconds=30)
@@ -20,11 +25,45 @@ SLACK_STATE_MAX_AGE = timedelta(seconds=30)
 async def status_report(infra: Infrastructure, runtimes: ProjectRuntimes) -> dict[str, object]:
     """The body of `/status`: what this replica sees, per project, without secrets."""
     report: dict[str, object] = dict(await infra.readiness())
-    slack, convoy = await asyncio.gather(
-        infra.slack_identity.recent(SLACK_STATE_MAX_AGE), runtimes.convoy_status()
-    )
-    report["slack"] = slack.report()
-    report["convoy"] = convoy
+    if infra.installations is not None:
+        report["workspaces"] = await _workspaces_status(infra, runtimes)
+    else:
+        slack, convoy = await asyncio.gather(
+            infra.slack_identity.recent(SLACK_STATE_MAX_AGE), runtimes.convoy_status()
+        )
+        report["slack"] = slack.report()
+        report["convoy"] = convoy
+        report.update(await _work_status(infra))
+    lost = infra.watch.seen
+    report["clock"] = infra.clock.now().isoformat(timespec="seconds")
+    report["redis_data_lost"] = {
+        "times": lost.times,
+        "last": lost.last.isoformat(timespec="seconds") if lost.last else None,
+    }
+    return report
+
+
+async def _workspaces_status(infra: Infrastructure, runtimes: ProjectRuntimes) -> dict[str, object]:
+    """Serving many workspaces: each one's installation, projects and background work."""
+    assert infra.installations is not None
+    try:
+        installed = {i.workspace.key for i in await infra.installations.installed()}
+        known = await infra.installations.known_workspaces()
+    except BotError:
+        return {}
+    report: dict[str, object] = {}
+    for workspace in known:
+        with tenancy.within(workspace):
+            part: dict[str, object] = {"installed": workspace.key in installed}
+            part["convoy"] = await runtimes.convoy_status()
+            part.update(await _work_status(infra))
+        report[workspace.key] = part
+    return report
+
+
+async def _work_status(infra: Infrastructure) -> dict[str, object]:
+    """The background work and the watch of the workspace served."""
+    report: dict[str, object] = {}
     try:
         counts = await _open_work(infra.redis)
         in_flight, timers = counts["writes"], counts["timers"]
@@ -36,12 +75,6 @@ async def status_report(infra: Infrastructure, runtimes: ProjectRuntimes) -> dic
         report["watch"] = await health_report(infra.stores.watch, aliases)
     except BotError:
         report["watch"] = {}
-    lost = infra.watch.seen
-    report["clock"] = infra.clock.now().isoformat(timespec="seconds")
-    report["redis_data_lost"] = {
-        "times": lost.times,
-        "last": lost.last.isoformat(timespec="seconds") if lost.last else None,
-    }
     return report
 
 
@@ -52,17 +85,27 @@ async def refresh_gauges(infra: Infrastructure) -> None:
     metrics = infra.metrics
     metrics.work_in_progress.set(infra.tasks.pending)
     metrics.work_queued.set(infra.tasks.queued)
+    holds = timers = approvals = 0
     try:
-        counts = await _open_work(infra.redis)
-        holds, timers = counts["holds"], counts["timers"]
-        approvals = 0
-        async for _ in infra.redis.scan_iter(match=redis_keys.open_approvals_pattern(), count=500):
-            approvals += 1
-    except STORE_ERRORS:
+        for workspace in await _workspaces(infra):
+            with tenancy.within(workspace) if workspace else contextlib.nullcontext():
+                counts = await _open_work(infra.redis)
+                holds, timers = holds + counts["holds"], timers + counts["timers"]
+                pattern = redis_keys.open_approvals_pattern()
+                async for _ in infra.redis.scan_iter(match=pattern, count=500):
+                    approvals += 1
+    except _UNREADABLE:
         return
     metrics.open_holds.set(holds)
     metrics.open_timers.set(timers)
     metrics.open_approvals.set(approvals)
+
+
+async def _workspaces(infra: Infrastructure) -> list[Workspace | None]:
+    """Every workspace with state; [None] for the one of a single bot token."""
+    if infra.installations is None:
+        return [None]
+    return list(await infra.installations.known_workspaces())
 
 
 async def _open_work(redis: Store) -> dict[str, int]:

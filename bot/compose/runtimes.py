@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import httpx
 from pydantic import SecretStr
 
+from bot import tenancy
 from bot.access.policy import Access
 from bot.approvals.asking import Asking
 from bot.approvals.deciding import Deciding
@@ -134,7 +135,9 @@ class ProjectRuntimes:
 
     def __init__(self, infra: Infrastructure) -> None:
         self._infra = infra
-        self._built: dict[tuple[str, str], _Built] = {}  # by scope and key digest
+        # By workspace ("" with one), scope and key digest: two workspaces serving one Convoy
+        # project each have their own runtime (their own announcer, channels and stores).
+        self._built: dict[tuple[str, str, str], _Built] = {}
         self._retiring: set[asyncio.Task[None]] = set()
         self._building = asyncio.Lock()
 
@@ -199,16 +202,17 @@ class ProjectRuntimes:
         key = await self._key_of(project)
         fingerprint = (named, several)
         wanted = (named.scope, named.api_url, _digest(key))
+        whose = _workspace_key()
         async with self._building:
-            built = self._built.get((named.scope, wanted[2]))
+            built = self._built.get((whose, named.scope, wanted[2]))
             if built is None or built.fingerprint != fingerprint or built.connection.key != wanted:
                 kept = built.connection if built and built.connection.key == wanted else None
                 connection = kept or self._connect(named, key, wanted)
                 if built is not None and built.connection is not connection:
                     self._retire(built.connection)
                 built = await self._build(named, connection, several)
-                self._built[(named.scope, wanted[2])] = built
-                await self._retire_keys_gone(named.scope)
+                self._built[(whose, named.scope, wanted[2])] = built
+                await self._retire_keys_gone(whose, named.scope)
         return built
 
     async def _key_of(self, project: Project) -> SecretStr:
@@ -224,7 +228,7 @@ class ProjectRuntimes:
                 "bot's operators."
             ) from exc
 
-    async def _retire_keys_gone(self, scope: str) -> None:
+    async def _retire_keys_gone(self, whose: str, scope: str) -> None:
         """Close the connections of an identity made with a key none of its aliases has now
         (a key replaced by `projects add`): aliases with different keys each keep theirs."""
         keys = set()
@@ -234,8 +238,9 @@ class ProjectRuntimes:
                     keys.add(_digest(await self._infra.catalog.key_of(alias)))
                 except KeyBoxError:
                     continue
-        for built_scope, digest in [k for k in self._built if k[0] == scope and k[1] not in keys]:
-            self._retire(self._built.pop((built_scope, digest)).connection)
+        gone = [k for k in self._built if k[:2] == (whose, scope) and k[2] not in keys]
+        for key in gone:
+            self._retire(self._built.pop(key).connection)
 
     def _connect(
         self, project: Project, key: SecretStr, wanted: tuple[str, str, str]
@@ -291,6 +296,11 @@ class ProjectRuntimes:
             await task
         for built in self._built.values():
             await built.connection.http.aclose()
+
+
+def _workspace_key() -> str:
+    workspace = tenancy.current()
+    return workspace.key if workspace is not None else ""
 
 
 def _digest(key: SecretStr) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, SecretStr
 
-from bot import redis_keys
+from bot import redis_keys, tenancy
 from bot.access.roles import Role, RoleStore
 from bot.errors import AccessStoreUnavailable, InvalidInput
 from bot.project import KeyedProject, Project
@@ -55,24 +55,27 @@ class ProjectCatalog:
         self._store = store
         self._from_env = from_env
         self._bindings = bindings
-        self._cached: list[Project] = []
-        self._read_at = float("-inf")
+        # Per workspace ("" with one): the projects last read, and when.
+        self._cached: dict[str, tuple[list[Project], float]] = {}
 
     async def projects(self) -> list[Project]:
-        """Every project (the stored ones re-read every few seconds); the environment's
-        project wins over a stored one of the same alias."""
-        if time.monotonic() - self._read_at > REFRESH_SECONDS:
+        """Every project of the workspace served (the stored ones re-read every few
+        seconds); the environment's project wins over a stored one of the same alias."""
+        workspace = tenancy.current()
+        whose = workspace.key if workspace is not None else ""
+        cached, read_at = self._cached.get(whose, ([], float("-inf")))
+        if time.monotonic() - read_at > REFRESH_SECONDS:
             env = [self._from_env.project] if self._from_env else []
             try:
                 stored = await self._store.projects()
             except AccessStoreUnavailable:
                 # Redis is down: the projects last read still name things right (every
                 # command then fails closed on its role check, with Redis's own message).
-                return self._cached if self._read_at > float("-inf") else env
+                return cached if read_at > float("-inf") else env
             taken = {p.alias for p in env}
-            self._cached = env + [p for p in stored if p.alias not in taken]
-            self._read_at = time.monotonic()
-        return self._cached
+            cached = env + [p for p in stored if p.alias not in taken]
+            self._cached[whose] = (cached, time.monotonic())
+        return cached
 
     async def key_of(self, project: Project) -> SecretStr:
         """The project's API key; KeyBoxError when a stored one cannot be decrypted."""

@@ -60,6 +60,7 @@ def test_the_socket_mode_manifest_is_the_http_one_without_urls() -> None:
     del http["settings"]["interactivity"]["request_url"]
     del http["settings"]["interactivity"]["message_menu_options_url"]
     del http["settings"]["event_subscriptions"]["request_url"]
+    del http["oauth_config"]["redirect_urls"]  # OAuth installs come back over HTTPS
     http["settings"]["socket_mode_enabled"] = True
 
     assert socket == http
@@ -69,4 +70,6 @@ def test_the_socket_mode_manifest_is_the_http_one_without_urls() -> None:
         "messages_tab_enabled": True,
         "messages_tab_read_only_enabled": True,
     }
-    assert socket["settings"]["event_subscriptions"] == {"bot_events": ["app_home_opened"]}
+    assert socket["settings"]["event_subscriptions"] == {
+        "bot_events": ["app_home_opened", "app_uninstalled", "tokens_revoked"]
+    }

@@ -39,8 +39,8 @@ REQUIRED = {
     [
         (
             {},
-            "convoy-bot: missing required setting SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET "
-            "(needed unless SLACK_APP_TOKEN is set)",
+            "convoy-bot: missing required setting SLACK_BOT_TOKEN (needed unless SLACK_CLIENT_ID "
+            "is set), SLACK_SIGNING_SECRET (needed unless SLACK_APP_TOKEN is set)",
         ),
         (
             {**REQUIRED, "SLACK_SIGNING_SECRET": ""},
@@ -50,6 +50,32 @@ REQUIRED = {
         (
             {**REQUIRED, "SLACK_BOT_TOKEN": ""},
             "convoy-bot: missing required setting SLACK_BOT_TOKEN",
+        ),
+        (
+            {**REQUIRED, "SLACK_BOT_TOKEN": "", "SLACK_CLIENT_ID": "1.2"},
+            "convoy-bot: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together",
+        ),
+        (
+            {
+                "SLACK_CLIENT_ID": "1.2",
+                "SLACK_CLIENT_SECRET": "s",
+                "SLACK_SIGNING_SECRET": "s",
+            },
+            "convoy-bot: installable in many workspaces, the bot keeps their tokens encrypted: "
+            "set CONVOY_BOT_SECRET_KEY",
+        ),
+        (
+            {**REQUIRED, "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"},
+            "convoy-bot: installable in many workspaces, the bot keeps their tokens encrypted",
+        ),
+        (
+            {
+                **REQUIRED,
+                "SLACK_CLIENT_ID": "1.2",
+                "SLACK_CLIENT_SECRET": "s",
+                "CONVOY_BOT_SECRET_KEY": "J2OHTXNz3Cqt8t9vl4wM5dMgWBJE3Xe0kcuoANgjXBw=",
+            },
+            "convoy-bot: CONVOY_PROJECT_ID names a project for one workspace",
         ),
         (
             {**REQUIRED, "CONVOY_API_KEY": ""},
@@ -71,8 +97,8 @@ REQUIRED = {
         (
             {"CONVOY_PROJECT_ID": "p", "PORT": "eighty"},
             "convoy-bot: missing required setting CONVOY_API_KEY (required with "
-            "CONVOY_PROJECT_ID), SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (needed unless "
-            "SLACK_APP_TOKEN is set); "
+            "CONVOY_PROJECT_ID), SLACK_BOT_TOKEN (needed unless SLACK_CLIENT_ID is set), "
+            "SLACK_SIGNING_SECRET (needed unless SLACK_APP_TOKEN is set); "
             "malformed setting PORT (Input should be a valid integer",
         ),
         (

@@ -42,6 +42,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from tests.fakes.block_kit import message_problems, view_problems
+from tests.fakes.slack_installs import DEFAULT_TEAM, Grant, SlackInstalls
 from tests.fakes.socket_mode import PATH as SOCKET_PATH
 from tests.fakes.socket_mode import SocketMode
 
@@ -81,6 +82,7 @@ class SlackCall:
 
 @dataclass
 class _Channel:
+    team: str = DEFAULT_TEAM
     bot_member: bool = True
     everyone: bool = True  # every workspace user is a member, except those in `absent`
     members: set[str] = field(default_factory=set)
@@ -112,6 +114,7 @@ class FakeSlack:
     def __init__(self, bot_token: str) -> None:
         self.url = ""  # set once the server is listening
         self.bot_token = bot_token
+        self.installs = SlackInstalls(bot_token)  # workspaces, tokens and OAuth
         self._lock = threading.Lock()
         self._calls: list[SlackCall] = []
         self._api_errors: dict[str, str] = {}
@@ -152,6 +155,7 @@ class FakeSlack:
             self._rate_limited.clear()
             self._closed_channels.clear()
             self._channels = {DEFAULT_CHANNEL: _Channel()}
+            self.installs.user_teams.clear()
             self._response_url_fault = None
             self._clock_offset = 0.0
             self._trigger_age = 0.0
@@ -161,12 +165,21 @@ class FakeSlack:
     # --- the workspace ------------------------------------------------------------------------
 
     def add_channel(
-        self, channel: str, *, bot_member: bool = True, members: list[str] | None = None
+        self,
+        channel: str,
+        *,
+        bot_member: bool = True,
+        members: list[str] | None = None,
+        team: str = DEFAULT_TEAM,
     ) -> None:
-        """Another channel: with `members` only those users, else every user of the workspace."""
+        """Another channel: with `members` only those users, else every user of the workspace
+        (`team`: of another workspace, which only that workspace's tokens reach)."""
         with self._lock:
             self._channels[channel] = _Channel(
-                bot_member=bot_member, everyone=members is None, members=set(members or [])
+                team=team,
+                bot_member=bot_member,
+                everyone=members is None,
+                members=set(members or []),
             )
 
     def remove_bot(self, channel: str = DEFAULT_CHANNEL) -> None:
@@ -324,7 +337,12 @@ class FakeSlack:
             answer = self.socket_mode.open(self.url, token)
             self._record(SlackCall("api", method, payload, headers, answer))
             return JSONResponse(answer)
-        auth_error = self._auth_error(headers, payload)
+        if method == "oauth.v2.access":
+            with self._lock:
+                answer = self.installs.exchange(payload, headers)
+            self._record(SlackCall("api", method, payload, headers, answer))
+            return JSONResponse(answer)
+        auth_error, grant = self._auth_error(headers, payload)
         with self._lock:
             times, retry_after = self._rate_limited.get(method, (0, 0))
             if times > 0 and not auth_error:
@@ -336,20 +354,35 @@ class FakeSlack:
                 status_code=429,
                 headers={"Retry-After": str(retry_after)},
             )
-        answer = {"ok": False, "error": auth_error} if auth_error else self._answer(method, payload)
+        if auth_error or grant is None:
+            answer = {"ok": False, "error": auth_error or "invalid_auth"}
+        else:
+            answer = self._answer(method, payload, grant)
         self._record(SlackCall("api", method, payload, headers, answer))
         return JSONResponse(answer)
 
-    def _auth_error(self, headers: dict[str, str], payload: dict[str, Any]) -> str:
-        """Slack's answer to the credentials of a Web API call, or "" when they are the bot's."""
+    def _auth_error(
+        self, headers: dict[str, str], payload: dict[str, Any]
+    ) -> tuple[str, Grant | None]:
+        """Slack's answer to the credentials of a Web API call ("" when a bot token of the app
+        that has not expired), and what the token reaches."""
         scheme, _, token = headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             token = str(payload.get("token", ""))
         if not token:
-            return "not_authed"
-        return "" if token == self.bot_token else "invalid_auth"
+            return "not_authed", None
+        with self._lock:
+            grant = self.installs.grant_of(token)
+        if grant is None:
+            return "invalid_auth", None
+        if grant.expires_at is not None and grant.expires_at < time.time():
+            return "token_expired", None
+        return "", grant
 
-    def _answer(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def _reaches(self, grant: Grant, team: str) -> bool:
+        return grant.covers(team, self.installs.teams)
+
+    def _answer(self, method: str, payload: dict[str, Any], grant: Grant) -> dict[str, Any]:
         with self._lock:
             forced = self._api_errors.get(method)
             if method == "chat.postMessage" and not forced:
@@ -357,16 +390,7 @@ class FakeSlack:
             if forced:
                 return {"ok": False, "error": forced}
             if method == "auth.test":
-                return {
-                    "ok": True,
-                    "url": "https://example.slack.com/",
-                    "team": "Example",
-                    "user": "convoy",
-                    "team_id": "T0EXAMPLE",
-                    "user_id": self.BOT_USER,
-                    "bot_id": "B0CONVOY",
-                    "is_enterprise_install": False,
-                }
+                return self.installs.identity(grant)
             if method == "usergroups.users.list":
                 members = self._groups.get(str(payload.get("usergroup", "")))
                 if members is None:
@@ -377,14 +401,25 @@ class FakeSlack:
                 if error:
                     self._refuse(method, error, problems)
                     return _refused(error, problems)
-                return self._post(method, payload)
+                return self._post(method, payload, grant)
+            channel = str(payload.get("channel", ""))
+            if channel in self._channels and not self._reaches(grant, self._channels[channel].team):
+                return {"ok": False, "error": "channel_not_found"}
             if method == "conversations.info":
-                return self._conversation(str(payload.get("channel", "")))
+                return self._conversation(channel)
             if method == "chat.getPermalink":
                 return self._permalink(payload)
             if method in _VIEWS:
+                user = str(payload.get("user_id", ""))
+                if user and not self._user_reached(grant, user):
+                    return {"ok": False, "error": "user_not_found"}
                 return self._view(method, payload)
             return {"ok": True}
+
+    def _user_reached(self, grant: Grant, user: str) -> bool:
+        """A user said to be of one workspace is reached by that workspace's tokens only."""
+        team = self.installs.user_teams.get(user)
+        return team is None or self._reaches(grant, team)
 
     def _conversation(self, channel: str) -> dict[str, Any]:
         """conversations.info: the channel, with whether the bot is a member; the lock is held."""
@@ -403,15 +438,18 @@ class FakeSlack:
         link = f"https://example.slack.com/archives/{channel}/p{ts.replace('.', '')}"
         return {"ok": True, "channel": channel, "permalink": link}
 
-    def _post(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def _post(self, method: str, payload: dict[str, Any], grant: Grant) -> dict[str, Any]:
         """chat.postMessage, chat.update and chat.postEphemeral; the lock is held."""
         channel = str(payload.get("channel", ""))
         if _USER_ID.fullmatch(channel) and method == "chat.postMessage":
             # A user id: Slack posts in the app's direct message with that user.
             user, channel = channel, "D" + channel[1:]
-            self._channels.setdefault(channel, _Channel(everyone=False, members={user}))
+            if not self._user_reached(grant, user):
+                return {"ok": False, "error": "channel_not_found"}
+            team = self.installs.user_teams.get(user, grant.team_id or DEFAULT_TEAM)
+            self._channels.setdefault(channel, _Channel(team, everyone=False, members={user}))
         found = self._channels.get(channel)
-        if found is None:
+        if found is None or not self._reaches(grant, found.team):
             return {"ok": False, "error": "channel_not_found"}
         if method in _POSTING and not found.bot_member:
             return {"ok": False, "error": "not_in_channel"}

@@ -1,0 +1,307 @@
+"""One app installed through OAuth in many workspaces: each workspace's state apart.
+
+Two workspaces install the bot against the fake Slack's OAuth; each adds its own project
+(with the CLI, `--workspace`); what one does is never seen, named, resolved or clicked by
+the other, and every post goes out with the posting workspace's own token.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from handlers import ids
+from tests.fakes.convoy import FakeConvoy
+from tests.fakes.slack import FakeSlack, SlackCall
+from tests.harness import eventually
+from tests.helpers import button, message, reply_to
+from tests.workspaces.conftest import (
+    ALPHA,
+    ALPHA_ADMIN,
+    ALPHA_CHANNEL,
+    BRAVO,
+    BRAVO_ADMIN,
+    BRAVO_CHANNEL,
+    ManyWorkspaces,
+)
+
+
+def _team_of(slack: FakeSlack, call: SlackCall) -> str:
+    """Whose token a Web API call carried."""
+    bearer = call.headers.get("authorization", "").partition(" ")[2]
+    grant = slack.installs.grant_of(bearer or str(call.payload.get("token", "")))
+    assert grant is not None, f"{call.name} went out without a token of the app"
+    return grant.team_id or grant.enterprise_id
+
+
+def _posts_in(slack: FakeSlack, channel: str) -> list[SlackCall]:
+    return [c for c in slack.api_calls("chat.postMessage") if c.payload.get("channel") == channel]
+
+
+def test_two_workspaces_install_through_oauth_and_never_see_each_other(
+    many: Callable[..., ManyWorkspaces],
+    convoy: FakeConvoy,
+    convoy_fake: tuple[FakeConvoy, object],
+    second_convoy: tuple[FakeConvoy, str],
+    slack: FakeSlack,
+) -> None:
+    bots = many()
+    bravo_convoy, bravo_url = second_convoy
+    for team, installer in ((ALPHA, ALPHA_ADMIN), (BRAVO, BRAVO_ADMIN)):
+        done = bots.install(team, user_id=installer)
+        assert done.status_code == 200, done.text
+    slack.add_channel(ALPHA_CHANNEL, team=ALPHA)
+    slack.add_channel(BRAVO_CHANNEL, team=BRAVO)
+    bots.add_project(ALPHA, "alpha", convoy, convoy_fake[1].url)  # type: ignore[attr-defined]
+    bots.add_project(BRAVO, "bravo", bravo_convoy, bravo_url)
+    orders = convoy.add_endpoint("orders-api", slack_webhook_url=slack.hook())
+    bravo_convoy.add_endpoint("billing-api")
+    alpha, bravo = bots.sender(ALPHA), bots.sender(BRAVO)
+
+    # Tokens rest sealed: no bot token in any value Redis holds.
+    store = bots.store()
+    for key in store.scan_iter(match="convoy-bot:install*"):
+        read = {"string": store.get, "hash": store.hgetall, "set": store.smembers}
+        raw = str(read[str(store.type(key))](key))
+        assert "xoxb-" not in raw, f"{key} holds a token in the clear"
+
+    # A pauses its endpoint; the installer is A's admin.
+    alpha.command(ALPHA_ADMIN, "pause orders-api bad payloads", channel_id=ALPHA_CHANNEL)
+    posted = eventually(lambda: _posts_in(slack, ALPHA_CHANNEL), what="A's channel post")
+    assert "was *paused* by <@U0ALPHAADMIN>" in posted[0].text
+    assert _team_of(slack, posted[0]) == ALPHA
+    assert [w.operation for w in convoy.writes()] == ["pause"]
+
+    # B sees none of it, and cannot name it, resolve A's project or reach A's Convoy.
+    listing = bravo.command(BRAVO_ADMIN, "paused", channel_id=BRAVO_CHANNEL)
+    (seen,) = reply_to(slack, listing.token)
+    assert "orders-api" not in seen
+    by_name = bravo.command(BRAVO_ADMIN, "resume orders-api", channel_id=BRAVO_CHANNEL)
+    assert "orders-api" in reply_to(slack, by_name.token)[0]
+    by_project = bravo.command(
+        BRAVO_ADMIN, "resume orders-api --project alpha", channel_id=BRAVO_CHANNEL
+    )
+    assert "There is no project `alpha`" in reply_to(slack, by_project.token)[0]
+    assert [w.operation for w in convoy.writes()] == ["pause"], "B changed A's endpoint"
+    assert convoy.endpoint(orders["uid"])["status"] == "paused"
+    assert bravo_convoy.writes() == []
+
+    # A's roles are not B's: A's admin is nobody in B.
+    stranger = bravo.command(ALPHA_ADMIN, "pause billing-api", channel_id=BRAVO_CHANNEL)
+    assert "role" in reply_to(slack, stranger.token)[0].lower()
+    assert bravo_convoy.writes() == []
+
+    # A's approval request, clicked from B with its own value: refused, still pending in A.
+    code, _, err = bots.cli("roles", "grant", "U0ALPHAASK", "requester", "--workspace", ALPHA)
+    assert code == 0, err
+    checkout = convoy.add_endpoint("checkout-api")
+    alpha.command("U0ALPHAASK", "pause checkout-api flaky", channel_id=ALPHA_CHANNEL)
+    request = eventually(
+        lambda: [p for p in _posts_in(slack, ALPHA_CHANNEL) if "asks to *pause*" in p.text],
+        what="A's approval request",
+    )[0]
+    value = button(request, ids.APPROVE_BUTTON)["value"]
+    forged = bravo.click(
+        BRAVO_ADMIN, ids.APPROVE_BUTTON, value, channel_id=BRAVO_CHANNEL, message=message(request)
+    )
+    assert reply_to(slack, forged.token)
+    assert convoy.endpoint(checkout["uid"])["status"] == "active"
+    assert slack.api_calls("chat.update") == [], "B's click changed A's request message"
+
+    # B's App Home shows B's world, published with B's token.
+    bravo.home_opened(BRAVO_ADMIN)
+    view = eventually(lambda: slack.api_calls("views.publish"), what="B's Home")[-1]
+    assert _team_of(slack, view) == BRAVO
+    assert "orders-api" not in view.text
+    assert "checkout-api" not in view.text
+
+    # Each workspace's audit holds its own entries only.
+    code, alpha_audit, _ = bots.cli("audit", "--workspace", ALPHA)
+    assert code == 0
+    code, bravo_audit, _ = bots.cli("audit", "--workspace", BRAVO)
+    assert code == 0
+    assert f"{ALPHA_ADMIN} pause orders-api" in alpha_audit
+    assert ALPHA_ADMIN not in bravo_audit.replace(f"{ALPHA_ADMIN} pause billing-api", "")
+    assert f"{BRAVO_ADMIN} resume orders-api (-) -> failed" in bravo_audit  # B's own try
+    assert f"{ALPHA_ADMIN} pause billing-api" in bravo_audit  # refused in B, audited in B
+    assert "billing-api" not in alpha_audit
+
+    # Every key of A's state is under A's prefix; nothing of it under B's or unprefixed.
+    alpha_keys = set(store.scan_iter(match=f"convoy-bot:ws:{ALPHA}:*"))
+    assert any(":hold:" in k for k in alpha_keys)
+    bravo_keys = set(store.scan_iter(match=f"convoy-bot:ws:{BRAVO}:*"))
+    assert not any(":hold:" in k for k in bravo_keys)
+    assert not [
+        k
+        for k in store.scan_iter(match="convoy-bot:*")
+        if not k.startswith(("convoy-bot:ws:", "convoy-bot:install", "convoy-bot:workspaces"))
+        and k not in ("convoy-bot:alive", "convoy-bot:clock-offset")
+        and not k.startswith("convoy-bot:oauth-state")
+    ], "state written outside any workspace"
+
+
+def test_an_org_wide_install_serves_two_workspaces_of_its_org(
+    many: Callable[..., ManyWorkspaces],
+    convoy: FakeConvoy,
+    convoy_fake: tuple[FakeConvoy, object],
+    slack: FakeSlack,
+) -> None:
+    """Installed on an Enterprise Grid org: its workspaces share one state (the org's), and
+    the org's token reaches channels in each of them."""
+    bots = many()
+    slack.installs.add_team("T0ORGEAST", "E0ORG")
+    slack.installs.add_team("T0ORGWEST", "E0ORG")
+    slack.add_channel("C0EAST", team="T0ORGEAST")
+    slack.add_channel("C0WEST", team="T0ORGWEST")
+    done = bots.install(enterprise_id="E0ORG", org_wide=True, user_id="W0ORGADMIN")
+    assert done.status_code == 200, done.text
+    bots.add_project("E0ORG", "org", convoy, convoy_fake[1].url)  # type: ignore[attr-defined]
+    convoy.add_endpoint("orders-api")
+    east = bots.sender("T0ORGEAST", enterprise_id="E0ORG", org_wide=True)
+    west = bots.sender("T0ORGWEST", enterprise_id="E0ORG", org_wide=True)
+
+    east.command("W0ORGADMIN", "pause orders-api east saw errors", channel_id="C0EAST")
+    posted = eventually(lambda: _posts_in(slack, "C0EAST"), what="the post in the east")
+    assert _team_of(slack, posted[0]) == "E0ORG"
+    listing = west.command("W0ORGADMIN", "paused", channel_id="C0WEST")
+
+    assert "orders-api" in reply_to(slack, listing.token)[0], "the org's state is shared"
+    assert [w.operation for w in convoy.writes()] == ["pause"]
+    code, out, _ = bots.cli("workspaces", "list")
+    assert code == 0
+    assert "E0ORG\tE0ORG\t-\torg-wide" in out
+
+
+def test_uninstall_deletes_the_tokens_and_purge_the_rest(
+    many: Callable[..., ManyWorkspaces],
+    convoy: FakeConvoy,
+    convoy_fake: tuple[FakeConvoy, object],
+    slack: FakeSlack,
+) -> None:
+    """`app_uninstalled` deletes the workspace's tokens at once (Bolt's listener, enabled);
+    its commands are then told to reinstall and change nothing; its other state stays until
+    `workspaces purge`, which is refused while the bot is installed."""
+    bots = many()
+    bots.install(ALPHA, user_id=ALPHA_ADMIN)
+    bots.install(BRAVO, user_id=BRAVO_ADMIN)
+    slack.add_channel(ALPHA_CHANNEL, team=ALPHA)
+    bots.add_project(ALPHA, "alpha", convoy, convoy_fake[1].url)  # type: ignore[attr-defined]
+    bots.add_project(BRAVO, "bravo", convoy, convoy_fake[1].url)  # type: ignore[attr-defined]
+    convoy.add_endpoint("orders-api")
+    alpha = bots.sender(ALPHA)
+    store = bots.store()
+
+    code, _, err = bots.cli("workspaces", "purge", ALPHA)
+    assert code == 1
+    assert "still has the bot installed" in err
+
+    alpha.event({"type": "app_uninstalled", "event_ts": "1.0"})
+    eventually(
+        lambda: not list(store.scan_iter(match="convoy-bot:install:{-:T0ALPHA}:*")) or None,
+        what="A's installation records to go",
+    )
+    slack.installs.uninstall(ALPHA)
+    after = alpha.command(ALPHA_ADMIN, "pause orders-api", channel_id=ALPHA_CHANNEL)
+
+    assert "reinstall" in reply_to(slack, after.token)[0].lower()
+    assert convoy.writes() == []
+    code, out, _ = bots.cli("workspaces", "list")
+    assert f"{ALPHA}\t-\t{ALPHA}\tworkspace\t-\tuninstalled (state kept)" in out
+    assert f"{BRAVO}\t-\t{BRAVO}\tworkspace\tTeam {BRAVO}" in out
+    assert list(store.scan_iter(match=f"convoy-bot:ws:{ALPHA}:*")), "A's state was kept"
+
+    code, out, err = bots.cli("workspaces", "purge", ALPHA)
+    assert code == 0, err
+    assert f"purged {ALPHA}" in out
+    assert list(store.scan_iter(match=f"convoy-bot:ws:{ALPHA}:*")) == []
+    assert list(store.scan_iter(match=f"convoy-bot:ws:{BRAVO}:*")), "B's state is B's"
+    code, out, _ = bots.cli("workspaces", "list")
+    assert ALPHA not in out
+    code, _, err = bots.cli("projects", "list", "--workspace", ALPHA)
+    assert code == 1
+    assert "no workspace T0ALPHA has installed the bot" in err
+
+
+def test_tokens_revoked_deletes_the_bot_token(
+    many: Callable[..., ManyWorkspaces], slack: FakeSlack
+) -> None:
+    bots = many()
+    bots.install(ALPHA, user_id=ALPHA_ADMIN)
+    store = bots.store()
+    assert store.exists("convoy-bot:install:{-:T0ALPHA}:bot")
+
+    bots.sender(ALPHA).event(
+        {"type": "tokens_revoked", "tokens": {"bot": ["UBOTT0ALPHA"]}, "event_ts": "1.0"}
+    )
+
+    eventually(
+        lambda: not store.exists("convoy-bot:install:{-:T0ALPHA}:bot") or None,
+        what="the bot token to be deleted",
+    )
+
+
+def test_rotation_near_expiry_refreshes_once_across_replicas_and_loses_no_command(
+    many: Callable[..., ManyWorkspaces],
+    convoy: FakeConvoy,
+    convoy_fake: tuple[FakeConvoy, object],
+    slack: FakeSlack,
+) -> None:
+    """A token an hour from expiry (inside the two hours it is refreshed ahead): a burst of
+    commands on two replicas spends the one-use refresh token once, every command is
+    answered, and the posts after carry the new token."""
+    bots = many(replicas=2)
+    bots.install(ALPHA, user_id=ALPHA_ADMIN, expires_in=3600)
+    slack.add_channel(ALPHA_CHANNEL, team=ALPHA)
+    bots.add_project(ALPHA, "alpha", convoy, convoy_fake[1].url)  # type: ignore[attr-defined]
+    convoy.add_endpoint("orders-api")
+    senders = [bots.sender(ALPHA, bot=bot) for bot in bots.bots]
+
+    with ThreadPoolExecutor(8) as pool:
+        sent = list(
+            pool.map(
+                lambda i: senders[i % 2].command(ALPHA_ADMIN, "paused", channel_id=ALPHA_CHANNEL),
+                range(16),
+            )
+        )
+
+    for each in sent:
+        assert each.response.status_code == 200
+        assert "reinstall" not in each.response.text.lower()
+        assert reply_to(slack, each.token), "a command was dropped"
+    assert slack.installs.refreshes == 1
+    refused = [c for c in slack.api_calls("oauth.v2.access") if not c.accepted]
+    assert refused == [], "a replica spent a refresh token already spent"
+    senders[1].command(ALPHA_ADMIN, "pause orders-api", channel_id=ALPHA_CHANNEL)
+    posted = eventually(lambda: _posts_in(slack, ALPHA_CHANNEL), what="the pause's post")
+    grant = slack.installs.grant_of(posted[0].headers["authorization"].partition(" ")[2])
+    assert grant is not None
+    assert grant.expires_at is not None
+    assert grant.expires_at > time.time() + 3 * 3600, "an old token was used"
+
+
+def test_the_fake_slack_refuses_a_token_of_another_workspace(
+    many: Callable[..., ManyWorkspaces], slack: FakeSlack
+) -> None:
+    bots = many()
+    bots.install(ALPHA, user_id=ALPHA_ADMIN)
+    bots.install(BRAVO, user_id=BRAVO_ADMIN)
+    slack.add_channel(ALPHA_CHANNEL, team=ALPHA)
+    tokens = {team: slack.installs.token_of(team) for team in (ALPHA, BRAVO)}
+
+    def post(token: str) -> Any:
+        return httpx.post(
+            f"{bots.slack_url}/api/chat.postMessage",
+            headers={"authorization": f"Bearer {token}"},
+            json={"channel": ALPHA_CHANNEL, "text": "hello"},
+        ).json()
+
+    assert post(tokens[ALPHA])["ok"] is True
+    assert post(tokens[BRAVO]) == {"ok": False, "error": "channel_not_found"}
+    identity = httpx.post(
+        f"{bots.slack_url}/api/auth.test", headers={"authorization": f"Bearer {tokens[BRAVO]}"}
+    ).json()
+    assert identity["team_id"] == BRAVO
