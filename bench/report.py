@@ -78,6 +78,7 @@ class Results:
     overload: Overload | None = None
     watch: WatchCost | None = None
     revision: str = ""  # the commit measured (bench.report.revision at the start)
+    authorize: list[str] = field(default_factory=list)  # bench.authorize's table
     incidents: Counter[str] = field(default_factory=Counter)  # bots replaced after failures
     log_lines: Counter[str] = field(default_factory=Counter)
     elapsed: float = math.nan
@@ -358,6 +359,7 @@ def render(results: Results, command: str) -> str:
         *cost_section(results),
         *scale_section(results),
         *cluster_section(results),
+        *authorize_section(results),
         *incidents_section(results),
         *examples_section(results),
         *log_section(results),
@@ -767,6 +769,23 @@ def scale_section(results: Results) -> list[str]:
     ]
 
 
+def authorize_section(results: Results) -> list[str]:
+    if not results.authorize:
+        return []
+    return [
+        "## 8. Many workspaces: authorizing a request",
+        "",
+        "A bot installed in many workspaces finds each request's token before its listener "
+        "runs. Bolt's default asks Slack (`auth.test`) on every request; the bot's own "
+        "(`handlers/installs.py::StoredAuthorize`) reads the installation from Redis at most "
+        "once per 30 s per process and asks Slack nothing (`bench/authorize.py`, in one "
+        "process, over the bot's Redis installation store and the fake Slack on loopback).",
+        "",
+        *results.authorize,
+        "",
+    ]
+
+
 def cluster_section(results: Results) -> list[str]:
     if not results.cluster:
         return []
@@ -883,7 +902,9 @@ def method_section() -> list[str]:
         "## Method",
         "",
         "- The bot runs as `python -m bot serve` (HTTP mode), started exactly as "
-        "`tests/harness.py` starts it, against a real `redis-server` (also as the tests start "
+        "`tests/harness.py` starts it (with `CONVOY_BOT_SLACK_RATE_LIMITS=false`: the rows "
+        "measure the bot, not Slack's pace of a few hundred posts a minute per workspace), "
+        "against a real `redis-server` (also as the tests start "
         "it). The baseline is `bench/baseline_app.py`: a bare `AsyncApp` whose `/convoy` "
         "listener only calls `ack()`, on Starlette + uvicorn with the bot's uvicorn options, "
         "Bolt's signing verification and `process_before_response=True`.",

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from bench import profile
+from bench.authorize import authorize_table
 from bench.measure import Command, Harness, RunStats, Shape, Target, combine
 from bench.processes import (
     REPO,
@@ -65,7 +66,18 @@ METRICS_READ_SECONDS = 0.5  # between two reads of the watcher's /metrics
 BUSY_BACKOFF = 0.2  # a capacity run's sender refused as busy waits this long (bench.load)
 PLAIN_SETTINGS = {"CONVOY_BOT_EVENT_LOOP": "asyncio", "CONVOY_BOT_HTTP_PARSER": "h11"}
 # The measurements, in the order they run (`--steps` picks some).
-STEPS = ("memory", "acks", "capacity", "overload", "slow", "burst", "watch", "scale", "cluster")
+STEPS = (
+    "memory",
+    "acks",
+    "capacity",
+    "overload",
+    "slow",
+    "burst",
+    "watch",
+    "scale",
+    "cluster",
+    "authorize",
+)
 OVERLOAD_FACTOR = 3.0  # the overload's rate, in multiples of the measured pause capacity
 WATCH_ENDPOINTS = 1000
 SLOW_CONVOY_SECONDS = 0.3
@@ -186,6 +198,9 @@ class Bench:
         env = bot_env(self.fakes.convoy_url, self.fakes.slack_url, self.redis.url, free_port())
         # The snapshot, not the tree others may be editing (or the reference commit's code).
         env["PYTHONPATH"] = str(code or self.code)
+        # The bot's own capacity, not Slack's: one workspace's posts at Slack's pace (a few
+        # hundred a minute) would be what every row measured.
+        env["CONVOY_BOT_SLACK_RATE_LIMITS"] = "false"
         return env
 
     def start_bot(
@@ -416,6 +431,11 @@ class Bench:
                     runs.setdefault((bots, f"`{command}` {shape.label}"), []).append(stats)
         self.results.scale = {key: combine(value) for key, value in runs.items()}
 
+    def measure_authorize(self) -> None:
+        """Authorizing one request of a workspace: Bolt's default against the bot's own."""
+        requests = 50 if self.results.quick else 500
+        self.results.authorize = authorize_table(self.workdir / "authorize", requests)
+
     def measure_cluster(self) -> None:
         """One, two and three bots on a Redis Cluster (three masters with a replica each),
         at one rate above what one bot sustains. Nothing is pinned, as in the scale-out."""
@@ -527,6 +547,7 @@ def main(argv: list[str] | None = None) -> int:
                 "watch": bench.measure_watch,
                 "scale": bench.measure_scale_out,
                 "cluster": bench.measure_cluster,
+                "authorize": bench.measure_authorize,
             }
             for name in STEPS:
                 if name not in chosen:

@@ -174,6 +174,9 @@ class Settings(StoreSettings):
     # The least time between two publishes of one person's App Home board when it changes
     # (Slack allows views.publish about 100 times a minute per workspace).
     convoy_bot_home_refresh_seconds: float = Field(default=5.0, ge=1, le=3600)
+    # Keep Slack's rate limits before Slack has to (bot.slack_rate), per workspace and method,
+    # shared by replicas through Redis. Off only to measure the bot without Slack's pace.
+    convoy_bot_slack_rate_limits: bool = True
     # For tests only: the shared clock adds an offset the test sets in Redis.
     convoy_bot_movable_clock: bool = False
 

@@ -80,4 +80,4 @@ class SlackRateLimits:
 
     async def _slot(self, budget: str, interval_ms: int, burst: int) -> int:
         key = redis_keys.slack_rate(budget)
-        return int(await self._reserve(keys=[key], args=[interval_ms, interval_ms * burst]))
+        return int(await self._reserve(keys=[key], args=[interval_ms, interval_ms * (burst - 1)]))

@@ -65,7 +65,10 @@ class StoredAuthorize(AsyncAuthorize):
         try:
             bot = await self._tokens.bot(workspace)
         except BotError:
-            return None  # Redis is down: Bolt says the install is unavailable; nothing runs
+            # Redis is down: no token, but the request still reaches its listener, whose
+            # first read of Redis fails closed with the bot's own message ("the access store
+            # is unavailable"), not Bolt's "reinstall the app", which would be wrong.
+            return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id)
         if bot is None or bot.bot_token is None:
             return None
         return AuthorizeResult(

@@ -136,7 +136,9 @@ def build_infrastructure(
     slack = TimedWebClient(
         observe_slack,
         token_source=_token_of_current_workspace(tokens) if tokens is not None else None,
-        pace=SlackRateLimits(redis, metrics).wait_turn,
+        pace=SlackRateLimits(redis, metrics).wait_turn
+        if settings.convoy_bot_slack_rate_limits
+        else None,
         token=one_token.get_secret_value() if one_token is not None else None,
         base_url=str(settings.slack_api_url),
         timeout=SLACK_TIMEOUT,

@@ -71,7 +71,9 @@ class ProjectCatalog:
             except AccessStoreUnavailable:
                 # Redis is down: the projects last read still name things right (every
                 # command then fails closed on its role check, with Redis's own message).
-                return cached if read_at > float("-inf") else env
+                if read_at > float("-inf") or env:
+                    return cached if read_at > float("-inf") else env
+                raise  # never read and none from the environment: "no project" would be wrong
             taken = {p.alias for p in env}
             cached = env + [p for p in stored if p.alias not in taken]
             self._cached[whose] = (cached, time.monotonic())

@@ -66,6 +66,7 @@ class SlackCall:
     headers: dict[str, str] = field(default_factory=dict)
     # What the fake answered: the Web API's JSON, or {"status": …, "body": …} for a response URL.
     answer: dict[str, Any] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     @property
     def text(self) -> str:

@@ -7,17 +7,21 @@ the other, and every post goes out with the posting workspace's own token.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
-from tests.harness import eventually
+from tests.fakes.slack_installs import CLIENT_SECRET
+from tests.harness import clean_env, eventually, run_cli_here
 from tests.helpers import button, message, reply_to
 from tests.workspaces.conftest import (
     ALPHA,
@@ -305,3 +309,73 @@ def test_the_fake_slack_refuses_a_token_of_another_workspace(
         f"{bots.slack_url}/api/auth.test", headers={"authorization": f"Bearer {tokens[BRAVO]}"}
     ).json()
     assert identity["team_id"] == BRAVO
+
+
+@pytest.mark.single_node
+def test_redis_down_is_said_as_redis_down_not_as_uninstalled(
+    many: Callable[..., ManyWorkspaces],
+    convoy: FakeConvoy,
+    convoy_fake: tuple[FakeConvoy, object],
+    slack: FakeSlack,
+) -> None:
+    """With the installation store unreachable the command gets the bot's own message about
+    Redis (not Bolt's "reinstall the app"), and nothing changes."""
+    bots = many()
+    bots.install(ALPHA, user_id=ALPHA_ADMIN)
+    slack.add_channel(ALPHA_CHANNEL, team=ALPHA)
+    bots.add_project(ALPHA, "alpha", convoy, convoy_fake[1].url)  # type: ignore[attr-defined]
+    convoy.add_endpoint("orders-api")
+    bots.redis_server.stop()
+
+    sent = bots.sender(ALPHA).command(ALPHA_ADMIN, "pause orders-api", channel_id=ALPHA_CHANNEL)
+
+    text = sent.response.text + " ".join(reply_to(slack, sent.token))
+    assert "The access store (Redis) is unavailable" in text
+    assert "reinstall" not in text.lower()
+    assert convoy.writes() == []
+
+
+def test_status_lists_the_workspaces_and_no_log_holds_a_token(
+    many: Callable[..., ManyWorkspaces], convoy: FakeConvoy, slack: FakeSlack
+) -> None:
+    bots = many()
+    bots.install(ALPHA, user_id=ALPHA_ADMIN, expires_in=3600)
+    bots.install(BRAVO, user_id=BRAVO_ADMIN)
+    bots.sender(ALPHA).command(ALPHA_ADMIN, "help")  # a refresh of A's token, logged
+
+    status = httpx.get(f"{bots.bot.url}/status", timeout=10).json()
+
+    assert set(status["workspaces"]) == {ALPHA, BRAVO}
+    assert status["workspaces"][ALPHA]["installed"] is True
+    assert "slack" not in status
+    log = bots.bot.log()
+    assert "refreshed the bot token of installation -:T0ALPHA" in log
+    for secret in ("xoxb-", "xoxe-", CLIENT_SECRET):
+        assert secret not in log
+        assert secret not in json.dumps(status)
+
+
+def test_the_cli_names_a_workspace_only_when_the_bot_serves_many(
+    many: Callable[..., ManyWorkspaces], tmp_path: Path
+) -> None:
+    bots = many()
+    bots.install(ALPHA, user_id=ALPHA_ADMIN)
+
+    code, _, err = bots.cli("roles", "list")
+    assert code == 1
+    assert "this bot serves many workspaces: name one with --workspace" in err
+    code, out, _ = bots.cli("roles", "list", "--workspace", ALPHA)
+    assert code == 0
+    assert f"{ALPHA_ADMIN}\t*\tadmin" in out
+    code, out, _ = bots.cli("roles", "list", "--workspace", BRAVO)
+    assert code == 1
+    one = run_cli_here(
+        {**clean_env(), "REDIS_URL": bots.redis_server.url},
+        tmp_path,
+        "roles",
+        "list",
+        "--workspace",
+        ALPHA,
+    )
+    assert one.returncode == 1
+    assert "--workspace is for a bot installed in many workspaces" in one.stderr
