@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot import redis_keys
+from bot import redis_keys, tenancy
 from bot.slack_client import SlackCalls
 from bot.store import Store, failing_closed, slot_transaction
 
@@ -43,8 +43,11 @@ class SlackGroupDirectory:
         return user_id in members
 
     async def _fetch(self, group_id: str) -> list[str] | None:
+        workspace = tenancy.current()
+        # An org-wide token must say which of the org's workspaces the group is in.
+        where = {"team_id": workspace.team_id} if workspace and workspace.org_wide else {}
         answer = await self._calls.call(
-            "", self._calls.slack.usergroups_users_list, usergroup=group_id
+            "", self._calls.slack.usergroups_users_list, usergroup=group_id, **where
         )
         if not answer.ok:
             return None

@@ -2,7 +2,10 @@
 
 What it refuses, as Slack does:
 
-- a Web API call without the bot token (`not_authed`) or with another one (`invalid_auth`);
+- a Web API call without a bot token of the app (`not_authed`, `invalid_auth`), with an expired
+  one (`token_expired`), or reaching another workspace's channel or user with it
+  (`channel_not_found`, `user_not_found`; tests.fakes.slack_installs); an org-wide token's
+  usergroups.users.list without `team_id` (`missing_argument`);
 - a post to a channel it does not know (`channel_not_found`), or to one the bot is not a member
   of (`not_in_channel`, for chat.postMessage and chat.update); a user id is a direct message
   and always works;
@@ -393,10 +396,7 @@ class FakeSlack:
             if method == "auth.test":
                 return self.installs.identity(grant)
             if method == "usergroups.users.list":
-                members = self._groups.get(str(payload.get("usergroup", "")))
-                if members is None:
-                    return {"ok": False, "error": "no_such_subteam"}
-                return {"ok": True, "users": members}
+                return self._group_members(payload, grant)
             if method in _MESSAGES:
                 error, problems = message_problems(_decoded(payload))
                 if error:
@@ -416,6 +416,15 @@ class FakeSlack:
                     return {"ok": False, "error": "user_not_found"}
                 return self._view(method, payload)
             return {"ok": True}
+
+    def _group_members(self, payload: dict[str, Any], grant: Grant) -> dict[str, Any]:
+        """usergroups.users.list; the lock is held."""
+        if grant.org_wide and not payload.get("team_id"):
+            return {"ok": False, "error": "missing_argument"}  # an org token names a team
+        members = self._groups.get(str(payload.get("usergroup", "")))
+        if members is None:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": members}
 
     def _user_reached(self, grant: Grant, user: str) -> bool:
         """A user said to be of one workspace is reached by that workspace's tokens only."""

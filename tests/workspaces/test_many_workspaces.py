@@ -21,8 +21,9 @@ from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
 from tests.fakes.slack_installs import CLIENT_SECRET
-from tests.harness import clean_env, eventually, run_cli_here
-from tests.helpers import button, message, reply_to
+from tests.harness import clean_env, eventually, run_cli_here, wait_until_idle
+from tests.helpers import button, filled_form, message, reply_to
+from tests.watch.helpers import cards, failing
 from tests.workspaces.conftest import (
     ALPHA,
     ALPHA_ADMIN,
@@ -175,6 +176,18 @@ def test_an_org_wide_install_serves_two_workspaces_of_its_org(
 
     assert "orders-api" in reply_to(slack, listing.token)[0], "the org's state is shared"
     assert [w.operation for w in convoy.writes()] == ["pause"]
+
+    # A role given to a user group of the org: looked up with the org's token, naming the
+    # workspace the request came from (Slack refuses an org token's lookup without one).
+    code, _, err = bots.cli("roles", "grant", "S0ORGOPS", "operator", "--workspace", "E0ORG")
+    assert code == 0, err
+    slack.set_group("S0ORGOPS", ["W0ORGOPER"])
+    convoy.add_endpoint("billing-api")
+    west.command("W0ORGOPER", "pause billing-api from the west", channel_id="C0WEST")
+    eventually(lambda: _posts_in(slack, "C0WEST"), what="the post in the west")
+    (lookup,) = slack.api_calls("usergroups.users.list")
+    assert lookup.payload["team_id"] == "T0ORGWEST"
+    assert [w.operation for w in convoy.writes()] == ["pause", "pause"]
     code, out, _ = bots.cli("workspaces", "list")
     assert code == 0
     assert "E0ORG\tE0ORG\t-\torg-wide" in out
@@ -379,3 +392,67 @@ def test_the_cli_names_a_workspace_only_when_the_bot_serves_many(
     )
     assert one.returncode == 1
     assert "--workspace is for a bot installed in many workspaces" in one.stderr
+
+
+def test_forms_and_the_watch_s_cards_stay_in_their_workspace(
+    many: Callable[..., ManyWorkspaces],
+    convoy: FakeConvoy,
+    convoy_fake: tuple[FakeConvoy, object],
+    second_convoy: tuple[FakeConvoy, str],
+    slack: FakeSlack,
+) -> None:
+    """Each workspace's watch posts its cards in its own bound channel with its own token;
+    B's pause form offers B's endpoints only, and A's form submitted from B changes nothing."""
+    bots = many(CONVOY_BOT_WATCH_ENABLED="true", CONVOY_BOT_WATCH_INTERVAL="1s")
+    bravo_convoy, bravo_url = second_convoy
+    bots.install(ALPHA, user_id=ALPHA_ADMIN)
+    bots.install(BRAVO, user_id=BRAVO_ADMIN)
+    slack.add_channel(ALPHA_CHANNEL, team=ALPHA)
+    slack.add_channel(BRAVO_CHANNEL, team=BRAVO)
+    bots.add_project(ALPHA, "alpha", convoy, convoy_fake[1].url)  # type: ignore[attr-defined]
+    bots.add_project(BRAVO, "bravo", bravo_convoy, bravo_url)
+    alpha, bravo = bots.sender(ALPHA), bots.sender(BRAVO)
+    orders = failing(convoy, "orders-api")
+    billing = failing(bravo_convoy, "billing-api")
+    alpha.command(ALPHA_ADMIN, "bind alpha", channel_id=ALPHA_CHANNEL)
+    bravo.command(BRAVO_ADMIN, "bind bravo", channel_id=BRAVO_CHANNEL)
+
+    def both_cards() -> list[SlackCall] | None:
+        found = cards(slack)
+        return (
+            found
+            if {c.payload["channel"] for c in found} >= {ALPHA_CHANNEL, BRAVO_CHANNEL}
+            else None
+        )
+
+    found = eventually(both_cards, timeout=30, what="a card in each workspace's channel")
+    for card in found:
+        team = ALPHA if card.payload["channel"] == ALPHA_CHANNEL else BRAVO
+        assert _team_of(slack, card) == team
+        mine, theirs = (
+            ("orders-api", "billing-api") if team == ALPHA else ("billing-api", "orders-api")
+        )
+        assert mine in card.text
+        assert theirs not in card.text
+
+    # B's form: B's endpoints only; A's own form, submitted from B, changes nothing.
+    alpha.command(ALPHA_ADMIN, "pause", channel_id=ALPHA_CHANNEL)
+    alpha_form = filled_form(slack)
+    opening = bravo.command(BRAVO_ADMIN, "pause", channel_id=BRAVO_CHANNEL)
+    assert opening.response.text == ""
+    bravo_form = filled_form(slack, 2)
+    offered = bravo.suggest(BRAVO_ADMIN, bravo_form, ids.ENDPOINT_BLOCK, "api")
+    assert [o["text"]["text"] for o in offered["options"]] == ["billing-api (active)"]
+    alpha_options = alpha.suggest(ALPHA_ADMIN, alpha_form, ids.ENDPOINT_BLOCK, "orders")
+    (orders_option,) = alpha_options["options"]
+    forged = bravo.submit(
+        BRAVO_ADMIN,
+        alpha_form,
+        {ids.ENDPOINT_BLOCK: orders_option, ids.REASON_BLOCK: "from B", ids.DURATION_BLOCK: ""},
+    )
+    assert forged.response.status_code == 200
+    wait_until_idle(bots.bot.url)
+    assert convoy.writes() == [], "B's submission changed A's endpoint"
+    assert bravo_convoy.writes() == []
+    assert convoy.endpoint(orders)["status"] == "active"
+    assert bravo_convoy.endpoint(billing)["status"] == "active"
