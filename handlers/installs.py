@@ -101,6 +101,10 @@ async def serve_in_workspace(
     workspace = workspace_of(context)
     if workspace is not None:
         tenancy.enter(workspace)
+    else:
+        # Names no workspace (Slack always names one): whatever it runs finds no keys at all,
+        # even in a task that served another workspace's request before.
+        tenancy.serve_many()
     return await next_()
 
 

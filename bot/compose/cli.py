@@ -157,6 +157,12 @@ async def workspaces_command(
     args: argparse.Namespace, settings: StoreSettings, stores: CliStores
 ) -> int:
     """The installations (never a token), and purging an uninstalled workspace's state."""
+    if settings.slack_client_id is None:
+        complain(
+            "this bot serves one workspace (SLACK_BOT_TOKEN's): workspaces are for a bot "
+            "installed in many (SLACK_CLIENT_ID set)"
+        )
+        return EXIT_CONFIG
     installations = _installations(stores)
     installed = await installations.installed()
     known = await installations.known_workspaces()

@@ -192,6 +192,14 @@ def test_an_org_wide_install_serves_two_workspaces_of_its_org(
     assert code == 0
     assert "E0ORG\tE0ORG\t-\torg-wide" in out
 
+    # Uninstalled from the org (the event names no workspace): the org's tokens go.
+    east.event({"type": "app_uninstalled", "event_ts": "1.0"})
+    store = bots.store()
+    eventually(
+        lambda: not store.exists("convoy-bot:install:{E0ORG:-}:bot") or None,
+        what="the org's installation to go",
+    )
+
 
 def test_uninstall_deletes_the_tokens_and_purge_the_rest(
     many: Callable[..., ManyWorkspaces],
@@ -456,3 +464,27 @@ def test_forms_and_the_watch_s_cards_stay_in_their_workspace(
     assert bravo_convoy.writes() == []
     assert convoy.endpoint(orders)["status"] == "active"
     assert bravo_convoy.endpoint(billing)["status"] == "active"
+
+
+def test_an_install_with_a_wrong_state_or_a_spent_code_stores_nothing(
+    many: Callable[..., ManyWorkspaces], slack: FakeSlack, tmp_path: Path
+) -> None:
+    bots = many()
+    with httpx.Client(base_url=bots.bot.url, timeout=10) as browser:
+        to_slack = browser.get("/slack/install")
+        cookie = to_slack.headers["set-cookie"].split(";")[0]
+        code = slack.installs.approve(ALPHA, user_id=ALPHA_ADMIN)
+        forged = browser.get(
+            "/slack/oauth_redirect",
+            params={"code": code, "state": "not-the-one-issued"},
+            headers={"cookie": cookie},
+        )
+    assert forged.status_code == 400
+    assert not list(bots.store().scan_iter(match="convoy-bot:install:*"))
+    assert slack.api_calls("oauth.v2.access") == [], "a forged state reached Slack"
+
+    one = run_cli_here(
+        {**clean_env(), "REDIS_URL": bots.redis_server.url}, tmp_path, "workspaces", "list"
+    )
+    assert one.returncode == 2
+    assert "this bot serves one workspace" in one.stderr
