@@ -19,7 +19,8 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import tenancy
 from bot.compose.app import build_app, build_scheduler, build_server
-from bot.compose.cli import EXIT_CONFIG, add_parsers, run
+from bot.compose.cli import add_parsers, run
+from bot.compose.cli_base import EXIT_CONFIG
 from bot.compose.infrastructure import Infrastructure, build_infrastructure
 from bot.compose.runtimes import ProjectRuntimes
 from bot.compose.startup import (

@@ -297,8 +297,8 @@ def oauth_state(state: str) -> str:
 
 def slack_rate(budget: str) -> str:
     """When the next call of one Slack rate budget may go (the workspace's calls of a method,
-    or its posts to one channel). Tagged by workspace and budget, so that budgets spread
-    over a cluster's masters."""
+    or its posts to one channel). A workspace's budgets share one tag: a post reserves its
+    method's and its channel's in one script."""
     workspace = tenancy.current()
     whose = workspace.key if workspace is not None else "one"
-    return f"{_prefix()}:slack-rate:{{{whose}:{budget}}}"
+    return f"{_prefix()}:slack-rate:{{rate-{whose}}}:{budget}"

@@ -2,8 +2,9 @@
 by every replica through Redis, and `chat.postMessage`'s one message a second per channel.
 
 Each call reserves the next free moment of its workspace's budget for its method (a GCRA in
-one Lua script on one key: no race between replicas) and waits until then. A call is never
-dropped: a burst is spread out, and `/metrics` counts the calls that waited. Slack's own 429
+one Lua script on the workspace's keys: no race between replicas) and waits until then. A
+call is never dropped: a burst is spread out, and `/metrics` counts the calls that waited.
+Slack's own 429
 stays handled too (the client waits Retry-After and sends again), for limits this does not
 know. If Redis does not answer, the call goes without waiting: Slack then says 429 itself.
 """
@@ -38,20 +39,24 @@ DEFAULT_PER_MINUTE = 50
 BURST = 10
 CHANNEL_BURST = 4  # chat.postMessage to one channel: a few at once, then one a second
 
-# Reserve the next slot of a GCRA: KEYS[1] holds the theoretical arrival time (ms).
-# ARGV: interval ms, burst tolerance ms. Returns how long (ms) to wait before sending.
+# Reserve the next slot of a GCRA in each budget named: KEYS[i] holds its theoretical arrival
+# time (ms); ARGV[2i-1], ARGV[2i] its interval and burst tolerance (ms). Returns how long (ms)
+# to wait before sending: the longest of the budgets'.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local wait = tat - tolerance - now
-if wait < 0 then wait = 0 end
-local next_tat = tat + interval
-redis.call('SET', KEYS[1], next_tat, 'PX', next_tat - now + 1000)
-return wait
+local longest = 0
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[2 * i - 1])
+  local tolerance = tonumber(ARGV[2 * i])
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  local wait = tat - tolerance - now
+  if wait > longest then longest = wait end
+  local next_tat = tat + interval
+  redis.call('SET', key, next_tat, 'PX', next_tat - now + 1000)
+end
+return longest
 """
 
 
@@ -65,11 +70,14 @@ class SlackRateLimits:
     async def wait_turn(self, method: str, channel: str = "") -> None:
         """Sleep until `method` may be called (to `channel`, for a post) in this workspace."""
         interval = 60_000 // PER_MINUTE.get(method, DEFAULT_PER_MINUTE)
+        budgets = [(method, interval, BURST)]
+        if method == "chat.postMessage" and channel:
+            budgets.append((f"{method}:{channel}", 1000, CHANNEL_BURST))
         try:
-            waits = [self._slot(method, interval, BURST)]
-            if method == "chat.postMessage" and channel:
-                waits.append(self._slot(f"{method}:{channel}", 1000, CHANNEL_BURST))
-            wait_ms = max(await asyncio.gather(*waits))
+            # One round trip: a workspace's budgets share its hash tag (bot.redis_keys).
+            keys = [redis_keys.slack_rate(budget) for budget, _, _ in budgets]
+            args = [n for _, every, burst in budgets for n in (every, every * (burst - 1))]
+            wait_ms = int(await self._reserve(keys=keys, args=args))
         except tenancy.NoWorkspace:
             return  # the OAuth exchange's own calls (the installation is not stored yet)
         except STORE_ERRORS:
@@ -77,7 +85,3 @@ class SlackRateLimits:
         if wait_ms > 0:
             self._metrics.slack_rate_waits.labels(method).inc()
             await asyncio.sleep(wait_ms / 1000)
-
-    async def _slot(self, budget: str, interval_ms: int, burst: int) -> int:
-        key = redis_keys.slack_rate(budget)
-        return int(await self._reserve(keys=[key], args=[interval_ms, interval_ms * (burst - 1)]))

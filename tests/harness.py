@@ -192,6 +192,9 @@ def bot_env(convoy_url: str, slack_url: str, redis_url: str, port: int) -> dict[
             # The watch polls on the real clock: the watch tests drive it through scheduler
             # replicas with a clock they move (tests/watch/), so these bots leave it be.
             "CONVOY_BOT_WATCH_ENABLED": "false",
+            # Slack's pace (a post a second per channel after a burst) would only slow the
+            # tests: the bots of tests/workspaces/ keep it, as production does.
+            "CONVOY_BOT_SLACK_RATE_LIMITS": "false",
             "REDIS_URL": redis_url,
             "CONVOY_BOT_ADMINS": ADMIN,
             "SLACK_WEBHOOK_URL_PREFIXES": f"{slack_url}/hooks/",

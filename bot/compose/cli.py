@@ -1,5 +1,6 @@
-"""The command-line tools beside `serve`: `roles` (the same rules as in chat), `audit`, and
-`projects` (add, list, check, remove, export, import, new-secret-key)."""
+"""The command-line tools beside `serve`: `roles` (the same rules as in chat), `audit`,
+`projects` (add, list, check, remove, export, import, new-secret-key) and `workspaces`
+(bot.compose.cli_workspaces)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, nullcontext
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from contextlib import nullcontext
+from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import SecretStr, ValidationError
@@ -20,73 +20,30 @@ from bot import tenancy
 from bot.access.role_admin import CLI_ACTOR, RoleAdmin
 from bot.access.roles import Role, RoleStore
 from bot.approvals.store import ApprovalStore
-from bot.audit import AuditLog
 from bot.change.holds import HoldStore
 from bot.change.inflight import InFlightJournal
-from bot.clock import SharedClock
+from bot.compose.cli_base import (
+    EXIT_CONFIG,
+    CliStores,
+    cli_stores,
+    complain,
+    first_problem,
+    say,
+    subcommand,
+)
+from bot.compose.cli_workspaces import (
+    WORKSPACE_HELP,
+    add_workspaces_parser,
+    workspace_named,
+    workspaces_command,
+)
 from bot.durations import parse_duration
-from bot.embedded_redis import redis_url_for
 from bot.errors import BotError
-from bot.keybox import KeyBox, KeyBoxError, new_secret_key
+from bot.keybox import KeyBoxError, new_secret_key
 from bot.project import Project
 from bot.projects.admin import ProjectAdmin
-from bot.projects.bindings import ChannelBindings
-from bot.projects.catalog import ProjectCatalog
 from bot.projects.held_work import HeldWork
-from bot.projects.store import ProjectStore
 from bot.settings import StoreSettings
-from bot.store import Store, redis_client
-from bot.tenancy import Workspace
-from bot.workspaces.installations import RedisInstallationStore
-
-EXIT_CONFIG = 2
-
-
-def say(line: str) -> None:
-    print(line)  # noqa: T201  # a CLI's output
-
-
-def complain(line: str) -> None:
-    print(f"convoy-bot: {line}", file=sys.stderr)  # noqa: T201  # a CLI's errors
-
-
-def first_problem(error: ValidationError) -> str:
-    """The first refused option and why, in one line (never the value typed: it may be a
-    secret)."""
-    item = error.errors(include_input=False, include_url=False)[0]
-    option = "--" + str(item["loc"][0]).replace("_", "-") if item["loc"] else "a value"
-    return f"{option}: {str(item['msg']).removeprefix('Value error, ')}"
-
-
-@dataclass(frozen=True)
-class CliStores:
-    """What a CLI command works with: Redis, the shared clock, and the projects."""
-
-    redis: Store
-    clock: SharedClock
-    audit: AuditLog
-    catalog: ProjectCatalog
-    store: ProjectStore
-    bindings: ChannelBindings
-    box: KeyBox | None
-
-
-@asynccontextmanager
-async def cli_stores(settings: StoreSettings) -> AsyncIterator[CliStores]:
-    """Redis for a CLI command, the bots' shared clock read from it, and the projects (their
-    keys decrypt only if CONVOY_BOT_SECRET_KEY is set)."""
-    box = settings.secret_box()
-    async with redis_url_for(settings) as url:
-        redis = redis_client(url)
-        try:
-            clock = SharedClock(redis)
-            await clock.sync()
-            bindings = ChannelBindings(redis)
-            store = ProjectStore(redis, box)
-            catalog = ProjectCatalog(store, settings.env_project(), bindings)
-            yield CliStores(redis, clock, AuditLog(redis, clock), catalog, store, bindings, box)
-        finally:
-            await redis.aclose()
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -101,7 +58,7 @@ async def run(args: argparse.Namespace) -> int:
                 return await workspaces_command(args, settings, stores)
             with (
                 tenancy.within(workspace)
-                if (workspace := await _workspace(args, settings, stores))
+                if (workspace := await workspace_named(args, settings, stores))
                 else nullcontext()
             ):
                 if args.command == "roles":
@@ -115,97 +72,6 @@ async def run(args: argparse.Namespace) -> int:
     except BotError as exc:
         complain(exc.message)
         return 1
-
-
-class _NoSuchWorkspace(BotError):
-    pass
-
-
-async def _workspace(
-    args: argparse.Namespace, settings: StoreSettings, stores: CliStores
-) -> Workspace | None:
-    """The workspace a command acts in: with many (SLACK_CLIENT_ID set) `--workspace` names
-    one that installed the bot; with one, none is named."""
-    named = getattr(args, "workspace", "") or ""
-    if settings.slack_client_id is None:
-        if named:
-            raise _NoSuchWorkspace(
-                "--workspace is for a bot installed in many workspaces (SLACK_CLIENT_ID set); "
-                "this one serves one workspace"
-            )
-        return None
-    if not named:
-        raise _NoSuchWorkspace(
-            "this bot serves many workspaces: name one with --workspace T… (or E… for an "
-            "org-wide install); `convoy-bot workspaces list` shows them"
-        )
-    known = {w.key: w for w in await _installations(stores).known_workspaces()}
-    if named not in known:
-        raise _NoSuchWorkspace(
-            f"no workspace {named[:40]} has installed the bot; `convoy-bot workspaces list` "
-            "shows those that have"
-        )
-    return known[named]
-
-
-def _installations(stores: CliStores) -> RedisInstallationStore:
-    # Listing and purging read no token: a key that seals nothing stands in when unset.
-    return RedisInstallationStore(stores.redis, stores.box or KeyBox([SecretStr(new_secret_key())]))
-
-
-async def workspaces_command(
-    args: argparse.Namespace, settings: StoreSettings, stores: CliStores
-) -> int:
-    """The installations (never a token), and purging an uninstalled workspace's state."""
-    if settings.slack_client_id is None:
-        complain(
-            "this bot serves one workspace (SLACK_BOT_TOKEN's): workspaces are for a bot "
-            "installed in many (SLACK_CLIENT_ID set)"
-        )
-        return EXIT_CONFIG
-    installations = _installations(stores)
-    installed = await installations.installed()
-    known = await installations.known_workspaces()
-    if args.action == "list":
-        say("WORKSPACE\tENTERPRISE\tTEAM\tKIND\tNAME\tINSTALLED\tBY")
-        by_key = {i.workspace.key: i for i in installed}
-        for workspace in known:
-            item = by_key.get(workspace.key)
-            kind = "org-wide" if workspace.org_wide else "workspace"
-            if item is None:
-                say(
-                    f"{workspace.key}\t{workspace.enterprise_id or '-'}\t{workspace.team_id or '-'}"
-                    f"\t{kind}\t-\tuninstalled (state kept)\t-"
-                )
-                continue
-            when = datetime.fromtimestamp(item.installed_at, UTC).isoformat(timespec="seconds")
-            say(
-                f"{workspace.key}\t{item.enterprise_id or '-'}\t{item.team_id or '-'}\t{kind}"
-                f"\t{item.name or '-'}\t{when}\t{item.installer or '-'}"
-            )
-        return 0
-    target = next((w for w in known if w.key == args.workspace_id), None)
-    if target is None:
-        complain(f"no workspace {args.workspace_id[:40]} has state here (see `workspaces list`)")
-        return 1
-    if any(i.workspace.key == target.key for i in installed):
-        complain(
-            f"{target.key} still has the bot installed: its state is purged once it is "
-            "uninstalled (its admins remove the app from the workspace)"
-        )
-        return 1
-    with tenancy.within(target):
-        holds = len(await HoldStore(stores.redis, timedelta(minutes=5), stores.clock).all())
-    if holds and not args.force:
-        complain(
-            f"{target.key} still holds {holds} endpoint(s) paused; purging forgets them (they "
-            "stay paused in Convoy, and their timers are lost). Resume them first, or give "
-            "--force"
-        )
-        return 1
-    deleted = await installations.purge(target)
-    say(f"purged {target.key}: {deleted} key(s) of its state deleted")
-    return 0
 
 
 async def roles_command(
@@ -366,17 +232,6 @@ async def _list(stores: CliStores) -> int:
     return 0
 
 
-def _command(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    summary: str,
-    more: str = "",
-) -> argparse.ArgumentParser:
-    """A subcommand whose one-line summary shows in its parent's help and heads its own."""
-    heading = f"{summary[0].upper()}{summary[1:]}. {more}".strip()
-    return sub.add_parser(name, help=summary, description=heading)
-
-
 def _positive(text: str) -> int:
     """A whole number from 1 on, for argparse (which says what was wrong in one line)."""
     if not (text.isascii() and text.isdigit()) or len(text) > 9 or int(text) < 1:
@@ -384,35 +239,32 @@ def _positive(text: str) -> int:
     return int(text)
 
 
-WORKSPACE_HELP = (
-    "with a bot installed in many workspaces: the workspace (T…), or org (E…), acted in"
-)
 SUBJECT_HELP = "a Slack user id (U…, W…) or user group id (S…), as in `/convoy roles`"
 PROJECT_HELP = "a project alias or Convoy project id (default *: every project)"
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The `roles`, `audit` and `projects` subcommands."""
-    roles = _command(
+    roles = subcommand(
         sub,
         "roles",
         "grant, revoke or list roles",
         "The same store and rules as `/convoy roles` in Slack; the actor is recorded as `cli`.",
     )
     roles_sub = roles.add_subparsers(dest="action", required=True, metavar="ACTION")
-    grant = _command(roles_sub, "grant", "give a user or user group a role")
+    grant = subcommand(roles_sub, "grant", "give a user or user group a role")
     grant.add_argument("user", help=SUBJECT_HELP)
     grant.add_argument("role", help="viewer, requester, operator, approver or admin")
-    revoke = _command(roles_sub, "revoke", "take a user's or user group's role away")
+    revoke = subcommand(roles_sub, "revoke", "take a user's or user group's role away")
     revoke.add_argument("user", help=SUBJECT_HELP)
-    listing = _command(
+    listing = subcommand(
         roles_sub, "list", "list the roles granted", "One tab-separated line per grant."
     )
     for command in (grant, revoke, listing):
         command.add_argument("--project", default="*", help=PROJECT_HELP)
         command.add_argument("--workspace", default="", help=WORKSPACE_HELP)
 
-    audit = _command(
+    audit = subcommand(
         sub, "audit", "print the audit trail, newest first", "One line per entry, or JSON."
     )
     audit.add_argument("--endpoint", default="", help="only entries about this uid or name")
@@ -424,14 +276,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     audit.add_argument("--json", action="store_true", help="a JSON array, for a SIEM")
     audit.add_argument("--workspace", default="", help=WORKSPACE_HELP)
 
-    projects = _command(
+    projects = subcommand(
         sub,
         "projects",
         "the Convoy projects the bot serves",
         "Stored in Redis, their API keys encrypted with CONVOY_BOT_SECRET_KEY.",
     )
     actions = projects.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = _command(
+    add = subcommand(
         actions,
         "add",
         "add (or update) a project",
@@ -452,35 +304,19 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default="full",
         help="what endpoints' own Slack webhooks hear (status: no reasons or names)",
     )
-    listing_projects = _command(actions, "list", "list the projects (never their keys)")
-    check = _command(actions, "check", "ask Convoy whether each key, URL and id agree")
+    listing_projects = subcommand(actions, "list", "list the projects (never their keys)")
+    check = subcommand(actions, "check", "ask Convoy whether each key, URL and id agree")
     check.add_argument("alias", nargs="?", help="one project (default: every one)")
-    remove = _command(
+    remove = subcommand(
         actions, "remove", "remove a stored project", "Refused while it has pauses or timers."
     )
     remove.add_argument("alias", help="the project's alias")
-    export = _command(actions, "export", "print the projects as JSON, without keys")
-    importing = _command(actions, "import", "add the projects of an export file")
+    export = subcommand(actions, "export", "print the projects as JSON, without keys")
+    importing = subcommand(actions, "import", "add the projects of an export file")
     importing.add_argument("file", help="a file written by `projects export`")
-    new_key = _command(actions, "new-secret-key", "print a new CONVOY_BOT_SECRET_KEY")
+    new_key = subcommand(actions, "new-secret-key", "print a new CONVOY_BOT_SECRET_KEY")
     for command in (add, listing_projects, check, remove, export, importing):
         command.add_argument("--workspace", default="", help=WORKSPACE_HELP)
     del new_key
 
-    workspaces = _command(
-        sub,
-        "workspaces",
-        "the workspaces that installed the bot (with SLACK_CLIENT_ID)",
-        "Uninstalling deletes a workspace's tokens; its other state stays until purged.",
-    )
-    ws_actions = workspaces.add_subparsers(dest="action", required=True, metavar="ACTION")
-    _command(ws_actions, "list", "list the installations (never a token)")
-    purge = _command(
-        ws_actions,
-        "purge",
-        "delete an uninstalled workspace's state",
-        "Projects, roles, holds, timers, approvals, audit, watch: all of it. Refused while "
-        "the bot is installed there, and while it holds pauses unless --force.",
-    )
-    purge.add_argument("workspace_id", help="the workspace (T…) or org (E…)")
-    purge.add_argument("--force", action="store_true", help="purge even with pauses held")
+    add_workspaces_parser(sub)

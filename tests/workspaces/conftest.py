@@ -168,6 +168,7 @@ def many(
                     "CONVOY_BOT_SECRET_KEY": SECRET_KEY,
                     "SLACK_OAUTH_AUTHORIZE_URL": f"{slack_url}/oauth/v2/authorize",
                     "CONVOY_TIMEOUT_SECONDS": "5",
+                    "CONVOY_BOT_SLACK_RATE_LIMITS": "true",
                     **overrides,
                 }
             )

@@ -298,6 +298,8 @@ def test_rotation_near_expiry_refreshes_once_across_replicas_and_loses_no_comman
         assert "reinstall" not in each.response.text.lower()
         assert reply_to(slack, each.token), "a command was dropped"
     assert slack.installs.refreshes == 1
+    # No Slack call to authorize a request: the one auth.test is the install's own.
+    assert len(slack.api_calls("auth.test")) == 1
     refused = [c for c in slack.api_calls("oauth.v2.access") if not c.accepted]
     assert refused == [], "a replica spent a refresh token already spent"
     senders[1].command(ALPHA_ADMIN, "pause orders-api", channel_id=ALPHA_CHANNEL)

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
-
-from bot.access.roles import Role
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
-from tests.harness import BotProcess, eventually
+from tests.harness import ADMIN, BotProcess, OwnRedisBot, eventually
 from tests.helpers import metric
 from tests.slack_requests import SlackSender
 
@@ -19,15 +16,16 @@ OPERATOR = "U0OPERATOR"
 BURST = 8
 
 
-@pytest.mark.usefixtures("store")
 def test_a_burst_of_posts_to_one_channel_waits_its_turn_and_none_is_dropped(
-    bot: BotProcess,
+    bot_with_own_redis: Callable[..., OwnRedisBot],
     convoy: FakeConvoy,
     slack: FakeSlack,
-    sender: SlackSender,
-    grant: Callable[..., None],
+    sender_to: Callable[[BotProcess], SlackSender],
 ) -> None:
-    grant(OPERATOR, Role.OPERATOR)
+    own = bot_with_own_redis(
+        CONVOY_BOT_SLACK_RATE_LIMITS="true", CONVOY_BOT_ADMINS=f"{ADMIN},{OPERATOR}"
+    )
+    bot, sender = own.bot, sender_to(own.bot)
     names = [f"burst-{n}" for n in range(BURST)]
     for name in names:
         convoy.add_endpoint(name)
