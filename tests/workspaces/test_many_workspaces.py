@@ -22,7 +22,7 @@ from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
 from tests.fakes.slack_installs import CLIENT_SECRET
 from tests.harness import clean_env, eventually, run_cli_here, wait_until_idle
-from tests.helpers import button, filled_form, message, reply_to
+from tests.helpers import button, filled_form, message, reply_to, view_text
 from tests.watch.helpers import cards, failing
 from tests.workspaces.conftest import (
     ALPHA,
@@ -121,8 +121,25 @@ def test_two_workspaces_install_through_oauth_and_never_see_each_other(
     bravo.home_opened(BRAVO_ADMIN)
     view = eventually(lambda: slack.api_calls("views.publish"), what="B's Home")[-1]
     assert _team_of(slack, view) == BRAVO
-    assert "orders-api" not in view.text
-    assert "checkout-api" not in view.text
+    assert "orders-api" not in view_text(view.payload["view"])
+    assert "checkout-api" not in view_text(view.payload["view"])
+
+    # And the other way: B's own pause is nothing A can see, name or undo.
+    bravo.command(BRAVO_ADMIN, "pause billing-api B's own", channel_id=BRAVO_CHANNEL)
+    eventually(lambda: _posts_in(slack, BRAVO_CHANNEL), what="B's channel post")
+    assert [w.operation for w in bravo_convoy.writes()] == ["pause"]
+    seen_by_a = alpha.command(ALPHA_ADMIN, "paused", channel_id=ALPHA_CHANNEL)
+    assert "billing-api" not in reply_to(slack, seen_by_a.token)[0]
+    undo = alpha.command(ALPHA_ADMIN, "resume billing-api", channel_id=ALPHA_CHANNEL)
+    assert "billing-api" in reply_to(slack, undo.token)[0]
+    assert [w.operation for w in bravo_convoy.writes()] == ["pause"], "A resumed B's endpoint"
+    alpha.home_opened(ALPHA_ADMIN)
+    alpha_home = eventually(
+        lambda: [v for v in slack.api_calls("views.publish") if _team_of(slack, v) == ALPHA],
+        what="A's Home",
+    )[-1]
+    assert "orders-api" in view_text(alpha_home.payload["view"])
+    assert "billing-api" not in view_text(alpha_home.payload["view"])
 
     # Each workspace's audit holds its own entries only.
     code, alpha_audit, _ = bots.cli("audit", "--workspace", ALPHA)
@@ -133,13 +150,16 @@ def test_two_workspaces_install_through_oauth_and_never_see_each_other(
     assert ALPHA_ADMIN not in bravo_audit.replace(f"{ALPHA_ADMIN} pause billing-api", "")
     assert f"{BRAVO_ADMIN} resume orders-api (-) -> failed" in bravo_audit  # B's own try
     assert f"{ALPHA_ADMIN} pause billing-api" in bravo_audit  # refused in B, audited in B
-    assert "billing-api" not in alpha_audit
+    assert f"{BRAVO_ADMIN} pause billing-api" in bravo_audit
+    assert f"{ALPHA_ADMIN} resume billing-api (-) -> failed" in alpha_audit  # A's own try
+    assert BRAVO_ADMIN not in alpha_audit
 
     # Every key of A's state is under A's prefix; nothing of it under B's or unprefixed.
     alpha_keys = set(store.scan_iter(match=f"convoy-bot:ws:{ALPHA}:*"))
     assert any(":hold:" in k for k in alpha_keys)
     bravo_keys = set(store.scan_iter(match=f"convoy-bot:ws:{BRAVO}:*"))
-    assert not any(":hold:" in k for k in bravo_keys)
+    assert any(":hold:" in k for k in bravo_keys)
+    assert not alpha_keys & bravo_keys
     assert not [
         k
         for k in store.scan_iter(match="convoy-bot:*")
