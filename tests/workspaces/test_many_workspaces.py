@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -504,6 +505,38 @@ def test_an_install_with_a_wrong_state_or_a_spent_code_stores_nothing(
     assert forged.status_code == 400
     assert not list(bots.store().scan_iter(match="convoy-bot:install:*"))
     assert slack.api_calls("oauth.v2.access") == [], "a forged state reached Slack"
+
+    # A code already exchanged (a reload of the redirect, a replay): Slack refuses it, the
+    # bot shows its failure page, and the one installation made stays the only one.
+    with httpx.Client(base_url=bots.bot.url, timeout=10) as browser:
+        first = browser.get("/slack/install")
+        state = parse_qs(urlsplit(first.headers["location"]).query)["state"][0]
+        cookie = first.headers["set-cookie"].split(";")[0]
+        code = slack.installs.approve(ALPHA, user_id=ALPHA_ADMIN)
+        done = browser.get(
+            "/slack/oauth_redirect",
+            params={"code": code, "state": state},
+            headers={"cookie": cookie},
+        )
+        again = browser.get("/slack/install")
+        state = parse_qs(urlsplit(again.headers["location"]).query)["state"][0]
+        cookie = again.headers["set-cookie"].split(";")[0]
+        replayed = browser.get(
+            "/slack/oauth_redirect",
+            params={"code": code, "state": state},
+            headers={"cookie": cookie},
+        )
+    assert done.status_code == 200
+    assert replayed.status_code == 401  # Bolt's failure page for a refused exchange
+    assert "Something Went Wrong" in replayed.text
+    assert [c.answer.get("error") for c in slack.api_calls("oauth.v2.access")] == [
+        None,
+        "invalid_code",
+    ]
+    code_, listed, _ = bots.cli("workspaces", "list")
+    assert code_ == 0
+    assert [row for row in listed.splitlines() if row.startswith(f"{ALPHA}\t")] != []
+    assert len(listed.splitlines()) == 2, "one installation (and the header)"
 
     one = run_cli_here(
         {**clean_env(), "REDIS_URL": bots.redis_server.url}, tmp_path, "workspaces", "list"
