@@ -81,27 +81,23 @@ async def _run(redis_url: str, slack: FakeSlack, slack_url: str, requests: int) 
     )
     client = AsyncWebClient(base_url=f"{slack_url}/api/")
     metrics = Metrics()
-    bolts = AsyncInstallationStoreAuthorize(
-        logger=logging.getLogger("bench"),
-        installation_store=store,
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        bot_only=True,
-    )
-    cached = AsyncInstallationStoreAuthorize(
-        logger=logging.getLogger("bench"),
-        installation_store=store,
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        bot_only=True,
-        cache_enabled=True,
-    )
+
+    def bolts(cache_enabled: bool) -> AsyncInstallationStoreAuthorize:
+        return AsyncInstallationStoreAuthorize(
+            logger=logging.getLogger("bench"),
+            installation_store=store,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            bot_only=True,
+            cache_enabled=cache_enabled,
+        )
+
     ours = StoredAuthorize(WorkspaceTokens(store, redis, None, metrics))
     rows = [
         await _measure(
-            "Bolt's default (installation store, no cache)", bolts, client, slack, requests
+            "Bolt's default (installation store, no cache)", bolts(False), client, slack, requests
         ),
-        await _measure("Bolt's, cache_enabled=True", cached, client, slack, requests),
+        await _measure("Bolt's, cache_enabled=True", bolts(True), client, slack, requests),
         await _measure("the bot's StoredAuthorize", ours, client, slack, requests),
     ]
     reads = metrics.installation_lookups.labels("store")._value.get()

@@ -75,10 +75,6 @@ def serve_many() -> None:
     _current.set(_UNCHOSEN)
 
 
-def serving_many() -> bool:
-    return _current.get() is not None
-
-
 def current() -> Workspace | None:
     """The workspace this work serves; None with one bot token. NoWorkspace when the bot
     serves many and this work named none."""
@@ -95,8 +91,12 @@ def enter(workspace: Workspace) -> None:
 
 
 @contextmanager
-def within(workspace: Workspace) -> Iterator[None]:
-    """Serve `workspace` for the block only (the scheduler, a CLI command)."""
+def within(workspace: Workspace | None) -> Iterator[None]:
+    """Serve `workspace` for the block only (the scheduler, a CLI command); None (the one
+    workspace of a bot token) leaves the context as it is."""
+    if workspace is None:
+        yield
+        return
     token = _current.set(workspace)
     try:
         yield

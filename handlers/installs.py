@@ -17,7 +17,11 @@ from collections.abc import Awaitable, Callable
 from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
-from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncSuccessArgs
+from slack_bolt.oauth.async_callback_options import (
+    AsyncCallbackOptions,
+    AsyncFailureArgs,
+    AsyncSuccessArgs,
+)
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
@@ -148,13 +152,13 @@ def oauth_flow(
         install_page_rendering_enabled=False,
         installation_store=installations,
         state_store=states,
-        callback_options=AsyncCallbackOptions(success=installed, failure=_failed_default),
+        callback_options=AsyncCallbackOptions(success=installed, failure=_failed),
         logger=logger,
     )
     return AsyncOAuthFlow(client=client, settings=settings)
 
 
-async def _failed_default(args: object) -> BoltResponse:
-    default = getattr(args, "default")  # noqa: B009  # Bolt's own page, with its reason
-    response: BoltResponse = await default.failure(args)
+async def _failed(args: AsyncFailureArgs) -> BoltResponse:
+    """Bolt's own failure page, with its reason (the options need both callbacks)."""
+    response: BoltResponse = await args.default.failure(args)
     return response

@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import sys
-from contextlib import nullcontext
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
@@ -56,11 +55,7 @@ async def run(args: argparse.Namespace) -> int:
         async with cli_stores(settings) as stores:
             if args.command == "workspaces":
                 return await workspaces_command(args, settings, stores)
-            with (
-                tenancy.within(workspace)
-                if (workspace := await workspace_named(args, settings, stores))
-                else nullcontext()
-            ):
+            with tenancy.within(await workspace_named(args, settings, stores)):
                 if args.command == "roles":
                     return await roles_command(args, settings, stores)
                 if args.command == "audit":

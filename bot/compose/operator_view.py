@@ -4,7 +4,6 @@ project, background work, the watch) and `/metrics`' gauges of what is held open
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import timedelta
 
 from bot import redis_keys, tenancy
@@ -88,7 +87,7 @@ async def refresh_gauges(infra: Infrastructure) -> None:
     holds = timers = approvals = 0
     try:
         for workspace in await _workspaces(infra):
-            with tenancy.within(workspace) if workspace else contextlib.nullcontext():
+            with tenancy.within(workspace):
                 counts = await _open_work(infra.redis)
                 holds, timers = holds + counts["holds"], timers + counts["timers"]
                 pattern = redis_keys.open_approvals_pattern()

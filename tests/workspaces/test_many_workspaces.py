@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from bot import redis_keys
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
@@ -42,6 +43,11 @@ def _team_of(slack: FakeSlack, call: SlackCall) -> str:
     grant = slack.installs.grant_of(bearer or str(call.payload.get("token", "")))
     assert grant is not None, f"{call.name} went out without a token of the app"
     return grant.team_id or grant.enterprise_id
+
+
+def _gone(bots: ManyWorkspaces, key: str, what: str) -> None:
+    store = bots.store()
+    eventually(lambda: not store.exists(key) or None, what=f"{what} to be deleted")
 
 
 def _posts_in(slack: FakeSlack, channel: str) -> list[SlackCall]:
@@ -215,11 +221,7 @@ def test_an_org_wide_install_serves_two_workspaces_of_its_org(
 
     # Uninstalled from the org (the event names no workspace): the org's tokens go.
     east.event({"type": "app_uninstalled", "event_ts": "1.0"})
-    store = bots.store()
-    eventually(
-        lambda: not store.exists("convoy-bot:install:{E0ORG:-}:bot") or None,
-        what="the org's installation to go",
-    )
+    _gone(bots, redis_keys.installation_bot("E0ORG", None), "the org's installation")
 
 
 def test_uninstall_deletes_the_tokens_and_purge_the_rest(
@@ -246,10 +248,12 @@ def test_uninstall_deletes_the_tokens_and_purge_the_rest(
     assert "still has the bot installed" in err
 
     alpha.event({"type": "app_uninstalled", "event_ts": "1.0"})
-    eventually(
-        lambda: not list(store.scan_iter(match="convoy-bot:install:{-:T0ALPHA}:*")) or None,
-        what="A's installation records to go",
-    )
+    for key in (
+        redis_keys.installation_bot(None, ALPHA),
+        redis_keys.installation_installer(None, ALPHA, None),
+        redis_keys.installation_installer(None, ALPHA, ALPHA_ADMIN),
+    ):
+        _gone(bots, key, "A's installation records")
     slack.installs.uninstall(ALPHA)
     after = alpha.command(ALPHA_ADMIN, "pause orders-api", channel_id=ALPHA_CHANNEL)
 
@@ -278,16 +282,13 @@ def test_tokens_revoked_deletes_the_bot_token(
     bots = many()
     bots.install(ALPHA, user_id=ALPHA_ADMIN)
     store = bots.store()
-    assert store.exists("convoy-bot:install:{-:T0ALPHA}:bot")
+    assert store.exists(redis_keys.installation_bot(None, ALPHA))
 
     bots.sender(ALPHA).event(
         {"type": "tokens_revoked", "tokens": {"bot": ["UBOTT0ALPHA"]}, "event_ts": "1.0"}
     )
 
-    eventually(
-        lambda: not store.exists("convoy-bot:install:{-:T0ALPHA}:bot") or None,
-        what="the bot token to be deleted",
-    )
+    _gone(bots, redis_keys.installation_bot(None, ALPHA), "the bot token")
 
 
 def test_rotation_near_expiry_refreshes_once_across_replicas_and_loses_no_command(
