@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,19 @@ def post_with(slack: FakeSlack, needle: str) -> SlackCall:
         return next((c for c in slack.api_calls("chat.postMessage") if needle in c.text), None)
 
     return eventually(find, what=f"a channel post with {needle!r}")
+
+
+@contextmanager
+def convoy_receives(convoy: FakeConvoy, operation: str, what: str) -> Iterator[None]:
+    """Wait, once the block has run, until Convoy has one more `operation` request than it
+    had before it: a request an earlier step made must not pass for the block's own."""
+
+    def count() -> int:
+        return sum(1 for r in convoy.requests if r.operation == operation)
+
+    before = count()
+    yield
+    eventually(lambda: count() > before, what=what)
 
 
 def find_button(call: SlackCall, action_id: str) -> dict[str, Any] | None:

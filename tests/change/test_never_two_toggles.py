@@ -21,7 +21,15 @@ from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack, SlackCall
 from tests.harness import BotProcess, eventually
-from tests.helpers import APPROVER, REQUESTER, button, message, post_with, reply_to
+from tests.helpers import (
+    APPROVER,
+    REQUESTER,
+    button,
+    convoy_receives,
+    message,
+    post_with,
+    reply_to,
+)
 from tests.slack_requests import SlackSender
 
 FIRST = "U0FIRSTOP"
@@ -71,8 +79,8 @@ def test_a_reply_that_drips_in_never_outlives_the_lock(
     uid = str(convoy.add_endpoint("orders-api")["uid"])
     convoy.set_fault("get", drip=0.002, times=1)  # a reply trickling in for several seconds
 
-    first = sender.command(FIRST, f"pause {uid} first")
-    eventually(lambda: [r for r in convoy.requests if r.operation == "get"], what="its GET")
+    with convoy_receives(convoy, "get", what="its GET"):
+        first = sender.command(FIRST, f"pause {uid} first")
 
     def second_got_the_lock() -> bool:
         if _posts(slack, "by <@U0SECONDOP>"):
@@ -104,8 +112,8 @@ def test_a_write_is_never_sent_once_the_lock_is_lost(
     uid = str(convoy.add_endpoint("orders-api")["uid"])
     convoy.set_fault("get", delay=1.0, times=1)
 
-    sent = sender.command(FIRST, f"pause {uid}")
-    eventually(lambda: [r for r in convoy.requests if r.operation == "get"], what="the GET")
+    with convoy_receives(convoy, "get", what="the GET"):
+        sent = sender.command(FIRST, f"pause {uid}")
     store.delete(redis_keys.endpoint_lock(scope, uid))  # it ran out under the slow GET
 
     assert "ran out while Convoy was slow, so it sent nothing" in reply_to(slack, sent.token)[0]
@@ -247,8 +255,8 @@ def test_an_approval_interrupted_by_sigterm_can_be_approved_again(
     value = button(request, ids.APPROVE_BUTTON)["value"]
     convoy.set_fault("get", delay=5, times=1)
 
-    sender_to(stopping).click(APPROVER, ids.APPROVE_BUTTON, value, message=message(request))
-    eventually(lambda: [r for r in convoy.requests if r.operation == "get"], what="the GET")
+    with convoy_receives(convoy, "get", what="the GET"):
+        sender_to(stopping).click(APPROVER, ids.APPROVE_BUTTON, value, message=message(request))
     stopping.process.send_signal(signal.SIGTERM)
     assert stopping.process.wait(timeout=20) == 0
     other = sender_to(bot_factory(CONVOY_BOT_MOVABLE_CLOCK="true", **settings))

@@ -61,6 +61,7 @@ from tests.helpers import (
     across_shards,
     button,
     buttons,
+    convoy_receives,
     filled_form,
     message,
     post_with,
@@ -549,8 +550,8 @@ def test_two_aliases_of_one_project_share_one_lock(
     sender = teams.start()
     convoy.set_fault("get", delay=0.6, times=1)  # the first holds the lock a while
 
-    first = sender.command(OPERATOR, f"pause {uid} -p payments")
-    eventually(lambda: [r for r in convoy.requests if r.operation == "get"], what="the first read")
+    with convoy_receives(convoy, "get", what="the first read"):
+        first = sender.command(OPERATOR, f"pause {uid} -p payments")
     second = sender.command(OPERATOR, f"pause {uid} -p pay2")
     answers = reply_to(slack, second.token)[0]
     post_with(slack, "paused")  # told once Convoy has applied it (the fake records it first)
@@ -913,8 +914,8 @@ def test_one_project_spelled_two_ways_is_one_identity_and_takes_one_toggle(
     sender = teams.start(CONVOY_API_URL=f"http://localhost:{port}/api/")
     convoy.set_fault("get", delay=0.6, times=1)  # the first holds the lock a while
 
-    first = sender.command(OPERATOR, f"pause {uid} -p payments")
-    eventually(lambda: [r for r in convoy.requests if r.operation == "get"], what="the first read")
+    with convoy_receives(convoy, "get", what="the first read"):
+        first = sender.command(OPERATOR, f"pause {uid} -p payments")
     second = sender.command(OPERATOR, f"pause {uid} -p pay2")
     answers = reply_to(slack, second.token)[0]
     post_with(slack, "paused")

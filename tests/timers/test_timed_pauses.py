@@ -38,6 +38,7 @@ from tests.helpers import (
     OPERATOR,
     AuditRecord,
     button,
+    convoy_receives,
     find_button,
     message,
     post_with,
@@ -739,8 +740,8 @@ def test_paused_never_releases_a_newer_pause(
     # The listing's look at Convoy reads "active", and answers once the new pause is made.
     convoy.set_fault("get", answer_after=lambda: made.wait(30), times=1)
 
-    listing = sender.command(operator, "paused")
-    eventually(lambda: [r for r in convoy.requests if r.operation == "get"], what="its GET")
+    with convoy_receives(convoy, "get", what="its GET"):
+        listing = sender.command(operator, "paused")
     sender.command(operator, "pause orders-api for 30m second incident")
     post_with(slack, "second incident")
     made.set()
