@@ -103,12 +103,33 @@ def start_redis_cluster(
     data_dir: Path, masters: int = 3, *, replicas: bool = True
 ) -> RedisClusterServers:
     """`masters` masters (with one replica each, unless not `replicas`), the slots spread by
-    `valkey-cli --cluster create`; returns once every node says the cluster is ok."""
+    `valkey-cli --cluster create`; returns once every node says the cluster is ok. If it
+    cannot, no node is left running."""
     server = valkey_binary("valkey-server")
-    nodes = []
-    for number in range(masters * (2 if replicas else 1)):
-        where = data_dir / f"node{number}"
-        where.mkdir(parents=True, exist_ok=True)
+    servers = RedisClusterServers([])
+    try:
+        for number in range(masters * (2 if replicas else 1)):
+            servers.nodes.append(_start_node(server, data_dir / f"node{number}"))
+        addresses = [f"127.0.0.1:{node.port}" for node in servers.nodes]
+        subprocess.run(
+            [str(valkey_binary("valkey-cli")), "--cluster", "create", *addresses,
+             "--cluster-replicas", "1" if replicas else "0", "--cluster-yes"],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        for node in servers.nodes:
+            eventually(partial(_cluster_ok, node.port), 30, "the cluster to be ok")
+    except BaseException:
+        servers.stop()
+        raise
+    return servers
+
+
+def _start_node(server: Path, where: Path, attempts: int = 3) -> ClusterNodeProcess:
+    """One cluster node, answering. A port picked free can be taken (by another process's
+    outgoing connection, say) before the node binds it: the node then exits at once, and
+    is started again on other ports."""
+    where.mkdir(parents=True, exist_ok=True)
+    for _ in range(attempts):
         port = free_port()
         command = [
             str(server),
@@ -122,20 +143,17 @@ def start_redis_cluster(
             "--save", "",
             "--appendonly", "no",
         ]  # fmt: skip
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        nodes.append(ClusterNodeProcess(process, port))
-    servers = RedisClusterServers(nodes)
-    for node in nodes:
-        eventually(partial(_answers, node.port), 30, "a cluster node to answer")
-    addresses = [f"127.0.0.1:{node.port}" for node in nodes]
-    subprocess.run(
-        [str(valkey_binary("valkey-cli")), "--cluster", "create", *addresses,
-         "--cluster-replicas", "1" if replicas else "0", "--cluster-yes"],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    for node in nodes:
-        eventually(partial(_cluster_ok, node.port), 30, "the cluster to be ok")
-    return servers
+        node = ClusterNodeProcess(subprocess.Popen(command, stdout=subprocess.DEVNULL), port)
+        eventually(partial(_up_or_gone, node), 30, "a cluster node to answer or exit")
+        if node.process.poll() is None:
+            return node
+        node.stop()
+        (where / "nodes.conf").unlink(missing_ok=True)
+    raise RuntimeError(f"a cluster node did not start in {attempts} attempts ({where})")
+
+
+def _up_or_gone(node: ClusterNodeProcess) -> bool:
+    return node.process.poll() is not None or _answers(node.port)
 
 
 def _answers(port: int) -> bool:
