@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Coroutine
 from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import logs
+from bot import logs, tenancy
 from bot.background import BackgroundTasks
 from bot.errors import BotError, UserError
 from bot.metrics import Metrics
@@ -45,22 +46,40 @@ class Worker:
         responses: ResponseUrls | None = None,
         *,
         max_pending: int = 1_000_000,
+        many_workspaces: bool = False,
     ) -> None:
         self._tasks = tasks
         self._metrics = metrics
         self._responses = responses
         self._max_pending = max_pending
+        # Serving many workspaces, one holds at most half the places: an incident in one
+        # (a burst of pauses) never turns another workspace's commands away.
+        self._workspace_limit = max(1, max_pending // 2) if many_workspaces else max_pending
+        self._by_workspace: Counter[str] = Counter()
 
     def take(self, kind: str, replies: Replies, work: Coroutine[Any, Any, str], user: str) -> bool:
         """Spawn the work, or refuse it (False: nothing was taken on, and the listener says
         so in its ack) when CONVOY_BOT_MAX_PENDING pieces of work are already acknowledged
         and not done. Never queued beyond that: a command acked is a command done."""
-        if self._tasks.pending >= self._max_pending:
+        workspace = _workspace_key()
+        if (
+            self._tasks.pending >= self._max_pending
+            or self._by_workspace[workspace] >= self._workspace_limit
+        ):
             work.close()  # never started: no "was never awaited" warning
             self._metrics.busy_refusals.labels(kind).inc()
             return False
-        self.spawn(kind, replies, work, user)
+        self._by_workspace[workspace] += 1
+        self.spawn(kind, replies, self._counted(workspace, work), user)
         return True
+
+    async def _counted(self, workspace: str, work: Awaitable[str]) -> str:
+        try:
+            return await work
+        finally:
+            self._by_workspace[workspace] -= 1
+            if not self._by_workspace[workspace]:
+                del self._by_workspace[workspace]
 
     def busy_notice(self, replies: Replies) -> None:
         """A click refused as busy: its ack cannot carry text, so the person is told through
@@ -104,3 +123,13 @@ class Worker:
             logger.warning("request failed: %s", logs.describe_failure(failure))
         else:  # no traceback: its frames may hold secrets
             logger.error("request failed unexpectedly: %s", logs.describe_failure(failure))
+
+
+def _workspace_key() -> str:
+    """Whose place a piece of work takes: its workspace's key ("" with one bot token, or for
+    a request that named no workspace, which reaches no workspace's state anyway)."""
+    try:
+        workspace = tenancy.current()
+    except tenancy.NoWorkspace:
+        return ""
+    return workspace.key if workspace is not None else ""

@@ -52,6 +52,7 @@ def build_app(infra: Infrastructure, runtimes: ProjectRuntimes) -> AsyncApp:
         infra.metrics,
         infra.responses,
         max_pending=infra.settings.convoy_bot_max_pending,
+        many_workspaces=infra.settings.many_workspaces,
     )
     stores, catalog = infra.stores, infra.catalog
     role_admin = RoleAdmin(stores.roles, stores.audit, catalog)

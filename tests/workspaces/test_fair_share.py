@@ -1,0 +1,82 @@
+"""Serving many workspaces, one workspace's burst never turns another's commands away: a
+workspace takes on at most half of CONVOY_BOT_MAX_PENDING. No timing: A's work is held at
+its Convoy by a gate the test opens."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.fakes.convoy import FakeConvoy
+from tests.fakes.slack import FakeSlack
+from tests.harness import eventually
+from tests.helpers import metric
+from tests.workspaces.conftest import (
+    ALPHA,
+    ALPHA_ADMIN,
+    ALPHA_CHANNEL,
+    BRAVO,
+    BRAVO_ADMIN,
+    BRAVO_CHANNEL,
+    ManyWorkspaces,
+)
+
+BUSY = "is busy right now"
+
+
+@pytest.fixture
+def gate() -> Iterator[threading.Event]:
+    """Holds A's Convoy reads; always opened at the end, even on failure."""
+    opened = threading.Event()
+    yield opened
+    opened.set()
+
+
+def test_one_workspace_s_burst_leaves_places_for_another(
+    many: Callable[..., ManyWorkspaces],
+    convoy: FakeConvoy,
+    convoy_fake: tuple[FakeConvoy, object],
+    second_convoy: tuple[FakeConvoy, str],
+    slack: FakeSlack,
+    gate: threading.Event,
+) -> None:
+    """Two places: A's first pause takes A's one; A's second is refused as busy, though a
+    place is free, and B's pause still gets it. Everything taken on is done; the refused
+    pause changes nothing."""
+    bots = many(CONVOY_BOT_MAX_PENDING="2")
+    bravo_convoy, bravo_url = second_convoy
+    for team, installer in ((ALPHA, ALPHA_ADMIN), (BRAVO, BRAVO_ADMIN)):
+        assert bots.install(team, user_id=installer).status_code == 200
+    slack.add_channel(ALPHA_CHANNEL, team=ALPHA)
+    slack.add_channel(BRAVO_CHANNEL, team=BRAVO)
+    bots.add_project(ALPHA, "alpha", convoy, convoy_fake[1].url)  # type: ignore[attr-defined]
+    bots.add_project(BRAVO, "bravo", bravo_convoy, bravo_url)
+    orders = convoy.add_endpoint("orders-api")
+    search = convoy.add_endpoint("search-api")
+    billing = bravo_convoy.add_endpoint("billing-api")
+    alpha, bravo = bots.sender(ALPHA), bots.sender(BRAVO)
+    convoy.set_fault("get", meanwhile=gate.wait)  # A's pauses wait at their read of Convoy
+
+    held = alpha.command(ALPHA_ADMIN, f"pause {orders['uid']} incident", channel_id=ALPHA_CHANNEL)
+    eventually(lambda: convoy.requests, what="A's pause reading Convoy")
+    refused = alpha.command(
+        ALPHA_ADMIN, f"pause {search['uid']} incident", channel_id=ALPHA_CHANNEL
+    )
+    taken = bravo.command(BRAVO_ADMIN, f"pause {billing['uid']} incident", channel_id=BRAVO_CHANNEL)
+
+    assert "Pausing" in held.response.json()["text"]
+    assert BUSY in refused.response.json()["text"]
+    assert "Pausing" in taken.response.json()["text"], "B was turned away by A's burst"
+    eventually(
+        lambda: bravo_convoy.endpoint(billing["uid"])["status"] == "paused",
+        what="B's pause, while A's is still held",
+    )
+    assert convoy.writes() == []  # A's first is still at the gate
+    gate.set()
+    convoy.clear_faults()
+    eventually(lambda: convoy.endpoint(orders["uid"])["status"] == "paused", what="A's pause")
+    assert [w.endpoint_uid for w in convoy.writes()] == [orders["uid"]]
+    assert convoy.endpoint(search["uid"])["status"] == "active"
+    assert metric(bots.bot, "convoy_bot_busy_refusals_total", kind="pause") == 1
