@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -355,3 +356,12 @@ def bound(store: redis.Redis, scope: str, slack: FakeSlack) -> None:
     slack.add_channel(BOUND)
     slack.add_channel(OTHER_BOUND)
     store.hset(redis_keys.bindings(), mapping={BOUND: scope, OTHER_BOUND: scope})
+
+
+@pytest.fixture
+def gate() -> Iterator[threading.Event]:
+    """Holds what the test says (Convoy requests, by a fault's `meanwhile=gate.wait`) until
+    the test opens it; always opened at the end, even on failure, so nothing hangs."""
+    opened = threading.Event()
+    yield opened
+    opened.set()

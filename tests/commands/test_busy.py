@@ -5,7 +5,7 @@ Convoy by a gate the test opens."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -18,14 +18,6 @@ from tests.slack_requests import SlackSender
 
 OPERATOR = "U0OPERATOR"  # a bootstrap admin of the busy bot (its Redis is its own)
 BUSY = "is busy right now"
-
-
-@pytest.fixture
-def gate() -> Iterator[threading.Event]:
-    """Holds the Convoy requests the test says; always opened at the end, even on failure."""
-    opened = threading.Event()
-    yield opened
-    opened.set()
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ its Convoy by a gate the test opens."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-
-import pytest
+from collections.abc import Callable
 
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
@@ -24,14 +22,6 @@ from tests.workspaces.conftest import (
 )
 
 BUSY = "is busy right now"
-
-
-@pytest.fixture
-def gate() -> Iterator[threading.Event]:
-    """Holds A's Convoy reads; always opened at the end, even on failure."""
-    opened = threading.Event()
-    yield opened
-    opened.set()
 
 
 def test_one_workspace_s_burst_leaves_places_for_another(
