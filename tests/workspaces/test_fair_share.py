@@ -10,7 +10,7 @@ from collections.abc import Callable
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
 from tests.harness import eventually
-from tests.helpers import metric
+from tests.helpers import convoy_receives, metric
 from tests.workspaces.conftest import (
     ALPHA,
     ALPHA_ADMIN,
@@ -49,8 +49,10 @@ def test_one_workspace_s_burst_leaves_places_for_another(
     alpha, bravo = bots.sender(ALPHA), bots.sender(BRAVO)
     convoy.set_fault("get", meanwhile=gate.wait)  # A's pauses wait at their read of Convoy
 
-    held = alpha.command(ALPHA_ADMIN, f"pause {orders['uid']} incident", channel_id=ALPHA_CHANNEL)
-    eventually(lambda: convoy.requests, what="A's pause reading Convoy")
+    with convoy_receives(convoy, "get", what="A's pause reading Convoy"):
+        held = alpha.command(
+            ALPHA_ADMIN, f"pause {orders['uid']} incident", channel_id=ALPHA_CHANNEL
+        )
     refused = alpha.command(
         ALPHA_ADMIN, f"pause {search['uid']} incident", channel_id=ALPHA_CHANNEL
     )
