@@ -60,7 +60,8 @@ class Worker:
     def take(self, kind: str, replies: Replies, work: Coroutine[Any, Any, str], user: str) -> bool:
         """Spawn the work, or refuse it (False: nothing was taken on, and the listener says
         so in its ack) when CONVOY_BOT_MAX_PENDING pieces of work are already acknowledged
-        and not done. Never queued beyond that: a command acked is a command done."""
+        and not done, or its workspace holds its share of them. Never queued beyond that: a
+        command acked is a command done."""
         workspace = _workspace_key()
         if (
             self._tasks.pending >= self._max_pending
