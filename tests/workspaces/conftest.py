@@ -132,6 +132,17 @@ class ManyWorkspaces:
         assert code == 0, err
         assert f"added {alias}" in out
 
+    def alpha_and_bravo(self, alpha: tuple[FakeConvoy, str], bravo: tuple[FakeConvoy, str]) -> None:
+        """Workspaces A and B installed by their admins, each with its channel and its own
+        project: `alpha` on A's Convoy, `bravo` on B's (each a fake and its URL)."""
+        for team, installer in ((ALPHA, ALPHA_ADMIN), (BRAVO, BRAVO_ADMIN)):
+            done = self.install(team, user_id=installer)
+            assert done.status_code == 200, done.text
+        self.slack.add_channel(ALPHA_CHANNEL, team=ALPHA)
+        self.slack.add_channel(BRAVO_CHANNEL, team=BRAVO)
+        self.add_project(ALPHA, "alpha", *alpha)
+        self.add_project(BRAVO, "bravo", *bravo)
+
     def store(self) -> redis.Redis | redis.RedisCluster:
         return self.redis_server.client()
 

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 
 from tests.fakes.convoy import FakeConvoy
+from tests.fakes.loopback import LoopbackServer
 from tests.fakes.slack import FakeSlack
 from tests.harness import eventually
 from tests.helpers import convoy_receives, metric
@@ -27,7 +28,7 @@ BUSY = "is busy right now"
 def test_one_workspace_s_burst_leaves_places_for_another(
     many: Callable[..., ManyWorkspaces],
     convoy: FakeConvoy,
-    convoy_fake: tuple[FakeConvoy, object],
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
     second_convoy: tuple[FakeConvoy, str],
     slack: FakeSlack,
     gate: threading.Event,
@@ -36,13 +37,8 @@ def test_one_workspace_s_burst_leaves_places_for_another(
     place is free, and B's pause still gets it. Everything taken on is done; the refused
     pause changes nothing."""
     bots = many(CONVOY_BOT_MAX_PENDING="2")
-    bravo_convoy, bravo_url = second_convoy
-    for team, installer in ((ALPHA, ALPHA_ADMIN), (BRAVO, BRAVO_ADMIN)):
-        assert bots.install(team, user_id=installer).status_code == 200
-    slack.add_channel(ALPHA_CHANNEL, team=ALPHA)
-    slack.add_channel(BRAVO_CHANNEL, team=BRAVO)
-    bots.add_project(ALPHA, "alpha", convoy, convoy_fake[1].url)  # type: ignore[attr-defined]
-    bots.add_project(BRAVO, "bravo", bravo_convoy, bravo_url)
+    bravo_convoy, _ = second_convoy
+    bots.alpha_and_bravo((convoy, convoy_fake[1].url), second_convoy)
     orders = convoy.add_endpoint("orders-api")
     search = convoy.add_endpoint("search-api")
     billing = bravo_convoy.add_endpoint("billing-api")

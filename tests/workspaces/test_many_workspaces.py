@@ -21,6 +21,7 @@ import pytest
 from bot import redis_keys
 from handlers import ids
 from tests.fakes.convoy import FakeConvoy
+from tests.fakes.loopback import LoopbackServer
 from tests.fakes.slack import FakeSlack, SlackCall
 from tests.fakes.slack_installs import CLIENT_SECRET
 from tests.harness import clean_env, eventually, run_cli_here, wait_until_idle
@@ -57,19 +58,13 @@ def _posts_in(slack: FakeSlack, channel: str) -> list[SlackCall]:
 def test_two_workspaces_install_through_oauth_and_never_see_each_other(
     many: Callable[..., ManyWorkspaces],
     convoy: FakeConvoy,
-    convoy_fake: tuple[FakeConvoy, object],
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
     second_convoy: tuple[FakeConvoy, str],
     slack: FakeSlack,
 ) -> None:
     bots = many()
-    bravo_convoy, bravo_url = second_convoy
-    for team, installer in ((ALPHA, ALPHA_ADMIN), (BRAVO, BRAVO_ADMIN)):
-        done = bots.install(team, user_id=installer)
-        assert done.status_code == 200, done.text
-    slack.add_channel(ALPHA_CHANNEL, team=ALPHA)
-    slack.add_channel(BRAVO_CHANNEL, team=BRAVO)
-    bots.add_project(ALPHA, "alpha", convoy, convoy_fake[1].url)  # type: ignore[attr-defined]
-    bots.add_project(BRAVO, "bravo", bravo_convoy, bravo_url)
+    bravo_convoy, _ = second_convoy
+    bots.alpha_and_bravo((convoy, convoy_fake[1].url), second_convoy)
     orders = convoy.add_endpoint("orders-api", slack_webhook_url=slack.hook())
     bravo_convoy.add_endpoint("billing-api")
     alpha, bravo = bots.sender(ALPHA), bots.sender(BRAVO)
@@ -179,7 +174,7 @@ def test_two_workspaces_install_through_oauth_and_never_see_each_other(
 def test_an_org_wide_install_serves_two_workspaces_of_its_org(
     many: Callable[..., ManyWorkspaces],
     convoy: FakeConvoy,
-    convoy_fake: tuple[FakeConvoy, object],
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
     slack: FakeSlack,
 ) -> None:
     """Installed on an Enterprise Grid org: its workspaces share one state (the org's), and
@@ -191,7 +186,7 @@ def test_an_org_wide_install_serves_two_workspaces_of_its_org(
     slack.add_channel("C0WEST", team="T0ORGWEST")
     done = bots.install(enterprise_id="E0ORG", org_wide=True, user_id="W0ORGADMIN")
     assert done.status_code == 200, done.text
-    bots.add_project("E0ORG", "org", convoy, convoy_fake[1].url)  # type: ignore[attr-defined]
+    bots.add_project("E0ORG", "org", convoy, convoy_fake[1].url)
     convoy.add_endpoint("orders-api")
     east = bots.sender("T0ORGEAST", enterprise_id="E0ORG", org_wide=True)
     west = bots.sender("T0ORGWEST", enterprise_id="E0ORG", org_wide=True)
@@ -227,7 +222,7 @@ def test_an_org_wide_install_serves_two_workspaces_of_its_org(
 def test_uninstall_deletes_the_tokens_and_purge_the_rest(
     many: Callable[..., ManyWorkspaces],
     convoy: FakeConvoy,
-    convoy_fake: tuple[FakeConvoy, object],
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
     slack: FakeSlack,
 ) -> None:
     """`app_uninstalled` deletes the workspace's tokens at once (Bolt's listener, enabled);
@@ -237,8 +232,8 @@ def test_uninstall_deletes_the_tokens_and_purge_the_rest(
     bots.install(ALPHA, user_id=ALPHA_ADMIN)
     bots.install(BRAVO, user_id=BRAVO_ADMIN)
     slack.add_channel(ALPHA_CHANNEL, team=ALPHA)
-    bots.add_project(ALPHA, "alpha", convoy, convoy_fake[1].url)  # type: ignore[attr-defined]
-    bots.add_project(BRAVO, "bravo", convoy, convoy_fake[1].url)  # type: ignore[attr-defined]
+    bots.add_project(ALPHA, "alpha", convoy, convoy_fake[1].url)
+    bots.add_project(BRAVO, "bravo", convoy, convoy_fake[1].url)
     convoy.add_endpoint("orders-api")
     alpha = bots.sender(ALPHA)
     store = bots.store()
@@ -294,7 +289,7 @@ def test_tokens_revoked_deletes_the_bot_token(
 def test_rotation_near_expiry_refreshes_once_across_replicas_and_loses_no_command(
     many: Callable[..., ManyWorkspaces],
     convoy: FakeConvoy,
-    convoy_fake: tuple[FakeConvoy, object],
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
     slack: FakeSlack,
 ) -> None:
     """A token an hour from expiry (inside the two hours it is refreshed ahead): a burst of
@@ -303,7 +298,7 @@ def test_rotation_near_expiry_refreshes_once_across_replicas_and_loses_no_comman
     bots = many(replicas=2)
     bots.install(ALPHA, user_id=ALPHA_ADMIN, expires_in=3600)
     slack.add_channel(ALPHA_CHANNEL, team=ALPHA)
-    bots.add_project(ALPHA, "alpha", convoy, convoy_fake[1].url)  # type: ignore[attr-defined]
+    bots.add_project(ALPHA, "alpha", convoy, convoy_fake[1].url)
     convoy.add_endpoint("orders-api")
     senders = [bots.sender(ALPHA, bot=bot) for bot in bots.bots]
 
@@ -360,7 +355,7 @@ def test_the_fake_slack_refuses_a_token_of_another_workspace(
 def test_redis_down_is_said_as_redis_down_not_as_uninstalled(
     many: Callable[..., ManyWorkspaces],
     convoy: FakeConvoy,
-    convoy_fake: tuple[FakeConvoy, object],
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
     slack: FakeSlack,
 ) -> None:
     """With the installation store unreachable the command gets the bot's own message about
@@ -368,7 +363,7 @@ def test_redis_down_is_said_as_redis_down_not_as_uninstalled(
     bots = many()
     bots.install(ALPHA, user_id=ALPHA_ADMIN)
     slack.add_channel(ALPHA_CHANNEL, team=ALPHA)
-    bots.add_project(ALPHA, "alpha", convoy, convoy_fake[1].url)  # type: ignore[attr-defined]
+    bots.add_project(ALPHA, "alpha", convoy, convoy_fake[1].url)
     convoy.add_endpoint("orders-api")
     bots.redis_server.stop()
 
@@ -429,20 +424,15 @@ def test_the_cli_names_a_workspace_only_when_the_bot_serves_many(
 def test_forms_and_the_watch_s_cards_stay_in_their_workspace(
     many: Callable[..., ManyWorkspaces],
     convoy: FakeConvoy,
-    convoy_fake: tuple[FakeConvoy, object],
+    convoy_fake: tuple[FakeConvoy, LoopbackServer],
     second_convoy: tuple[FakeConvoy, str],
     slack: FakeSlack,
 ) -> None:
     """Each workspace's watch posts its cards in its own bound channel with its own token;
     B's pause form offers B's endpoints only, and A's form submitted from B changes nothing."""
     bots = many(CONVOY_BOT_WATCH_ENABLED="true", CONVOY_BOT_WATCH_INTERVAL="1s")
-    bravo_convoy, bravo_url = second_convoy
-    bots.install(ALPHA, user_id=ALPHA_ADMIN)
-    bots.install(BRAVO, user_id=BRAVO_ADMIN)
-    slack.add_channel(ALPHA_CHANNEL, team=ALPHA)
-    slack.add_channel(BRAVO_CHANNEL, team=BRAVO)
-    bots.add_project(ALPHA, "alpha", convoy, convoy_fake[1].url)  # type: ignore[attr-defined]
-    bots.add_project(BRAVO, "bravo", bravo_convoy, bravo_url)
+    bravo_convoy, _ = second_convoy
+    bots.alpha_and_bravo((convoy, convoy_fake[1].url), second_convoy)
     alpha, bravo = bots.sender(ALPHA), bots.sender(BRAVO)
     orders = failing(convoy, "orders-api")
     billing = failing(bravo_convoy, "billing-api")
