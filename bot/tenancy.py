@@ -84,6 +84,13 @@ def current() -> Workspace | None:
     return value if isinstance(value, Workspace) else None
 
 
+def current_key() -> str:
+    """The key of the workspace this work serves ("" with one bot token): what per-workspace
+    caches and counts in a process are kept under. NoWorkspace as `current`."""
+    workspace = current()
+    return workspace.key if workspace is not None else ""
+
+
 def enter(workspace: Workspace) -> None:
     """This task (and the tasks it starts) serve `workspace` until it ends: for a request,
     whose task ends with it."""

@@ -130,7 +130,6 @@ def _workspace_key() -> str:
     """Whose place a piece of work takes: its workspace's key ("" with one bot token, or for
     a request that named no workspace, which reaches no workspace's state anyway)."""
     try:
-        workspace = tenancy.current()
+        return tenancy.current_key()
     except tenancy.NoWorkspace:
         return ""
-    return workspace.key if workspace is not None else ""

@@ -202,7 +202,7 @@ class ProjectRuntimes:
         key = await self._key_of(project)
         fingerprint = (named, several)
         wanted = (named.scope, named.api_url, _digest(key))
-        whose = _workspace_key()
+        whose = tenancy.current_key()
         async with self._building:
             built = self._built.get((whose, named.scope, wanted[2]))
             if built is None or built.fingerprint != fingerprint or built.connection.key != wanted:
@@ -296,11 +296,6 @@ class ProjectRuntimes:
             await task
         for built in self._built.values():
             await built.connection.http.aclose()
-
-
-def _workspace_key() -> str:
-    workspace = tenancy.current()
-    return workspace.key if workspace is not None else ""
 
 
 def _digest(key: SecretStr) -> str:

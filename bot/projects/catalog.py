@@ -61,8 +61,7 @@ class ProjectCatalog:
     async def projects(self) -> list[Project]:
         """Every project of the workspace served (the stored ones re-read every few
         seconds); the environment's project wins over a stored one of the same alias."""
-        workspace = tenancy.current()
-        whose = workspace.key if workspace is not None else ""
+        whose = tenancy.current_key()
         cached, read_at = self._cached.get(whose, ([], float("-inf")))
         if time.monotonic() - read_at > REFRESH_SECONDS:
             env = [self._from_env.project] if self._from_env else []
