@@ -479,6 +479,17 @@ def test_a_change_made_elsewhere_is_copied_once_to_the_bound_channel(
     post_with(slack, "again")
     assert len(slack.api_calls("chat.postMessage")) == before + 1
 
+    # Unbound through this bot, the channel hears no copy of the very next change: the list
+    # of channels the bot keeps for copies (a few seconds) goes when it unbinds.
+    unbind = sender.command(ADMIN, "unbind", channel_id=PAYMENTS_CHANNEL)
+    assert "payments" in reply_to(slack, unbind.token)[0]
+    copies = len(in_channel(slack, "chat.postMessage"))
+    sender.command(OPERATOR, "resume orders-api -p payments after the unbind")
+    post_with(slack, "after the unbind")
+    journal = redis_keys.in_flight(project_scope(teams.convoy_url), uid)
+    eventually(lambda: not teams.client().exists(journal), what="the change told")
+    assert len(in_channel(slack, "chat.postMessage")) == copies
+
 
 # --- 7. the same uid in two projects ---
 
