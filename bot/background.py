@@ -11,6 +11,10 @@ from bot.logs import describe_failure
 
 logger = logging.getLogger(__name__)
 
+# How much after-ack work runs at once. CONVOY_BOT_MAX_PENDING's default is as many: work
+# taken on beyond the slots only waits for one (BENCHMARKS.md, the overload).
+WORK_SLOTS = 32
+
 
 class BackgroundTasks:
     """Holds a reference to every task (asyncio keeps only weak ones) and drains them on exit.
@@ -20,7 +24,7 @@ class BackgroundTasks:
     pools, and the bot spends its time on the queues instead of the work.
     """
 
-    def __init__(self, limit: int = 32) -> None:
+    def __init__(self, limit: int = WORK_SLOTS) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(limit)
         self._running = 0
@@ -56,6 +60,12 @@ class BackgroundTasks:
     def pending(self) -> int:
         """Work started and not finished: running, or waiting for a slot."""
         return len(self._tasks)
+
+    @property
+    def full(self) -> bool:
+        """Every slot is taken: more work would wait for one (or, at the default
+        CONVOY_BOT_MAX_PENDING, be refused as busy)."""
+        return self._slots.locked()
 
     @property
     def queued(self) -> int:

@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from redis.connection import parse_url
 
+from bot.background import WORK_SLOTS
 from bot.durations import parse_duration
 from bot.errors import InvalidInput
 from bot.keybox import KeyBox
@@ -169,8 +170,10 @@ class Settings(StoreSettings):
     # by the next replica (bot.timers.settling).
     convoy_bot_shutdown_grace_seconds: float = Field(default=8.0, ge=0, le=60)
     # Commands, clicks and forms acknowledged and not done yet, at most; beyond, the ack says
-    # the bot is busy and nothing is taken on (BENCHMARKS.md: how the default was chosen).
-    convoy_bot_max_pending: int = Field(default=128, ge=1, le=100_000)
+    # the bot is busy and nothing is taken on. The default is the work slots
+    # (bot.background.WORK_SLOTS): measured, a queue behind them added no throughput and
+    # made the ack's p99 five times longer under overload (docs/operating.md).
+    convoy_bot_max_pending: int = Field(default=WORK_SLOTS, ge=1, le=100_000)
     # The least time between two publishes of one person's App Home board when it changes
     # (Slack allows views.publish about 100 times a minute per workspace).
     convoy_bot_home_refresh_seconds: float = Field(default=5.0, ge=1, le=3600)

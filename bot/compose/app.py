@@ -165,7 +165,7 @@ def build_scheduler(infra: Infrastructure, runtimes: ProjectRuntimes) -> Schedul
         interval_seconds=infra.settings.convoy_bot_scheduler_interval_seconds,
         watch_round=build_watch_round(infra, runtimes),
         home_round=build_home(infra).refresh,
-        users_waiting=lambda: infra.tasks.queued > 0,
+        users_waiting=lambda: infra.tasks.full,
         deferred=lambda kind: infra.metrics.background_deferred.labels(kind).inc(),
     )
 

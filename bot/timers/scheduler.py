@@ -71,7 +71,8 @@ class Scheduler:
         return settled + reminded + resumed + polled + boards
 
     async def _yielding(self, kind: str, round_: Callable[[], Awaitable[int]] | None) -> int:
-        """A round of background work, unless users' work is waiting (then the next tick)."""
+        """A round of background work, unless users' work fills every slot (then the next
+        tick)."""
         if round_ is None:
             return 0
         if self._users_waiting():

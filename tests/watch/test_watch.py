@@ -588,7 +588,7 @@ def test_a_card_request_nobody_could_see_leaves_the_card_usable(
     assert [(w.operation, w.endpoint_uid) for w in convoy.writes()] == [("pause", uid)]
 
 
-def test_users_work_waiting_for_a_slot_puts_off_the_watch_until_it_is_done(
+def test_users_work_filling_every_slot_puts_off_the_watch_until_it_is_done(
     convoy: FakeConvoy,
     slack: FakeSlack,
     bound: None,
@@ -596,9 +596,10 @@ def test_users_work_waiting_for_a_slot_puts_off_the_watch_until_it_is_done(
     bot_factory: Callable[..., BotProcess],
     sender_to: Callable[[BotProcess], SlackSender],
 ) -> None:
-    """33 pauses held at Convoy fill the 32 slots of after-ack work, so one waits: the
-    scheduler then puts off its poll (counted in /metrics) rather than compete with it;
-    once the pauses are done, every one of them is, and the watch polls again."""
+    """32 pauses held at Convoy fill the 32 slots of after-ack work (and the default bound
+    of work taken on, so a 33rd is refused as busy): the scheduler then puts off its poll
+    (counted in /metrics) rather than compete with them; once the pauses are done, every
+    one of them is, and the watch polls again."""
     watcher = bot_factory(
         CONVOY_BOT_WATCH_ENABLED="true",
         CONVOY_BOT_WATCH_INTERVAL="1s",
@@ -613,12 +614,15 @@ def test_users_work_waiting_for_a_slot_puts_off_the_watch_until_it_is_done(
         lambda: metric(watcher, "convoy_bot_watch_polls_total", project=scope, result="ok") or None,
         what="a first poll",
     )
-    uids = [str(convoy.add_endpoint(f"held-{i}")["uid"]) for i in range(33)]
+    uids = [str(convoy.add_endpoint(f"held-{i}")["uid"]) for i in range(32)]
+    refused = str(convoy.add_endpoint("one-too-many")["uid"])
     gate = threading.Event()
     convoy.set_fault("get", meanwhile=gate.wait)
     try:
         for uid in uids:
             sender.command(ADMIN, f"pause {uid} incident")
+        turned_away = sender.command(ADMIN, f"pause {refused} incident")
+        assert "is busy right now" in turned_away.response.json()["text"]
         eventually(
             lambda: metric(watcher, "convoy_bot_background_deferred_total", kind="watch") or None,
             what="a poll put off",
