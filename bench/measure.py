@@ -85,6 +85,8 @@ class RunStats:
     busy: int = 0  # of those, acks refusing the command as the bot is too busy
     refused: Counter[str] = field(default_factory=Counter)  # other statuses, transport errors
     ack_ms: tuple[float, float, float] = NAN3
+    # How late the load generator sent (from when due): its own delay, inside ack_ms.
+    send_late_ms: tuple[float, float, float] = NAN3
     ack_rate: float = math.nan  # acks per second
     ack_wall: float = math.nan  # seconds from the first request due to the last ack
     sut_cpu: float = math.nan  # percent of one core used by the target during the load
@@ -142,6 +144,7 @@ def combine(runs: Sequence[RunStats]) -> RunStats:
         refused_yet_acted=sum(r.refused_yet_acted for r in runs),
         refused=refused,
         ack_ms=mid3([r.ack_ms for r in runs]),
+        send_late_ms=mid3([r.send_late_ms for r in runs]),
         ack_rate=mid([r.ack_rate for r in runs]),
         ack_wall=mid([r.ack_wall for r in runs]),
         sut_cpu=mid([r.sut_cpu for r in runs]),
@@ -275,6 +278,7 @@ class Harness:
         # Latency counts from when a request was due (open loop: not when it left; a burst's
         # requests are all due at once), so a stall cannot hide by delaying the generator.
         stats.ack_ms = _ms([o.done - o.scheduled for o in acked])
+        stats.send_late_ms = _ms([o.sent - o.scheduled for o in acked])
         stats.ack_wall = max(o.done for o in acked) - result.started
         first_sent = min(o.sent for o in result.outcomes)
         stats.ack_rate = len(acked) / max(max(o.done for o in acked) - first_sent, 1e-9)

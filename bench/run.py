@@ -389,7 +389,8 @@ class Bench:
             return
         measured = self.results.capacity.get(("ours", "pause"))
         capacity = measured.done_rate if measured and measured.done_rate > 0 else 100.0
-        rate = OVERLOAD_FACTOR * capacity
+        # BENCH_OVERLOAD_RATE: one fixed rate, to compare code or settings under one load.
+        rate = float(os.environ.get("BENCH_OVERLOAD_RATE") or OVERLOAD_FACTOR * capacity)
         bot = self.bots[0]
         before = rss_kib(bot.process.pid)
         shape = Shape.at_rate(rate, self.plan.overload_seconds)
