@@ -42,13 +42,18 @@ class MalformedBody(ValueError):
     """The body is not what Slack sends: not UTF-8, or a `payload` that is not a JSON object."""
 
 
-def bolt_request(request: Request, raw: bytes) -> AsyncBoltRequest:
-    """Bolt's request, with the fields parsed by `parse_form_body`; MalformedBody if unreadable."""
+def read_body(raw: bytes) -> tuple[str, dict[str, Any] | None]:
+    """The body as text, and its fields when it is a form (None for JSON, Slack's events);
+    MalformedBody if unreadable."""
     try:
         text = raw.decode("utf-8")
-        fields = None if text.startswith("{") else parse_form_body(text)
+        return text, None if text.startswith("{") else parse_form_body(text)
     except ValueError as exc:
         raise MalformedBody(str(exc)) from exc
+
+
+def bolt_request(request: Request, text: str, fields: dict[str, Any] | None) -> AsyncBoltRequest:
+    """Bolt's request, with the fields `read_body` parsed."""
     bolt = AsyncBoltRequest(
         body=text, query=dict(request.query_params), headers=dict(request.headers)
     )
@@ -64,14 +69,23 @@ def _get_request(request: Request) -> AsyncBoltRequest:
     return AsyncBoltRequest(body="", query=request.url.query, headers=dict(request.headers))
 
 
+# Given a signed request's form fields: the ack that turns it away at once, or None.
+TurnAway = Callable[[dict[str, Any]], dict[str, str] | None]
+
+
 def create_server(
     app: AsyncApp,
     signing_secret: str,
     readiness: Callable[[], Awaitable[dict[str, str]]],
     status: Callable[[], Awaitable[dict[str, object]]],
     metrics_page: Callable[[], Awaitable[bytes]],
+    *,
+    turn_away: TurnAway = lambda _: None,
 ) -> Starlette:
-    """Slack's events endpoint (HTTP mode only), health, readiness, status and metrics."""
+    """Slack's events endpoint (HTTP mode only), health, readiness, status and metrics.
+
+    `turn_away` answers a signed request before Bolt sees it: a command the bot is too busy to
+    take on costs the least there, and refusals are most of what an overloaded bot answers."""
     # None in Socket Mode, where there is no secret and no events route (below).
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
@@ -91,10 +105,12 @@ def create_server(
             # (and every button is claimed once anyway), so a genuine retry is only acknowledged.
             return PlainTextResponse("", status_code=200)
         try:
-            bolt = bolt_request(request, body)
+            text, fields = read_body(body)
         except MalformedBody:
             return PlainTextResponse("malformed request body", status_code=400)
-        return to_starlette_response(await app.async_dispatch(bolt))
+        if fields is not None and (refusal := turn_away(fields)) is not None:
+            return JSONResponse(refusal)
+        return to_starlette_response(await app.async_dispatch(bolt_request(request, text, fields)))
 
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok")

@@ -64,7 +64,7 @@ class Worker:
         command acked is a command done."""
         workspace = _workspace_key()
         if (
-            self._tasks.pending >= self._max_pending
+            bound_reached(self._tasks, self._max_pending)
             or self._by_workspace[workspace] >= self._workspace_limit
         ):
             work.close()  # never started: no "was never awaited" warning
@@ -124,6 +124,11 @@ class Worker:
             logger.warning("request failed: %s", logs.describe_failure(failure))
         else:  # no traceback: its frames may hold secrets
             logger.error("request failed unexpectedly: %s", logs.describe_failure(failure))
+
+
+def bound_reached(tasks: BackgroundTasks, max_pending: int) -> bool:
+    """CONVOY_BOT_MAX_PENDING pieces of work are acknowledged and not done: refuse more."""
+    return tasks.pending >= max_pending
 
 
 def _workspace_key() -> str:

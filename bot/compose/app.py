@@ -130,7 +130,17 @@ def build_server(app: AsyncApp, infra: Infrastructure, runtimes: ProjectRuntimes
         await refresh_gauges(infra)
         return infra.metrics.render()
 
-    return create_server(app, infra.settings.signing_secret, infra.readiness, status, metrics_page)
+    settings = infra.settings
+    return create_server(
+        app,
+        settings.signing_secret,
+        infra.readiness,
+        status,
+        metrics_page,
+        turn_away=commands.busy_refusal(
+            infra.tasks, infra.metrics, settings.convoy_bot_max_pending
+        ),
+    )
 
 
 def build_scheduler(infra: Infrastructure, runtimes: ProjectRuntimes) -> Scheduler:
