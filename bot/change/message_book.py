@@ -24,9 +24,7 @@ COPIES_TTL = timedelta(days=8)  # as long as anyone scrolls back to a message to
 class BoundChannels(Protocol):
     """Which channels are bound to which project (bot.projects.bindings keeps them)."""
 
-    async def copies_go_to(self, scope: str) -> list[str]:
-        """The channels bound to the project (possibly a few seconds old)."""
-        ...
+    async def channels_of(self, scope: str) -> list[str]: ...
 
     async def notify_groups(self) -> dict[str, str]:
         """channel id -> the user group its cards mention."""
@@ -60,7 +58,7 @@ class MessageBook:
     async def bound_channels(self, scope: str) -> list[str]:
         """The channels a project's changes are also told in (none if Redis fails)."""
         try:
-            return await self._bindings.copies_go_to(scope)
+            return await self._bindings.channels_of(scope)
         except AccessStoreUnavailable:
             return []
 

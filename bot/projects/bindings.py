@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
-from bot import redis_keys, tenancy
+from bot import redis_keys
 from bot.store import Store, failing_closed, slot_transaction
-
-# How stale the bindings an announcement's copies go to may be: a channel bound through
-# another replica hears copies from this one within it (this replica's own binds at once).
-COPIES_REFRESH_SECONDS = 5.0
 
 
 class ChannelBindings:
@@ -18,17 +12,13 @@ class ChannelBindings:
 
     def __init__(self, redis: Store) -> None:
         self._redis = redis
-        # Per workspace ("" with one): every binding as last read for copies, and when.
-        self._for_copies: dict[str, tuple[dict[str, str], float]] = {}
 
     async def bind(self, channel_id: str, scope: str) -> None:
-        self._for_copies.pop(tenancy.current_key(), None)
         with failing_closed():
             await self._redis.hset(redis_keys.bindings(), channel_id, scope)
 
     async def unbind(self, channel_id: str) -> str | None:
         """Remove the channel's binding (and the group it mentions); the scope it had."""
-        self._for_copies.pop(tenancy.current_key(), None)
         with failing_closed():
             async with slot_transaction(self._redis, redis_keys.bindings()) as pipe:
                 pipe.hget(redis_keys.bindings(), channel_id)
@@ -64,14 +54,3 @@ class ChannelBindings:
 
     async def channels_of(self, scope: str) -> list[str]:
         return sorted(channel for channel, bound in (await self.all()).items() if bound == scope)
-
-    async def copies_go_to(self, scope: str) -> list[str]:
-        """The channels a project's announcements are copied to, read from Redis at most
-        every COPIES_REFRESH_SECONDS: a pause would otherwise spend a round trip of its own
-        on them. Routing a command to its project never uses this (`scope_of` reads now)."""
-        whose = tenancy.current_key()
-        bound, read_at = self._for_copies.get(whose, ({}, float("-inf")))
-        if time.monotonic() - read_at > COPIES_REFRESH_SECONDS:
-            bound = await self.all()
-            self._for_copies[whose] = (bound, time.monotonic())
-        return sorted(channel for channel, scope_bound in bound.items() if scope_bound == scope)

@@ -479,8 +479,7 @@ def test_a_change_made_elsewhere_is_copied_once_to_the_bound_channel(
     post_with(slack, "again")
     assert len(slack.api_calls("chat.postMessage")) == before + 1
 
-    # Unbound through this bot, the channel hears no copy of the very next change: the list
-    # of channels the bot keeps for copies (a few seconds) goes when it unbinds.
+    # Unbound, the channel hears no copy of the very next change.
     unbind = sender.command(ADMIN, "unbind", channel_id=PAYMENTS_CHANNEL)
     assert "payments" in reply_to(slack, unbind.token)[0]
     copies = len(in_channel(slack, "chat.postMessage"))
