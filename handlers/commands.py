@@ -101,8 +101,8 @@ def busy_refusal(tasks: BackgroundTasks, metrics: Metrics, max_pending: int) -> 
     in progress, before Bolt sees it: `convoy_command`'s own refusal, for a fraction of its
     cost. At three times capacity two commands in three are refused; refused through Bolt,
     they left the core half the pauses (101 against 205 completed a second; figures in
-    docs/operating.md). A form command still reaches Bolt (its form opens in the ack, taking on no
-    work), and so does everything else that is not our command."""
+    docs/operating.md). A form command still reaches Bolt (its form opens in the ack, taking
+    on no work), and so does everything else that is not our command."""
 
     def turned_away(fields: dict[str, Any]) -> dict[str, str] | None:
         if fields.get("command") != ids.SLASH_COMMAND or not bound_reached(tasks, max_pending):

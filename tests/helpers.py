@@ -73,6 +73,10 @@ def post_with(slack: FakeSlack, needle: str) -> SlackCall:
     return eventually(find, what=f"a channel post with {needle!r}")
 
 
+# What the ack says when the bot is too busy to take a command on (handlers.work.BUSY).
+BUSY = "is busy right now"
+
+
 @contextmanager
 def convoy_receives(convoy: FakeConvoy, operation: str, what: str) -> Iterator[None]:
     """Wait, once the block has run, until Convoy has one more `operation` request than it

@@ -13,11 +13,10 @@ from handlers import ids
 from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
 from tests.harness import OwnRedisBot, eventually, wait_until_idle
-from tests.helpers import button, channel_posts, message, metric, reply_to
+from tests.helpers import BUSY, button, channel_posts, message, metric, reply_to
 from tests.slack_requests import SlackSender
 
 OPERATOR = "U0OPERATOR"  # a bootstrap admin of the busy bot (its Redis is its own)
-BUSY = "is busy right now"
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from tests.fakes.convoy import FakeConvoy
 from tests.fakes.slack import FakeSlack
 from tests.harness import ADMIN, CONVOY_KEY, BotProcess, eventually, wait_until_idle
 from tests.helpers import (
+    BUSY,
     OPERATOR,
     REQUESTER,
     VIEWER,
@@ -622,7 +623,7 @@ def test_users_work_filling_every_slot_puts_off_the_watch_until_it_is_done(
         for uid in uids:
             sender.command(ADMIN, f"pause {uid} incident")
         turned_away = sender.command(ADMIN, f"pause {refused} incident")
-        assert "is busy right now" in turned_away.response.json()["text"]
+        assert BUSY in turned_away.response.json()["text"]
         eventually(
             lambda: metric(watcher, "convoy_bot_background_deferred_total", kind="watch") or None,
             what="a poll put off",

@@ -11,7 +11,7 @@ from tests.fakes.convoy import FakeConvoy
 from tests.fakes.loopback import LoopbackServer
 from tests.fakes.slack import FakeSlack
 from tests.harness import eventually
-from tests.helpers import convoy_receives, metric
+from tests.helpers import BUSY, convoy_receives, metric
 from tests.workspaces.conftest import (
     ALPHA,
     ALPHA_ADMIN,
@@ -21,8 +21,6 @@ from tests.workspaces.conftest import (
     BRAVO_CHANNEL,
     ManyWorkspaces,
 )
-
-BUSY = "is busy right now"
 
 
 def test_one_workspace_s_burst_leaves_places_for_another(
